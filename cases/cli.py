@@ -1,0 +1,215 @@
+"""`kefu`: the command line. Each subcommand is a small function over the composition root."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import sys
+from typing import Any
+
+from cases.errors import CaseError
+from cases.settings import Settings, SettingsError
+
+log = logging.getLogger("kefu")
+
+FIRST_ADMIN_ROLES = ["admin", "approver", "sales", "quality"]
+
+
+def _settings() -> Settings:
+    return Settings.from_env().with_secret()
+
+
+async def _prepare(settings: Settings, quiet: bool = False) -> None:
+    """Create or upgrade the schema and seed the departments of the procedure."""
+    from cases.db import Database, make_engine
+    from cases.migrate import upgrade_async
+    from cases.users import seed_departments
+
+    if not quiet:
+        print(f"kefu: database {_redact_url(settings.sqlalchemy_url)}: upgrading schema ...", flush=True)
+    await upgrade_async(settings.sqlalchemy_url)
+    db = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        added = await seed_departments(db)
+    finally:
+        await db.dispose()
+    if not quiet:
+        print(f"kefu: schema up to date; {added} department(s) added", flush=True)
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _first_admin(settings: Settings) -> None:
+    """On a fresh database, make the first admin and say how to log in; otherwise say how to get a token."""
+    from cases.clock import utcnow
+    from cases.db import Database, make_engine
+    from cases.users import Users
+
+    db = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        users = Users(db, utcnow)
+        if await users.list():
+            print("kefu: staff accounts exist. New API token: kefu token create USERNAME", flush=True)
+            return
+        password = secrets.token_urlsafe(12)
+        await users.add("admin", display_name="Administrator", roles=FIRST_ADMIN_ROLES, password=password)
+        token = await users.create_token("admin", "first start")
+        print("kefu: created the first staff account (shown once, keep it safe):", flush=True)
+        print(f"  user: admin   password: {password}   roles: {', '.join(FIRST_ADMIN_ROLES)}")
+        print(f"  API token: {token.token}")
+        print(f"  try: curl -H 'Authorization: Bearer {token.token}' "
+              f"http://{settings.http_listen[0]}:{settings.http_listen[1]}/api/v1/cases", flush=True)
+    finally:
+        await db.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from cases.main import serve
+
+    settings = _settings()
+    asyncio.run(_prepare(settings))
+    asyncio.run(_first_admin(settings))
+    s = settings
+    print(f"kefu: SMTP intake on {s.smtp_listen[0]}:{s.smtp_listen[1]} for "
+          f"{s.service_local_part}@{{{', '.join(s.mail_domains)}}}", flush=True)
+    print(f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 "
+          f"(OpenAPI: /api/v1/openapi.json)", flush=True)
+    print("kefu: outgoing mail " + (f"via relay {_redact_url(s.outgoing_smtp)}" if s.outgoing_smtp and "://" in s.outgoing_smtp
+          else f"written to {s.outgoing_folder}/ (set KEFU_OUTGOING_SMTP for a relay)"), flush=True)
+    print("kefu: Telegram bot off (no KEFU_TELEGRAM_TOKEN)", flush=True)
+    asyncio.run(serve(settings))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    asyncio.run(_prepare(_settings()))
+    return 0
+
+
+async def _with_kefu(fn: Any) -> Any:
+    from cases.main import bootstrap
+
+    kefu = bootstrap(_settings())
+    try:
+        return await fn(kefu)
+    finally:
+        await kefu.db.dispose()
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    async def run(kefu: Any) -> None:
+        user = await kefu.users.add(args.username, display_name=args.name or "", email=args.email,
+                                    roles=args.role or [], department=args.department,
+                                    password=args.password, language=args.language)
+        print(f"added user {user.username} (roles: {', '.join(args.role or []) or 'none'})")
+
+    asyncio.run(_with_kefu(run))
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    async def run(kefu: Any) -> None:
+        created = await kefu.users.create_token(args.username, args.name)
+        print(created.token)
+
+    asyncio.run(_with_kefu(run))
+    return 0
+
+
+def cmd_case_list(args: argparse.Namespace) -> int:
+    from cases.queries import CaseFilter, list_cases
+
+    async def run(kefu: Any) -> None:
+        async with kefu.db.reader() as s:
+            page = await list_cases(s, CaseFilter(state=args.state, limit=args.limit))
+        if args.json:
+            print(json.dumps(page, ensure_ascii=False, indent=2, default=str))
+            return
+        tz = kefu.settings.tz
+        print(f"{'REFERENCE':<16} {'STATE':<22} {'RECEIVED':<17} {'CHANNEL':<8} SUBJECT")
+        for item in page["items"]:
+            from datetime import datetime
+
+            received = datetime.fromisoformat(item["received_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            print(f"{item['reference']:<16} {item['state']:<22} {received:<17} {item['channel']:<8} {item['subject'][:60]}")
+        print(f"({len(page['items'])} of {page['total']})")
+
+    asyncio.run(_with_kefu(run))
+    return 0
+
+
+def cmd_case_show(args: argparse.Namespace) -> int:
+    from cases.queries import get_case
+
+    async def run(kefu: Any) -> None:
+        from cases.actors import Actor
+        from cases.enums import Role
+
+        cli_actor = Actor(label="cli", roles=frozenset({Role.ADMIN}))
+        async with kefu.db.reader() as s:
+            case = await get_case(s, args.reference, cli_actor)
+        print(json.dumps(case, ensure_ascii=False, indent=2, default=str))
+
+    asyncio.run(_with_kefu(run))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kefu", description="kefu 客服: service cases for automotive suppliers")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="upgrade the database and run SMTP intake, the API and the workers").set_defaults(fn=cmd_serve)
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create or upgrade the schema, seed departments").set_defaults(fn=cmd_db_upgrade)
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="add a staff account")
+    add.add_argument("username")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--email", help="where staff notices go")
+    add.add_argument("--role", action="append", help="approver, department, quality, sales, admin (repeat)")
+    add.add_argument("--department", help="sales, quality, production_equipment, technical_development, general_management")
+    add.add_argument("--password", help="for the console (argon2id hashed)")
+    add.add_argument("--language", default="zh", choices=["zh", "en"])
+    add.set_defaults(fn=cmd_user_add)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="make a bearer token for a user (printed once)")
+    create.add_argument("username")
+    create.add_argument("--name", default="cli", help="a label for the token")
+    create.set_defaults(fn=cmd_token_create)
+    case = sub.add_parser("case", help="cases").add_subparsers(dest="case_command", required=True)
+    lst = case.add_parser("list", help="list cases, newest first")
+    lst.add_argument("--state")
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(fn=cmd_case_list)
+    show = case.add_parser("show", help="one case with its conversation and history (JSON)")
+    show.add_argument("reference")
+    show.set_defaults(fn=cmd_case_show)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings_level = Settings.from_env().log_level
+    except SettingsError as exc:
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.fn(args) or 0)
+    except (CaseError, SettingsError) as exc:
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

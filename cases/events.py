@@ -1,0 +1,26 @@
+"""Domain events the case service writes to the outbox, in the same transaction as the change.
+
+notifications/routing.py maps each kind to the notices it causes (who hears what, how).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    CASE_OPENED = "case_opened"
+    CASE_APPROVED = "case_approved"
+    NO_ACTION_DECIDED = "no_action_decided"
+    CASE_REASSIGNED = "case_reassigned"
+    ANALYSIS_RECORDED = "analysis_recorded"
+    MEASURES_RECORDED = "measures_recorded"
+    CASE_VERIFIED = "case_verified"
+    VERIFICATION_REJECTED = "verification_rejected"
+    CUSTOMER_REPLIED_TO = "customer_replied_to"  # Sales' reply + satisfaction request
+    CUSTOMER_MESSAGE = "customer_message"  # the customer wrote on an existing case
+    RATING_UNCLEAR = "rating_unclear"
+    CASE_RATED = "case_rated"
+    CASE_REOPENED = "case_reopened"
+    SATISFACTION_REMINDER = "satisfaction_reminder"
+    CLOSED_NO_RESPONSE = "closed_no_response"

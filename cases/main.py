@@ -1,0 +1,118 @@
+"""The composition root: the one place that builds and wires kefu's parts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from cases.clock import Clock, utcnow
+from cases.db import Database, make_engine
+from cases.service import CaseService
+from cases.settings import Settings
+from cases.tokens import Signer
+from cases.users import Users
+from intake.inbox import Inbox
+from intake.processor import MailProcessor
+from notifications.dispatcher import Dispatcher
+from notifications.render import Renderer
+from notifications.transports import MailTransport, transport_from_url
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Kefu:
+    settings: Settings
+    db: Database
+    clock: Clock
+    signer: Signer
+    service: CaseService
+    users: Users
+    inbox: Inbox
+    processor: MailProcessor
+    dispatcher: Dispatcher
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None,
+              poll_seconds: float = 5.0) -> Kefu:
+    settings = settings.with_secret()
+    db = Database(make_engine(settings.sqlalchemy_url))
+    signer = Signer(settings.secret_key)
+    transport = transport or transport_from_url(settings.outgoing_smtp, settings.outgoing_folder)
+    dispatcher = Dispatcher(db, settings, signer, clock, transport, Renderer(), poll_seconds=poll_seconds)
+    service = CaseService(db, settings, signer, clock, on_commit=dispatcher.wake)
+    processor = MailProcessor(db, service, clock, settings.reference_prefix, poll_seconds=poll_seconds)
+    inbox = Inbox(db, clock, on_stored=processor.wake)
+    return Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("%s failed; will try again", name)
+        await asyncio.sleep(seconds)
+
+
+async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[object]:
+    """Start every part; returns the servers so that callers (tests) can read their ports."""
+    from intake.smtp import IntakeHandler, start_smtp_server
+
+    s = kefu.settings
+    await kefu.inbox.start()
+    servers: list[object] = []
+    if smtp:
+        handler = IntakeHandler(kefu.inbox, s.mail_domains, s.service_local_part)
+        servers.append(await start_smtp_server(handler, s.smtp_listen[0], s.smtp_listen[1],
+                                               s.mail_domains[0], s.max_message_bytes))
+    if http:
+        from cases.web.app import create_app
+
+        runner = web.AppRunner(create_app(kefu), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, s.http_listen[0], s.http_listen[1])
+        await site.start()
+        servers.append(runner)
+        log.info("HTTP API listening on http://%s:%d/api/v1", *s.http_listen)
+    kefu.tasks += [
+        asyncio.create_task(kefu.processor.run(), name="processor"),
+        asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
+        asyncio.create_task(_every(600, kefu.service.run_satisfaction_timers, "satisfaction timers"), name="timers"),
+    ]
+    kefu.processor.wake()
+    kefu.dispatcher.wake()
+    return servers
+
+
+async def stop(kefu: Kefu, servers: list[object]) -> None:
+    for server in servers:
+        if isinstance(server, web.AppRunner):
+            await server.cleanup()
+        elif isinstance(server, asyncio.base_events.Server):
+            server.close()
+            await server.wait_closed()
+    for task in kefu.tasks:
+        task.cancel()
+    await asyncio.gather(*kefu.tasks, return_exceptions=True)
+    kefu.tasks.clear()
+    await kefu.inbox.stop()
+    await kefu.db.dispose()
+
+
+async def serve(settings: Settings) -> None:
+    kefu = bootstrap(settings)
+    servers = await start(kefu)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    await stopped.wait()
+    log.info("stopping")
+    await stop(kefu, servers)

@@ -1,0 +1,14 @@
+"""SQLAlchemy models; one module per concept, all on one metadata."""
+
+from cases.models.archive import Contact, Customer, Identity
+from cases.models.base import Base
+from cases.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
+from cases.models.inbound import InboundMessage, InboundStatus
+from cases.models.outbox import Delivery, DeliveryStatus, OutboxEvent
+from cases.models.staff import ApiToken, Department, User, UserRole
+
+__all__ = [
+    "ApiToken", "Attachment", "Base", "Blob", "Case", "CaseHistory", "CaseMessage", "Contact",
+    "Customer", "Delivery", "DeliveryStatus", "Department", "Identity", "InboundMessage",
+    "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
+]

@@ -1,0 +1,194 @@
+"""Customer input becomes a case, or joins the conversation of the case it belongs to.
+
+Threading order (intake rules): a Message-ID we sent or received on the case, then our signed
+reply-address token, then a `[FB-2026-000123]` subject tag, which counts only from a sender of
+that case's customer; a tag from anyone else opens a new case linked to the old one
+(Zammad #5064). An answer to our satisfaction request is read as a rating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases import archive, classify
+from cases.actors import customer
+from cases.enums import CaseState, Direction, Language, Satisfaction
+from cases.events import EventKind
+from cases.intake_message import IntakeMessage
+from cases.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
+from cases.records import apply_step, emit, next_reference, record_history
+from cases.satisfaction import parse_satisfaction
+from cases.states import TERMINAL, Action
+from cases.tokens import Signer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    case_id: int
+    reference: str
+    opened: bool  # a new case, or a message on an existing one
+    how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
+    rating: str | None = None
+
+
+class Receiver:
+    def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo) -> None:
+        self.signer = signer
+        self.prefix = prefix
+        self.tz = tz
+
+    async def receive(
+        self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
+    ) -> Outcome:
+        contact, _ = await archive.contact_for(
+            session, msg.channel, msg.sender_identity, msg.sender_name, msg.language.value, now
+        )
+        case, how = await self._find_case(session, msg, contact)
+        linked_to: Case | None = None
+        if case is not None and how == "subject_tag" and case.customer_id != contact.customer_id:
+            linked_to, case, how = case, None, "linked"
+        elif case is not None and how == "subject_tag" and case.customer_id == contact.customer_id:
+            # The unassigned pool is not one customer: there the tag must come from the contact itself.
+            if case.contact_id != contact.id and await _is_unassigned(session, case.customer_id):
+                linked_to, case, how = case, None, "linked"
+        if case is None:
+            case = await self._open(session, msg, contact, now, linked_to)
+            await self._add_message(session, case, msg, now, inbound_id)
+            return Outcome(case.id, case.reference, True, "new" if linked_to is None else "linked")
+        await self._add_message(session, case, msg, now, inbound_id)
+        rating = await self._follow_up(session, case, msg, now)
+        return Outcome(case.id, case.reference, False, how, rating)
+
+    async def _find_case(
+        self, session: AsyncSession, msg: IntakeMessage, contact: Contact
+    ) -> tuple[Case | None, str]:
+        hints = msg.hints
+        if hints.message_ids:
+            ids = list(hints.message_ids)
+            case_id = (
+                await session.execute(
+                    select(CaseMessage.case_id).where(CaseMessage.message_id.in_(ids)).limit(1)
+                )
+            ).scalar_one_or_none()
+            if case_id is None:
+                case_id = (
+                    await session.execute(
+                        select(Delivery.case_id).where(Delivery.message_id.in_(ids), Delivery.case_id.is_not(None)).limit(1)
+                    )
+                ).scalar_one_or_none()
+            if case_id is not None:
+                return await session.get(Case, case_id), "message_id"
+            for mid in ids:
+                ref = self.signer.reference_from_message_id(mid)
+                if ref and (case := await _by_reference(session, ref)):
+                    return case, "message_id"
+        if hints.address_token:
+            ref = self.signer.verify_case_token(hints.address_token)
+            if ref and (case := await _by_reference(session, ref)):
+                return case, "address_token"
+        if hints.subject_reference:
+            case = await _by_reference(session, hints.subject_reference.upper())
+            if case is not None:
+                return case, "subject_tag"
+        return None, "new"
+
+    async def _open(
+        self, session: AsyncSession, msg: IntakeMessage, contact: Contact, now: datetime, linked_to: Case | None
+    ) -> Case:
+        g = classify.guess(msg.subject, msg.text)
+        year = msg.received_at.astimezone(self.tz).year
+        language = Language.EN if Language.EN in (msg.language, contact.language) else Language.ZH
+        case = Case(
+            reference=await next_reference(session, self.prefix, year),
+            type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
+            customer_id=contact.customer_id, contact_id=contact.id,
+            subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
+            description=msg.text, part_number=g.part_number, batch=g.batch, quantity=g.quantity,
+            vehicle=g.vehicle, severity=g.severity.value, reply_channel=contact.preferred_channel,
+            language=language.value, received_at=msg.received_at, created_at=now, updated_at=now,
+            linked_case_id=linked_to.id if linked_to else None,
+        )
+        session.add(case)
+        await session.flush()
+        actor = customer(msg.sender_identity)
+        note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
+        record_history(session, case_id=case.id, at=now, actor=actor, action="opened",
+                       to_state=case.state, note=note)
+        emit(session, EventKind.CASE_OPENED, case.id, now, auto_reply=msg.auto_reply_allowed)
+        log.info("opened %s from %s channel", case.reference, msg.channel)
+        return case
+
+    async def _add_message(
+        self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
+    ) -> None:
+        message = CaseMessage(
+            case_id=case.id, direction=Direction.IN.value, channel=msg.channel.value,
+            message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
+            subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
+            is_automatic=msg.is_automatic, created_at=msg.received_at,
+        )
+        session.add(message)
+        if msg.attachments:
+            await session.flush()
+            await store_attachments(session, message.id, msg.attachments)
+
+    async def _follow_up(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> str | None:
+        actor = customer(msg.sender_identity)
+        state = CaseState(case.state)
+        if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
+            answer = parse_satisfaction(msg.new_text or msg.text)
+            if answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous:
+                apply_step(session, case, Action.RATE, actor, now,
+                                 {"rating": answer.rating.value, "rating_score": answer.score, "closed_at": now},
+                                 note=f"customer answered {answer.matched!r}")
+                emit(session, EventKind.CASE_RATED, case.id, now, rating=answer.rating.value, score=answer.score)
+                return answer.rating.value
+            if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
+                apply_step(session, case, Action.REOPEN, actor, now,
+                                 {"rating": None, "rating_score": None, "satisfaction_requested_at": None,
+                                  "reminder_sent_at": None, "reopen_count": case.reopen_count + 1},
+                                 note=f"customer answered {answer.matched!r}")
+                emit(session, EventKind.CASE_REOPENED, case.id, now, rating=Satisfaction.UNSATISFIED.value,
+                     text=msg.new_text[:2000])
+                return Satisfaction.UNSATISFIED.value
+            record_history(session, case_id=case.id, at=now, actor=actor, action="rating_unclear",
+                           note=(msg.new_text or msg.text)[:500])
+            emit(session, EventKind.RATING_UNCLEAR, case.id, now, text=msg.new_text[:2000])
+            return None
+        case.updated_at = now
+        record_history(session, case_id=case.id, at=now, actor=actor, action="customer_message",
+                       note="automatic reply" if msg.is_automatic else "")
+        if not msg.is_automatic or state not in TERMINAL:
+            emit(session, EventKind.CUSTOMER_MESSAGE, case.id, now, text=msg.new_text[:2000],
+                 automatic=msg.is_automatic)
+        return None
+
+
+async def _by_reference(session: AsyncSession, reference: str) -> Case | None:
+    return (await session.execute(select(Case).where(Case.reference == reference))).scalar_one_or_none()
+
+
+async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:
+    from cases.models import Customer
+
+    return bool((await session.execute(select(Customer.is_unassigned).where(Customer.id == customer_id))).scalar())
+
+
+async def store_attachments(session: AsyncSession, message_id: int, attachments: tuple) -> None:  # type: ignore[type-arg]
+    added: set[str] = session.info.setdefault("kefu_blobs", set())  # pending, not yet flushed
+    for att in attachments:
+        digest = hashlib.sha256(att.data).hexdigest()
+        if digest not in added and await session.get(Blob, digest) is None:
+            session.add(Blob(sha256=digest, size=len(att.data), data=att.data))
+            added.add(digest)
+        session.add(Attachment(message_id=message_id, filename=att.filename, content_type=att.content_type,
+                               size=len(att.data), sha256=digest))

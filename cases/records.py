@@ -1,0 +1,95 @@
+"""What every change writes beside itself: a history row, an outbox event, a reference number."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.actors import Actor
+from cases.events import EventKind
+from cases.models import CaseHistory, OutboxEvent, ReferenceCounter
+
+if TYPE_CHECKING:
+    from cases.models import Case
+    from cases.states import Action
+
+log = logging.getLogger(__name__)
+
+
+def record_history(
+    session: AsyncSession,
+    *,
+    case_id: int,
+    at: datetime,
+    actor: Actor,
+    action: str,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    changes: dict[str, Any] | None = None,
+    note: str = "",
+) -> None:
+    session.add(
+        CaseHistory(
+            case_id=case_id, at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
+            from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
+        )
+    )
+
+
+def emit(session: AsyncSession, kind: EventKind, case_id: int | None, at: datetime, **payload: Any) -> None:
+    """Write an event in the caller's transaction; the dispatcher delivers it after commit."""
+    session.add(OutboxEvent(kind=kind.value, case_id=case_id, payload=payload, created_at=at))
+
+
+async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
+    """FB-2026-000123. UPDATE ... RETURNING takes a row lock, so instances never share a number."""
+    stmt = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
+        .values(last_value=ReferenceCounter.last_value + 1)
+        .returning(ReferenceCounter.last_value)
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    if value is None:
+        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            ins = pg_insert(ReferenceCounter).on_conflict_do_nothing()
+        else:
+            ins = insert(ReferenceCounter).prefix_with("OR IGNORE")
+        await session.execute(ins.values(prefix=prefix, year=year, last_value=0))
+        value = (await session.execute(stmt)).scalar_one()
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def reference_exists(session: AsyncSession, reference: str) -> bool:
+    from cases.models import Case
+
+    return (await session.execute(select(Case.id).where(Case.reference == reference))).first() is not None
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def apply_step(session: AsyncSession, case: Case, action: Action, actor: Actor, now: datetime,
+               values: dict[str, Any], note: str = "") -> None:
+    """Check the transition table, change the case, and append the history row with before/after."""
+    from cases.enums import CaseState
+    from cases.states import check
+
+    transition = check(action, CaseState(case.state), actor, case.department_id)
+    before = case.state
+    changes = {k: [_plain(getattr(case, k)), _plain(v)] for k, v in values.items() if getattr(case, k) != v}
+    for key, value in values.items():
+        setattr(case, key, value)
+    case.state = transition.target.value
+    case.updated_at = now
+    record_history(session, case_id=case.id, at=now, actor=actor, action=action.value,
+                   from_state=before, to_state=case.state, changes=changes, note=note)
+    log.info("%s: %s by %s (%s -> %s)", case.reference, action.value, actor.label, before, case.state)

@@ -1,0 +1,42 @@
+"""Translate a parsed mail into the channel-neutral IntakeMessage. No decisions here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cases.enums import Channel, Language
+from cases.intake_message import Attachment, IntakeMessage
+from intake.mailparse import ParsedMail
+from intake.mailrules import MailAction, MailVerdict
+from intake.quotes import new_text
+from intake.threading import thread_hints
+
+
+class NoSender(ValueError):
+    """The mail names no sender we could answer or match."""
+
+
+def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, envelope_from: str,
+              envelope_to: list[str], received_at: datetime, reference_prefix: str) -> IntakeMessage:
+    sender = parsed.reply_to if parsed.reply_to and parsed.reply_to.address else parsed.sender
+    address = sender.address if sender and sender.address else envelope_from.lower()
+    if not address or "@" not in address:
+        raise NoSender("the mail has no From address and no envelope sender")
+    text = parsed.text
+    return IntakeMessage(
+        channel=Channel.EMAIL,
+        source_id=str(inbound_id),
+        sender_identity=address,
+        sender_name=(parsed.sender.name if parsed.sender else "") or address,
+        subject=parsed.subject,
+        text=text,
+        new_text=new_text(text),
+        received_at=received_at,
+        language=Language.EN if parsed.language == "en" else Language.ZH,
+        message_id=parsed.message_id,
+        hints=thread_hints(parsed, envelope_to, reference_prefix),
+        attachments=tuple(Attachment(a.filename, a.content_type, a.data) for a in parsed.attachments),
+        auto_reply_allowed=verdict.action is MailAction.ACCEPT,
+        is_automatic=verdict.is_automatic,
+        html=parsed.html,
+    )

@@ -1,0 +1,127 @@
+"""The inbox: raw input is committed here before any channel acknowledges it.
+
+Group commit: concurrent SMTP sessions (or IMAP fetches, webhook calls) hand their raw bytes
+to one writer task, which stores a batch in one transaction and one fsync, then releases
+every waiting sender at once. Each sender still gets its answer only after its own row is on
+disk, and a failed commit fails every sender of that batch (they answer 451 and retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.clock import Clock
+from cases.db import Database
+from cases.models import InboundMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RawInput:
+    channel: str
+    dedupe_key: str
+    raw: bytes
+    message_id: str | None = None
+    envelope_from: str = ""
+    envelope_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    inbound_id: int | None  # None: the same input was stored before (a retry); still acknowledged
+    duplicate: bool
+
+
+@dataclass(slots=True)
+class _Pending:
+    item: RawInput
+    future: asyncio.Future[Stored] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+async def insert_ignoring_duplicates(session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, on SQLite and PostgreSQL."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    stmt = (
+        dialect_insert(InboundMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(InboundMessage.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+class Inbox:
+    def __init__(self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None,
+                 max_batch: int = 200) -> None:
+        self.db = db
+        self.clock = clock
+        self.on_stored = on_stored
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._writer(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        while not self._queue.empty():  # senders still waiting get a temporary error
+            pending = self._queue.get_nowait()
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("kefu is shutting down"))
+
+    async def put(self, item: RawInput) -> Stored:
+        """Returns once the raw input is committed; raises if it could not be stored."""
+        if self._task is None:
+            return (await self._store_batch([_Pending(item)]))[0]
+        pending = _Pending(item)
+        await self._queue.put(pending)
+        return await pending.future
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._store_batch(batch)
+            except Exception as exc:  # the database is away: every sender of the batch retries
+                log.exception("inbox: could not store %d message(s)", len(batch))
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                await asyncio.sleep(0.2)
+                continue
+            for p, result in zip(batch, results):
+                if not p.future.done():
+                    p.future.set_result(result)
+
+    async def _store_batch(self, batch: list[_Pending]) -> list[Stored]:
+        now: datetime = self.clock()
+        results: list[Stored] = []
+        async with self.db.unit_of_work() as session:
+            for p in batch:
+                item = p.item
+                row_id = await insert_ignoring_duplicates(session, dict(
+                    channel=item.channel, dedupe_key=item.dedupe_key, message_id=item.message_id,
+                    envelope_from=item.envelope_from, envelope_to=list(item.envelope_to), raw=item.raw,
+                    size=len(item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
+                ))
+                results.append(Stored(row_id, row_id is None))
+        if any(not r.duplicate for r in results):
+            self.on_stored()
+        return results

@@ -1,0 +1,87 @@
+"""SMTP intake (aiosmtpd): validate the recipient, store the raw bytes, then answer 250.
+
+Only protocol work happens here; parsing and case creation run later in the processor.
+aiosmtpd answers an unhandled exception with a permanent 500 and the sender would bounce the
+mail, so every failure is answered ``451 4.3.0`` and the sender retries (intake rules).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from intake.inbox import Inbox, RawInput
+from intake.mailkey import dedupe_key
+
+log = logging.getLogger(__name__)
+
+
+def redact(address: str) -> str:
+    """`zhang.wei@example.cn` -> `z***@example.cn`, for logs."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+class IntakeHandler:
+    def __init__(self, inbox: Inbox, domains: tuple[str, ...], local_part: str) -> None:
+        self.inbox = inbox
+        self.domains = frozenset(d.lower() for d in domains)
+        self.local_part = local_part.lower()
+
+    def accepts(self, address: str) -> bool:
+        local, at, domain = address.rpartition("@")
+        if not at or domain.lower().rstrip(".") not in self.domains:
+            return False
+        base = local.lower().split("+", 1)[0]
+        return base == self.local_part
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if not self.accepts(address):
+            log.info("refused recipient %s", redact(address))
+            return "550 5.1.1 Recipient address rejected: not a kefu service address"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            raw = str(raw).encode("utf-8", "surrogateescape")
+        try:
+            message_id, key = dedupe_key(raw)
+            stored = await self.inbox.put(RawInput(
+                channel="email", dedupe_key=key, raw=raw, message_id=message_id,
+                envelope_from=envelope.mail_from or "", envelope_to=tuple(envelope.rcpt_tos),
+            ))
+        except Exception:
+            log.exception("could not store mail from %s; answered 451", redact(envelope.mail_from or ""))
+            return "451 4.3.0 Temporary failure storing the message, please try again later"
+        if stored.duplicate:
+            log.info("duplicate mail %s accepted again, stored once", message_id)
+            return "250 2.0.0 OK: already received"
+        return f"250 2.0.0 OK: stored as #{stored.inbound_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session error: %r", error)
+        return "451 4.3.0 Temporary local problem, please try again later"
+
+
+def create_smtp_factory(handler: IntakeHandler, hostname: str, max_bytes: int) -> Any:
+    def factory() -> SMTP:
+        return SMTP(
+            handler, hostname=hostname, ident="kefu ESMTP", data_size_limit=max_bytes,
+            enable_SMTPUTF8=True, decode_data=False,
+        )
+
+    return factory
+
+
+async def start_smtp_server(handler: IntakeHandler, host: str, port: int, hostname: str,
+                            max_bytes: int) -> asyncio.base_events.Server:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(create_smtp_factory(handler, hostname, max_bytes), host=host, port=port)
+    log.info("SMTP intake listening on %s:%d", host, port)
+    return server

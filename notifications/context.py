@@ -1,0 +1,61 @@
+"""The variables every template sees (documented in notifications/render.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.models import Case, Contact, Customer, Department, OutboxEvent
+
+TYPE_LABELS = {
+    "quality_complaint": ("质量投诉", "Quality complaint"),
+    "warranty_claim": ("三包索赔件", "Warranty claim parts"),
+    "onsite_service": ("现场服务", "On-site service"),
+    "technical_consultation": ("技术咨询", "Technical consultation"),
+    "document_request": ("资料/说明书索取", "Document or manual request"),
+    "quality_record_query": ("质量记录查询", "Quality record query"),
+    "suggestion": ("意见建议", "Suggestion"),
+}
+RATING_LABELS = {
+    "satisfied": ("满意", "satisfied"),
+    "neutral": ("一般", "neutral"),
+    "unsatisfied": ("不满意", "not satisfied"),
+    "no_response": ("未答复", "no response"),
+}
+
+
+def _label(table: dict[str, tuple[str, str]], key: str | None, language: str) -> str:
+    pair = table.get(key or "")
+    return "" if pair is None else pair[1 if language == "en" else 0]
+
+
+async def template_context(s: AsyncSession, case: Case, event: OutboxEvent, language: str, tz: ZoneInfo,
+                           console_url: str) -> dict[str, Any]:
+    contact = await s.get(Contact, case.contact_id)
+    customer = await s.get(Customer, case.customer_id)
+    dept = await s.get(Department, case.department_id) if case.department_id else None
+    fmt = "%Y-%m-%d %H:%M"
+    payload = event.payload or {}
+    return {
+        "case": {
+            "reference": case.reference,
+            "subject": case.subject,
+            "type_label": _label(TYPE_LABELS, case.type, language),
+            "state": case.state,
+            "department_label": (dept.name_en if language == "en" else dept.name_zh) if dept else "",
+            "customer_name": customer.name if customer else "",
+            "contact_name": contact.name if contact else "",
+            "part_number": case.part_number or "",
+            "batch": case.batch or "",
+            "received_at_local": case.received_at.astimezone(tz).strftime(fmt),
+            "deadline_local": case.customer_deadline.astimezone(tz).strftime(fmt) if case.customer_deadline else "",
+            "severity": case.severity,
+        },
+        "reason": payload.get("reason") or case.no_action_reason or "",
+        "message": payload.get("message") or payload.get("text") or "",
+        "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
+        "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
+        "reply_hint": "",
+    }

@@ -1,0 +1,55 @@
+"""Who hears of what: one table from domain event to notices (audience, template, recipients).
+
+Adding a notice is adding a row; the fan-out engine in notifications/fanout.py is generic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cases.events import EventKind as E
+
+
+class To(StrEnum):
+    CUSTOMER = "customer"  # the case's contact, on the reply channel the customer asked for
+    APPROVERS = "approvers"  # 总经理 / 管理者代表
+    DEPARTMENT = "department"  # members of the case's responsible department
+    QUALITY = "quality"
+    SALES = "sales"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    to: To
+    template: str  # template event name under notifications/templates/<audience>/
+    # Customer notices about a case opened by automatic mail (auto-submitted, bulk, list,
+    # bounce) are not sent: never auto-answer automatic mail (RFC 3834).
+    needs_auto_reply: bool = False
+
+    @property
+    def audience(self) -> str:
+        return "customer" if self.to is To.CUSTOMER else "staff"
+
+
+ROUTES: dict[E, tuple[Notice, ...]] = {
+    E.CASE_OPENED: (Notice(To.CUSTOMER, "case_opened", needs_auto_reply=True), Notice(To.APPROVERS, "approval_needed")),
+    E.CASE_APPROVED: (Notice(To.CUSTOMER, "case_assigned"), Notice(To.DEPARTMENT, "case_assigned")),
+    E.NO_ACTION_DECIDED: (Notice(To.CUSTOMER, "no_action"),),
+    E.CASE_REASSIGNED: (Notice(To.DEPARTMENT, "case_assigned"),),
+    E.ANALYSIS_RECORDED: (),
+    E.MEASURES_RECORDED: (Notice(To.QUALITY, "verification_needed"),),
+    E.VERIFICATION_REJECTED: (Notice(To.DEPARTMENT, "case_assigned"),),
+    E.CASE_VERIFIED: (Notice(To.SALES, "reply_needed"),),
+    E.CUSTOMER_REPLIED_TO: (Notice(To.CUSTOMER, "reply"),),
+    E.CUSTOMER_MESSAGE: (Notice(To.DEPARTMENT, "customer_message"), Notice(To.SALES, "customer_message")),
+    E.RATING_UNCLEAR: (Notice(To.SALES, "customer_message"),),
+    E.CASE_RATED: (Notice(To.CUSTOMER, "case_closed"), Notice(To.SALES, "case_closed")),
+    E.CASE_REOPENED: (
+        Notice(To.CUSTOMER, "case_reopened"),
+        Notice(To.DEPARTMENT, "case_unsatisfied"),
+        Notice(To.SALES, "case_unsatisfied"),
+    ),
+    E.SATISFACTION_REMINDER: (Notice(To.CUSTOMER, "satisfaction_reminder"),),
+    E.CLOSED_NO_RESPONSE: (Notice(To.SALES, "case_closed"),),
+}

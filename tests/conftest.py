@@ -1,0 +1,127 @@
+"""Shared fixtures: a real database (SQLite file, and PostgreSQL when it answers), a wired
+kefu, and a real SMTP relay on loopback that catches outgoing mail."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cases.settings import Settings
+
+PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+PG_AVAILABLE = _pg_answers()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'kefu.sqlite3'}"
+        return
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432; these tests run on SQLite only here")
+    import asyncpg
+
+    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path, database_url=database_url, secret_key="test-secret",
+        mail_domains=("kefu.example",), smtp_listen=("127.0.0.1", free_port()),
+        http_listen=("127.0.0.1", free_port()), instance_id="test",
+    )
+
+
+@dataclass
+class Caught:
+    envelope_from: str
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class ListTransport:
+    """Outgoing mail kept in memory, for tests that do not need a relay."""
+
+    sent: list[Caught] = field(default_factory=list)
+
+    async def send(self, envelope_from: str, recipients: list[str], data: bytes) -> None:
+        self.sent.append(Caught(envelope_from, list(recipients), data))
+
+
+@pytest.fixture
+async def kefu(settings: Settings) -> AsyncIterator[object]:
+    from cases.main import bootstrap
+    from cases.migrate import upgrade_async
+    from cases.users import seed_departments
+
+    await upgrade_async(settings.sqlalchemy_url)
+    app = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
+    await seed_departments(app.db)
+    try:
+        yield app
+    finally:
+        await app.db.dispose()
+
+
+class Relay:
+    """A real SMTP server on loopback (aiosmtpd) standing in for the outgoing relay."""
+
+    def __init__(self) -> None:
+        self.messages: list[Caught] = []
+        self.port = free_port()
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        self.messages.append(Caught(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    from aiosmtpd.controller import Controller
+
+    r = Relay()
+    controller = Controller(r, hostname="127.0.0.1", port=r.port)
+    controller.start()
+    try:
+        yield r
+    finally:
+        controller.stop()
