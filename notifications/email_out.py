@@ -1,0 +1,172 @@
+"""Compose outgoing mail: one value type in, RFC 5322 bytes with CRLF line endings out.
+
+Why the policy looks the way it does:
+
+* Threading headers (``Message-ID``, ``In-Reply-To``, ``References``) are written on one line
+  of up to 998 octets (RFC 5322 §2.1.1). Python's default policy folds them at 78 and, when a
+  single id does not fit, turns it into an RFC 2047 encoded word; Outlook then no longer
+  threads the reply (intake-rules.md, "Chinese text").
+* Everything else folds at 76 columns. Applying ``max_line_length=998`` to the
+  whole message would also produce base64/quoted-printable body lines of ~996 characters
+  (RFC 2045 §6.7/§6.8 allow 76; spam filters score such lines) and 200-character encoded words
+  in Chinese subjects (RFC 2047 §2 allows 75).
+* ``cte_type="7bit"``: Chinese bodies go out base64 or quoted-printable (whichever is shorter)
+  and non-ASCII headers as RFC 2047 encoded words, so any relay can carry the mail without
+  8BITMIME.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import BaseHeader, HeaderRegistry, MessageIDHeader, UnstructuredHeader
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime
+from typing import cast
+
+# RFC 5322 §2.1.1: a line is at most 998 characters, CRLF excluded.
+MAX_LINE_LENGTH = 998
+
+# dot-atom-text of RFC 5322 §3.2.3: what may stand on either side of the "@" of a msg-id
+# without quoting. Signed case tokens are base64url, which fits.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+_DOT_ATOM = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
+
+
+class _OneLine:
+    """Mixin for header classes: fold at 998, not at 76, so ids are never split or encoded."""
+
+    def fold(self, *, policy: EmailPolicy[EmailMessage]) -> str:
+        folded: str = super().fold(  # type: ignore[misc]
+            policy=policy.clone(max_line_length=MAX_LINE_LENGTH)
+        )
+        return folded
+
+
+class _OneLineMessageIDHeader(_OneLine, MessageIDHeader):
+    pass
+
+
+class _OneLineIdListHeader(_OneLine, UnstructuredHeader):
+    pass
+
+
+def _header_registry() -> HeaderRegistry:
+    # The registry mixes BaseHeader in itself; the stubs do not know that, hence the casts.
+    registry = HeaderRegistry()
+    registry.map_to_type("message-id", cast("type[BaseHeader]", _OneLineMessageIDHeader))
+    registry.map_to_type("in-reply-to", cast("type[BaseHeader]", _OneLineIdListHeader))
+    registry.map_to_type("references", cast("type[BaseHeader]", _OneLineIdListHeader))
+    return registry
+
+
+# Derived from SMTP (CRLF); see the module docstring. 76 rather than 78: a folded line starts
+# with a space, so encoded words stay within RFC 2047's 75 characters, and body lines within
+# the 76 of RFC 2045.
+POLICY: EmailPolicy[EmailMessage] = email.policy.SMTP.clone(
+    max_line_length=76, cte_type="7bit", header_factory=_header_registry()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    from_addr: str  # "kefu 客服 <service@kefu.example>" style or bare address
+    to: tuple[str, ...]
+    subject: str
+    body: str  # plain text
+    message_id: str  # without <>, from make_message_id
+    in_reply_to: str | None = None  # without <>
+    references: tuple[str, ...] = ()  # without <>, oldest first
+    reply_to: str | None = None  # e.g. service+<token>@domain
+    language: str = "zh"  # Content-Language
+    auto_submitted: str = "auto-generated"  # RFC 3834; "" leaves the header out
+    loop_id: str = ""  # value for X-Kefu-Loop, e.g. the instance id
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+
+def make_message_id(token: str, domain: str) -> str:
+    """Return ``kefu.<token>.<random>@domain`` (without <>).
+
+    The token is a signed case token made elsewhere; replies that quote this id in
+    ``In-Reply-To``/``References`` thread back to the case without trusting the subject.
+    """
+    if not _DOT_ATOM.fullmatch(token):
+        raise ValueError("case token is not a valid dot-atom for a Message-ID")
+    if not _DOT_ATOM.fullmatch(domain):
+        raise ValueError(f"not a valid Message-ID domain: {domain!r}")
+    return f"kefu.{token}.{secrets.token_hex(8)}@{domain}"
+
+
+def _bracket(msg_id: str) -> str:
+    """``<id>`` from an id given with or without brackets; reject what would break the header."""
+    bare = msg_id.strip().removeprefix("<").removesuffix(">")
+    if not bare or any(ch.isspace() or ch in "<>" for ch in bare):
+        raise ValueError(f"not a message id: {msg_id!r}")
+    return f"<{bare}>"
+
+
+def _references_line(ids: tuple[str, ...]) -> str:
+    """The References value on one line of at most 998 characters.
+
+    A long thread is trimmed the way netnews does it (RFC 5537 §3.4.4): keep the first id
+    (the thread root) and the newest ones, drop from the middle. Duplicates are dropped too.
+    """
+    unique = list(dict.fromkeys(_bracket(i) for i in ids))
+    budget = MAX_LINE_LENGTH - len("References: ")
+    if len(" ".join(unique)) <= budget:
+        return " ".join(unique)
+    root, rest = unique[0], unique[1:]
+    kept: list[str] = []
+    used = len(root)
+    for msg_id in reversed(rest):
+        if used + 1 + len(msg_id) > budget:
+            break
+        kept.append(msg_id)
+        used += 1 + len(msg_id)
+    return " ".join([root, *reversed(kept)])
+
+
+def build_email(mail: OutgoingEmail, date: datetime) -> bytes:
+    """Serialise ``mail`` to bytes ready for SMTP DATA (CRLF line endings)."""
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("date must be timezone-aware")
+    if not mail.to:
+        raise ValueError("an outgoing email needs at least one recipient")
+
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = mail.from_addr
+    msg["To"] = ", ".join(mail.to)
+    if mail.reply_to:
+        msg["Reply-To"] = mail.reply_to
+    msg["Subject"] = mail.subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = _bracket(mail.message_id)
+    if mail.in_reply_to:
+        msg["In-Reply-To"] = _bracket(mail.in_reply_to)
+    if mail.references:
+        msg["References"] = _references_line(mail.references)
+    if mail.auto_submitted:
+        msg["Auto-Submitted"] = mail.auto_submitted
+    # The header's presence marks our own mail for the intake loop rule even when no
+    # instance id is configured; the value tells instances apart.
+    msg["X-Kefu-Loop"] = mail.loop_id or "kefu"
+    # Exchange/Outlook: do not send out-of-office or other auto-replies to this mail.
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(_normalise_body(mail.body), subtype="plain", charset="utf-8")
+    # After set_content: it clears every Content-* header set before it.
+    msg["Content-Language"] = mail.language
+    for name, value in mail.extra_headers:
+        msg[name] = value
+    return msg.as_bytes()
+
+
+def _normalise_body(body: str) -> str:
+    # set_content turns "\n" into CRLF on the wire but leaves a lone CR alone; and a text
+    # part should end with a line break.
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
