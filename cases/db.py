@@ -37,12 +37,32 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.update(pool_size=1, max_overflow=0, pool_timeout=120)
+        if parsed.database and parsed.database != ":memory:":
+            from cases.sqlite_inline import inline_creator
+
+            kwargs["async_creator"] = inline_creator(parsed.database)
     else:
         kwargs.update(pool_size=10, max_overflow=5, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], key: list[str],
+                        returning: Any = None) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING [RETURNING], on SQLite and PostgreSQL alike.
+
+    Idempotency lives in unique constraints; this is how writers lean on them."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
+    stmt = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=key)
+    if returning is None:
+        await session.execute(stmt)
+        return None
+    return (await session.execute(stmt.returning(returning))).scalar_one_or_none()
 
 
 class Database:

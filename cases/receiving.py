@@ -23,6 +23,7 @@ from cases.enums import CaseState, Direction, Language, Satisfaction
 from cases.events import EventKind
 from cases.intake_message import IntakeMessage
 from cases.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
+from cases.db import insert_ignore
 from cases.records import apply_step, emit, next_reference, record_history
 from cases.satisfaction import parse_satisfaction
 from cases.states import TERMINAL, Action
@@ -184,11 +185,9 @@ async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:
 
 
 async def store_attachments(session: AsyncSession, message_id: int, attachments: tuple) -> None:  # type: ignore[type-arg]
-    added: set[str] = session.info.setdefault("kefu_blobs", set())  # pending, not yet flushed
     for att in attachments:
         digest = hashlib.sha256(att.data).hexdigest()
-        if digest not in added and await session.get(Blob, digest) is None:
-            session.add(Blob(sha256=digest, size=len(att.data), data=att.data))
-            added.add(digest)
+        # Written at once (not left to the flush): the attachment row refers to it.
+        await insert_ignore(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data}, ["sha256"])
         session.add(Attachment(message_id=message_id, filename=att.filename, content_type=att.content_type,
                                size=len(att.data), sha256=digest))

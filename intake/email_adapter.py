@@ -9,7 +9,7 @@ from cases.intake_message import Attachment, IntakeMessage
 from intake.mailparse import ParsedMail
 from intake.mailrules import MailAction, MailVerdict
 from intake.quotes import new_text
-from intake.threading import thread_hints
+from intake.mailthread import thread_hints
 
 
 class NoSender(ValueError):

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
-
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.clock import Clock
-from cases.db import Database
+from cases.db import Database, insert_ignore
 from cases.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -44,21 +41,6 @@ class Stored:
 class _Pending:
     item: RawInput
     future: asyncio.Future[Stored] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-
-
-async def insert_ignoring_duplicates(session: AsyncSession, values: dict[str, Any]) -> int | None:
-    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, on SQLite and PostgreSQL."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    stmt = (
-        dialect_insert(InboundMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(InboundMessage.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 class Inbox:
@@ -116,11 +98,11 @@ class Inbox:
         async with self.db.unit_of_work() as session:
             for p in batch:
                 item = p.item
-                row_id = await insert_ignoring_duplicates(session, dict(
+                row_id = await insert_ignore(session, InboundMessage, dict(
                     channel=item.channel, dedupe_key=item.dedupe_key, message_id=item.message_id,
                     envelope_from=item.envelope_from, envelope_to=list(item.envelope_to), raw=item.raw,
                     size=len(item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
-                ))
+                ), ["dedupe_key"], returning=InboundMessage.id)
                 results.append(Stored(row_id, row_id is None))
         if any(not r.duplicate for r in results):
             self.on_stored()
