@@ -38,20 +38,24 @@ async def find_contact(session: AsyncSession, kind: Channel, value: str) -> Cont
 
 async def contact_for(
     session: AsyncSession, kind: Channel, value: str, name: str, language: str, now: datetime,
-    unassigned_id: int | None = None,
 ) -> tuple[Contact, bool]:
-    """The contact with this identity; unknown senders become contacts of the unassigned customer."""
-    contact = await find_contact(session, kind, value)
+    """The contact with this identity; unknown senders become contacts of the unassigned customer.
+
+    New contacts are not flushed here (a batch is flushed once); ``session.info`` remembers
+    them so that a second mail of the same new sender in the batch finds the same contact."""
+    pending: dict[tuple[str, str], Contact] = session.info.setdefault("kefu_new_contacts", {})
+    contact = pending.get((kind.value, value)) or await find_contact(session, kind, value)
     if contact is not None:
         return contact, False
-    customer_id = unassigned_id or await unassigned_customer_id(session, now)
+    if "kefu_unassigned" not in session.info:
+        session.info["kefu_unassigned"] = await unassigned_customer_id(session, now)
     contact = Contact(
-        customer_id=customer_id, name=name or value, language=language,
+        customer_id=session.info["kefu_unassigned"], name=name or value, language=language,
         preferred_channel=kind.value, created_at=now,
     )
     session.add(contact)
-    await session.flush()
-    session.add(Identity(contact_id=contact.id, kind=kind.value, value=value, created_at=now))
+    session.add(Identity(contact=contact, kind=kind.value, value=value, created_at=now))
+    pending[(kind.value, value)] = contact
     return contact, True
 
 

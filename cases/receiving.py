@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    case_id: int
+    case: Case  # may be pending (flushed with the batch)
     reference: str
     opened: bool  # a new case, or a message on an existing one
     how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
@@ -53,28 +53,30 @@ class Receiver:
         contact, _ = await archive.contact_for(
             session, msg.channel, msg.sender_identity, msg.sender_name, msg.language.value, now
         )
-        case, how = await self._find_case(session, msg, contact)
+        case, how = await self._find_case(session, msg)
         linked_to: Case | None = None
         if case is not None and how == "subject_tag" and case.customer_id != contact.customer_id:
             linked_to, case, how = case, None, "linked"
         elif case is not None and how == "subject_tag" and case.customer_id == contact.customer_id:
             # The unassigned pool is not one customer: there the tag must come from the contact itself.
-            if case.contact_id != contact.id and await _is_unassigned(session, case.customer_id):
+            if (contact.id is None or case.contact_id != contact.id) and await _is_unassigned(session, case.customer_id):
                 linked_to, case, how = case, None, "linked"
         if case is None:
             case = await self._open(session, msg, contact, now, linked_to)
             await self._add_message(session, case, msg, now, inbound_id)
-            return Outcome(case.id, case.reference, True, "new" if linked_to is None else "linked")
+            return Outcome(case, case.reference, True, "new" if linked_to is None else "linked")
         await self._add_message(session, case, msg, now, inbound_id)
         rating = await self._follow_up(session, case, msg, now)
-        return Outcome(case.id, case.reference, False, how, rating)
+        return Outcome(case, case.reference, False, how, rating)
 
-    async def _find_case(
-        self, session: AsyncSession, msg: IntakeMessage, contact: Contact
-    ) -> tuple[Case | None, str]:
+    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
         hints = msg.hints
         if hints.message_ids:
             ids = list(hints.message_ids)
+            in_batch = _batch_messages(session)
+            for mid in ids:
+                if mid in in_batch:
+                    return in_batch[mid], "message_id"
             case_id = (
                 await session.execute(
                     select(CaseMessage.case_id).where(CaseMessage.message_id.in_(ids)).limit(1)
@@ -111,7 +113,7 @@ class Receiver:
         case = Case(
             reference=await next_reference(session, self.prefix, year),
             type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
-            customer_id=contact.customer_id, contact_id=contact.id,
+            customer_id=contact.customer_id, contact=contact,
             subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
             description=msg.text, part_number=g.part_number, batch=g.batch, quantity=g.quantity,
             vehicle=g.vehicle, severity=g.severity.value, reply_channel=contact.preferred_channel,
@@ -119,12 +121,11 @@ class Receiver:
             linked_case_id=linked_to.id if linked_to else None,
         )
         session.add(case)
-        await session.flush()
         actor = customer(msg.sender_identity)
         note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
-        record_history(session, case_id=case.id, at=now, actor=actor, action="opened",
+        record_history(session, case=case, at=now, actor=actor, action="opened",
                        to_state=case.state, note=note)
-        emit(session, EventKind.CASE_OPENED, case.id, now, auto_reply=msg.auto_reply_allowed)
+        emit(session, EventKind.CASE_OPENED, case, now, auto_reply=msg.auto_reply_allowed)
         log.info("opened %s from %s channel", case.reference, msg.channel)
         return case
 
@@ -132,15 +133,16 @@ class Receiver:
         self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
     ) -> None:
         message = CaseMessage(
-            case_id=case.id, direction=Direction.IN.value, channel=msg.channel.value,
+            case=case, direction=Direction.IN.value, channel=msg.channel.value,
             message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
             subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
             is_automatic=msg.is_automatic, created_at=msg.received_at,
         )
         session.add(message)
+        if msg.message_id:
+            _batch_messages(session)[msg.message_id] = case
         if msg.attachments:
-            await session.flush()
-            await store_attachments(session, message.id, msg.attachments)
+            await store_attachments(session, message, msg.attachments)
 
     async def _follow_up(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> str | None:
         actor = customer(msg.sender_identity)
@@ -151,25 +153,25 @@ class Receiver:
                 apply_step(session, case, Action.RATE, actor, now,
                                  {"rating": answer.rating.value, "rating_score": answer.score, "closed_at": now},
                                  note=f"customer answered {answer.matched!r}")
-                emit(session, EventKind.CASE_RATED, case.id, now, rating=answer.rating.value, score=answer.score)
+                emit(session, EventKind.CASE_RATED, case, now, rating=answer.rating.value, score=answer.score)
                 return answer.rating.value
             if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
                 apply_step(session, case, Action.REOPEN, actor, now,
                                  {"rating": None, "rating_score": None, "satisfaction_requested_at": None,
                                   "reminder_sent_at": None, "reopen_count": case.reopen_count + 1},
                                  note=f"customer answered {answer.matched!r}")
-                emit(session, EventKind.CASE_REOPENED, case.id, now, rating=Satisfaction.UNSATISFIED.value,
+                emit(session, EventKind.CASE_REOPENED, case, now, rating=Satisfaction.UNSATISFIED.value,
                      text=msg.new_text[:2000])
                 return Satisfaction.UNSATISFIED.value
-            record_history(session, case_id=case.id, at=now, actor=actor, action="rating_unclear",
+            record_history(session, case=case, at=now, actor=actor, action="rating_unclear",
                            note=(msg.new_text or msg.text)[:500])
-            emit(session, EventKind.RATING_UNCLEAR, case.id, now, text=msg.new_text[:2000])
+            emit(session, EventKind.RATING_UNCLEAR, case, now, text=msg.new_text[:2000])
             return None
         case.updated_at = now
-        record_history(session, case_id=case.id, at=now, actor=actor, action="customer_message",
+        record_history(session, case=case, at=now, actor=actor, action="customer_message",
                        note="automatic reply" if msg.is_automatic else "")
         if not msg.is_automatic or state not in TERMINAL:
-            emit(session, EventKind.CUSTOMER_MESSAGE, case.id, now, text=msg.new_text[:2000],
+            emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000],
                  automatic=msg.is_automatic)
         return None
 
@@ -184,10 +186,15 @@ async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:
     return bool((await session.execute(select(Customer.is_unassigned).where(Customer.id == customer_id))).scalar())
 
 
-async def store_attachments(session: AsyncSession, message_id: int, attachments: tuple) -> None:  # type: ignore[type-arg]
+def _batch_messages(session: AsyncSession) -> dict[str, Case]:
+    """Message-IDs stored in this unit of work but not flushed yet (a batch flushes once)."""
+    return session.info.setdefault("kefu_batch_messages", {})  # type: ignore[no-any-return]
+
+
+async def store_attachments(session: AsyncSession, message: CaseMessage, attachments: tuple) -> None:  # type: ignore[type-arg]
     for att in attachments:
         digest = hashlib.sha256(att.data).hexdigest()
         # Written at once (not left to the flush): the attachment row refers to it.
         await insert_ignore(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data}, ["sha256"])
-        session.add(Attachment(message_id=message_id, filename=att.filename, content_type=att.content_type,
+        session.add(Attachment(message=message, filename=att.filename, content_type=att.content_type,
                                size=len(att.data), sha256=digest))

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 def record_history(
     session: AsyncSession,
     *,
-    case_id: int,
+    case: Case,
     at: datetime,
     actor: Actor,
     action: str,
@@ -34,15 +34,15 @@ def record_history(
 ) -> None:
     session.add(
         CaseHistory(
-            case_id=case_id, at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
+            case=case, at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
             from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
         )
     )
 
 
-def emit(session: AsyncSession, kind: EventKind, case_id: int | None, at: datetime, **payload: Any) -> None:
+def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **payload: Any) -> None:
     """Write an event in the caller's transaction; the dispatcher delivers it after commit."""
-    session.add(OutboxEvent(kind=kind.value, case_id=case_id, payload=payload, created_at=at))
+    session.add(OutboxEvent(kind=kind.value, case=case, payload=payload, created_at=at))
 
 
 async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
@@ -52,6 +52,9 @@ async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
         .values(last_value=ReferenceCounter.last_value + 1)
         .returning(ReferenceCounter.last_value)
+        # Nothing in the session holds the counter: skip the ORM's scan of the identity map,
+        # which made this O(batch size) per call.
+        .execution_options(synchronize_session=False)
     )
     value = (await session.execute(stmt)).scalar_one_or_none()
     if value is None:
@@ -90,6 +93,6 @@ def apply_step(session: AsyncSession, case: Case, action: Action, actor: Actor, 
         setattr(case, key, value)
     case.state = transition.target.value
     case.updated_at = now
-    record_history(session, case_id=case.id, at=now, actor=actor, action=action.value,
+    record_history(session, case=case, at=now, actor=actor, action=action.value,
                    from_state=before, to_state=case.state, changes=changes, note=note)
     log.info("%s: %s by %s (%s -> %s)", case.reference, action.value, actor.label, before, case.state)

@@ -70,7 +70,7 @@ class CaseService:
             if severity:
                 values["severity"] = _severity(severity)
             case = await self._step(s, actor, reference, Action.APPROVE, values, note)
-            emit(s, EventKind.CASE_APPROVED, case.id, self.clock(), department=dept.code)
+            emit(s, EventKind.CASE_APPROVED, case, self.clock(), department=dept.code)
         return self._done(case)
 
     async def decide_no_action(self, actor: Actor, reference: str, reason: str) -> StepResult:
@@ -78,42 +78,42 @@ class CaseService:
         async with self.db.unit_of_work() as s:
             case = await self._step(s, actor, reference, Action.DECIDE_NO_ACTION,
                                     {"no_action_reason": reason, "closed_at": self.clock()})
-            emit(s, EventKind.NO_ACTION_DECIDED, case.id, self.clock(), reason=reason)
+            emit(s, EventKind.NO_ACTION_DECIDED, case, self.clock(), reason=reason)
         return self._done(case)
 
     async def reassign(self, actor: Actor, reference: str, department: str, note: str = "") -> StepResult:
         async with self.db.unit_of_work() as s:
             dept = await self._department(s, department)
             case = await self._step(s, actor, reference, Action.REASSIGN, {"department_id": dept.id}, note)
-            emit(s, EventKind.CASE_REASSIGNED, case.id, self.clock(), department=dept.code)
+            emit(s, EventKind.CASE_REASSIGNED, case, self.clock(), department=dept.code)
         return self._done(case)
 
     async def record_analysis(self, actor: Actor, reference: str, analysis: str) -> StepResult:
         analysis = _text(analysis, "the analysis")
         async with self.db.unit_of_work() as s:
             case = await self._step(s, actor, reference, Action.RECORD_ANALYSIS, {"analysis": analysis})
-            emit(s, EventKind.ANALYSIS_RECORDED, case.id, self.clock())
+            emit(s, EventKind.ANALYSIS_RECORDED, case, self.clock())
         return self._done(case)
 
     async def record_measures(self, actor: Actor, reference: str, measures: str) -> StepResult:
         measures = _text(measures, "the measures")
         async with self.db.unit_of_work() as s:
             case = await self._step(s, actor, reference, Action.RECORD_MEASURES, {"measures": measures})
-            emit(s, EventKind.MEASURES_RECORDED, case.id, self.clock())
+            emit(s, EventKind.MEASURES_RECORDED, case, self.clock())
         return self._done(case)
 
     async def verify(self, actor: Actor, reference: str, verification: str) -> StepResult:
         verification = _text(verification, "the verification result")
         async with self.db.unit_of_work() as s:
             case = await self._step(s, actor, reference, Action.VERIFY, {"verification": verification})
-            emit(s, EventKind.CASE_VERIFIED, case.id, self.clock())
+            emit(s, EventKind.CASE_VERIFIED, case, self.clock())
         return self._done(case)
 
     async def reject_verification(self, actor: Actor, reference: str, note: str) -> StepResult:
         note = _text(note, "why the measures are not effective", 4000)
         async with self.db.unit_of_work() as s:
             case = await self._step(s, actor, reference, Action.REJECT_VERIFICATION, {"verification": note}, note)
-            emit(s, EventKind.VERIFICATION_REJECTED, case.id, self.clock(), note=note)
+            emit(s, EventKind.VERIFICATION_REJECTED, case, self.clock(), note=note)
         return self._done(case)
 
     async def reply(self, actor: Actor, reference: str, message: str) -> StepResult:
@@ -126,7 +126,7 @@ class CaseService:
             s.add(CaseMessage(case_id=case.id, direction=Direction.OUT.value, channel=case.reply_channel,
                               author_user_id=actor.user_id, sender=actor.label, subject=case.subject,
                               body=message, new_text=message, created_at=now))
-            emit(s, EventKind.CUSTOMER_REPLIED_TO, case.id, now, message=message)
+            emit(s, EventKind.CUSTOMER_REPLIED_TO, case, now, message=message)
         return self._done(case)
 
     async def add_note(self, actor: Actor, reference: str, text: str) -> StepResult:
@@ -137,7 +137,7 @@ class CaseService:
             s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE.value, channel="internal",
                               author_user_id=actor.user_id, sender=actor.label, body=text,
                               new_text=text, created_at=now))
-            record_history(s, case_id=case.id, at=now, actor=actor, action="note", note=text[:500])
+            record_history(s, case=case, at=now, actor=actor, action="note", note=text[:500])
         return self._done(case)
 
     # -- timers ------------------------------------------------------------------------------
@@ -154,12 +154,12 @@ class CaseService:
             for case in waiting:
                 if case.reminder_sent_at is None and case.satisfaction_requested_at and case.satisfaction_requested_at <= remind_before:
                     apply_step(s, case, Action.REMIND, SYSTEM, now, {"reminder_sent_at": now}, "")
-                    emit(s, EventKind.SATISFACTION_REMINDER, case.id, now)
+                    emit(s, EventKind.SATISFACTION_REMINDER, case, now)
                     reminded += 1
                 elif case.reminder_sent_at is not None and case.reminder_sent_at <= close_before:
                     apply_step(s, case, Action.CLOSE_NO_RESPONSE, SYSTEM, now,
                                 {"rating": "no_response", "closed_at": now}, "no answer after the reminder")
-                    emit(s, EventKind.CLOSED_NO_RESPONSE, case.id, now)
+                    emit(s, EventKind.CLOSED_NO_RESPONSE, case, now)
                     closed += 1
         if reminded or closed:
             self._on_commit()

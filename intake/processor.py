@@ -113,7 +113,7 @@ class MailProcessor:
             log.warning("inbound #%d quarantined: %s", row.id, exc)
             return 1
         outcome = await self.service.receive(s, msg, inbound_id=row.id)
-        row.status, row.case_id, row.processed_at, row.reason = InboundStatus.PROCESSED.value, outcome.case_id, now, None
+        row.status, row.case, row.processed_at, row.reason = InboundStatus.PROCESSED.value, outcome.case, now, None
         return 0
 
     async def _one_by_one(self) -> BatchResult:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.models.base import Base, BigId
+
+if TYPE_CHECKING:
+    from cases.models.archive import Contact
 
 
 class Case(Base):
@@ -52,6 +55,8 @@ class Case(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    contact: Mapped["Contact"] = relationship(lazy="raise")
+
 
 class CaseMessage(Base):
     """One message of the case's conversation, in or out, on any channel."""
@@ -74,7 +79,10 @@ class CaseMessage(Base):
     is_automatic: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
 
-    attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="Attachment.id")
+    attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="Attachment.id",
+                                                           back_populates="message")
+    # Many-to-one links let one flush insert a whole batch of new cases (insertmanyvalues).
+    case: Mapped[Case] = relationship(lazy="raise")
 
 
 class Blob(Base):
@@ -97,6 +105,8 @@ class Attachment(Base):
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
 
+    message: Mapped[CaseMessage] = relationship(lazy="raise", back_populates="attachments")
+
 
 class CaseHistory(Base):
     """Append-only: who did what when, before and after. Triggers refuse UPDATE and DELETE."""
@@ -113,6 +123,8 @@ class CaseHistory(Base):
     to_state: Mapped[str | None] = mapped_column(String(30))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [before, after]
     note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(lazy="raise")
 
 
 class ReferenceCounter(Base):

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.models.base import Base, BigId
+
+if TYPE_CHECKING:
+    from cases.models.case import Case
 
 
 class InboundStatus(StrEnum):
@@ -40,3 +43,5 @@ class InboundMessage(Base):
     rule_hits: Mapped[list[Any]] = mapped_column(default=list)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     processed_at: Mapped[datetime | None]
+
+    case: Mapped["Case | None"] = relationship(lazy="raise")

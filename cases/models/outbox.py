@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.models.base import Base, BigId
+
+if TYPE_CHECKING:
+    from cases.models.case import Case
 
 
 class DeliveryStatus(StrEnum):
@@ -29,6 +32,8 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     fanned_out_at: Mapped[datetime | None]
+
+    case: Mapped["Case | None"] = relationship(lazy="raise")
 
 
 class Delivery(Base):

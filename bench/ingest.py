@@ -1,0 +1,172 @@
+"""`make bench`: messages per second from SMTP session to committed case, beside two references
+measured in the same run on the same corpus: parsing alone, and a bare insert with one durable
+commit per message. Prints figures; never fails on a slow machine.
+
+    python -m bench.ingest [--messages 2000] [--clients 8] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import smtplib
+import sqlite3
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+from sqlalchemy import func, select
+
+from bench.corpus import CorpusMessage, generate_corpus
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def parse_only(corpus: list[CorpusMessage]) -> float:
+    from intake.mailparse import parse_mail
+
+    start = time.perf_counter()
+    for m in corpus:
+        parse_mail(m.data)
+    return len(corpus) / (time.perf_counter() - start)
+
+
+def bare_insert(corpus: list[CorpusMessage], folder: Path) -> float:
+    """The floor of durability: one INSERT and one fsync'd commit per message (SQLite, WAL, FULL)."""
+    conn = sqlite3.connect(folder / "bare.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE raw (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
+    start = time.perf_counter()
+    for m in corpus:
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO raw (data) VALUES (?)", (m.data,))
+        conn.execute("COMMIT")
+    rate = len(corpus) / (time.perf_counter() - start)
+    conn.close()
+    return rate
+
+
+def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: "mp.Queue[str]") -> None:
+    def run(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as c:
+                for sender, rcpts, data in part:
+                    c.sendmail(sender, list(rcpts), data)
+        except Exception as exc:  # reported, not raised: the bench prints what happened
+            errors.put(repr(exc))
+
+    threads = [threading.Thread(target=run, args=(chunk[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None) -> dict[str, float]:
+    from cases.main import bootstrap, start, stop
+    from cases.migrate import upgrade_async
+    from cases.models import InboundMessage
+    from cases.settings import Settings
+    from cases.users import seed_departments
+    from tests.conftest import free_port
+
+    settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
+                        smtp_listen=("127.0.0.1", free_port()), database_url=database_url or "",
+                        auto_mail_per_recipient_per_day=10**6)
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, poll_seconds=0.5)
+    await seed_departments(kefu.db)
+    # The dispatcher is measured on its own below: intake is what the SMTP sender waits for.
+    kefu.dispatcher.run = _idle  # type: ignore[method-assign]
+    servers = await start(kefu, http=False)
+    proc = psutil.Process()
+    rss_start = proc.memory_info().rss
+    items = [(m.sender, m.recipients, m.data) for m in corpus]
+    errors: mp.Queue[str] = mp.Queue()
+    workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors))
+               for i in range(clients)]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    rss_peak = rss_start
+    done = 0
+    while done < len(corpus):
+        await asyncio.sleep(0.25)
+        async with kefu.db.reader() as s:
+            done = (await s.execute(select(func.count()).select_from(InboundMessage)
+                                    .where(InboundMessage.status != "pending"))).scalar_one()
+        rss_peak = max(rss_peak, proc.memory_info().rss)
+        if time.perf_counter() - t0 > 600:
+            _say(f"  gave up after 600 s with {done} of {len(corpus)} processed")
+            break
+    elapsed = time.perf_counter() - t0
+    for w in workers:
+        w.join(30)
+    failures = []
+    while not errors.empty():
+        failures.append(errors.get())
+    async with kefu.db.reader() as s:
+        from cases.models import Case
+
+        cases = (await s.execute(select(func.count()).select_from(Case))).scalar_one()
+        quarantined = (await s.execute(select(func.count()).select_from(InboundMessage)
+                                       .where(InboundMessage.status == "quarantined"))).scalar_one()
+    await stop(kefu, servers)
+    # Now the notifications those cases caused: fan-out, render, compose, write .eml files.
+    kefu2 = bootstrap(settings, poll_seconds=0.5)
+    t1 = time.perf_counter()
+    sent = 0
+    while n := await kefu2.dispatcher.run_once():
+        sent += n
+    dispatch_elapsed = time.perf_counter() - t1
+    await kefu2.db.dispose()
+    return {
+        "rate": done / elapsed, "elapsed": elapsed, "processed": done, "cases": cases,
+        "quarantined": quarantined, "client_errors": len(failures),
+        "rss_start_mb": rss_start / 2**20, "rss_peak_mb": rss_peak / 2**20,
+        "dispatch_rate": sent / dispatch_elapsed if dispatch_elapsed else 0.0, "sent": sent,
+    }
+
+
+async def _idle() -> None:
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--messages", type=int, default=2000)
+    p.add_argument("--clients", type=int, default=4, help="client processes (each with 4 SMTP connections)")
+    p.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    args = p.parse_args()
+    _say(f"kefu bench: generating {args.messages} messages (Chinese and English, replies, attachments) ...")
+    corpus = generate_corpus(args.messages)
+    size = sum(len(m.data) for m in corpus)
+    _say(f"  corpus: {len(corpus)} messages, {size / 2**20:.1f} MiB")
+    with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
+        folder = Path(tmp)
+        _say("1/3 parse only (intake.mailparse.parse_mail) ...")
+        parse_rate = parse_only(corpus)
+        _say(f"  {parse_rate:8.0f} msg/s")
+        _say("2/3 bare insert, one durable commit per message (SQLite WAL, synchronous=FULL) ...")
+        bare_rate = bare_insert(corpus, folder)
+        _say(f"  {bare_rate:8.0f} msg/s")
+        _say(f"3/3 SMTP session to committed case ({args.clients * 4} concurrent SMTP connections) ...")
+        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url))
+        _say(f"  {r['rate']:8.0f} msg/s  ({r['processed']:.0f} messages in {r['elapsed']:.1f} s: "
+             f"{r['cases']:.0f} cases, {r['quarantined']:.0f} quarantined, {r['client_errors']:.0f} client errors)")
+        _say(f"  memory: {r['rss_start_mb']:.0f} MiB at start, {r['rss_peak_mb']:.0f} MiB peak")
+        _say(f"  notifications afterwards: {r['sent']:.0f} sent at {r['dispatch_rate']:.0f} msg/s (written as .eml)")
+        _say("")
+        _say(f"ratio pipeline / parse-only : {r['rate'] / parse_rate:6.2f}   (target >= 0.50)")
+        _say(f"ratio pipeline / bare insert: {r['rate'] / bare_rate:6.2f}")
+
+
+if __name__ == "__main__":
+    main()

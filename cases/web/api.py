@@ -1,0 +1,84 @@
+"""The REST API's route table and its small system endpoints (health, description, caller).
+
+Every endpoint is one row of `ROUTES`; its name is the key of the access table
+(cases/web/api_access.py) and the operationId of the API description (cases/web/openapi.py).
+Tests check that the three agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy import text
+
+from cases import queries
+from cases.web import api_cases, api_inbound, openapi
+from cases.web.api_access import ACCESS
+from cases.web.api_support import actor_of, kefu_of
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+HEALTH_TIMEOUT_SECONDS = 5.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def health(request: web.Request) -> web.Response:
+    """A load balancer's question: can this instance reach its database?"""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+            async with kefu_of(request).db.reader() as s:
+                await s.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health: the database does not answer: %s: %s", type(exc).__name__, exc)
+        return web.json_response({"status": "unavailable", "database": "unavailable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi.document())
+
+
+async def me(request: web.Request) -> web.Response:
+    async with kefu_of(request).db.reader() as s:
+        return web.json_response(await queries.me(s, actor_of(request)))
+
+
+async def list_departments(request: web.Request) -> web.Response:
+    async with kefu_of(request).db.reader() as s:
+        return web.json_response({"items": await queries.departments(s)})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    method: str
+    path: str  # below PREFIX
+    handler: Handler
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("health", "GET", "/health", health),
+    Route("openapi", "GET", "/openapi.json", openapi_json),
+    Route("me", "GET", "/me", me),
+    Route("list_departments", "GET", "/departments", list_departments),
+    Route("list_cases", "GET", "/cases", api_cases.list_cases),
+    Route("get_case", "GET", "/cases/{reference}", api_cases.get_case),
+    Route("get_attachment", "GET", "/cases/{reference}/attachments/{attachment_id}", api_cases.get_attachment),
+    *(Route(step.name, "POST", f"/cases/{{reference}}/{step.segment}", api_cases.step_handler(step))
+      for step in api_cases.STEPS),
+    Route("list_inbound", "GET", "/inbound", api_inbound.list_inbound),
+    Route("rerun_inbound", "POST", "/inbound/{inbound_id}/rerun", api_inbound.rerun_inbound),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    missing = [r.name for r in ROUTES if r.name not in ACCESS]
+    if missing:  # fail at start, not open: a route without a rule would be nobody's decision
+        raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
+    for r in ROUTES:
+        app.router.add_route(r.method, PREFIX + r.path, r.handler, name=r.name)

@@ -1,0 +1,33 @@
+"""Inbound endpoints: the quarantine (held and ignored mail) and its re-run (Mailman's shunt)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from cases import queries
+from cases.models import InboundStatus
+from cases.web.api_support import RequestError, actor_of, kefu_of, query_choice, query_int
+
+log = logging.getLogger(__name__)
+
+
+async def list_inbound(request: web.Request) -> web.Response:
+    status = query_choice(request, "status", [s.value for s in queries.HELD])
+    statuses = (InboundStatus(status),) if status else queries.HELD
+    limit = query_int(request, "limit", 50, minimum=1, maximum=queries.MAX_LIMIT) or 50
+    offset = query_int(request, "offset", 0) or 0
+    async with kefu_of(request).db.reader() as s:
+        return web.json_response(await queries.held_inbound(s, statuses, limit, offset))
+
+
+async def rerun_inbound(request: web.Request) -> web.Response:
+    """Back to pending; the processor takes it again. 202: the outcome comes later."""
+    raw_id = request.match_info["inbound_id"]
+    if not raw_id.isdigit():
+        raise RequestError(f"The inbound message id must be a whole number, got {raw_id!r}.")
+    inbound_id = int(raw_id)
+    await kefu_of(request).processor.rerun(inbound_id)
+    log.info("inbound #%d: re-run requested by %s", inbound_id, actor_of(request).label)
+    return web.json_response({"id": inbound_id, "status": InboundStatus.PENDING.value}, status=202)

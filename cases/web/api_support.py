@@ -1,0 +1,135 @@
+"""What every API handler needs: the wired kefu, the caller, and strict reading of input.
+
+Input mistakes raise `RequestError` (HTTP 400) with a message that names the field; the
+error middleware in app.py turns it into the JSON error body.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from cases.actors import Actor
+from cases.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from cases.main import Kefu
+
+KEFU: web.AppKey[Kefu] = web.AppKey("kefu")
+ACTOR: web.RequestKey[Actor] = web.RequestKey("actor", Actor)
+
+
+class RequestError(InvalidInput):
+    """The request itself is malformed (not JSON, a missing field, a wrong type): HTTP 400."""
+
+    code = "bad_request"
+
+
+def kefu_of(request: web.Request) -> Kefu:
+    return request.app[KEFU]
+
+
+def actor_of(request: web.Request) -> Actor:
+    return request[ACTOR]
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request body, which must be one JSON object."""
+    raw = await request.read()
+    if not raw.strip():
+        raise RequestError("The request body is empty; send a JSON object.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError(f"The request body is not valid JSON ({exc}).") from None
+    if not isinstance(body, dict):
+        raise RequestError(f"The request body must be a JSON object, not {_json_type(body)}.")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
+    """A string field; emptiness is for the service to judge (it knows what may be empty)."""
+    if name not in body or body[name] is None:
+        if required:
+            raise RequestError(f"The field '{name}' is required (a string).")
+        return default
+    value = body[name]
+    if not isinstance(value, str):
+        raise RequestError(f"The field '{name}' must be a string, not {_json_type(value)}.")
+    return value
+
+
+def no_other_fields(body: dict[str, Any], allowed: set[str]) -> None:
+    """Refuse unknown fields: a typo ("departmnet") must not be silently ignored."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise RequestError(f"Unknown field '{unknown[0]}'; this request takes: {', '.join(sorted(allowed))}.")
+
+
+def query_int(request: web.Request, name: str, default: int | None, *, minimum: int = 0,
+              maximum: int | None = None) -> int | None:
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestError(f"The query parameter '{name}' must be a whole number, got {raw!r}.") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and {maximum}" if maximum is not None else ""
+        raise RequestError(f"The query parameter '{name}' must be between {minimum}{upper}, got {value}.")
+    return value
+
+
+def query_choice(request: web.Request, name: str, choices: list[str]) -> str | None:
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in choices:
+        raise RequestError(f"The query parameter '{name}' must be one of: {', '.join(choices)}; got {raw!r}.")
+    return raw
+
+
+def query_instant(request: web.Request, name: str, tz: ZoneInfo, *, end_of_day: bool = False) -> datetime | None:
+    """An ISO 8601 instant with an offset, or a date (a day in the company's time zone).
+
+    A date as an upper bound means the end of that day, so `received_to=2026-03-01` includes it.
+    """
+    raw = request.query.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        pass
+    else:
+        start = datetime.combine(day, time(), tzinfo=tz)
+        return start + timedelta(days=1) if end_of_day else start
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise RequestError(f"The query parameter '{name}' must be a date (2026-03-01) or an ISO 8601 time "
+                           f"with an offset (2026-03-01T08:00:00+08:00); got {raw!r}.") from None
+    if value.tzinfo is None:
+        raise RequestError(f"The query parameter '{name}' needs a time zone offset such as Z or +08:00; got {raw!r}.")
+    return value
+
+
+def _json_type(value: object) -> str:
+    match value:
+        case None:
+            return "null"
+        case bool():
+            return "a boolean"
+        case int() | float():
+            return "a number"
+        case str():
+            return "a string"
+        case list():
+            return "an array"
+        case _:
+            return "an object"

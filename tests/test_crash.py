@@ -1,0 +1,114 @@
+"""Nothing is lost: kill -9 in the middle of a stream of SMTP deliveries, restart, and every
+message that got 250 is a case (or quarantined), none of them twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cases.db import Database, make_engine
+from cases.models import CaseMessage, InboundMessage
+from cases.settings import Settings
+from tests.mailhelpers import customer_mail
+
+pytestmark = pytest.mark.slow
+
+
+def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
+           "KEFU_SMTP_LISTEN": "%s:%d" % settings.smtp_listen, "KEFU_HTTP_LISTEN": "%s:%d" % settings.http_listen,
+           "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "crash-test"}
+    proc = subprocess.Popen([sys.executable, "-m", "cases.cli", "serve"], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(settings.smtp_listen, timeout=0.5):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"kefu exited: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("kefu did not open its SMTP port within 60 s")
+
+
+def _stream(port: int, acked: list[str], stop: threading.Event, limit: int) -> None:
+    """Deliver until the server dies (or `limit`); remember each Message-ID that got 250."""
+    n = 0
+    while not stop.is_set() and n < limit:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+                while not stop.is_set() and n < limit:
+                    mid = f"crash{n}@dfmc-parts.cn"
+                    msg = customer_mail(f"客户{n % 7} <c{n % 7}@dfmc-parts.cn>", f"密封圈漏油 {n}",
+                                        f"零件号：3501-{n:05d}\n漏油。", message_id=mid)
+                    client.send_message(msg)  # raises unless every recipient got 250
+                    acked.append(mid)
+                    n += 1
+        except (OSError, smtplib.SMTPException):
+            return
+
+
+def test_sigkill_during_smtp_stream_loses_and_duplicates_nothing(settings: Settings, tmp_path: Path) -> None:
+    log = tmp_path / "kefu.log"
+    proc = _start(settings, log)
+    acked: list[str] = []
+    stop = threading.Event()
+    sender = threading.Thread(target=_stream, args=(settings.smtp_listen[1], acked, stop, 5000))
+    sender.start()
+    deadline = time.monotonic() + 30
+    while len(acked) < 40 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # in the middle of the stream, while it still sends
+    proc.wait(10)
+    sender.join(10)
+    stop.set()
+    assert len(acked) >= 40, f"only {len(acked)} messages were acknowledged before the kill"
+
+    proc = _start(settings, log)
+    try:
+        counts = asyncio.run(_wait_processed(settings, set(acked)))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    missing = [mid for mid in acked if counts.get(mid, 0) == 0]
+    twice = {mid: n for mid, n in counts.items() if n > 1}
+    assert not missing, f"{len(missing)} acknowledged messages were lost, e.g. {missing[:3]}"
+    assert not twice, f"messages stored twice: {twice}"
+
+
+async def _wait_processed(settings: Settings, acked: set[str]) -> dict[str, int]:
+    """Wait until nothing is pending, then count each Message-ID in the cases' conversations
+    (and in the quarantine, which also counts as kept)."""
+    db = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            async with db.reader() as s:
+                pending = (await s.execute(select(func.count()).select_from(InboundMessage)
+                                           .where(InboundMessage.status == "pending"))).scalar_one()
+            if pending == 0:
+                break
+            await asyncio.sleep(0.2)
+        async with db.reader() as s:
+            in_cases = dict((await s.execute(
+                select(CaseMessage.message_id, func.count()).where(CaseMessage.direction == "in")
+                .group_by(CaseMessage.message_id))).all())
+            held = dict((await s.execute(
+                select(InboundMessage.message_id, func.count()).where(InboundMessage.status == "quarantined")
+                .group_by(InboundMessage.message_id))).all())
+        return {mid: in_cases.get(mid, 0) + held.get(mid, 0) for mid in set(in_cases) | set(held) | acked}
+    finally:
+        await db.dispose()
