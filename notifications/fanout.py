@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases import archive
 from cases.enums import Channel, Role
 from cases.events import EventKind
-from cases.models import Case, Contact, Delivery, DeliveryStatus, Department, OutboxEvent, User, UserRole
+from cases.models import Case, Delivery, DeliveryStatus, Department, OutboxEvent, User, UserRole
 from cases.tokens import Signer
 from notifications.email_out import make_message_id
+from notifications.reply_channel import customer_targets
 from notifications.routing import ROUTES, Notice, To
 
 log = logging.getLogger(__name__)
@@ -66,15 +66,7 @@ class Fanout:
 
     async def _recipients(self, s: AsyncSession, notice: Notice, case: Case) -> list[tuple[str, str, str]]:
         if notice.to is To.CUSTOMER:
-            contact = await s.get(Contact, case.contact_id)
-            channel = Channel(case.reply_channel) if case.reply_channel else Channel.EMAIL
-            if channel is not Channel.EMAIL:
-                channel = Channel.EMAIL  # other channels' senders arrive with their issues
-            addresses = await archive.identities_of(s, case.contact_id, channel)
-            if not addresses:
-                log.warning("%s: contact has no %s address; customer notice not sent", case.reference, channel)
-                return []
-            return [(channel.value, addresses[0], case.language or (contact.language if contact else "zh"))]
+            return await customer_targets(s, case)
         users = await self._staff(s, notice.to, case)
         return [(Channel.EMAIL.value, u.email, u.language) for u in users if u.email]
 

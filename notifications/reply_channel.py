@@ -1,0 +1,51 @@
+"""How we answer a customer: "in the way the customer asked for" (the procedure's flow chart).
+
+One table from the case's requested reply channel to the channels we try, in order. The first
+channel on which the contact has an active identity carries the notice. A channel we cannot
+send on by ourselves (phone, letter, visit, survey) falls through to email when the contact
+has an address; the fax gateway is never answered automatically (it is a machine).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases import archive
+from cases.enums import Channel
+from cases.models import Case, Contact
+
+log = logging.getLogger(__name__)
+
+C = Channel
+
+# requested reply channel -> channels tried in order
+FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
+    C.EMAIL: (C.EMAIL,),
+    C.TELEGRAM: (C.TELEGRAM, C.EMAIL),
+    C.FAX: (C.EMAIL,),
+    C.PHONE: (C.EMAIL,),
+    C.LETTER: (C.EMAIL,),
+    C.VISIT: (C.EMAIL,),
+    C.SURVEY: (C.EMAIL,),
+}
+
+# Channels the dispatcher can deliver on; others in FALLBACKS are skipped until they can.
+SENDABLE: set[Channel] = {C.EMAIL}
+
+
+async def customer_targets(s: AsyncSession, case: Case) -> list[tuple[str, str, str]]:
+    """(channel, recipient, language) for one customer notice; empty when there is no way."""
+    contact = await s.get(Contact, case.contact_id)
+    language = case.language or (contact.language if contact else "zh")
+    requested = Channel(case.reply_channel) if case.reply_channel else C.EMAIL
+    for channel in FALLBACKS.get(requested, (C.EMAIL,)):
+        if channel not in SENDABLE:
+            continue
+        found = await archive.identities_of(s, case.contact_id, channel)
+        if found:
+            return [(channel.value, found[0], language)]
+    log.warning("%s: contact has no way to reach them for reply channel %s; customer notice not sent",
+                case.reference, requested)
+    return []
