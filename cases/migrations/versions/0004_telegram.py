@@ -1,15 +1,15 @@
 """Telegram updates, chats, conversations, link tokens (issue 4)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from __future__ import annotations
 
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
-"""IMAP cursors, fax gateway, staff-logged entries, contact merges (issue 3)
+"""fax gateway, staff-logged entries, contact merges (issue 3)
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 from __future__ import annotations
 
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
 
-revision = '0002'
-down_revision = '0001'
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
