@@ -83,6 +83,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"(OpenAPI: /api/v1/openapi.json)", flush=True)
     print("kefu: outgoing mail " + (f"via relay {_redact_url(s.outgoing_smtp)}" if s.outgoing_smtp and "://" in s.outgoing_smtp
           else f"written to {s.outgoing_folder}/ (set KEFU_OUTGOING_SMTP for a relay)"), flush=True)
+    from intake.imap_config import imap_config
+
+    imap = imap_config(s)  # a bad KEFU_IMAP_URL stops here, before anything runs
+    print(f"kefu: IMAP mailbox {imap.label} ({'moved to ' + imap.move_to if imap.move_to else 'flagged'} "
+          f"after import)" if imap else "kefu: IMAP mailbox off (no KEFU_IMAP_URL)", flush=True)
     print("kefu: Telegram bot off (no KEFU_TELEGRAM_TOKEN)", flush=True)
     asyncio.run(serve(settings))
     return 0

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
@@ -21,6 +21,9 @@ from intake.processor import MailProcessor
 from notifications.dispatcher import Dispatcher
 from notifications.render import Renderer
 from notifications.transports import MailTransport, transport_from_url
+
+if TYPE_CHECKING:
+    from intake.imap import ImapPoller
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,9 @@ class Kefu:
     processor: MailProcessor
     dispatcher: Dispatcher
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
+    # name -> status of a channel, shown by GET /api/v1/health (e.g. "imap")
+    channel_status: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
 
 
 def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None,
@@ -49,7 +55,25 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
     service = CaseService(db, settings, signer, clock, on_commit=dispatcher.wake)
     processor = MailProcessor(db, service, clock, settings.reference_prefix, poll_seconds=poll_seconds)
     inbox = Inbox(db, clock, on_stored=processor.wake)
-    return Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
+    kefu = Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
+    _wire_imap(kefu)
+    return kefu
+
+
+def _wire_imap(kefu: Kefu) -> None:
+    """The IMAP mailbox poller, only when KEFU_IMAP_URL is set (a bad URL fails here, at start)."""
+    from intake.imap_config import imap_config
+
+    config = imap_config(kefu.settings)
+    if config is None:
+        return
+    from intake.imap import ImapPoller
+    from intake.imap_cursor import CursorStore
+    from intake.imap_oversize import OversizeReporter
+
+    kefu.imap = ImapPoller(config, kefu.inbox, CursorStore(kefu.db, kefu.clock),
+                           OversizeReporter(kefu.db, kefu.clock), kefu.clock)
+    kefu.channel_status["imap"] = kefu.imap.status
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
@@ -88,6 +112,8 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
     ]
     kefu.processor.wake()
     kefu.dispatcher.wake()
+    if kefu.imap is not None:
+        await kefu.imap.start()
     return servers
 
 
@@ -100,6 +126,8 @@ async def stop(kefu: Kefu, servers: list[object]) -> None:
             await server.wait_closed()
     for task in kefu.tasks:
         task.cancel()
+    if kefu.imap is not None:
+        await kefu.imap.stop()
     await asyncio.gather(*kefu.tasks, return_exceptions=True)
     kefu.tasks.clear()
     await kefu.inbox.stop()

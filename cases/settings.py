@@ -47,6 +47,13 @@ class Settings:
     auto_mail_per_recipient_per_day: int = 20
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     log_level: str = "INFO"
+    # IMAP mailbox (README "IMAP mailbox"); the URL is checked by intake/imap_config.py.
+    imap_url: str | None = None
+    imap_password: str = ""
+    imap_move_to: str | None = None
+    imap_poll_seconds: float = 60.0
+    imap_max_message_bytes: int = 0  # 0: the same as max_message_bytes
+    imap_ca_file: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -118,6 +125,12 @@ class Settings:
             max_message_bytes=int(num("KEFU_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)),
             auto_mail_per_recipient_per_day=int(num("KEFU_AUTO_MAIL_PER_RECIPIENT_PER_DAY", 20)),
             log_level=(v.get("KEFU_LOG_LEVEL") or "INFO").upper(),
+            imap_url=v.get("KEFU_IMAP_URL") or None,
+            imap_password=v.get("KEFU_IMAP_PASSWORD", ""),
+            imap_move_to=v.get("KEFU_IMAP_MOVE_TO") or None,
+            imap_poll_seconds=num("KEFU_IMAP_POLL_SECONDS", 60.0),
+            imap_max_message_bytes=int(num("KEFU_IMAP_MAX_MESSAGE_BYTES", 0)),
+            imap_ca_file=v.get("KEFU_IMAP_CA_FILE") or None,
         )
         if v.get("KEFU_INSTANCE_ID"):
             kwargs["instance_id"] = v["KEFU_INSTANCE_ID"]

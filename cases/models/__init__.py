@@ -3,6 +3,7 @@
 from cases.models.archive import Contact, Customer, Identity
 from cases.models.base import Base
 from cases.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
+from cases.models.imap import ImapCursor
 from cases.models.inbound import InboundMessage, InboundStatus
 from cases.models.outbox import Delivery, DeliveryStatus, OutboxEvent
 from cases.models.staff import ApiToken, Department, User, UserRole
@@ -10,5 +11,5 @@ from cases.models.staff import ApiToken, Department, User, UserRole
 __all__ = [
     "ApiToken", "Attachment", "Base", "Blob", "Case", "CaseHistory", "CaseMessage", "Contact",
     "Customer", "Delivery", "DeliveryStatus", "Department", "Identity", "InboundMessage",
-    "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
+    "ImapCursor", "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
 ]

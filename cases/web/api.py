@@ -36,7 +36,11 @@ async def health(request: web.Request) -> web.Response:
     except Exception as exc:
         log.warning("health: the database does not answer: %s: %s", type(exc).__name__, exc)
         return web.json_response({"status": "unavailable", "database": "unavailable"}, status=503)
-    return web.json_response({"status": "ok", "database": "ok"})
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    # Channels (the IMAP mailbox, ...) report their own state; a channel in error does not
+    # make the instance unhealthy for a load balancer, it is for the person on call to see.
+    body.update({name: status() for name, status in kefu_of(request).channel_status.items()})
+    return web.json_response(body)
 
 
 async def openapi_json(request: web.Request) -> web.Response:
