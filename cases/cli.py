@@ -196,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = case.add_parser("show", help="one case with its conversation and history (JSON)")
     show.add_argument("reference")
     show.set_defaults(fn=cmd_case_show)
+    from cases.cli_entries import add_log_commands
+
+    add_log_commands(sub)  # kefu log phone|letter|visit|survey
     return p
 
 

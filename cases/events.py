@@ -24,3 +24,4 @@ class EventKind(StrEnum):
     CASE_REOPENED = "case_reopened"
     SATISFACTION_REMINDER = "satisfaction_reminder"
     CLOSED_NO_RESPONSE = "closed_no_response"
+    CALLBACK_NEEDED = "callback_needed"  # no way to reach the customer: Sales call back

@@ -41,3 +41,5 @@ class IntakeMessage:
     auto_reply_allowed: bool = True  # False for auto-submitted, bulk, list, bounce mail
     is_automatic: bool = False  # out-of-office and other machine answers: never a rating
     html: str | None = None  # sanitised HTML, stored, never served inline
+    contact_id: int | None = None  # staff-logged entries: the contact staff chose (else by identity)
+    rule_hits: tuple[str, ...] = ()  # adapter rules that fired (e.g. the fax gateway rule)

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
+from cases.archive_admin import ArchiveService
 from cases.clock import Clock, utcnow
+from cases.document_reader import DocumentTexts
+from cases.entries import EntryService
 from cases.db import Database, make_engine
 from cases.service import CaseService
 from cases.settings import Settings
@@ -43,6 +46,10 @@ class Kefu:
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     # name -> status of a channel, shown by GET /api/v1/health (e.g. "imap")
     channel_status: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    # Fax, phone, letter, visit, survey and the archive (wired by _wire_channels)
+    entries: EntryService = field(init=False)
+    archive: ArchiveService = field(init=False)
+    documents: DocumentTexts = field(init=False)
 
 
 def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None,
@@ -57,7 +64,19 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
     inbox = Inbox(db, clock, on_stored=processor.wake)
     kefu = Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
     _wire_imap(kefu)
+    _wire_channels(kefu, poll_seconds)
     return kefu
+
+
+
+def _wire_channels(kefu: Kefu, poll_seconds: float) -> None:
+    """Staff-logged entries, the archive, and reading faxes after their case is stored."""
+    from intake.doctext import DocTextReader
+
+    kefu.entries = EntryService(kefu.db, kefu.service, kefu.clock)
+    kefu.archive = ArchiveService(kefu.db, kefu.clock)
+    reader = DocTextReader(kefu.settings.ocr_languages, kefu.settings.ocr_timeout_seconds)
+    kefu.documents = DocumentTexts(kefu.db, kefu.clock, reader.read, poll_seconds=poll_seconds)
 
 
 def _wire_imap(kefu: Kefu) -> None:
@@ -109,6 +128,7 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
         asyncio.create_task(kefu.processor.run(), name="processor"),
         asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
         asyncio.create_task(_every(600, kefu.service.run_satisfaction_timers, "satisfaction timers"), name="timers"),
+        asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
     kefu.processor.wake()
     kefu.dispatcher.wake()

@@ -19,7 +19,7 @@ from cases.actors import Actor
 from cases.enums import CaseState
 from cases.errors import InvalidInput, NotFound
 from cases.models import (
-    Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Department, InboundMessage,
+    Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Department, DocumentText, InboundMessage,
     InboundStatus, User,
 )
 from cases.states import allowed_actions
@@ -138,7 +138,10 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         text = f.q.strip()
         conditions.append(or_(Case.reference.icontains(text, autoescape=True),
                               Case.subject.icontains(text, autoescape=True),
-                              Case.part_number.icontains(text, autoescape=True)))
+                              Case.part_number.icontains(text, autoescape=True),
+                              # text read from faxes and scanned letters (cases/document_reader.py)
+                              Case.id.in_(select(DocumentText.case_id).where(
+                                  DocumentText.text.icontains(text, autoescape=True)))))
     if f.received_from is not None:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:

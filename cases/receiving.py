@@ -50,9 +50,11 @@ class Receiver:
     async def receive(
         self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
     ) -> Outcome:
-        contact, _ = await archive.contact_for(
-            session, msg.channel, msg.sender_identity, msg.sender_name, msg.language.value, now
-        )
+        contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
+        if contact is None:
+            contact, _ = await archive.contact_for(
+                session, msg.channel, msg.sender_identity, msg.sender_name, msg.language.value, now
+            )
         case, how = await self._find_case(session, msg)
         linked_to: Case | None = None
         if case is not None and how == "subject_tag" and case.customer_id != contact.customer_id:

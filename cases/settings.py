@@ -54,6 +54,9 @@ class Settings:
     imap_poll_seconds: float = 60.0
     imap_max_message_bytes: int = 0  # 0: the same as max_message_bytes
     imap_ca_file: str | None = None
+    # Faxes and scanned letters (README "Fax, phone, letter, visit, survey").
+    ocr_languages: str = "chi_sim+eng"
+    ocr_timeout_seconds: float = 120.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -131,6 +134,8 @@ class Settings:
             imap_poll_seconds=num("KEFU_IMAP_POLL_SECONDS", 60.0),
             imap_max_message_bytes=int(num("KEFU_IMAP_MAX_MESSAGE_BYTES", 0)),
             imap_ca_file=v.get("KEFU_IMAP_CA_FILE") or None,
+            ocr_languages=v.get("KEFU_OCR_LANGUAGES") or "chi_sim+eng",
+            ocr_timeout_seconds=num("KEFU_OCR_TIMEOUT_SECONDS", 120.0),
         )
         if v.get("KEFU_INSTANCE_ID"):
             kwargs["instance_id"] = v["KEFU_INSTANCE_ID"]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from cases.enums import Channel, Language
 from cases.intake_message import Attachment, IntakeMessage
+from intake.fax_rules import as_fax
 from intake.mailparse import ParsedMail
 from intake.mailrules import MailAction, MailVerdict
 from intake.quotes import new_text
@@ -23,7 +24,7 @@ def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, enve
     if not address or "@" not in address:
         raise NoSender("the mail has no From address and no envelope sender")
     text = parsed.text
-    return IntakeMessage(
+    msg = IntakeMessage(
         channel=Channel.EMAIL,
         source_id=str(inbound_id),
         sender_identity=address,
@@ -40,3 +41,4 @@ def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, enve
         is_automatic=verdict.is_automatic,
         html=parsed.html,
     )
+    return as_fax(msg, gateway=address)  # a fax gateway's mail becomes a fax of the caller

@@ -108,6 +108,7 @@ class MailProcessor:
             msg = to_intake(parsed, verdict, inbound_id=row.id, envelope_from=row.envelope_from,
                             envelope_to=list(row.envelope_to), received_at=row.received_at,
                             reference_prefix=self.prefix)
+            row.rule_hits = [*row.rule_hits, *msg.rule_hits]  # e.g. which fax gateway rule fired
         except (Held, NoSender, MailParseError) as exc:
             row.status, row.reason, row.processed_at = InboundStatus.QUARANTINED.value, str(exc), now
             log.warning("inbound #%d quarantined: %s", row.id, exc)

@@ -17,6 +17,7 @@ from cases.enums import Channel, Role
 from cases.events import EventKind
 from cases.models import Case, Delivery, DeliveryStatus, Department, OutboxEvent, User, UserRole
 from cases.tokens import Signer
+from notifications.callback import no_way_to_reach
 from notifications.email_out import make_message_id
 from notifications.reply_channel import customer_targets
 from notifications.routing import ROUTES, Notice, To
@@ -49,7 +50,10 @@ class Fanout:
         for notice in ROUTES.get(EventKind(event.kind), ()):
             if notice.needs_auto_reply and not event.payload.get("auto_reply", True):
                 continue
-            for channel, recipient, language in await self._recipients(s, notice, case):
+            targets = await self._recipients(s, notice, case)
+            if not targets and notice.to is To.CUSTOMER:
+                await no_way_to_reach(s, case, notice.template, now)  # a callback task for Sales
+            for channel, recipient, language in targets:
                 delivery = Delivery(
                     event_id=event.id, case_id=case.id, audience=notice.audience, template=notice.template,
                     channel=channel, recipient=recipient, language=language, status=DeliveryStatus.PENDING.value,

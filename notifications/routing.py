@@ -52,4 +52,5 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
     ),
     E.SATISFACTION_REMINDER: (Notice(To.CUSTOMER, "satisfaction_reminder"),),
     E.CLOSED_NO_RESPONSE: (Notice(To.SALES, "case_closed"),),
+    E.CALLBACK_NEEDED: (Notice(To.SALES, "callback_needed"),),
 }

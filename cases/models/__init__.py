@@ -3,6 +3,7 @@
 from cases.models.archive import Contact, Customer, Identity
 from cases.models.base import Base
 from cases.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
+from cases.models.channels import ArchiveMerge, DocumentText, StaffEntry
 from cases.models.imap import ImapCursor
 from cases.models.inbound import InboundMessage, InboundStatus
 from cases.models.outbox import Delivery, DeliveryStatus, OutboxEvent
@@ -12,4 +13,5 @@ __all__ = [
     "ApiToken", "Attachment", "Base", "Blob", "Case", "CaseHistory", "CaseMessage", "Contact",
     "Customer", "Delivery", "DeliveryStatus", "Department", "Identity", "InboundMessage",
     "ImapCursor", "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
+    "ArchiveMerge", "DocumentText", "StaffEntry",
 ]

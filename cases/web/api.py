@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from cases import queries
-from cases.web import api_cases, api_inbound, openapi
+from cases.web import api_archive, api_cases, api_entries, api_inbound, openapi
 from cases.web.api_access import ACCESS
 from cases.web.api_support import actor_of, kefu_of
 
@@ -77,6 +77,16 @@ ROUTES: tuple[Route, ...] = (
       for step in api_cases.STEPS),
     Route("list_inbound", "GET", "/inbound", api_inbound.list_inbound),
     Route("rerun_inbound", "POST", "/inbound/{inbound_id}/rerun", api_inbound.rerun_inbound),
+    # Staff-logged entries and the customer archive (README "Fax, phone, letter, visit, survey")
+    Route("log_entry", "POST", "/entries/{kind}", api_entries.log_entry),
+    Route("create_customer", "POST", "/customers", api_archive.create_customer),
+    Route("list_customers", "GET", "/customers", api_archive.list_customers),
+    Route("get_customer", "GET", "/customers/{customer_id}", api_archive.get_customer),
+    Route("create_contact", "POST", "/customers/{customer_id}/contacts", api_archive.create_contact),
+    Route("update_contact", "PATCH", "/contacts/{contact_id}", api_archive.update_contact),
+    Route("add_identity", "POST", "/contacts/{contact_id}/identities", api_archive.add_identity),
+    Route("merge", "POST", "/merges", api_archive.merge),
+    Route("unmerge", "POST", "/merges/{merge_id}/undo", api_archive.unmerge),
 )
 
 

@@ -29,6 +29,8 @@ ALL_CASES: frozenset[Role] = frozenset({Role.APPROVER, Role.QUALITY, Role.SALES,
 CASE_READERS: frozenset[Role] = ALL_CASES | {Role.DEPARTMENT}
 # May look at and re-run held inbound mail.
 INBOUND_KEEPERS: frozenset[Role] = frozenset({Role.ADMIN, Role.SALES, Role.QUALITY})
+# Log calls, letters, visits and surveys; keep the customer archive (Sales, procedure 6.3.1).
+SALES_DESK: frozenset[Role] = frozenset({Role.SALES, Role.ADMIN})
 
 ACCESS: dict[str, Access] = {
     "health": Open.PUBLIC,
@@ -50,6 +52,15 @@ ACCESS: dict[str, Access] = {
     "add_note": CASE_READERS,
     "list_inbound": INBOUND_KEEPERS,
     "rerun_inbound": INBOUND_KEEPERS,
+    "log_entry": SALES_DESK,
+    "create_customer": SALES_DESK,
+    "list_customers": ALL_CASES,
+    "get_customer": ALL_CASES,
+    "create_contact": SALES_DESK,
+    "update_contact": SALES_DESK,
+    "add_identity": SALES_DESK,
+    "merge": SALES_DESK,
+    "unmerge": SALES_DESK,
 }
 
 

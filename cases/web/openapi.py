@@ -15,6 +15,7 @@ from cases.enums import CaseState, CaseType, Severity
 from cases.models import InboundStatus
 from cases.states import Action
 from cases.web.api_access import ACCESS, Open, describe
+from cases.web import openapi_channels
 from cases.web.api_cases import STEPS
 
 Doc = dict[str, Any]
@@ -176,7 +177,8 @@ def _paths() -> Doc:
             _param("department", "query", STR, "a department code"),
             _param("type", "query", {"enum": [t.value for t in CaseType]}, "the case type"),
             _param("customer_id", "query", {"type": "integer", "minimum": 1}, "the customer"),
-            _param("q", "query", STR, "text in the reference, subject or part number (case-insensitive)"),
+            _param("q", "query", STR, "text in the reference, subject, part number or the text read from a fax or "
+                   "scanned letter (case-insensitive)"),
             _param("received_from", "query", STR, "received at or after: a date (company time zone) or an "
                    "ISO 8601 time with offset"),
             _param("received_to", "query", STR, "received before: a time, or a date (that whole day included)"),
@@ -201,6 +203,7 @@ def _paths() -> Doc:
             "rerun_inbound", "Process a held message again (after a fix)", {
                 "202": _json(_ref("Rerun"), "Queued; the processor takes it shortly.")}, "400", "403", "404", "409",
             parameters=[_param("inbound_id", "path", INT, "the inbound message id")], tag="inbound")},
+        **openapi_channels.paths(),
     }
 
 
@@ -217,12 +220,13 @@ def _document() -> Doc:
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": "system"}, {"name": "cases"}, {"name": "workflow"}, {"name": "inbound"}],
+        "tags": [{"name": "system"}, {"name": "cases"}, {"name": "workflow"}, {"name": "inbound"},
+                 {"name": "entries"}, {"name": "archive"}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "an API token of a staff user"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_channels.schemas()},
             "responses": {f"E{code}": _json(_ref("Error"), text) for code, text in _ERRORS.items()},
         },
     }

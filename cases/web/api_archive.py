@@ -1,0 +1,92 @@
+"""The customer archive over the API: customers, contacts, identities, reply channel, merges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from cases.web.api_support import RequestError, actor_of, json_object, kefu_of, no_other_fields, text_field
+
+
+def _id(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise RequestError(f"The {name.replace('_', ' ')} must be a whole number, got {raw!r}.")
+    return int(raw)
+
+
+def _int_field(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RequestError(f"The field '{name}' is required (a whole number).")
+    return value
+
+
+def _opt(body: dict[str, Any], name: str) -> str | None:
+    return text_field(body, name, required=False) if body.get(name) is not None else None
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    no_other_fields(body, {"name", "code", "language"})
+    customer_id = await kefu_of(request).archive.create_customer(
+        text_field(body, "name"), _opt(body, "code"), _opt(body, "language"))
+    return web.json_response(await kefu_of(request).archive.customer(customer_id), status=201)
+
+
+async def list_customers(request: web.Request) -> web.Response:
+    q = request.query.get("q", "").strip() or None
+    return web.json_response({"items": await kefu_of(request).archive.customers(q)})
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    return web.json_response(await kefu_of(request).archive.customer(_id(request, "customer_id")))
+
+
+async def create_contact(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    no_other_fields(body, {"name", "language", "preferred_channel", "identities"})
+    raw = body.get("identities") or []
+    if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
+        raise RequestError("The field 'identities' must be a list of objects {kind, value}.")
+    identities = []
+    for item in raw:
+        no_other_fields(item, {"kind", "value"})
+        identities.append((text_field(item, "kind"), text_field(item, "value")))
+    archive = kefu_of(request).archive
+    customer_id = _id(request, "customer_id")
+    contact_id = await archive.create_contact(customer_id, text_field(body, "name"), _opt(body, "language"),
+                                              _opt(body, "preferred_channel"), identities)
+    return web.json_response({"id": contact_id, "customer_id": customer_id}, status=201)
+
+
+async def add_identity(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    no_other_fields(body, {"kind", "value"})
+    found = await kefu_of(request).archive.add_identity(_id(request, "contact_id"), text_field(body, "kind"),
+                                                        text_field(body, "value"))
+    return web.json_response(found, status=201)
+
+
+async def update_contact(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    no_other_fields(body, {"name", "language", "preferred_channel"})
+    contact_id = _id(request, "contact_id")
+    await kefu_of(request).archive.update_contact(
+        actor_of(request), contact_id, name=_opt(body, "name"), language=_opt(body, "language"),
+        preferred_channel=_opt(body, "preferred_channel"))
+    return web.json_response({"id": contact_id})
+
+
+async def merge(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    no_other_fields(body, {"kind", "source", "target"})
+    result = await kefu_of(request).archive.merge(actor_of(request), text_field(body, "kind"),
+                                                  _int_field(body, "source"), _int_field(body, "target"))
+    return web.json_response(result.as_json(), status=201)
+
+
+async def unmerge(request: web.Request) -> web.Response:
+    result = await kefu_of(request).archive.unmerge(actor_of(request), _id(request, "merge_id"))
+    return web.json_response(result.as_json())

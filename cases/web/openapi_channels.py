@@ -1,0 +1,91 @@
+"""The OpenAPI part of staff-logged entries and the customer archive (merged in by openapi.py)."""
+
+from __future__ import annotations
+
+from cases.entries import ENTRY_KINDS
+from cases.enums import CaseType, Channel
+
+IDENTITY_KINDS = ["email", "phone", "fax", "telegram"]
+
+
+def schemas() -> dict:  # type: ignore[type-arg]
+    from cases.web.openapi import INT, OPT_STR, STR, _obj, _ref
+
+    channel = {"enum": [c.value for c in Channel]}
+    identity = _obj({"kind": {"enum": IDENTITY_KINDS},
+                     "value": {"type": "string", "description": "phone and fax numbers are stored as E.164 "
+                               "(China the default region): 027-8456 1234 -> +862784561234"}})
+    return {
+        "EntryBody": _obj({
+            "customer": {"type": ["integer", "string"], "description": "customer id, code or exact name (a new "
+                         "name makes a new customer); omitted: the caller's customer, else the unassigned pool"},
+            "caller": {"oneOf": [STR, _obj({"number": STR, "name": STR, "email": STR}, [])],
+                       "description": "the caller's number (normalised), name and email"},
+            "at": {"type": "string", "description": "when the call / visit happened, ISO 8601; without an offset "
+                   "the company's time zone (KEFU_TIMEZONE); becomes the case's received time; default now"},
+            "subject": STR, "description": STR, "type": {"enum": [t.value for t in CaseType]},
+            "part_number": STR, "batch": STR, "quantity": INT, "reply_channel": channel, "language": {"enum": ["zh", "en"]},
+            "form_token": {"type": "string", "maxLength": 120,
+                           "description": "a token per form: submitting it twice makes one case"},
+            "attachment": _obj({"filename": STR, "content_type": STR, "data": {"type": "string", "contentEncoding": "base64"}}),
+        }, [], additionalProperties=False),
+        "EntryResult": _obj({"reference": STR, "created": {"type": "boolean"}, "customer_id": INT, "contact_id": INT}),
+        "Identity": identity,
+        "IdentityCreated": _obj({"id": INT, "contact_id": INT, "kind": STR, "value": STR}),
+        "Customer": _obj({"id": INT, "name": STR, "code": OPT_STR, "language": STR, "unassigned": {"type": "boolean"}}),
+        "CustomerDetail": {"allOf": [_ref("Customer"), _obj({"case_count": INT, "contacts": {"type": "array", "items": _obj({
+            "id": INT, "name": STR, "language": STR, "preferred_channel": STR,
+            "identities": {"type": "array", "items": _obj({"id": INT, "kind": STR, "value": STR, "active": {"type": "boolean"}})}})}})]},
+        "CustomerList": _obj({"items": {"type": "array", "items": _ref("Customer")}}),
+        "CustomerBody": _obj({"name": STR, "code": STR, "language": {"enum": ["zh", "en"]}}, ["name"], additionalProperties=False),
+        "ContactBody": _obj({"name": STR, "language": {"enum": ["zh", "en"]}, "preferred_channel": channel,
+                             "identities": {"type": "array", "items": identity}}, ["name"], additionalProperties=False),
+        "ContactPatch": _obj({"name": STR, "language": {"enum": ["zh", "en"]}, "preferred_channel": channel}, [],
+                             additionalProperties=False),
+        "ContactRef": _obj({"id": INT, "customer_id": INT}, ["id"]),
+        "MergeBody": _obj({"kind": {"enum": ["contact", "customer"]}, "source": INT, "target": INT},
+                          additionalProperties=False),
+        "Merge": _obj({"id": INT, "kind": STR, "source_id": INT, "target_id": INT, "undone": {"type": "boolean"},
+                       "moved": {"type": "object", "additionalProperties": INT,
+                                 "description": "identities, contacts, cases -> how many moved"}}),
+    }
+
+
+def paths() -> dict:  # type: ignore[type-arg]
+    from cases.web.openapi import INT, _json, _op, _param, _ref
+
+    cid = _param("customer_id", "path", INT, "the customer id")
+    kid = _param("contact_id", "path", INT, "the contact id")
+    return {
+        "/api/v1/entries/{kind}": {"post": _op(
+            "log_entry", "Log a phone call, letter, visit or survey answer as a case", {
+                "201": _json(_ref("EntryResult"), "A new case."),
+                "200": _json(_ref("EntryResult"), "The form token was submitted before: that case.")},
+            "400", "403", "409", "422", body=_ref("EntryBody"), tag="entries",
+            parameters=[_param("kind", "path", {"enum": [k.value for k in ENTRY_KINDS]}, "what is logged")])},
+        "/api/v1/customers": {
+            "post": _op("create_customer", "Create a customer", {"201": _json(_ref("CustomerDetail"), "Created.")},
+                        "400", "403", "409", "422", body=_ref("CustomerBody"), tag="archive"),
+            "get": _op("list_customers", "List customers", {"200": _json(_ref("CustomerList"), "Customers.")},
+                       "403", tag="archive", parameters=[_param("q", "query", {"type": "string"}, "text in name or code")])},
+        "/api/v1/customers/{customer_id}": {"get": _op(
+            "get_customer", "A customer with contacts and identities", {"200": _json(_ref("CustomerDetail"), "The customer.")},
+            "400", "403", "404", parameters=[cid], tag="archive")},
+        "/api/v1/customers/{customer_id}/contacts": {"post": _op(
+            "create_contact", "Add a contact (with identities) to a customer", {"201": _json(_ref("ContactRef"), "Created.")},
+            "400", "403", "404", "409", "422", parameters=[cid], body=_ref("ContactBody"), tag="archive")},
+        "/api/v1/contacts/{contact_id}": {"patch": _op(
+            "update_contact", "Change a contact's name, language or preferred reply channel (open cases follow)",
+            {"200": _json(_ref("ContactRef"), "Changed.")}, "400", "403", "404", "422", parameters=[kid],
+            body=_ref("ContactPatch"), tag="archive")},
+        "/api/v1/contacts/{contact_id}/identities": {"post": _op(
+            "add_identity", "Attach an email, phone, fax or Telegram identity to a contact",
+            {"201": _json(_ref("IdentityCreated"), "Attached (or already there).")}, "400", "403", "404", "409", "422",
+            parameters=[kid], body=_ref("Identity"), tag="archive")},
+        "/api/v1/merges": {"post": _op(
+            "merge", "Merge two contacts or two customers (recorded, reversible)", {"201": _json(_ref("Merge"), "Merged.")},
+            "400", "403", "404", "422", body=_ref("MergeBody"), tag="archive")},
+        "/api/v1/merges/{merge_id}/undo": {"post": _op(
+            "unmerge", "Undo a merge: move back what it moved", {"200": _json(_ref("Merge"), "Undone.")},
+            "400", "403", "404", "409", parameters=[_param("merge_id", "path", INT, "the merge id")], tag="archive")},
+    }

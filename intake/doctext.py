@@ -1,0 +1,93 @@
+"""Read the text of a fax or scanned letter: poppler's pdftotext for text PDFs, Tesseract OCR
+(Chinese simplified + English) for scans, PDF pages rendered with pdftoppm.
+
+Blocking (subprocesses): cases/document_reader.py runs `DocTextReader.read` in a thread. Every
+tool is optional; what is missing is reported ("no_tool") and the case says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from cases.document_reader import ReadResult
+
+log = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 8  # fewer letters than this from pdftotext: a scanned PDF, try OCR
+# Tesseract's Chinese output puts spaces between characters ("刹 车 片"); searching needs them gone.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) +(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+
+
+def tidy(text: str) -> str:
+    lines = [_CJK_GAP.sub("", line).rstrip() for line in text.replace("\f", "\n").splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalnum() for ch in text)
+
+
+class DocTextReader:
+    def __init__(self, languages: str = "chi_sim+eng", timeout_seconds: float = 120.0, max_pages: int = 20,
+                 dpi: int = 300) -> None:
+        self.languages = languages
+        self.timeout = timeout_seconds
+        self.max_pages = max_pages
+        self.dpi = dpi
+
+    def _run(self, *args: str) -> str:
+        done = subprocess.run(args, capture_output=True, timeout=self.timeout, check=True)
+        return done.stdout.decode("utf-8", "replace")
+
+    def _ocr_languages(self) -> str | None:
+        """The configured languages Tesseract has; None when it is missing or has none of them."""
+        if shutil.which("tesseract") is None:
+            return None
+        try:
+            listed = self._run("tesseract", "--list-langs").split()
+        except (OSError, subprocess.SubprocessError):
+            return None
+        have = [lang for lang in self.languages.split("+") if lang in listed]
+        return "+".join(have) or None
+
+    def read(self, data: bytes, content_type: str, filename: str) -> ReadResult:
+        is_pdf = data[:5] == b"%PDF-" or content_type.lower() == "application/pdf"
+        with tempfile.TemporaryDirectory(prefix="kefu-doc-") as tmp:
+            source = Path(tmp) / ("in.pdf" if is_pdf else "in.img")
+            source.write_bytes(data)
+            try:
+                return self._read_pdf(source, Path(tmp)) if is_pdf else self._ocr([source], "tesseract")
+            except subprocess.TimeoutExpired:
+                return ReadResult("failed", detail=f"took longer than {self.timeout:.0f} s")
+            except subprocess.CalledProcessError as exc:
+                err = exc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] if exc.stderr else []
+                return ReadResult("failed", detail=f"{Path(str(exc.cmd[0])).name} failed: {' '.join(err)}"[:500])
+
+    def _read_pdf(self, source: Path, tmp: Path) -> ReadResult:
+        if shutil.which("pdftotext"):
+            text = tidy(self._run("pdftotext", "-layout", "-q", "-l", str(self.max_pages), str(source), "-"))
+            if _letters(text) >= MIN_TEXT_CHARS:
+                return ReadResult("read", "pdftotext", text)
+        if shutil.which("pdftoppm") is None:
+            return ReadResult("no_tool", detail="poppler-utils (pdftoppm) is not installed")
+        if self._ocr_languages() is None:
+            return ReadResult("no_tool", detail=f"tesseract with {self.languages} is not installed")
+        self._run("pdftoppm", "-r", str(self.dpi), "-gray", "-png", "-l", str(self.max_pages),
+                  str(source), str(tmp / "page"))
+        pages = sorted(tmp.glob("page*.png"))
+        return self._ocr(pages, "pdftoppm+tesseract")
+
+    def _ocr(self, images: list[Path], method: str) -> ReadResult:
+        languages = self._ocr_languages()
+        if languages is None:
+            return ReadResult("no_tool", detail=f"tesseract with {self.languages} is not installed")
+        texts = [self._run("tesseract", str(image), "stdout", "-l", languages, "--psm", "3") for image in images]
+        text = tidy("\n\n".join(texts))
+        if _letters(text) == 0:
+            return ReadResult("empty", method, detail=f"{len(images)} page(s), nothing legible")
+        return ReadResult("read", method, text)

@@ -1,0 +1,92 @@
+"""Pure tests: E.164 normalisation (China the default region) and the fax gateway rule table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from cases.enums import Channel, Language
+from cases.errors import InvalidInput
+from cases.intake_message import IntakeMessage
+from cases.phones import BadNumber, normalise_identity, normalise_number
+from intake.doctext import tidy
+from intake.fax_rules import UNKNOWN_NUMBER, as_fax, match_fax
+
+
+@pytest.mark.parametrize("raw", ["+86 27 8456 1234", "027-8456 1234", "(027) 84561234", "0086 27 84561234",
+                                 "86-27-84561234", "+862784561234", " 027 8456-1234 "])
+def test_chinese_numbers_however_written_become_one_e164(raw: str) -> None:
+    assert normalise_number(raw) == "+862784561234"
+
+
+def test_mobiles_and_foreign_numbers_keep_their_country() -> None:
+    assert normalise_number("138 0013 8000") == "+8613800138000"
+    assert normalise_number("+49 30 1234567") == "+49301234567"
+    assert normalise_number("0049 30 1234567") == "+49301234567"
+
+
+@pytest.mark.parametrize("raw", ["", "12", "not a number", "+86 1"])
+def test_what_is_not_a_number_is_refused_with_a_sentence(raw: str) -> None:
+    with pytest.raises(BadNumber, match="telephone number"):
+        normalise_number(raw)
+
+
+def test_identities_are_normalised_by_kind() -> None:
+    assert normalise_identity(Channel.FAX, "(027) 8456 1234") == "+862784561234"
+    assert normalise_identity(Channel.EMAIL, " Wang.Jun@DFMC.cn ") == "wang.jun@dfmc.cn"
+    with pytest.raises(InvalidInput):
+        normalise_identity(Channel.EMAIL, "no address")
+
+
+HYLAFAX_BODY = """fax/recvq/fax000000123.tif (ftp://fax.example:4559/recvq/fax000000123.tif):
+              Sender: +86 21 6543 2100
+               Pages: 3
+             Quality: Fine
+            Received: 2026:11:30 14:05:12
+             CallID1: 021 6543 2100
+"""
+
+
+@pytest.mark.parametrize("sender, subject, body, rule, pages", [
+    ("fax@gw.example.cn", "Fax from +86 27 8456 1234", "2 pages", "fax_from", 2),
+    ("FaxMaster@fax.example", "Facsimile received from +86 21 6543 2100", HYLAFAX_BODY, "hylafax", 3),
+    ("message@inbound.efax.com", 'eFax message from "+86 27 8456 1234" - 4 page(s), Caller-ID: 86-27-84561234', "",
+     "efax", 4),
+    ("service@ringcentral.com", "New Fax Message from +86 27 8456 1234 on 11/30/2026 at 2:05 PM", "Pages: 1",
+     "ringcentral", 1),
+    ("fax@oa.example.cn", "收到新传真", "来自 027-84561234 的传真，共 2 页", "fax_from", 2),
+])
+def test_each_gateway_format_gives_the_caller_number_and_pages(sender: str, subject: str, body: str, rule: str,
+                                                               pages: int) -> None:
+    hit = match_fax(sender, subject, body)
+    assert hit is not None and hit.rule == rule and hit.pages == pages
+    assert hit.number in ("+862784561234", "+862165432100")
+
+
+def test_hylafax_takes_the_caller_id_before_the_station_id() -> None:
+    body = HYLAFAX_BODY.replace("Sender: +86 21 6543 2100", "Sender: SHANGHAI PARTS")
+    hit = match_fax("faxmaster@fax.example", "Facsimile received", body)
+    assert hit is not None and hit.number == "+862165432100" and hit.station == "SHANGHAI PARTS"
+
+
+def test_a_customer_writing_fax_from_in_a_subject_is_not_a_gateway() -> None:
+    assert match_fax("zhang.wei@dfmc-parts.cn", "Fax from +86 27 8456 1234", "") is None
+
+
+def test_a_gateway_mail_without_a_number_is_still_a_fax_never_answered_to_the_gateway() -> None:
+    hit = match_fax("fax@gw.example.cn", "New fax", "see attachment")
+    assert hit is not None and hit.number == UNKNOWN_NUMBER and hit.rule_hit.endswith(":no_number")
+
+
+def test_as_fax_turns_the_message_into_the_callers_fax_and_records_the_rule() -> None:
+    msg = IntakeMessage(channel=Channel.EMAIL, source_id="7", sender_identity="fax@gw.example.cn", sender_name="GW",
+                        subject="Fax from +86 27 8456 1234", text="1 page", new_text="1 page",
+                        received_at=datetime(2026, 11, 30, tzinfo=UTC), language=Language.ZH)
+    fax = as_fax(msg, gateway="fax@gw.example.cn")
+    assert (fax.channel, fax.sender_identity, fax.rule_hits) == (Channel.FAX, "+862784561234", ("fax:fax_from",))
+    assert as_fax(msg, gateway="someone@else.cn") is msg
+
+
+def test_ocr_text_loses_the_spaces_tesseract_puts_between_chinese_characters() -> None:
+    assert tidy("质 量 投 诉 : 刹 车 片\n\n\n\nPart 3501-00123 ok") == "质量投诉 : 刹车片\n\nPart 3501-00123 ok"
