@@ -246,7 +246,9 @@ class ArchiveService:
                     back["contacts"] = back.get("contacts", 0) + 1
             for case_id, contact_id, customer_id in moved.get("cases", []):
                 case = await s.get(Case, case_id, with_for_update=True)
-                if case is not None:
+                if case is None:
+                    continue
+                if (case.contact_id if merge.kind == "contact" else case.customer_id) == merge.target_id:
                     _move_case(s, case, actor, now, contact_id, customer_id, f"merge #{merge_id} undone",
                                action="archive_unmerged")
                     back["cases"] = back.get("cases", 0) + 1

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import cache
 
 from cases.enums import Channel
 from cases.intake_message import IntakeMessage
@@ -86,6 +87,12 @@ class FaxHit:
         return f"fax:{self.rule}" + ("" if self.number != UNKNOWN_NUMBER else ":no_number")
 
 
+@cache
+def _senders(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for a rule's shell patterns (this runs for every mail)."""
+    return re.compile("|".join(f"(?:{translate(p)})" for p in patterns))
+
+
 def _first(patterns: tuple[re.Pattern[str], ...], group: str, *texts: str) -> str | None:
     for text in texts:
         for pattern in patterns:
@@ -108,7 +115,7 @@ def match_fax(sender: str, subject: str, text: str, rules: tuple[FaxRule, ...] =
     address = sender.strip().lower()
     first: FaxHit | None = None
     for rule in rules:
-        if not any(fnmatchcase(address, pattern) for pattern in rule.senders):
+        if not _senders(rule.senders).match(address):
             continue
         station = _first(rule.station, "station", subject, text)
         number = _number(_first(rule.caller, "number", subject, text)) or _number(station)
