@@ -24,6 +24,7 @@ def add_log_commands(sub: Any) -> None:
     for kind in ENTRY_KINDS:
         p = kinds.add_parser(kind.value, help=f"log a {kind.value} as a case")
         p.add_argument("--customer", help="customer id, code or name (a new name makes a new customer)")
+        p.add_argument("--contact", type=int, help="the contact's id, when known")
         p.add_argument("--caller", help="the caller's number (normalised to E.164, China the default)")
         p.add_argument("--caller-name", default="", help="the caller's name")
         p.add_argument("--email", help="the caller's email address (attached to the contact)")
@@ -78,7 +79,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             attachments = (Attachment(safe_filename(args.attachment.name), ctype, args.attachment.read_bytes()),)
         result = await kefu.entries.log_entry(actor, EntryInput(
             kind=args.kind, at=_at(args.at, kefu.settings.tz) or kefu.clock(), subject=args.subject,
-            description=args.text, customer=args.customer, caller_number=args.caller, caller_name=args.caller_name,
+            description=args.text, customer=args.customer, contact_id=args.contact, caller_number=args.caller, caller_name=args.caller_name,
             caller_email=args.email, type=args.type, part_number=args.part_number, batch=args.batch,
             quantity=args.quantity, reply_channel=args.reply_channel, language=args.language,
             form_token=args.form_token, attachments=attachments))

@@ -53,6 +53,7 @@ class EntryInput:
     subject: str = ""
     description: str = ""
     customer: str | int | None = None  # id, code or name
+    contact_id: int | None = None  # the contact staff picked (else by number, then by name)
     caller_number: str | None = None
     caller_name: str = ""
     caller_email: str | None = None
@@ -136,7 +137,13 @@ class EntryService:
         """The caller: by number first, then by name within the customer, else a new contact."""
         number = normalise_number(entry.caller_number) if entry.caller_number else None
         contact: Contact | None = None
-        if number:
+        if entry.contact_id is not None:
+            contact = await s.get(Contact, entry.contact_id)
+            if contact is None:
+                raise InvalidInput(f"there is no contact #{entry.contact_id}")
+            if customer is not None and contact.customer_id != customer.id:
+                raise Conflict(f"contact #{contact.id} belongs to customer #{contact.customer_id}, not #{customer.id}")
+        elif number:
             contact = await archive.find_contact(s, Channel.PHONE, number) or \
                 await archive.find_contact(s, Channel.FAX, number)
         if contact is not None and customer is not None and contact.customer_id != customer.id:

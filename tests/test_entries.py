@@ -89,6 +89,13 @@ async def test_letters_with_a_scan_and_visits_by_multipart_land_with_the_same_cu
     assert visit_case["channel"] == "visit" and visit_case["received_at"] == "2026-11-29T02:30:00Z"
     assert visit_case["type"] == "onsite_service"  # guessed from the words, as for mail
     assert visit_case["messages"][0]["attachments"][0]["filename"] == "report.txt"
+    # Staff may name the contact; it must be the customer's.
+    survey = await api.call("sales", "POST", "/entries/survey", {
+        "customer": "FAW", "contact": letter["contact_id"], "subject": "年度满意度调查：满意"}, expect=201)
+    assert survey["contact_id"] == letter["contact_id"]
+    other, _ = await _customer(api, "别的客户", "OTHER", contact="李四")
+    await api.error("sales", "POST", "/entries/survey", {"customer": other, "contact": letter["contact_id"],
+                                                          "subject": "x"}, expect=409)
 
 
 async def test_a_double_submit_of_one_form_makes_one_case(api: Api) -> None:

@@ -21,7 +21,7 @@ from cases.enums import Channel
 from cases.intake_message import Attachment
 from cases.web.api_support import RequestError, actor_of, json_object, kefu_of, no_other_fields, text_field
 
-FIELDS = {"customer", "caller", "at", "subject", "description", "type", "part_number", "batch", "quantity",
+FIELDS = {"customer", "contact", "caller", "at", "subject", "description", "type", "part_number", "batch", "quantity",
           "reply_channel", "language", "form_token", "attachment"}
 CALLER_FIELDS = {"number", "name", "email"}
 
@@ -105,13 +105,16 @@ async def log_entry(request: web.Request) -> web.Response:
     customer = body.get("customer")
     if isinstance(customer, bool) or (customer is not None and not isinstance(customer, (str, int))):
         raise RequestError("The field 'customer' must be a customer id, code or name.")
+    contact = body.get("contact")
+    if contact is not None and (not isinstance(contact, int) or isinstance(contact, bool)):
+        raise RequestError("The field 'contact' must be a contact id (a whole number).")
     quantity = body.get("quantity")
     if quantity is not None and (not isinstance(quantity, int) or isinstance(quantity, bool)):
         raise RequestError("The field 'quantity' must be a whole number.")
     entry = EntryInput(
         kind=Channel(kind), at=parse_at(body.get("at"), kefu.settings.tz) or kefu.clock(),
         subject=text_field(body, "subject", required=False), description=text_field(body, "description", required=False),
-        customer=customer, caller_number=caller.get("number"), caller_name=caller.get("name", ""),
+        customer=customer, contact_id=contact, caller_number=caller.get("number"), caller_name=caller.get("name", ""),
         caller_email=caller.get("email"), type=text_field(body, "type", required=False) or None,
         part_number=text_field(body, "part_number", required=False) or None,
         batch=text_field(body, "batch", required=False) or None, quantity=quantity,

@@ -19,6 +19,7 @@ def schemas() -> dict:  # type: ignore[type-arg]
         "EntryBody": _obj({
             "customer": {"type": ["integer", "string"], "description": "customer id, code or exact name (a new "
                          "name makes a new customer); omitted: the caller's customer, else the unassigned pool"},
+            "contact": {"type": "integer", "description": "the contact's id, when staff picked one"},
             "caller": {"oneOf": [STR, _obj({"number": STR, "name": STR, "email": STR}, [])],
                        "description": "the caller's number (normalised), name and email"},
             "at": {"type": "string", "description": "when the call / visit happened, ISO 8601; without an offset "
