@@ -10,19 +10,20 @@ exactly what it moved (`archive_merges.moved`), so that undoing it moves the sam
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases import archive_merges as merges
 from cases.actors import Actor
+from cases.archive_merges import MergeResult
 from cases.clock import Clock
 from cases.db import Database
 from cases.enums import Channel, Language
 from cases.errors import Conflict, InvalidInput, NotFound
-from cases.models import ArchiveMerge, Case, Contact, Customer, Identity
+from cases.models import Case, Contact, Customer, Identity
 from cases.phones import normalise_identity
 from cases.records import record_history
 from cases.states import TERMINAL
@@ -67,20 +68,6 @@ async def attach_identity(s: AsyncSession, contact: Contact, kind: Channel, valu
     identity = Identity(contact_id=contact.id, kind=kind.value, value=value, created_at=now)
     s.add(identity)
     return identity
-
-
-@dataclass(frozen=True, slots=True)
-class MergeResult:
-    id: int
-    kind: str
-    source_id: int
-    target_id: int
-    moved: dict[str, int]  # what -> how many rows
-    undone: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "source_id": self.source_id, "target_id": self.target_id,
-                "moved": self.moved, "undone": self.undone}
 
 
 class ArchiveService:
@@ -130,11 +117,19 @@ class ArchiveService:
             return {"id": identity.id, "contact_id": contact.id, "kind": identity.kind, "value": identity.value}
 
     async def update_contact(self, actor: Actor, contact_id: int, *, name: str | None = None,
-                             language: str | None = None, preferred_channel: str | None = None) -> None:
-        """A new preferred reply channel also applies to the contact's open cases (recorded on each)."""
+                             language: str | None = None, preferred_channel: str | None = None,
+                             customer_id: int | None = None) -> MergeResult | None:
+        """A new preferred reply channel also applies to the contact's open cases (recorded on each).
+        A new customer moves the contact and its cases there, recorded like a merge (undoable)."""
         now = self.clock()
+        moved: MergeResult | None = None
         async with self.db.unit_of_work() as s:
             contact = await self._contact(s, contact_id)
+            if customer_id is not None and customer_id != contact.customer_id:
+                old = contact.customer_id
+                moved = await merges.record(s, actor, "contact_move", old, customer_id,
+                                            await merges.move_contact(s, actor, contact, customer_id, now), now)
+                log.info("contact #%d moved from customer #%d to #%d by %s", contact.id, old, customer_id, actor.label)
             if name is not None:
                 if not name.strip():
                     raise InvalidInput("the contact name must not be empty")
@@ -152,6 +147,7 @@ class ArchiveService:
                                    changes={"reply_channel": [case.reply_channel, new]},
                                    note=f"the contact now asks for {new} (was {old})")
                     case.reply_channel, case.updated_at = new, now
+        return moved
 
     # -- reads ---------------------------------------------------------------------------------
     async def customers(self, q: str | None, limit: int = 50) -> list[dict[str, Any]]:
@@ -178,7 +174,7 @@ class ArchiveService:
                 select(func.count(Case.id)).where(Case.customer_id == customer_id))).scalar_one()
             return row
 
-    # -- merges --------------------------------------------------------------------------------
+    # -- merges (cases/archive_merges.py) -----------------------------------------------------
     async def merge(self, actor: Actor, kind: str, source_id: int, target_id: int) -> MergeResult:
         if kind not in MERGE_KINDS:
             raise InvalidInput(f"unknown merge kind {kind!r}; one of: {', '.join(MERGE_KINDS)}")
@@ -186,75 +182,18 @@ class ArchiveService:
             raise InvalidInput(f"a {kind} cannot be merged into itself")
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            moved = await (self._merge_contacts if kind == "contact" else self._merge_customers)(
-                s, actor, source_id, target_id, now)
-            merge = ArchiveMerge(kind=kind, source_id=source_id, target_id=target_id, moved=moved,
-                                 actor=actor.label, created_at=now)
-            s.add(merge)
-            await s.flush()
-        log.info("merge #%d: %s #%d into #%d by %s", merge.id, kind, source_id, target_id, actor.label)
-        return MergeResult(merge.id, kind, source_id, target_id, {k: len(v) for k, v in moved.items()})
-
-    async def _merge_contacts(self, s: AsyncSession, actor: Actor, source_id: int, target_id: int,
-                              now: datetime) -> dict[str, list[list[int]]]:
-        await self._contact(s, source_id)
-        target = await self._contact(s, target_id)
-        identities = list((await s.execute(select(Identity).where(Identity.contact_id == source_id))).scalars())
-        for identity in identities:
-            identity.contact_id = target.id
-        cases = list((await s.execute(select(Case).where(Case.contact_id == source_id).with_for_update())).scalars())
-        moved_cases = [[c.id, c.contact_id, c.customer_id] for c in cases]
-        for case in cases:
-            _move_case(s, case, actor, now, target.id, target.customer_id, f"contact #{source_id} merged into #{target_id}")
-        return {"identities": [[i.id, source_id] for i in identities], "cases": moved_cases}
-
-    async def _merge_customers(self, s: AsyncSession, actor: Actor, source_id: int, target_id: int,
-                               now: datetime) -> dict[str, list[list[int]]]:
-        source = await self._customer(s, source_id)
-        target = await self._customer(s, target_id)
-        if source.is_unassigned or target.is_unassigned:
-            raise InvalidInput("the unassigned pool is not merged as a whole; merge its contacts one by one")
-        contacts = list((await s.execute(select(Contact).where(Contact.customer_id == source_id))).scalars())
-        for contact in contacts:
-            contact.customer_id = target.id
-        cases = list((await s.execute(select(Case).where(Case.customer_id == source_id).with_for_update())).scalars())
-        moved_cases = [[c.id, c.contact_id, c.customer_id] for c in cases]
-        for case in cases:
-            _move_case(s, case, actor, now, case.contact_id, target.id, f"customer #{source_id} merged into #{target_id}")
-        return {"contacts": [[c.id, source_id] for c in contacts], "cases": moved_cases}
+            do = merges.merge_contacts if kind == "contact" else merges.merge_customers
+            result = await merges.record(s, actor, kind, source_id, target_id,
+                                         await do(s, actor, source_id, target_id, now), now)
+        log.info("merge #%d: %s #%d into #%d by %s", result.id, kind, source_id, target_id, actor.label)
+        return result
 
     async def unmerge(self, actor: Actor, merge_id: int) -> MergeResult:
         """Move back exactly what the merge moved (rows changed since then are left alone)."""
-        now = self.clock()
         async with self.db.unit_of_work() as s:
-            merge = await s.get(ArchiveMerge, merge_id, with_for_update=True)
-            if merge is None:
-                raise NotFound(f"there is no merge #{merge_id}")
-            if merge.undone_at is not None:
-                raise Conflict(f"merge #{merge_id} was already undone")
-            back: dict[str, int] = {}
-            moved = merge.moved or {}
-            for identity_id, contact_id in moved.get("identities", []):
-                identity = await s.get(Identity, identity_id)
-                if identity is not None and identity.contact_id == merge.target_id:
-                    identity.contact_id = contact_id
-                    back["identities"] = back.get("identities", 0) + 1
-            for contact_id, customer_id in moved.get("contacts", []):
-                contact = await s.get(Contact, contact_id)
-                if contact is not None and contact.customer_id == merge.target_id:
-                    contact.customer_id = customer_id
-                    back["contacts"] = back.get("contacts", 0) + 1
-            for case_id, contact_id, customer_id in moved.get("cases", []):
-                case = await s.get(Case, case_id, with_for_update=True)
-                if case is None:
-                    continue
-                if (case.contact_id if merge.kind == "contact" else case.customer_id) == merge.target_id:
-                    _move_case(s, case, actor, now, contact_id, customer_id, f"merge #{merge_id} undone",
-                               action="archive_unmerged")
-                    back["cases"] = back.get("cases", 0) + 1
-            merge.undone_at, merge.undone_by = now, actor.label
-        log.info("merge #%d undone by %s: %s", merge_id, actor.label, back)
-        return MergeResult(merge.id, merge.kind, merge.source_id, merge.target_id, back, undone=True)
+            result = await merges.undo(s, actor, merge_id, self.clock())
+        log.info("merge #%d undone by %s: %s", merge_id, actor.label, result.moved)
+        return result
 
     # -- helpers -------------------------------------------------------------------------------
     async def _customer(self, s: AsyncSession, customer_id: int) -> Customer:
@@ -268,16 +207,6 @@ class ArchiveService:
         if contact is None:
             raise NotFound(f"there is no contact #{contact_id}")
         return contact
-
-
-def _move_case(s: AsyncSession, case: Case, actor: Actor, now: datetime, contact_id: int, customer_id: int,
-               note: str, action: str = "archive_merged") -> None:
-    changes = {k: [getattr(case, k), v] for k, v in (("contact_id", contact_id), ("customer_id", customer_id))
-               if getattr(case, k) != v}
-    if not changes:
-        return
-    record_history(s, case=case, at=now, actor=actor, action=action, changes=changes, note=note)
-    case.contact_id, case.customer_id, case.updated_at = contact_id, customer_id, now
 
 
 def _customer_row(c: Customer) -> dict[str, Any]:

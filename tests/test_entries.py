@@ -193,6 +193,14 @@ async def test_contacts_and_customers_merge_and_unmerge_round_trip(api: Api) -> 
     assert [c["id"] for c in (await api.call("gm", "GET", f"/customers/{a_customer}"))["contacts"]] == [a_contact]
     assert (await api.error("sales", "POST", "/merges", {"kind": "customer", "source": b_customer,
                                                          "target": c_customer}, expect=422))["code"] == "invalid_input"
+    # A contact of the unassigned pool (an unknown fax number) is moved to its customer, and back.
+    fax_mail = await open_case(api.kefu, "传真投诉", sender="unknown.sender@example.cn")
+    loose = (await api.call("gm", "GET", f"/cases/{fax_mail}"))["contact"]["id"]
+    moved = (await api.call("sales", "PATCH", f"/contacts/{loose}", {"customer_id": c_customer}))["move"]
+    assert moved["kind"] == "contact_move" and moved["moved"] == {"contacts": 1, "cases": 1}
+    assert (await api.call("gm", "GET", f"/cases/{fax_mail}"))["customer_id"] == c_customer
+    await api.call("sales", "POST", f"/merges/{moved['id']}/undo")
+    assert (await api.call("gm", "GET", f"/cases/{fax_mail}"))["customer_id"] == b_customer
     assert c_contact
 
 

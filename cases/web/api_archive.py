@@ -71,12 +71,13 @@ async def add_identity(request: web.Request) -> web.Response:
 
 async def update_contact(request: web.Request) -> web.Response:
     body = await json_object(request)
-    no_other_fields(body, {"name", "language", "preferred_channel"})
+    no_other_fields(body, {"name", "language", "preferred_channel", "customer_id"})
     contact_id = _id(request, "contact_id")
-    await kefu_of(request).archive.update_contact(
+    moved = await kefu_of(request).archive.update_contact(
         actor_of(request), contact_id, name=_opt(body, "name"), language=_opt(body, "language"),
-        preferred_channel=_opt(body, "preferred_channel"))
-    return web.json_response({"id": contact_id})
+        preferred_channel=_opt(body, "preferred_channel"),
+        customer_id=_int_field(body, "customer_id") if "customer_id" in body else None)
+    return web.json_response({"id": contact_id, **({"move": moved.as_json()} if moved else {})})
 
 
 async def merge(request: web.Request) -> web.Response:
