@@ -88,7 +88,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     imap = imap_config(s)  # a bad KEFU_IMAP_URL stops here, before anything runs
     print(f"kefu: IMAP mailbox {imap.label} ({'moved to ' + imap.move_to if imap.move_to else 'flagged'} "
           f"after import)" if imap else "kefu: IMAP mailbox off (no KEFU_IMAP_URL)", flush=True)
-    print("kefu: Telegram bot off (no KEFU_TELEGRAM_TOKEN)", flush=True)
+    print("kefu: Telegram bot " + (
+        f"on ({'webhook ' + s.telegram_webhook_url if s.telegram_webhook_url else 'long polling'}; "
+        f"Bot API {s.telegram_api_url})" if s.telegram_token else "off (no KEFU_TELEGRAM_TOKEN)"), flush=True)
     asyncio.run(serve(settings))
     return 0
 

@@ -22,6 +22,9 @@ class ThreadHints:
     message_ids: tuple[str, ...] = ()  # In-Reply-To then References, without <>
     address_token: str | None = None  # the +token of service+token@domain
     subject_reference: str | None = None  # FB-2026-000123 from a [tag]
+    # A case the channel itself names (a Telegram button or case choice); honoured only when
+    # the sender's identity belongs to that case's own contact.
+    case_reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

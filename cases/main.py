@@ -26,6 +26,8 @@ from notifications.render import Renderer
 from notifications.transports import MailTransport, transport_from_url
 
 if TYPE_CHECKING:
+    from bots.app import TelegramBot
+    from bots.links import LinkTokens
     from intake.imap import ImapPoller
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,8 @@ class Kefu:
     entries: EntryService = field(init=False)
     archive: ArchiveService = field(init=False)
     documents: DocumentTexts = field(init=False)
+    telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
+    telegram_links: LinkTokens | None = None
 
 
 def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None,
@@ -65,7 +69,20 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
     kefu = Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
     _wire_imap(kefu)
     _wire_channels(kefu, poll_seconds)
+    _wire_telegram(kefu, poll_seconds)
     return kefu
+
+
+def _wire_telegram(kefu: Kefu, poll_seconds: float) -> None:
+    """The Telegram bot and its delivery channel, only when KEFU_TELEGRAM_TOKEN is set."""
+    if not kefu.settings.telegram_token:
+        return
+    from bots.wiring import TelegramParts
+
+    parts = TelegramParts(kefu.settings, kefu.db, kefu.clock, kefu.signer)
+    kefu.dispatcher.senders["telegram"] = parts.channel
+    kefu.telegram = parts.bot(kefu.service, poll_seconds)
+    kefu.telegram_links = parts.links
 
 
 
@@ -118,7 +135,12 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
     if http:
         from cases.web.app import create_app
 
-        runner = web.AppRunner(create_app(kefu), access_log=None)
+        app = create_app(kefu)
+        if kefu.telegram is not None:
+            from bots.webhook import add_webhook_route
+
+            add_webhook_route(app, kefu.telegram)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.http_listen[0], s.http_listen[1])
         await site.start()
@@ -134,6 +156,8 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
     kefu.dispatcher.wake()
     if kefu.imap is not None:
         await kefu.imap.start()
+    if kefu.telegram is not None:
+        await kefu.telegram.start()
     return servers
 
 
@@ -144,6 +168,8 @@ async def stop(kefu: Kefu, servers: list[object]) -> None:
         elif isinstance(server, asyncio.base_events.Server):
             server.close()
             await server.wait_closed()
+    if kefu.telegram is not None:
+        await kefu.telegram.stop()
     for task in kefu.tasks:
         task.cancel()
     if kefu.imap is not None:

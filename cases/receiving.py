@@ -104,6 +104,10 @@ class Receiver:
             case = await _by_reference(session, hints.subject_reference.upper())
             if case is not None:
                 return case, "subject_tag"
+        if hints.case_reference:
+            case = await _by_reference(session, hints.case_reference.upper())
+            if case is not None and await _is_own_case(session, case, msg):
+                return case, "case_reference"
         return None, "new"
 
     async def _open(
@@ -180,6 +184,14 @@ class Receiver:
 
 async def _by_reference(session: AsyncSession, reference: str) -> Case | None:
     return (await session.execute(select(Case).where(Case.reference == reference))).scalar_one_or_none()
+
+
+async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) -> bool:
+    from cases.models import Identity
+
+    return (await session.execute(select(Identity.id).where(
+        Identity.contact_id == case.contact_id, Identity.kind == msg.channel.value,
+        Identity.value == msg.sender_identity).limit(1))).first() is not None
 
 
 async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:

@@ -57,6 +57,15 @@ class Settings:
     # Faxes and scanned letters (README "Fax, phone, letter, visit, survey").
     ocr_languages: str = "chi_sim+eng"
     ocr_timeout_seconds: float = 120.0
+    # Telegram bot (README "Telegram bot"); off without a token.
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_bot_username: str = ""
+    telegram_poll_timeout: float = 30.0
+    telegram_per_chat_seconds: float = 1.0
+    telegram_per_second: float = 30.0
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,6 +145,14 @@ class Settings:
             imap_ca_file=v.get("KEFU_IMAP_CA_FILE") or None,
             ocr_languages=v.get("KEFU_OCR_LANGUAGES") or "chi_sim+eng",
             ocr_timeout_seconds=num("KEFU_OCR_TIMEOUT_SECONDS", 120.0),
+            telegram_token=v.get("KEFU_TELEGRAM_TOKEN", ""),
+            telegram_api_url=v.get("KEFU_TELEGRAM_API_URL") or "https://api.telegram.org/bot",
+            telegram_webhook_url=v.get("KEFU_TELEGRAM_WEBHOOK_URL", ""),
+            telegram_webhook_secret=v.get("KEFU_TELEGRAM_WEBHOOK_SECRET", ""),
+            telegram_bot_username=(v.get("KEFU_TELEGRAM_BOT_USERNAME") or "").lstrip("@"),
+            telegram_poll_timeout=num("KEFU_TELEGRAM_POLL_TIMEOUT", 30.0),
+            telegram_per_chat_seconds=num("KEFU_TELEGRAM_PER_CHAT_SECONDS", 1.0),
+            telegram_per_second=num("KEFU_TELEGRAM_PER_SECOND", 30.0),
         )
         if v.get("KEFU_INSTANCE_ID"):
             kwargs["instance_id"] = v["KEFU_INSTANCE_ID"]

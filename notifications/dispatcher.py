@@ -11,19 +11,20 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 from email.utils import formataddr
+from typing import Protocol
 
 from sqlalchemy import or_, select, update
 
 from cases.clock import Clock
 from cases.db import Database
-from cases.enums import Direction
+from cases.enums import Channel, Direction
 from cases.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from cases.settings import Settings
 from cases.tokens import Signer
 from notifications.context import template_context
 from notifications.email_out import OutgoingEmail, build_email
 from notifications.fanout import Fanout
-from notifications.render import Renderer
+from notifications.render import Rendered, Renderer
 from notifications.transports import MailTransport, PermanentSendError, TransientSendError
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,10 @@ def backoff(attempts: int) -> timedelta:
 
 class Dispatcher:
     def __init__(self, db: Database, settings: Settings, signer: Signer, clock: Clock,
-                 transport: MailTransport, renderer: Renderer, poll_seconds: float = 5.0) -> None:
+                 transport: MailTransport, renderer: Renderer, poll_seconds: float = 5.0,
+                 senders: dict[str, ChannelSender] | None = None) -> None:
         self.db = db
+        self.senders = senders or {}  # channel -> sender, for channels other than email
         self.settings = settings
         self.signer = signer
         self.clock = clock
@@ -101,6 +104,9 @@ class Dispatcher:
             context = await template_context(s, case, event, d.language, self.settings.tz, self.settings.public_url)
             rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context)
             in_reply_to, references = await _thread_ids(s, case.id) if d.audience == "customer" else (None, ())
+        if d.channel != Channel.EMAIL.value:
+            await self._send_by(d, case, rendered)
+            return
         message_id = d.message_id or _staff_message_id(self.signer, case.reference, self.settings.mail_domains[0])
         mail = OutgoingEmail(
             from_addr=formataddr((self.settings.mail_from_name, self.settings.service_address)),
@@ -122,6 +128,24 @@ class Dispatcher:
             return
         await self._finish(d.id, DeliveryStatus.SENT, None, record=(case.id, message_id, rendered, d))
         log.info("%s: sent %s to %s", case.reference, d.template, d.audience)
+
+    async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> None:
+        """A channel other than email (Telegram): its sender raises the same two errors."""
+        sender = self.senders.get(d.channel)
+        try:
+            if sender is None:
+                raise PermanentSendError(f"no sender for channel {d.channel!r} (is it configured?)")
+            await sender.send(d, case, rendered)
+        except PermanentSendError as exc:
+            await self._finish(d.id, DeliveryStatus.DEAD, f"permanent: {exc}")
+            log.error("%s: %s to %s on %s failed permanently: %s", case.reference, d.template, d.audience, d.channel, exc)
+            return
+        except (TransientSendError, OSError) as exc:
+            await self._retry(d.id, d.attempts + 1, str(exc))
+            log.warning("%s: %s to %s on %s failed, will retry: %s", case.reference, d.template, d.audience, d.channel, exc)
+            return
+        await self._finish(d.id, DeliveryStatus.SENT, None, record=(case.id, None, rendered, d))
+        log.info("%s: sent %s to %s on %s", case.reference, d.template, d.audience, d.channel)
 
     async def _retry(self, delivery_id: int, attempts: int, error: str) -> None:
         now = self.clock()
@@ -147,6 +171,10 @@ class Dispatcher:
                     s.add(CaseMessage(case_id=case_id, direction=Direction.OUT.value, channel=d.channel,
                                       message_id=message_id, sender="kefu", subject=rendered.subject,
                                       body=rendered.body, new_text="", is_automatic=True, created_at=now))
+
+
+class ChannelSender(Protocol):
+    async def send(self, d: Delivery, case: Case, rendered: Rendered) -> None: ...
 
 
 def _staff_message_id(signer: Signer, reference: str, domain: str) -> str:

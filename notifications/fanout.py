@@ -21,6 +21,7 @@ from notifications.callback import no_way_to_reach
 from notifications.email_out import make_message_id
 from notifications.reply_channel import customer_targets
 from notifications.routing import ROUTES, Notice, To
+from notifications.telegram import staff_chat_targets
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ class Fanout:
         if notice.to is To.CUSTOMER:
             return await customer_targets(s, case)
         users = await self._staff(s, notice.to, case)
-        return [(Channel.EMAIL.value, u.email, u.language) for u in users if u.email]
+        return [(Channel.EMAIL.value, u.email, u.language) for u in users if u.email] + \
+            await staff_chat_targets(s, notice.template, users)  # Telegram push, besides the email
 
     async def _staff(self, s: AsyncSession, to: To, case: Case) -> list[User]:
         stmt = select(User).where(User.active.is_(True))

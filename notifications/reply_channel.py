@@ -32,7 +32,7 @@ FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
 }
 
 # Channels the dispatcher can deliver on; others in FALLBACKS are skipped until they can.
-SENDABLE: set[Channel] = {C.EMAIL}
+SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: notifications/telegram.py
 
 
 async def customer_targets(s: AsyncSession, case: Case) -> list[tuple[str, str, str]]:

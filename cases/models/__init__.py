@@ -8,6 +8,9 @@ from cases.models.imap import ImapCursor
 from cases.models.inbound import InboundMessage, InboundStatus
 from cases.models.outbox import Delivery, DeliveryStatus, OutboxEvent
 from cases.models.staff import ApiToken, Department, User, UserRole
+from cases.models.telegram import (
+    TelegramConversation, TelegramLinkToken, TelegramStaffChat, TelegramUpdate, UpdateStatus,
+)
 
 __all__ = [
     "ApiToken", "Attachment", "Base", "Blob", "Case", "CaseHistory", "CaseMessage", "Contact",
@@ -15,3 +18,4 @@ __all__ = [
     "ImapCursor", "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
     "ArchiveMerge", "DocumentText", "StaffEntry",
 ]
+__all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]

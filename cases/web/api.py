@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from cases import queries
-from cases.web import api_archive, api_cases, api_entries, api_inbound, openapi
+from cases.web import api_archive, api_cases, api_entries, api_inbound, api_telegram, openapi
 from cases.web.api_access import ACCESS
 from cases.web.api_support import actor_of, kefu_of
 
@@ -87,6 +87,9 @@ ROUTES: tuple[Route, ...] = (
     Route("add_identity", "POST", "/contacts/{contact_id}/identities", api_archive.add_identity),
     Route("merge", "POST", "/merges", api_archive.merge),
     Route("unmerge", "POST", "/merges/{merge_id}/undo", api_archive.unmerge),
+    # Telegram deep links (README "Telegram bot")
+    Route("contact_telegram_link", "POST", "/contacts/{contact_id}/telegram-link", api_telegram.contact_telegram_link),
+    Route("my_telegram_link", "POST", "/me/telegram-link", api_telegram.my_telegram_link),
 )
 
 

@@ -61,6 +61,8 @@ ACCESS: dict[str, Access] = {
     "add_identity": SALES_DESK,
     "merge": SALES_DESK,
     "unmerge": SALES_DESK,
+    "contact_telegram_link": ALL_CASES,  # staff who talk to customers bind their chats
+    "my_telegram_link": Open.SIGNED_IN,
 }
 
 

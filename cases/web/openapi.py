@@ -15,7 +15,7 @@ from cases.enums import CaseState, CaseType, Severity
 from cases.models import InboundStatus
 from cases.states import Action
 from cases.web.api_access import ACCESS, Open, describe
-from cases.web import openapi_channels
+from cases.web import openapi_channels, openapi_telegram
 from cases.web.api_cases import STEPS
 
 Doc = dict[str, Any]
@@ -204,6 +204,7 @@ def _paths() -> Doc:
                 "202": _json(_ref("Rerun"), "Queued; the processor takes it shortly.")}, "400", "403", "404", "409",
             parameters=[_param("inbound_id", "path", INT, "the inbound message id")], tag="inbound")},
         **openapi_channels.paths(),
+        **openapi_telegram.paths(),
     }
 
 
@@ -221,12 +222,12 @@ def _document() -> Doc:
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "tags": [{"name": "system"}, {"name": "cases"}, {"name": "workflow"}, {"name": "inbound"},
-                 {"name": "entries"}, {"name": "archive"}],
+                 {"name": "entries"}, {"name": "archive"}, {"name": "telegram"}],
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                "description": "an API token of a staff user"}},
-            "schemas": {**SCHEMAS, **openapi_channels.schemas()},
+            "schemas": {**SCHEMAS, **openapi_channels.schemas(), **openapi_telegram.schemas()},
             "responses": {f"E{code}": _json(_ref("Error"), text) for code, text in _ERRORS.items()},
         },
     }

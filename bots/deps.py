@@ -1,0 +1,24 @@
+"""What the bot's handlers need, handed in by the composition root (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Bot
+
+from bots.links import LinkTokens
+from bots.sender import Sender
+from cases.clock import Clock
+from cases.db import Database
+from cases.service import CaseService
+
+
+@dataclass(frozen=True, slots=True)
+class Deps:
+    db: Database
+    service: CaseService
+    clock: Clock
+    bot: Bot
+    sender: Sender
+    links: LinkTokens
+    download_limit: int  # bytes getFile may fetch (20 MB on the public Bot API)

@@ -1,0 +1,43 @@
+"""Telegram deep links: staff make a single-use link that binds a customer's chat to a contact,
+or their own chat to their account (README "Telegram bot"). The link maker is the bot's, wired
+in by the composition root; without KEFU_TELEGRAM_TOKEN these answer 409."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from aiohttp import web
+
+from cases.errors import Conflict
+from cases.web.api_support import RequestError, actor_of, kefu_of
+
+log = logging.getLogger(__name__)
+
+
+class LinkMaker(Protocol):
+    async def contact_link(self, contact_id: int, created_by: str) -> str: ...
+    async def user_link(self, user_id: int, created_by: str) -> str: ...
+
+
+def _links(request: web.Request) -> LinkMaker:
+    links = kefu_of(request).telegram_links
+    if links is None:
+        raise Conflict("The Telegram bot is off (no KEFU_TELEGRAM_TOKEN is set)")
+    return links
+
+
+async def contact_telegram_link(request: web.Request) -> web.Response:
+    raw = request.match_info["contact_id"]
+    if not raw.isdigit():
+        raise RequestError(f"The contact id must be a whole number, got {raw!r}.")
+    url = await _links(request).contact_link(int(raw), actor_of(request).label)
+    return web.json_response({"url": url, "single_use": True}, status=201)
+
+
+async def my_telegram_link(request: web.Request) -> web.Response:
+    actor = actor_of(request)
+    if actor.user_id is None:
+        raise RequestError("Only a staff account can bind a Telegram chat.")
+    url = await _links(request).user_link(actor.user_id, actor.label)
+    return web.json_response({"url": url, "single_use": True}, status=201)

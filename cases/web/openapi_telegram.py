@@ -1,0 +1,31 @@
+"""The OpenAPI part of the Telegram deep-link routes (merged in by openapi.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Doc = dict[str, Any]
+
+
+def schemas() -> Doc:
+    from cases.web.openapi import STR, _obj
+
+    return {"TelegramLink": _obj({
+        "url": {"type": "string", "description": "https://t.me/<bot>?start=<token>: open it in Telegram; works once, "
+                "for 7 days"},
+        "single_use": {"type": "boolean", "const": True}})}
+
+
+def paths() -> Doc:
+    from cases.web.openapi import INT, _json, _op, _param, _ref
+
+    created = {"201": _json(_ref("TelegramLink"), "A new single-use deep link.")}
+    return {
+        "/api/v1/contacts/{contact_id}/telegram-link": {"post": _op(
+            "contact_telegram_link", "A deep link that binds a customer's Telegram chat to this contact", created,
+            "400", "403", "404", "409", parameters=[_param("contact_id", "path", INT, "the contact id")],
+            tag="telegram")},
+        "/api/v1/me/telegram-link": {"post": _op(
+            "my_telegram_link", "A deep link that binds the caller's own Telegram chat to their account "
+            "(push notices, approval buttons)", created, "400", "409", tag="telegram")},
+    }

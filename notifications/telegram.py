@@ -1,0 +1,122 @@
+"""The Telegram delivery channel: notices to customers' chats and push notices to staff chats.
+
+A chat whose user blocked the bot (Forbidden) is marked inactive; a customer notice then falls
+back to the next channel of the reply-channel table (notifications/reply_channel.py), which is
+email. Staff push notices come in addition to their email, for the templates in STAFF_PUSH.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+
+from bots import keyboards
+from bots.sender import ChatBlocked, SendLater, SendRefused, Sender
+from cases.clock import Clock
+from cases.db import Database, insert_ignore
+from cases.enums import CaseState, Channel
+from cases.models import Case, Delivery, DeliveryStatus, Department, Identity, TelegramStaffChat, User
+from cases.tokens import Signer
+from notifications.email_out import make_message_id
+from notifications.render import Rendered
+from notifications.reply_channel import customer_targets
+from notifications.transports import PermanentSendError, TransientSendError
+
+log = logging.getLogger(__name__)
+
+# Staff templates worth a push to the phone (besides the email every notice gets).
+STAFF_PUSH: frozenset[str] = frozenset({"approval_needed", "case_assigned", "customer_message", "case_unsatisfied"})
+
+
+async def staff_chat_targets(s: AsyncSession, template: str, users: list[User]) -> list[tuple[str, str, str]]:
+    """(channel, recipient, language) for the users' bound, active staff chats."""
+    if template not in STAFF_PUSH or not users:
+        return []
+    by_user = {u.id: u for u in users}
+    rows = (await s.execute(select(TelegramStaffChat).where(
+        TelegramStaffChat.user_id.in_(list(by_user)), TelegramStaffChat.active.is_(True)))).scalars()
+    return [(Channel.TELEGRAM.value, str(r.chat_id), by_user[r.user_id].language) for r in rows]
+
+
+Keyboard = Callable[[AsyncSession, Case, str], Awaitable[InlineKeyboardMarkup | None]]
+
+
+async def _rating(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
+    return keyboards.rating(case.reference, language) if case.state == CaseState.AWAITING_SATISFACTION.value else None
+
+
+async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
+    if case.state != CaseState.NEW.value:
+        return None  # decided meanwhile: no buttons that can only fail
+    depts = (await s.execute(select(Department).order_by(Department.id))).scalars()
+    return keyboards.approval(case.reference, language,
+                              [(d.code, d.name_en if language == "en" else d.name_zh) for d in depts])
+
+
+# (audience, template) -> the buttons under the notice
+KEYBOARDS: dict[tuple[str, str], Keyboard] = {
+    ("customer", "reply"): _rating,
+    ("customer", "satisfaction_reminder"): _rating,
+    ("staff", "approval_needed"): _approval,
+}
+
+
+class TelegramChannel:
+    def __init__(self, db: Database, clock: Clock, sender: Sender, signer: Signer, mail_domain: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.sender = sender
+        self.signer = signer
+        self.mail_domain = mail_domain
+
+    async def send(self, d: Delivery, case: Case, rendered: Rendered) -> None:
+        """Raises the dispatcher's PermanentSendError / TransientSendError."""
+        keyboard = KEYBOARDS.get((d.audience, d.template))
+        markup = None
+        if keyboard is not None:
+            async with self.db.reader() as s:
+                markup = await keyboard(s, await s.get(Case, case.id) or case, d.language)
+        try:
+            await self.sender.message(int(d.recipient), rendered.body, markup)
+        except ChatBlocked as exc:
+            fallback = await self._blocked(d, case)
+            raise PermanentSendError(f"the chat blocked the bot ({exc}); {fallback}") from exc
+        except SendLater as exc:
+            raise TransientSendError(str(exc)) from exc
+        except SendRefused as exc:
+            raise PermanentSendError(str(exc)) from exc
+
+    async def _blocked(self, d: Delivery, case: Case) -> str:
+        now = self.clock()
+        async with self.db.unit_of_work() as s:
+            if d.audience != "customer":
+                await s.execute(update(TelegramStaffChat).where(TelegramStaffChat.chat_id == int(d.recipient))
+                                .values(active=False))
+                log.warning("%s: staff chat blocked the bot; marked inactive (email still goes)", case.reference)
+                return "staff chat marked inactive"
+            await s.execute(update(Identity).where(
+                Identity.kind == Channel.TELEGRAM.value, Identity.value == d.recipient).values(active=False))
+            await s.flush()
+            targets = await customer_targets(s, case)
+            for channel, recipient, language in targets:
+                await self._add_fallback(s, d, case, channel, recipient, language, now)
+        if not targets:
+            log.warning("%s: customer chat blocked the bot and there is no other way to reach them", case.reference)
+            return "no other channel"
+        log.warning("%s: customer chat blocked the bot; %s falls back to %s", case.reference, d.template, targets[0][0])
+        return f"fell back to {targets[0][0]}"
+
+    async def _add_fallback(self, s: AsyncSession, d: Delivery, case: Case, channel: str, recipient: str,
+                            language: str, now: datetime) -> None:
+        message_id = make_message_id(self.signer.case_token(case.reference), self.mail_domain) \
+            if channel == Channel.EMAIL.value else None
+        await insert_ignore(s, Delivery, {
+            "event_id": d.event_id, "case_id": case.id, "audience": d.audience, "template": d.template,
+            "channel": channel, "recipient": recipient, "language": language, "message_id": message_id,
+            "status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now,
+        }, ["event_id", "audience", "channel", "recipient"])
