@@ -22,6 +22,7 @@ import psutil
 from sqlalchemy import func, select
 
 from bench.corpus import CorpusMessage, generate_corpus
+from cases.settings import Settings
 
 
 def _say(text: str) -> None:
@@ -69,7 +70,8 @@ def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: 
         t.join()
 
 
-async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None) -> dict[str, float]:
+async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None,
+                   parse_workers: int = 0) -> dict[str, float]:
     from cases.main import bootstrap, start, stop
     from cases.migrate import upgrade_async
     from cases.models import InboundMessage
@@ -79,7 +81,7 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
 
     settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
                         smtp_listen=("127.0.0.1", free_port()), database_url=database_url or "",
-                        auto_mail_per_recipient_per_day=10**6)
+                        auto_mail_per_recipient_per_day=10**6, parse_workers=parse_workers)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
@@ -144,6 +146,8 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--clients", type=int, default=4, help="client processes (each with 4 SMTP connections)")
     p.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
+    p.add_argument("--parse-workers", type=int, default=Settings.from_env({}).parse_workers,
+                   help="parse worker processes (default as kefu serve: one less than the cores, at most 4)")
     args = p.parse_args()
     _say(f"kefu bench: generating {args.messages} messages (Chinese and English, replies, attachments) ...")
     corpus = generate_corpus(args.messages)
@@ -157,8 +161,9 @@ def main() -> None:
         _say("2/3 bare insert, one durable commit per message (SQLite WAL, synchronous=FULL) ...")
         bare_rate = bare_insert(corpus, folder)
         _say(f"  {bare_rate:8.0f} msg/s")
-        _say(f"3/3 SMTP session to committed case ({args.clients * 4} concurrent SMTP connections) ...")
-        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url))
+        _say(f"3/3 SMTP session to committed case ({args.clients * 4} concurrent SMTP connections, "
+             f"{args.parse_workers} parse worker(s)) ...")
+        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url, args.parse_workers))
         _say(f"  {r['rate']:8.0f} msg/s  ({r['processed']:.0f} messages in {r['elapsed']:.1f} s: "
              f"{r['cases']:.0f} cases, {r['quarantined']:.0f} quarantined, {r['client_errors']:.0f} client errors)")
         _say(f"  memory: {r['rss_start_mb']:.0f} MiB at start, {r['rss_peak_mb']:.0f} MiB peak")

@@ -29,6 +29,7 @@ from bots.texts import language_of, t
 from bots.updates import MAX_ATTEMPTS, UpdateStore
 from cases.models import TelegramUpdate
 from cases.settings import Settings
+from cases.wakeup import wait_awake
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +202,7 @@ class TelegramBot:
                 raise
             except Exception:
                 log.exception("telegram: processing round failed; retrying soon")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await wait_awake(self._wake, self.poll_seconds)
 
     async def process_pending(self) -> int:
         handled = 0

@@ -36,6 +36,26 @@ async def find_contact(session: AsyncSession, kind: Channel, value: str) -> Cont
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+_KNOWN = "kefu_known_contacts"  # session.info: (kind, value) -> Contact, or None for "no such contact"
+
+
+async def prefetch_contacts(session: AsyncSession, identities: list[tuple[Channel, str]]) -> None:
+    """Look up the contacts of a whole batch of senders in one query; `contact_for` uses it."""
+    known: dict[tuple[str, str], Contact | None] = session.info.setdefault(_KNOWN, {})
+    wanted: dict[str, set[str]] = {}
+    for kind, value in identities:
+        if (kind.value, value) not in known:
+            wanted.setdefault(kind.value, set()).add(value)
+    for kind_value, values in wanted.items():
+        found = (await session.execute(
+            select(Identity.value, Contact).join(Contact, Identity.contact_id == Contact.id)
+            .where(Identity.kind == kind_value, Identity.value.in_(values))
+        )).all()
+        by_value = {v: c for v, c in found}
+        for v in values:
+            known[(kind_value, v)] = by_value.get(v)
+
+
 async def contact_for(
     session: AsyncSession, kind: Channel, value: str, name: str, language: str, now: datetime,
 ) -> tuple[Contact, bool]:
@@ -44,7 +64,9 @@ async def contact_for(
     New contacts are not flushed here (a batch is flushed once); ``session.info`` remembers
     them so that a second mail of the same new sender in the batch finds the same contact."""
     pending: dict[tuple[str, str], Contact] = session.info.setdefault("kefu_new_contacts", {})
-    contact = pending.get((kind.value, value)) or await find_contact(session, kind, value)
+    known: dict[tuple[str, str], Contact | None] = session.info.get(_KNOWN, {})
+    key = (kind.value, value)
+    contact = pending.get(key) or (known[key] if key in known else await find_contact(session, kind, value))
     if contact is not None:
         return contact, False
     if "kefu_unassigned" not in session.info:

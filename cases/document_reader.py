@@ -24,6 +24,7 @@ from cases.db import Database, insert_ignore
 from cases.enums import Channel, Direction
 from cases.models import Attachment, Blob, Case, CaseMessage, DocumentText
 from cases.records import record_history
+from cases.wakeup import wait_awake
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +74,7 @@ class DocumentTexts:
                     pass
             except Exception:
                 log.exception("document reader: round failed; retrying soon")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await wait_awake(self._wake, self.poll_seconds)
 
     async def run_once(self, limit: int = 20) -> int:
         """Read the documents waiting now; returns how many were handled."""

@@ -20,6 +20,7 @@ from cases.settings import Settings
 from cases.tokens import Signer
 from cases.users import Users
 from intake.inbox import Inbox
+from intake.parse_pool import ParsePool
 from intake.processor import MailProcessor
 from notifications.dispatcher import Dispatcher
 from notifications.render import Renderer
@@ -64,7 +65,8 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
     transport = transport or transport_from_url(settings.outgoing_smtp, settings.outgoing_folder)
     dispatcher = Dispatcher(db, settings, signer, clock, transport, Renderer(), poll_seconds=poll_seconds)
     service = CaseService(db, settings, signer, clock, on_commit=dispatcher.wake)
-    processor = MailProcessor(db, service, clock, settings.reference_prefix, poll_seconds=poll_seconds)
+    processor = MailProcessor(db, service, clock, settings.reference_prefix, poll_seconds=poll_seconds,
+                              pool=ParsePool(settings.parse_workers, settings.reference_prefix))
     inbox = Inbox(db, clock, on_stored=processor.wake)
     kefu = Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
     _wire_imap(kefu)
@@ -177,6 +179,7 @@ async def stop(kefu: Kefu, servers: list[object]) -> None:
     await asyncio.gather(*kefu.tasks, return_exceptions=True)
     kefu.tasks.clear()
     await kefu.inbox.stop()
+    kefu.processor.pool.close()
     await kefu.db.dispose()
 
 

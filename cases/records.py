@@ -45,29 +45,66 @@ def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **pay
     session.add(OutboxEvent(kind=kind.value, case=case, payload=payload, created_at=at))
 
 
+_BLOCKS = "kefu_reference_blocks"  # session.info: (prefix, year) -> [next value, last reserved]
+_RESERVE = "kefu_reference_reserve"  # session.info: how many numbers to take at once
+
+
+def reserve_references(session: AsyncSession, count: int) -> None:
+    """Let this unit of work take up to `count` references with one statement (a batch)."""
+    session.info[_RESERVE] = max(1, count)
+
+
 async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
-    """FB-2026-000123. UPDATE ... RETURNING takes a row lock, so instances never share a number."""
+    """FB-2026-000123. UPDATE ... RETURNING takes a row lock, so instances never share a number.
+
+    A batch takes a block of numbers at once; the lock is held until commit, so the numbers it
+    did not use are given back by `release_references` before then, and the series stays
+    without gaps, as a register of feedback forms should."""
+    blocks: dict[tuple[str, int], list[int]] = session.info.setdefault(_BLOCKS, {})
+    block = blocks.get((prefix, year))
+    if block is None or block[0] > block[1]:
+        count = session.info.get(_RESERVE, 1)
+        last = await _advance(session, prefix, year, count)
+        block = blocks[(prefix, year)] = [last - count + 1, last]
+    value = block[0]
+    block[0] += 1
+    return f"{prefix}-{year}-{value:06d}"
+
+
+async def release_references(session: AsyncSession) -> None:
+    """Give back the numbers of this unit of work's blocks that it did not use."""
+    for (prefix, year), (following, last) in session.info.pop(_BLOCKS, {}).items():
+        if following <= last:
+            conn = await session.connection()
+            await conn.execute(
+                update(ReferenceCounter)
+                .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year,
+                       ReferenceCounter.last_value == last)
+                .values(last_value=following - 1)
+            )
+
+
+async def _advance(session: AsyncSession, prefix: str, year: int, count: int) -> int:
+    # Core on the connection: the ORM's UPDATE machinery cost more than the statement.
+    conn = await session.connection()
     stmt = (
         update(ReferenceCounter)
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
-        .values(last_value=ReferenceCounter.last_value + 1)
+        .values(last_value=ReferenceCounter.last_value + count)
         .returning(ReferenceCounter.last_value)
-        # Nothing in the session holds the counter: skip the ORM's scan of the identity map,
-        # which made this O(batch size) per call.
-        .execution_options(synchronize_session=False)
     )
-    value = (await session.execute(stmt)).scalar_one_or_none()
+    value = (await conn.execute(stmt)).scalar_one_or_none()
     if value is None:
-        dialect = session.bind.dialect.name if session.bind else "sqlite"
+        dialect = conn.dialect.name
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
             ins = pg_insert(ReferenceCounter).on_conflict_do_nothing()
         else:
             ins = insert(ReferenceCounter).prefix_with("OR IGNORE")
-        await session.execute(ins.values(prefix=prefix, year=year, last_value=0))
-        value = (await session.execute(stmt)).scalar_one()
-    return f"{prefix}-{year}-{value:06d}"
+        await conn.execute(ins.values(prefix=prefix, year=year, last_value=0))
+        value = (await conn.execute(stmt)).scalar_one()
+    return int(value)
 
 
 async def reference_exists(session: AsyncSession, reference: str) -> bool:

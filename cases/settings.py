@@ -27,6 +27,11 @@ def _split_hostport(value: str, name: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _default_parse_workers() -> int:
+    """Mail is parsed in worker processes; one core stays with the event loop."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path("var")
@@ -47,6 +52,7 @@ class Settings:
     auto_mail_per_recipient_per_day: int = 20
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     log_level: str = "INFO"
+    parse_workers: int = 0  # from the environment: one less than the cores, at most 4
     # IMAP mailbox (README "IMAP mailbox"); the URL is checked by intake/imap_config.py.
     imap_url: str | None = None
     imap_password: str = ""
@@ -137,6 +143,7 @@ class Settings:
             max_message_bytes=int(num("KEFU_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)),
             auto_mail_per_recipient_per_day=int(num("KEFU_AUTO_MAIL_PER_RECIPIENT_PER_DAY", 20)),
             log_level=(v.get("KEFU_LOG_LEVEL") or "INFO").upper(),
+            parse_workers=int(num("KEFU_PARSE_WORKERS", _default_parse_workers())),
             imap_url=v.get("KEFU_IMAP_URL") or None,
             imap_password=v.get("KEFU_IMAP_PASSWORD", ""),
             imap_move_to=v.get("KEFU_IMAP_MOVE_TO") or None,

@@ -14,20 +14,19 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import defer
 
+from cases.archive import prefetch_contacts
 from cases.clock import Clock
 from cases.db import Database
 from cases.models import InboundMessage, InboundStatus
+from cases.records import release_references, reserve_references
 from cases.service import CaseService
-from intake.email_adapter import NoSender, to_intake
-from intake.mailparse import MailParseError, parse_mail
-from intake.mailrules import MailAction, evaluate
+from cases.wakeup import wait_awake
+from intake.parse_pool import ParsePool
+from intake.prepare import Prepared, RawRow, prepare
 
 log = logging.getLogger(__name__)
-
-
-class Held(Exception):
-    """A rule or a defect of the message itself keeps it out: quarantine with this reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +37,14 @@ class BatchResult:
 
 class MailProcessor:
     def __init__(self, db: Database, service: CaseService, clock: Clock, reference_prefix: str,
-                 batch_size: int = 100, poll_seconds: float = 5.0) -> None:
+                 batch_size: int = 100, poll_seconds: float = 5.0, pool: ParsePool | None = None) -> None:
         self.db = db
         self.service = service
         self.clock = clock
         self.prefix = reference_prefix
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.pool = pool or ParsePool(0, reference_prefix)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -53,67 +53,85 @@ class MailProcessor:
     async def run(self) -> None:
         while True:
             try:
-                while (await self.process_batch()).processed:
-                    pass
+                await self.drain()
             except Exception:
                 log.exception("processor: batch failed; retrying soon")
                 await asyncio.sleep(1)
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await wait_awake(self._wake, self.poll_seconds)
 
-    async def drain(self) -> None:
-        """Process until nothing is pending (tests, `kefu` one-shot commands)."""
-        while (await self.process_batch()).processed:
-            pass
+    async def drain(self) -> BatchResult:
+        """Process until nothing is pending. Batches overlap: while one batch is written, the
+        parse workers already read the next one."""
+        processed = quarantined = 0
+        rows = await self._pending(self.batch_size)
+        parsing = asyncio.ensure_future(self.pool.prepare(rows)) if rows else None
+        while parsing is not None:
+            prepared = await parsing
+            following = await self._pending(self.batch_size, after=prepared[-1].inbound_id)
+            parsing = asyncio.ensure_future(self.pool.prepare(following)) if following else None
+            try:
+                result = await self._write(prepared)
+            except BaseException:
+                if parsing is not None:
+                    parsing.cancel()
+                raise
+            processed, quarantined = processed + result.processed, quarantined + result.quarantined
+        return BatchResult(processed, quarantined)
 
     async def process_batch(self) -> BatchResult:
+        """One batch, not overlapped (tests that look at a single step)."""
+        rows = await self._pending(self.batch_size)
+        return await self._write(await self.pool.prepare(rows)) if rows else BatchResult(0, 0)
+
+    async def _write(self, prepared: list[Prepared]) -> BatchResult:
+        """Write a parsed batch in one transaction; on any failure, each message alone."""
         try:
             async with self.db.unit_of_work() as s:
-                rows = await self._claim(s, self.batch_size)
-                if not rows:
-                    return BatchResult(0, 0)
+                claimed = await self._claim(s, [p.inbound_id for p in prepared])
+                # One statement each for the whole batch: its senders' contacts, its references.
+                await prefetch_contacts(s, [(p.message.channel, p.message.sender_identity)
+                                            for p in prepared if p.message and p.inbound_id in claimed])
+                reserve_references(s, len(claimed))
                 quarantined = 0
-                for row in rows:
-                    quarantined += await self._process_row(s, row)
-                count = len(rows)
+                for p in prepared:
+                    row = claimed.get(p.inbound_id)
+                    if row is not None:  # else another instance took it meanwhile
+                        quarantined += await self._apply(s, row, p)
+                await release_references(s)
+                count = len(claimed)
         except Exception:
             log.exception("processor: batch rolled back; retrying each message alone")
             return await self._one_by_one()
         self.service.committed()
         return BatchResult(count, quarantined)
 
-    async def _claim(self, s, limit: int) -> list[InboundMessage]:  # type: ignore[no-untyped-def]
+    async def _pending(self, limit: int, after: int = 0) -> list[RawRow]:
+        m = InboundMessage
+        async with self.db.reader() as s:
+            found = (await s.execute(
+                select(m.id, m.raw, m.envelope_from, m.envelope_to, m.received_at)
+                .where(m.status == InboundStatus.PENDING.value, m.id > after).order_by(m.id).limit(limit)
+            )).all()
+        return [RawRow(i, raw, env_from, tuple(env_to or ()), at) for i, raw, env_from, env_to, at in found]
+
+    async def _claim(self, s, ids: list[int]) -> dict[int, InboundMessage]:  # type: ignore[no-untyped-def]
         stmt = (
-            select(InboundMessage)
-            .where(InboundMessage.status == InboundStatus.PENDING.value)
-            .order_by(InboundMessage.id)
-            .limit(limit)
+            select(InboundMessage).options(defer(InboundMessage.raw))
+            .where(InboundMessage.id.in_(ids), InboundMessage.status == InboundStatus.PENDING.value)
             .with_for_update(skip_locked=True)
         )
-        return list((await s.execute(stmt)).scalars())
+        return {row.id: row for row in (await s.execute(stmt)).scalars()}
 
-    async def _process_row(self, s, row: InboundMessage) -> int:  # type: ignore[no-untyped-def]
+    async def _apply(self, s, row: InboundMessage, p: Prepared) -> int:  # type: ignore[no-untyped-def]
         """Returns 1 when the row was quarantined by a rule or a defect of the message."""
         now = self.clock()
         row.attempts += 1
-        try:
-            parsed = parse_mail(row.raw)
-            verdict = evaluate(parsed, row.envelope_from)
-            row.rule_hits = list(verdict.hits)
-            if verdict.action is MailAction.HOLD:
-                raise Held(f"held by rule: {', '.join(verdict.hits)}")
-            msg = to_intake(parsed, verdict, inbound_id=row.id, envelope_from=row.envelope_from,
-                            envelope_to=list(row.envelope_to), received_at=row.received_at,
-                            reference_prefix=self.prefix)
-            row.rule_hits = [*row.rule_hits, *msg.rule_hits]  # e.g. which fax gateway rule fired
-        except (Held, NoSender, MailParseError) as exc:
-            row.status, row.reason, row.processed_at = InboundStatus.QUARANTINED.value, str(exc), now
-            log.warning("inbound #%d quarantined: %s", row.id, exc)
+        row.rule_hits = list(p.rule_hits) + list(p.message.rule_hits if p.message else ())
+        if p.message is None:
+            row.status, row.reason, row.processed_at = InboundStatus.QUARANTINED.value, p.reason, now
+            log.warning("inbound #%d quarantined: %s", row.id, p.reason)
             return 1
-        outcome = await self.service.receive(s, msg, inbound_id=row.id)
+        outcome = await self.service.receive(s, p.message, inbound_id=row.id)
         row.status, row.case, row.processed_at, row.reason = InboundStatus.PROCESSED.value, outcome.case, now, None
         return 0
 
@@ -130,7 +148,8 @@ class MailProcessor:
                     row = await s.get(InboundMessage, inbound_id, with_for_update=True)
                     if row is None or row.status != InboundStatus.PENDING.value:
                         continue
-                    quarantined += await self._process_row(s, row)
+                    raw = RawRow(row.id, row.raw, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
+                    quarantined += await self._apply(s, row, prepare(raw, self.prefix))
             except Exception as exc:
                 log.exception("inbound #%d failed; quarantined", inbound_id)
                 await self._quarantine(inbound_id, f"processing failed: {type(exc).__name__}: {exc}")

@@ -21,6 +21,7 @@ from cases.enums import Channel, Direction
 from cases.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from cases.settings import Settings
 from cases.tokens import Signer
+from cases.wakeup import wait_awake
 from notifications.context import template_context
 from notifications.email_out import OutgoingEmail, build_email
 from notifications.fanout import Fanout
@@ -62,11 +63,7 @@ class Dispatcher:
                 await self.run_once()
             except Exception:
                 log.exception("dispatcher: round failed; retrying soon")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await wait_awake(self._wake, self.poll_seconds)
 
     async def run_once(self) -> int:
         """Fan out everything pending, then send everything due. Returns deliveries attempted."""

@@ -1,0 +1,61 @@
+"""Parsing on the machine's other cores.
+
+Parsing is the CPU-heavy, pure part of intake; in worker processes it no longer competes with
+the event loop that answers SMTP sessions and writes cases. ``workers=0`` parses inline (tests,
+one-core machines). A broken pool (a worker killed) is replaced on the next batch, and the
+batch in hand is parsed inline, so a dying worker delays mail but never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from intake.prepare import Prepared, RawRow, prepare_many
+
+log = logging.getLogger(__name__)
+
+MAX_BREAKS = 3  # pools that die in a row before we stop starting new ones
+
+
+class ParsePool:
+    def __init__(self, workers: int, reference_prefix: str) -> None:
+        self.workers = workers
+        self.prefix = reference_prefix
+        self._pool: ProcessPoolExecutor | None = None
+        self._breaks = 0
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: workers start clean, not as copies of a process with threads and sockets.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        return self._pool
+
+    async def prepare(self, rows: list[RawRow]) -> list[Prepared]:
+        if self.workers <= 0 or len(rows) < 2:
+            return prepare_many(rows, self.prefix)
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        size = -(-len(rows) // self.workers)
+        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+        try:
+            parts = await asyncio.gather(*(loop.run_in_executor(pool, prepare_many, c, self.prefix) for c in chunks))
+        except BrokenProcessPool:
+            self.close()
+            self._breaks += 1
+            if self._breaks >= MAX_BREAKS:
+                self.workers = 0
+                log.error("parse workers died %d times; parsing inline from now on", self._breaks)
+            else:
+                log.error("a parse worker died; parsing this batch inline and starting new workers")
+            return prepare_many(rows, self.prefix)
+        self._breaks = 0
+        return [p for part in parts for p in part]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,177 @@
+"""The SMTP edge and the batch pipeline behind it, over real sockets and a real database:
+recipients we do not serve are refused, 250 comes only after the commit, a database failure is
+a temporary 451, and a batch of mixed mail (new senders, replies, Chinese charsets, broken
+MIME) becomes cases with gapless references, parsed inline or by worker processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import smtplib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+
+from cases.main import Kefu, bootstrap, start, stop
+from cases.migrate import upgrade_async
+from cases.models import Case, CaseMessage, Contact, InboundMessage, ReferenceCounter
+from cases.settings import Settings
+from cases.users import seed_departments
+from tests.conftest import ListTransport
+from tests.mailhelpers import customer_mail, eventually, smtp_send
+
+
+@pytest.fixture(params=[0, 1], ids=["inline", "workers"])
+async def running(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Kefu]:
+    settings = replace(settings, parse_workers=request.param)
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
+    await seed_departments(kefu.db)
+    servers = await start(kefu, http=False)
+    try:
+        yield kefu
+    finally:
+        await stop(kefu, servers)
+
+
+async def _count(kefu: Kefu, model: type, *where: object) -> int:
+    async with kefu.db.reader() as s:
+        return (await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one()  # type: ignore[arg-type]
+
+
+def _session(port: int) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+    client.ehlo("client.example")
+    return client
+
+
+async def test_a_recipient_that_is_not_ours_is_refused_with_550(running: Kefu) -> None:
+    port = running.settings.smtp_listen[1]
+
+    def talk() -> tuple[tuple[int, bytes], tuple[int, bytes], tuple[int, bytes]]:
+        with _session(port) as c:
+            c.mail("someone@example.cn")
+            return c.rcpt("postmaster@elsewhere.example"), c.rcpt("sales@kefu.example"), c.rcpt("service+x@kefu.example")
+
+    foreign, other_local, ours = await asyncio.to_thread(talk)
+    assert foreign[0] == 550 and b"5.1.1" in foreign[1]
+    assert other_local[0] == 550
+    assert ours[0] == 250
+
+
+async def test_250_is_answered_only_after_the_raw_mail_is_committed(running: Kefu) -> None:
+    msg = customer_mail("李娜 <li.na@chery-parts.cn>", "转向器漏油", "批次 B2026-0311，三台车漏油。", message_id="commit1@chery-parts.cn")
+    await smtp_send(running.settings.smtp_listen[1], msg)
+    # The SMTP transaction is over: the raw bytes are already on disk, whatever happens next.
+    async with running.db.reader() as s:
+        row = (await s.execute(select(InboundMessage).where(InboundMessage.message_id == "commit1@chery-parts.cn"))).scalar_one()
+    assert "转向器漏油".encode() in row.raw or b"=?utf-8?" in row.raw.lower()
+
+
+async def test_the_same_mail_sent_twice_is_acknowledged_twice_and_stored_once(running: Kefu) -> None:
+    msg = customer_mail("wang@dfmc-parts.cn", "Re-sent complaint", "Sent again after a lost 250.", message_id="twice@dfmc-parts.cn")
+    port = running.settings.smtp_listen[1]
+    await asyncio.gather(smtp_send(port, msg), smtp_send(port, msg))  # often in one group commit
+    await smtp_send(port, msg)
+    await eventually(lambda: _count(running, Case), what="the case")
+    await running.processor.drain()
+    assert await _count(running, InboundMessage) == 1
+    assert await _count(running, Case) == 1
+
+
+async def test_a_database_failure_is_a_temporary_451_and_the_retry_is_stored(settings: Settings) -> None:
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
+    servers = await start(kefu, http=False)
+    port = settings.smtp_listen[1]
+    real = kefu.inbox._store_batch
+
+    async def broken(batch):  # type: ignore[no-untyped-def]
+        raise OSError("disk I/O error")
+
+    try:
+        kefu.inbox._store_batch = broken  # type: ignore[method-assign]
+        msg = customer_mail("zhao@faw-parts.cn", "离合器打滑", "离合器打滑。", message_id="retry@faw-parts.cn")
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            await smtp_send(port, msg)
+        assert refused.value.smtp_code == 451  # temporary: the sender keeps the mail and retries
+        kefu.inbox._store_batch = real  # type: ignore[method-assign]
+        await smtp_send(port, msg)
+        assert await _count(kefu, InboundMessage) == 1
+    finally:
+        await stop(kefu, servers)
+
+
+async def test_a_mixed_batch_becomes_cases_with_gapless_references(running: Kefu) -> None:
+    """New senders (one twice), a reply by Message-ID, GBK-only characters declared gb2312 and
+    a broken MIME boundary, all in one processing batch."""
+    port = running.settings.smtp_listen[1]
+    await _pause_processor(running)  # let the mail pile up into one batch
+    first = customer_mail("陈刚 <chen@dfmc-parts.cn>", "减震器异响", "零件号：2905-001\n异响。", message_id="b1@dfmc-parts.cn")
+    await smtp_send(port, first)
+    await smtp_send(port, customer_mail("陈刚 <chen@dfmc-parts.cn>", "另一个问题", "雨刮器不回位。", message_id="b2@dfmc-parts.cn"))
+    await smtp_send(port, customer_mail("chen@dfmc-parts.cn", "Re: 减震器异响", "补充照片稍后发送。",
+                                        message_id="b3@dfmc-parts.cn", in_reply_to="b1@dfmc-parts.cn"))
+    gbk = ("From: =?gb2312?B?1cXI/Q==?= <zhang.san@example.cn>\r\nTo: service@kefu.example\r\n"
+           "Subject: =?gb2312?B?sarJ/A==?=\r\nMessage-ID: <b4@example.cn>\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n").encode() \
+        + "镕铸件批次–B7 裂纹".encode("gb18030") + b"\r\n"
+    await smtp_send(port, gbk)
+    broken = (b"From: ops@fleet.example\r\nTo: service@kefu.example\r\nSubject: broken boundary\r\n"
+              b"Message-ID: <b5@fleet.example>\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/mixed; boundary=\"nothere\"\r\n\r\n"
+              b"--wrong\r\nContent-Type: text/plain\r\n\r\nBrake hose cracked on 12 trucks.\r\n--wrong--\r\n")
+    await smtp_send(port, broken)
+    assert await _count(running, InboundMessage, InboundMessage.status == "pending") == 5
+
+    result = await running.processor.process_batch()
+    assert (result.processed, result.quarantined) == (5, 0)
+    async with running.db.reader() as s:
+        refs = sorted((await s.execute(select(Case.reference))).scalars())
+        counter = (await s.execute(select(ReferenceCounter.last_value))).scalar_one()
+        contacts = (await s.execute(select(func.count()).select_from(Contact))).scalar_one()
+        bodies = list((await s.execute(select(CaseMessage.body).order_by(CaseMessage.id))).scalars())
+    year = refs[0].split("-")[1]
+    assert refs == [f"FB-{year}-{n:06d}" for n in range(1, 5)]  # 4 cases: the reply joined b1's
+    assert counter == 4  # the numbers the batch reserved but did not use were given back
+    assert contacts == 3  # one contact for 陈刚's two mails and reply
+    assert any("镕铸件批次–B7" in b for b in bodies) and not any("\ufffd" in b for b in bodies)
+    assert any("Brake hose cracked" in b for b in bodies)
+
+    await smtp_send(port, customer_mail("new@fleet.example", "Next", "Next batch.", message_id="b6@fleet.example"))
+    await running.processor.process_batch()
+    async with running.db.reader() as s:
+        assert f"FB-{year}-000005" in set((await s.execute(select(Case.reference))).scalars())
+
+
+async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Settings) -> None:
+    settings = replace(settings, parse_workers=1)
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
+    await seed_departments(kefu.db)
+    servers = await start(kefu, http=False)
+    try:
+        await _pause_processor(kefu)
+        port = settings.smtp_listen[1]
+        for n in range(3):
+            await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
+        await kefu.processor.process_batch()  # starts the worker
+        for pid in list(kefu.processor.pool._executor()._processes):  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        for n in range(3, 6):
+            await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
+        await kefu.processor.drain()
+        assert await _count(kefu, Case) == 6
+        assert await _count(kefu, InboundMessage, InboundMessage.status == "pending") == 0
+    finally:
+        await stop(kefu, servers)
+
+
+async def _pause_processor(kefu: Kefu) -> None:
+    """Stop the background processor so that the test runs each batch itself."""
+    task = next(t for t in kefu.tasks if t.get_name() == "processor")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
