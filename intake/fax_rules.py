@@ -128,10 +128,20 @@ def match_fax(sender: str, subject: str, text: str, rules: tuple[FaxRule, ...] =
     return first
 
 
+FAX_DOCUMENTS = ("application/pdf", "image/tiff", "image/tif", "image/png", "image/jpeg")
+
+
+def _is_document(filename: str, content_type: str) -> bool:
+    return content_type.lower() in FAX_DOCUMENTS or filename.lower().endswith((".pdf", ".tif", ".tiff"))
+
+
 def as_fax(msg: IntakeMessage, gateway: str, rules: tuple[FaxRule, ...] = RULES) -> IntakeMessage:
     """The mail as a fax when a gateway rule matches its sender; otherwise unchanged."""
     hit = match_fax(gateway, msg.subject, msg.text, rules)
     if hit is None:
+        return msg
+    if hit.number == UNKNOWN_NUMBER and not any(_is_document(a.filename, a.content_type) for a in msg.attachments):
+        # Neither a caller nor a fax document: a person who happens to write from fax@..., not a fax.
         return msg
     log.info("inbound %s: fax gateway rule %s (caller %s, %s pages)", msg.source_id, hit.rule,
              hit.number, hit.pages if hit.pages is not None else "?")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -86,6 +87,17 @@ def test_as_fax_turns_the_message_into_the_callers_fax_and_records_the_rule() ->
     fax = as_fax(msg, gateway="fax@gw.example.cn")
     assert (fax.channel, fax.sender_identity, fax.rule_hits) == (Channel.FAX, "+862784561234", ("fax:fax_from",))
     assert as_fax(msg, gateway="someone@else.cn") is msg
+
+
+def test_a_mail_from_a_gateway_address_with_neither_number_nor_document_stays_an_email() -> None:
+    from cases.intake_message import Attachment
+
+    msg = IntakeMessage(channel=Channel.EMAIL, source_id="8", sender_identity="fax@customer.cn", sender_name="Fax",
+                        subject="问题反馈", text="刹车片异响", new_text="刹车片异响",
+                        received_at=datetime(2026, 11, 30, tzinfo=UTC), language=Language.ZH)
+    assert as_fax(msg, gateway="fax@customer.cn") is msg
+    scanned = as_fax(replace(msg, attachments=(Attachment("scan.tif", "image/tiff", b"II*"),)), gateway="fax@customer.cn")
+    assert scanned.channel is Channel.FAX and scanned.sender_identity == UNKNOWN_NUMBER
 
 
 def test_ocr_text_loses_the_spaces_tesseract_puts_between_chinese_characters() -> None:
