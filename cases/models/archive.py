@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.models.base import Base, BigId
+from cases.models.base import Base, BatchInserted, BigId
 
 
 class Customer(Base):
@@ -22,7 +22,7 @@ class Customer(Base):
     created_at: Mapped[datetime]
 
 
-class Contact(Base):
+class Contact(BatchInserted, Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -37,7 +37,7 @@ class Contact(Base):
     customer: Mapped[Customer] = relationship(lazy="raise")
 
 
-class Identity(Base):
+class Identity(BatchInserted, Base):
     """One way to reach a contact: an email address now; phone, fax, Telegram chat later."""
 
     __tablename__ = "identities"

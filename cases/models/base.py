@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, orm_insert_sentinel
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -49,3 +49,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: Json, list[Any]: Json}
+
+
+class BatchInserted:
+    """For tables that a batch fills with many rows at once (intake, fan-out).
+
+    SQLite cannot promise the order of RETURNING rows, so without a sentinel SQLAlchemy
+    inserts such rows one statement each to learn their keys; this nullable column lets it
+    insert a whole batch in one multi-row statement and still match keys to objects
+    (SQLAlchemy: "Configuring Sentinel Columns"). It holds no data of ours."""
+
+    _sentinel: Mapped[int | None] = orm_insert_sentinel()

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.models.base import Base, BigId
+from cases.models.base import Base, BatchInserted, BigId
 
 if TYPE_CHECKING:
     from cases.models.archive import Contact
 
 
-class Case(Base):
+class Case(BatchInserted, Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_state_department", "state", "department_id"),)
 
@@ -58,7 +58,7 @@ class Case(Base):
     contact: Mapped["Contact"] = relationship(lazy="raise")
 
 
-class CaseMessage(Base):
+class CaseMessage(BatchInserted, Base):
     """One message of the case's conversation, in or out, on any channel."""
 
     __tablename__ = "case_messages"
@@ -95,7 +95,7 @@ class Blob(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Attachment(Base):
+class Attachment(BatchInserted, Base):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -108,7 +108,7 @@ class Attachment(Base):
     message: Mapped[CaseMessage] = relationship(lazy="raise", back_populates="attachments")
 
 
-class CaseHistory(Base):
+class CaseHistory(BatchInserted, Base):
     """Append-only: who did what when, before and after. Triggers refuse UPDATE and DELETE."""
 
     __tablename__ = "case_history"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.models.base import Base, BigId
+from cases.models.base import Base, BatchInserted, BigId
 
 if TYPE_CHECKING:
     from cases.models.case import Case
@@ -22,7 +22,7 @@ class DeliveryStatus(StrEnum):
     SUPPRESSED = "suppressed"  # a rule (loop cap, no address) decided not to send
 
 
-class OutboxEvent(Base):
+class OutboxEvent(BatchInserted, Base):
     __tablename__ = "outbox_events"
     __table_args__ = (Index("ix_outbox_events_pending", "fanned_out_at", "id"),)
 
@@ -36,7 +36,7 @@ class OutboxEvent(Base):
     case: Mapped["Case | None"] = relationship(lazy="raise")
 
 
-class Delivery(Base):
+class Delivery(BatchInserted, Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "audience", "channel", "recipient"),
