@@ -130,22 +130,38 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+CLI_ACTOR_LABEL = "cli"  # the operator at the server's console sees every case
+
+
+def _cli_actor() -> Any:
+    from cases.actors import Actor
+    from cases.enums import Role
+
+    return Actor(label=CLI_ACTOR_LABEL, roles=frozenset({Role.ADMIN}))
+
+
 def cmd_case_list(args: argparse.Namespace) -> int:
-    from cases.queries import CaseFilter, list_cases
+    from datetime import datetime
+
+    from cases.enums import CaseState
+    from cases.queries import EVERYTHING, CaseFilter, list_cases
+
+    try:
+        state = CaseState(args.state) if args.state else None
+    except ValueError:
+        raise SettingsError(f"unknown state {args.state!r}; one of: {', '.join(CaseState)}") from None
 
     async def run(kefu: Any) -> None:
         async with kefu.db.reader() as s:
-            page = await list_cases(s, CaseFilter(state=args.state, limit=args.limit))
+            page = await list_cases(s, EVERYTHING, CaseFilter(state=state, limit=args.limit))
         if args.json:
             print(json.dumps(page, ensure_ascii=False, indent=2, default=str))
             return
         tz = kefu.settings.tz
         print(f"{'REFERENCE':<16} {'STATE':<22} {'RECEIVED':<17} {'CHANNEL':<8} SUBJECT")
         for item in page["items"]:
-            from datetime import datetime
-
-            received = datetime.fromisoformat(item["received_at"]).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            print(f"{item['reference']:<16} {item['state']:<22} {received:<17} {item['channel']:<8} {item['subject'][:60]}")
+            received = datetime.fromisoformat(item["received_at"].replace("Z", "+00:00")).astimezone(tz)
+            print(f"{item['reference']:<16} {item['state']:<22} {received:%Y-%m-%d %H:%M}  {item['channel']:<8} {item['subject'][:60]}")
         print(f"({len(page['items'])} of {page['total']})")
 
     asyncio.run(_with_kefu(run))
@@ -153,15 +169,11 @@ def cmd_case_list(args: argparse.Namespace) -> int:
 
 
 def cmd_case_show(args: argparse.Namespace) -> int:
-    from cases.queries import get_case
+    from cases.queries import EVERYTHING, case_detail
 
     async def run(kefu: Any) -> None:
-        from cases.actors import Actor
-        from cases.enums import Role
-
-        cli_actor = Actor(label="cli", roles=frozenset({Role.ADMIN}))
         async with kefu.db.reader() as s:
-            case = await get_case(s, args.reference, cli_actor)
+            case = await case_detail(s, EVERYTHING, args.reference, _cli_actor())
         print(json.dumps(case, ensure_ascii=False, indent=2, default=str))
 
     asyncio.run(_with_kefu(run))
