@@ -24,7 +24,7 @@ from cases.db import Database, insert_ignore
 from cases.enums import Channel, Direction
 from cases.models import Attachment, Blob, Case, CaseMessage, DocumentText
 from cases.records import record_history
-from cases.wakeup import wait_awake
+from cases.wakeup import run_rounds
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +68,11 @@ class DocumentTexts:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:
-                log.exception("document reader: round failed; retrying soon")
-            await wait_awake(self._wake, self.poll_seconds)
+        await run_rounds(self.drain, self._wake, self.poll_seconds, "document reader")
+
+    async def drain(self) -> None:
+        while await self.run_once():
+            pass
 
     async def run_once(self, limit: int = 20) -> int:
         """Read the documents waiting now; returns how many were handled."""

@@ -8,6 +8,10 @@ stopping ran on forever and hung the shutdown. ``asyncio.timeout`` does not lose
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
 
 
 async def wait_awake(event: asyncio.Event, seconds: float) -> None:
@@ -18,3 +22,16 @@ async def wait_awake(event: asyncio.Event, seconds: float) -> None:
     except TimeoutError:
         pass
     event.clear()
+
+
+async def run_rounds(round_: Callable[[], Awaitable[object]], event: asyncio.Event, seconds: float,
+                     what: str) -> None:
+    """A background worker's life: a round, then sleep until woken or `seconds` pass; a failed
+    round is logged and tried again (after a second, so a broken database is not hammered)."""
+    while True:
+        try:
+            await round_()
+        except Exception:
+            log.exception("%s: round failed; retrying soon", what)
+            await asyncio.sleep(1)
+        await wait_awake(event, seconds)

@@ -22,7 +22,7 @@ from cases.db import Database
 from cases.models import InboundMessage, InboundStatus
 from cases.records import release_references, reserve_references
 from cases.service import CaseService
-from cases.wakeup import wait_awake
+from cases.wakeup import run_rounds
 from intake.parse_pool import ParsePool
 from intake.prepare import Prepared, RawRow, prepare
 
@@ -51,13 +51,7 @@ class MailProcessor:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("processor: batch failed; retrying soon")
-                await asyncio.sleep(1)
-            await wait_awake(self._wake, self.poll_seconds)
+        await run_rounds(self.drain, self._wake, self.poll_seconds, "processor")
 
     async def drain(self) -> BatchResult:
         """Process until nothing is pending. Batches overlap: while one batch is written, the

@@ -21,7 +21,7 @@ from cases.enums import Channel, Direction
 from cases.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from cases.settings import Settings
 from cases.tokens import Signer
-from cases.wakeup import wait_awake
+from cases.wakeup import run_rounds
 from notifications.context import template_context
 from notifications.email_out import OutgoingEmail, build_email
 from notifications.fanout import Fanout
@@ -58,12 +58,7 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("dispatcher: round failed; retrying soon")
-            await wait_awake(self._wake, self.poll_seconds)
+        await run_rounds(self.run_once, self._wake, self.poll_seconds, "dispatcher")
 
     async def run_once(self) -> int:
         """Fan out everything pending, then send everything due. Returns deliveries attempted."""

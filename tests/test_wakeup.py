@@ -37,3 +37,26 @@ async def test_it_returns_on_the_event_or_after_the_interval_with_the_event_clea
     start = loop.time()
     await wait_awake(event, 0.05)
     assert loop.time() - start >= 0.04
+
+
+async def test_a_failing_round_is_logged_and_tried_again(caplog: pytest.LogCaptureFixture) -> None:
+    from cases.wakeup import run_rounds
+
+    calls: list[int] = []
+    event = asyncio.Event()
+
+    async def round_() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database away")
+        event.set()  # the next round comes at once
+
+    task = asyncio.create_task(run_rounds(round_, event, 30.0, "test worker"))
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(calls) < 3 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(calls) >= 3
+    assert "test worker: round failed" in caplog.text
