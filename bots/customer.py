@@ -8,32 +8,29 @@ unit of work as its effect (bots/updates.py); what it answers is sent after the 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from sqlalchemy import select
-from telegram import (
-    InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup, Update,
-)
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bots import chats, complaint, media
 from bots.complaint import Reply
 from bots.deps import Deps
+from bots.joining import Joiner
 from bots.links import LinkRefused
 from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, stage, t
 from bots.updates import mark_processed
-from cases.enums import CaseState, Channel
-from cases.intake_message import Attachment, IntakeMessage, ThreadHints
+from cases.enums import Channel
+from cases.intake_message import IntakeMessage
 from cases.models import TelegramConversation, User
 
 log = logging.getLogger(__name__)
 
-PICK = "pick_case"
-RATINGS = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意", **{str(n): str(n) for n in range(1, 6)}}
 
 
-async def open_conversation(s, chat_id: int) -> TelegramConversation | None:  # type: ignore[no-untyped-def]
+async def open_conversation(s: AsyncSession, chat_id: int) -> TelegramConversation | None:
     return (await s.execute(select(TelegramConversation).where(
         TelegramConversation.chat_id == chat_id, TelegramConversation.finished_at.is_(None)
     ).order_by(TelegramConversation.id.desc()).limit(1).with_for_update())).scalar_one_or_none()
@@ -42,6 +39,7 @@ async def open_conversation(s, chat_id: int) -> TelegramConversation | None:  # 
 class CustomerChat:
     def __init__(self, deps: Deps) -> None:
         self.d = deps
+        self.joiner = Joiner(deps, self.say)
 
     async def say(self, chat_id: int, replies: list[Reply]) -> None:
         for r in replies:
@@ -141,53 +139,7 @@ class CustomerChat:
         if conv is not None and conv.kind == complaint.COMPLAINT:
             await self.say(msg.chat.id, replies)
             return
-        await self._free_text(update, msg)
-
-    async def _free_text(self, update: Update, msg: Message) -> None:
-        lang = _lang(update)
-        async with self.d.db.reader() as s:
-            contact = await chats.contact_of_chat(s, msg.chat.id)
-            cases = await chats.open_cases(s, contact.id) if contact else []
-        if not cases:
-            await self.say(msg.chat.id, [Reply(t("no_open_case", lang))])
-            return
-        refs = media.files_of(msg)
-        if len(cases) == 1:
-            attachments = await media.download(self.d.bot, refs, self.d.download_limit)
-            await self._join(update.update_id, msg, cases[0].reference, _text(msg, refs, self.d.download_limit, lang),
-                             attachments, lang)
-            return
-        now = self.d.clock()
-        async with self.d.db.unit_of_work() as s:
-            if (old := await open_conversation(s, msg.chat.id)) is not None:
-                old.finished_at = now
-            conv = TelegramConversation(chat_id=msg.chat.id, kind=PICK, step="which", language=lang,
-                                        data={"text": _text(msg, refs, self.d.download_limit, lang), "files": refs,
-                                              "name": _name(msg)},
-                                        created_at=now, updated_at=now)
-            s.add(conv)
-            await s.flush()
-            await mark_processed(s, update.update_id, now)
-        buttons = [[InlineKeyboardButton(f"{c.reference} {c.subject[:30]}", callback_data=f"pk:{conv.id}:{c.reference}")]
-                   for c in cases[:8]]
-        await self.say(msg.chat.id, [Reply(t("which_case", lang), InlineKeyboardMarkup(buttons))])
-
-    async def _join(self, update_id: int, msg: Message, reference: str, text: str,
-                    attachments: tuple[Attachment, ...], lang: str, name: str | None = None) -> None:
-        now = self.d.clock()
-        intake = IntakeMessage(
-            channel=Channel.TELEGRAM, source_id=f"update-{update_id}", sender_identity=str(msg.chat.id),
-            sender_name=name if name is not None else _name(msg), subject="", text=text, new_text=text,
-            received_at=_when(msg, now), language=language_of(lang),
-            hints=ThreadHints(case_reference=reference), attachments=attachments,
-        )
-        async with self.d.db.unit_of_work() as s:
-            outcome = await self.d.service.receive(s, intake)
-            await mark_processed(s, update_id, now)
-        self.d.service.committed()
-        log.info("telegram chat %d: message joined %s (%s)", msg.chat.id, outcome.reference, outcome.how)
-        await self.say(msg.chat.id, [Reply(t("rated", lang) if outcome.rating else
-                                           t("joined", lang, reference=outcome.reference))])
+        await self.joiner.free_text(update, msg, _lang(update))
 
     # -- buttons -----------------------------------------------------------------------------
     async def conversation_button(self, update: Update, conv_id: int, action: str) -> None:
@@ -238,55 +190,13 @@ class CustomerChat:
         await self.say(row.chat_id, [Reply(t("created", row.language, reference=outcome.reference))])
 
     async def pick(self, update: Update, conv_id: int, reference: str) -> None:
-        query, lang = update.callback_query, _lang(update)
-        assert query is not None and query.message is not None
-        chat_id = query.message.chat.id
-        async with self.d.db.reader() as s:
-            conv = await s.get(TelegramConversation, conv_id)
-            case = await chats.own_case(s, chat_id, reference)
-        if conv is None or conv.kind != PICK or conv.chat_id != chat_id or conv.finished_at or case is None:
-            await self.d.sender.answer(query.id, t("not_in_conversation", lang))
-            return
-        await self.d.sender.answer(query.id)
-        attachments = await media.download(self.d.bot, list(conv.data.get("files", [])), self.d.download_limit)
-        async with self.d.db.unit_of_work() as s:
-            row = await s.get(TelegramConversation, conv_id, with_for_update=True)
-            assert row is not None
-            row.finished_at, row.case_reference = self.d.clock(), case.reference
-        await self._join(update.update_id, query.message, case.reference, str(conv.data.get("text", "")),  # type: ignore[arg-type]
-                         attachments, lang, name=str(conv.data.get("name", "")))
+        await self.joiner.pick(update, conv_id, reference, _lang(update))
 
     async def rate(self, update: Update, reference: str, value: str) -> None:
-        """A button answer goes the way a typed one goes: a message on the case, read by the
-        satisfaction parser in receiving's follow-up."""
-        query, lang = update.callback_query, _lang(update)
-        assert query is not None and query.message is not None
-        async with self.d.db.reader() as s:
-            case = await chats.own_case(s, query.message.chat.id, reference)
-        if case is None or value not in RATINGS or case.state != CaseState.AWAITING_SATISFACTION.value:
-            await self.d.sender.answer(query.id, t("not_in_conversation", lang))
-            return
-        await self.d.sender.answer(query.id, t("rated", lang))
-        name = query.from_user.full_name if query.from_user else ""
-        await self._join(update.update_id, query.message, case.reference, RATINGS[value], (), lang, name=name)  # type: ignore[arg-type]
+        """A button answer goes the way a typed one goes (bots/joining.py)."""
+        await self.joiner.rate(update, reference, value, _lang(update))
 
 
 def _lang(update: Update) -> str:
     user = update.effective_user
     return language_of(user.language_code if user else None).value
-
-
-def _name(msg: Message) -> str:
-    return msg.from_user.full_name if msg.from_user else ""
-
-
-def _text(msg: Message, refs: list[media.FileRef], limit: int, lang: str) -> str:
-    return (msg.text or msg.caption or "").strip() + media.too_big_note(refs, limit, lang)
-
-
-def _when(msg: Message, now: datetime) -> datetime:
-    """The customer's own message carries its time; a button press is now (the message under
-    the button is ours, from earlier)."""
-    if msg.date is None or msg.from_user is None or msg.from_user.is_bot:
-        return now
-    return msg.date.astimezone(UTC)

@@ -162,7 +162,7 @@ async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_
         await run.stop()
 
     assert len([t for t in botapi.texts(chat) if "车型或车架号" in t]) == 1  # the repeat did not advance
-    assert len([t for t in botapi.texts(chat) if "已登记" in t]) == 1
+    assert len([t for t in botapi.texts(chat) if "您的反馈已登记，编号" in t]) == 1
     downloaded = sorted(c.params["file_id"] for c in botapi.calls if c.method == "download")
     assert downloaded == ["p0-large", "p1-large", "p2-large"]  # the largest size only; not the huge file
     run = await run_kefu(tg_settings)
@@ -231,7 +231,12 @@ async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer
     assert "已更换并复检" in request.params["text"]
     assert f"rt:{pleased}:5" in buttons(request.params) and f"rt:{pleased}:unsatisfied" in buttons(request.params)
 
+    qe = await tg.kefu.users.add("qe", roles=["department"], department="quality", email="qe@supplier.example")
+    assert tg.kefu.telegram_links is not None
+    link = await tg.kefu.telegram_links.user_link(qe.id, "qe")
     updates = Updates()
+    botapi.push(updates.message(503, f"/start {link.split('start=')[1]}"))
+    await botapi.wait_text(503, "已关联到您的 kefu 账号")
     botapi.push(updates.button(chat, f"rt:{pleased}:satisfied"), updates.button(chat, f"rt:{unhappy}:unsatisfied"))
 
     async def states() -> dict[str, tuple[str, str | None, int]]:
@@ -242,8 +247,46 @@ async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer
     now = await eventually(states, lambda v: v[pleased][0] == "closed" and v[unhappy][0] == "assigned")
     assert now[pleased] == ("closed", "satisfied", 0)
     assert now[unhappy] == ("assigned", None, 1)  # reopened, back with the department
+    await botapi.wait_text(503, unhappy)  # the department's push notice of the unsatisfied rating
 
     # A stale button on a case that is no longer waiting for a rating changes nothing.
     botapi.push(updates.button(chat, f"rt:{pleased}:1"))
     await botapi.wait_for(lambda: len(botapi.sent(method="answerCallbackQuery")) >= 3)
     assert (await states())[pleased] == ("closed", "satisfied", 0)
+
+
+async def test_a_typed_satisfaction_answer_in_the_chat_is_read_like_an_email_answer(
+        tg: Running, botapi: FakeBotApi) -> None:
+    chat = 97
+    reference = await telegram_case(tg, chat, "线束插头松动")
+    await _to_awaiting_satisfaction(tg, reference)
+    await botapi.wait_for(lambda: any(f"rt:{reference}:5" in buttons(c.params) for c in botapi.sent(chat)))
+    botapi.push(Updates().message(chat, "５分，谢谢！"))
+    await botapi.wait_text(chat, "谢谢您的评价")
+    async with tg.kefu.db.reader() as s:
+        case = (await s.execute(select(Case).where(Case.reference == reference))).scalar_one()
+    assert (case.state, case.rating, case.rating_score) == ("closed", "satisfied", 5)
+
+
+async def test_an_album_sent_to_the_open_case_becomes_one_message_with_all_its_photos(
+        tg: Running, botapi: FakeBotApi) -> None:
+    chat = 95
+    reference = await telegram_case(tg, chat, "壳体裂纹")
+    updates = Updates()
+    for i in range(3):
+        botapi.files[f"a{i}-s"], botapi.files[f"a{i}-l"] = b"s", bytes([i + 1]) * 3000
+        botapi.push(updates.photo(chat, (f"a{i}-s", f"a{i}-l"), (1, 3000), media_group_id="alb-9",
+                                  caption="又发现三件" if i == 0 else None))
+
+    async def stored() -> list[tuple[str, int]]:
+        async with tg.kefu.db.reader() as s:
+            return list((await s.execute(select(CaseMessage.new_text, func.count(Attachment.id))
+                                         .join(Case, Case.id == CaseMessage.case_id)
+                                         .outerjoin(Attachment, Attachment.message_id == CaseMessage.id)
+                                         .where(Case.reference == reference, CaseMessage.direction == "in")
+                                         .group_by(CaseMessage.id, CaseMessage.new_text).order_by(CaseMessage.id))).all())
+
+    rows = await eventually(stored, lambda v: len(v) == 2 and v[1][1] == 3)
+    assert [tuple(r) for r in rows][1] == ("又发现三件", 3)
+    await tg.kefu.telegram.process_pending()  # type: ignore[union-attr]
+    assert len([t for t in botapi.texts(chat) if "已补充到反馈" in t]) == 1

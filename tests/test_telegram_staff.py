@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -17,7 +16,7 @@ from cases.models import Case, Delivery, Identity, TelegramUpdate, User
 from cases.settings import Settings
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
-from tests.telegram_helpers import Running, Updates, eventually, run_kefu, telegram_settings
+from tests.telegram_helpers import Running, Updates, run_kefu, telegram_settings
 from tests.test_telegram_customer import botapi, buttons, telegram_case, tg  # noqa: F401  (fixtures)
 
 
