@@ -103,7 +103,7 @@ class ImapPoller:
         if self._task is not None:
             try:  # let the worker thread end its IDLE and log out; then cut it short
                 await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE_SECONDS)
-            except (TimeoutError, asyncio.CancelledError):
+            except TimeoutError:
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
             except Exception:

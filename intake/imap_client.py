@@ -25,7 +25,7 @@ from intake.imap_config import DEFAULT_FLAGS, IMPORTED_KEYWORD, ImapConfig
 log = logging.getLogger(__name__)
 
 FETCH_CHUNK = 200  # UIDs per RFC822.SIZE fetch
-IDLE_SLICE_SECONDS = 1.0  # how often a waiting IDLE looks at the stop flag
+IDLE_SLICE_SECONDS = 0.5  # how often a waiting IDLE looks at the stop flag (bounds stop())
 
 
 class ImapSetupError(Exception):
