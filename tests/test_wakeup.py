@@ -51,7 +51,7 @@ async def test_a_failing_round_is_logged_and_tried_again(caplog: pytest.LogCaptu
             raise RuntimeError("database away")
         event.set()  # the next round comes at once
 
-    task = asyncio.create_task(run_rounds(round_, event, 30.0, "test worker"))
+    task = asyncio.create_task(run_rounds(round_, event, 0.1, "test worker"))
     deadline = asyncio.get_running_loop().time() + 5
     while len(calls) < 3 and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
