@@ -22,6 +22,7 @@ async def wait_awake(event: asyncio.Event, seconds: float) -> None:
     except TimeoutError:
         pass
     event.clear()
+    await asyncio.sleep(0)  # a worker that wakes itself every round still lets the loop run
 
 
 async def run_rounds(round_: Callable[[], Awaitable[object]], event: asyncio.Event, seconds: float,
