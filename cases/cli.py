@@ -224,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic lists its autogenerate plugins at INFO on every start: noise for an operator.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         return int(args.fn(args) or 0)
     except (CaseError, SettingsError) as exc:
