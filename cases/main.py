@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SMTP_CLOSE_SECONDS = 10
+
 
 @dataclass
 class Kefu:
@@ -78,6 +80,11 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
 def _wire_telegram(kefu: Kefu, poll_seconds: float) -> None:
     """The Telegram bot and its delivery channel, only when KEFU_TELEGRAM_TOKEN is set."""
     if not kefu.settings.telegram_token:
+        from notifications.telegram import TelegramChannel
+
+        # Chats bound while the bot was on still get their notices, by email.
+        kefu.dispatcher.senders["telegram"] = TelegramChannel(kefu.db, kefu.clock, None, kefu.signer,
+                                                              kefu.settings.mail_domains[0])
         return
     from bots.wiring import TelegramParts
 
@@ -169,7 +176,11 @@ async def stop(kefu: Kefu, servers: list[object]) -> None:
             await server.cleanup()
         elif isinstance(server, asyncio.base_events.Server):
             server.close()
-            await server.wait_closed()
+            try:  # an SMTP client idling in its session must not hold the shutdown for minutes
+                async with asyncio.timeout(SMTP_CLOSE_SECONDS):
+                    await server.wait_closed()
+            except TimeoutError:
+                log.warning("SMTP sessions still open after %d s; closing them", SMTP_CLOSE_SECONDS)
     if kefu.telegram is not None:
         await kefu.telegram.stop()
     for task in kefu.tasks:

@@ -175,3 +175,18 @@ async def _pause_processor(kefu: Kefu) -> None:
     task = next(t for t in kefu.tasks if t.get_name() == "processor")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_idle_smtp_session_does_not_hold_the_shutdown(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    import cases.main
+
+    monkeypatch.setattr(cases.main, "SMTP_CLOSE_SECONDS", 0.5)
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
+    servers = await start(kefu, http=False)
+    reader, writer = await asyncio.open_connection(*settings.smtp_listen)
+    assert (await reader.readline()).startswith(b"220")
+    try:
+        await asyncio.wait_for(stop(kefu, servers), 10)  # the client never says QUIT
+    finally:
+        writer.close()
