@@ -15,6 +15,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from intake.inbox import Inbox, RawInput
 from intake.mailkey import dedupe_key
+from intake.smtp_data import ChunkedDataSMTP
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ class IntakeHandler:
 
 def create_smtp_factory(handler: IntakeHandler, hostname: str, max_bytes: int) -> Any:
     def factory() -> SMTP:
-        return SMTP(
+        # Same protocol as aiosmtpd's SMTP; DATA is read in chunks, not line by line.
+        return ChunkedDataSMTP(
             handler, hostname=hostname, ident="kefu ESMTP", data_size_limit=max_bytes,
             enable_SMTPUTF8=True, decode_data=False,
         )
