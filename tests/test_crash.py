@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,26 @@ from sqlalchemy import func, select
 from cases.db import Database, make_engine
 from cases.models import CaseMessage, InboundMessage
 from cases.settings import Settings
+from tests.conftest import free_port
 from tests.mailhelpers import customer_mail
 
 pytestmark = pytest.mark.slow
 
 
-def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def _start(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], Settings]:
+    """Start `kefu serve` and wait for its SMTP banner (ours: "kefu ESMTP"). When another
+    program took one of the free ports meanwhile, kefu exits with "address already in use":
+    try again on new ports. Returns the process and the settings it runs with."""
+    for _ in range(3):
+        proc = _start_once(settings, log)
+        if proc is not None:
+            return proc, settings
+        settings = replace(settings, smtp_listen=("127.0.0.1", free_port()), http_listen=("127.0.0.1", free_port()))
+    raise AssertionError(f"kefu found no free port: {log.read_text()[-2000:]}")
+
+
+def _start_once(settings: Settings, log: Path) -> subprocess.Popen[bytes] | None:
+    log_start = log.stat().st_size if log.exists() else 0
     env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
            "KEFU_SMTP_LISTEN": "%s:%d" % settings.smtp_listen, "KEFU_HTTP_LISTEN": "%s:%d" % settings.http_listen,
            "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "crash-test"}
@@ -33,13 +48,17 @@ def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            if "address already in use" in log.read_text()[log_start:]:
+                return None
+            raise AssertionError(f"kefu exited: {log.read_text()[-2000:]}")
         try:
-            with socket.create_connection(settings.smtp_listen, timeout=0.5):
-                return proc
+            with socket.create_connection(settings.smtp_listen, timeout=2) as conn:
+                if b"kefu ESMTP" in conn.recv(512) and proc.poll() is None:
+                    return proc
         except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(f"kefu exited: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     proc.kill()
     raise AssertionError("kefu did not open its SMTP port within 60 s")
 
@@ -63,7 +82,7 @@ def _stream(port: int, acked: list[str], stop: threading.Event, limit: int) -> N
 
 def test_sigkill_during_smtp_stream_loses_and_duplicates_nothing(settings: Settings, tmp_path: Path) -> None:
     log = tmp_path / "kefu.log"
-    proc = _start(settings, log)
+    proc, settings = _start(settings, log)
     acked: list[str] = []
     stop = threading.Event()
     sender = threading.Thread(target=_stream, args=(settings.smtp_listen[1], acked, stop, 5000))
@@ -77,7 +96,7 @@ def test_sigkill_during_smtp_stream_loses_and_duplicates_nothing(settings: Setti
     stop.set()
     assert len(acked) >= 40, f"only {len(acked)} messages were acknowledged before the kill"
 
-    proc = _start(settings, log)
+    proc, settings = _start(settings, log)
     try:
         counts = asyncio.run(_wait_processed(settings, set(acked)))
     finally:

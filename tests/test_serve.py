@@ -47,7 +47,7 @@ def test_serve_takes_a_mail_to_a_listed_case_and_an_acknowledgement_file(setting
     import smtplib
 
     log = tmp_path / "serve.log"
-    proc = _start(settings, log)
+    proc, settings = _start(settings, log)
     env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
            "KEFU_SECRET_KEY": "crash-test", "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_LOG_LEVEL": "WARNING"}
     try:
