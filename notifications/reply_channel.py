@@ -35,13 +35,14 @@ FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
 SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: notifications/telegram.py
 
 
-async def customer_targets(s: AsyncSession, case: Case) -> list[tuple[str, str, str]]:
-    """(channel, recipient, language) for one customer notice; empty when there is no way."""
+async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = None) -> list[tuple[str, str, str]]:
+    """(channel, recipient, language) for one customer notice; empty when there is no way.
+    `skip`: a channel that just failed (a blocked Telegram chat), for the fallback."""
     contact = await s.get(Contact, case.contact_id)
     language = case.language or (contact.language if contact else "zh")
     requested = Channel(case.reply_channel) if case.reply_channel else C.EMAIL
     for channel in FALLBACKS.get(requested, (C.EMAIL,)):
-        if channel not in SENDABLE:
+        if channel not in SENDABLE or channel is skip:
             continue
         found = await archive.identities_of(s, case.contact_id, channel)
         if found:

@@ -67,7 +67,9 @@ KEYBOARDS: dict[tuple[str, str], Keyboard] = {
 
 
 class TelegramChannel:
-    def __init__(self, db: Database, clock: Clock, sender: Sender, signer: Signer, mail_domain: str) -> None:
+    """`sender` None: the bot is off (no token); customer notices for a chat go by email instead."""
+
+    def __init__(self, db: Database, clock: Clock, sender: Sender | None, signer: Signer, mail_domain: str) -> None:
         self.db = db
         self.clock = clock
         self.sender = sender
@@ -76,6 +78,10 @@ class TelegramChannel:
 
     async def send(self, d: Delivery, case: Case, rendered: Rendered) -> None:
         """Raises the dispatcher's PermanentSendError / TransientSendError."""
+        if self.sender is None:
+            async with self.db.unit_of_work() as s:
+                fallback = await self._fall_back(s, d, case) if d.audience == "customer" else "staff email goes anyway"
+            raise PermanentSendError(f"the Telegram bot is off (no KEFU_TELEGRAM_TOKEN); {fallback}")
         keyboard = KEYBOARDS.get((d.audience, d.template))
         markup = None
         if keyboard is not None:
@@ -92,7 +98,6 @@ class TelegramChannel:
             raise PermanentSendError(str(exc)) from exc
 
     async def _blocked(self, d: Delivery, case: Case) -> str:
-        now = self.clock()
         async with self.db.unit_of_work() as s:
             if d.audience != "customer":
                 await s.execute(update(TelegramStaffChat).where(TelegramStaffChat.chat_id == int(d.recipient))
@@ -101,14 +106,19 @@ class TelegramChannel:
                 return "staff chat marked inactive"
             await s.execute(update(Identity).where(
                 Identity.kind == Channel.TELEGRAM.value, Identity.value == d.recipient).values(active=False))
-            await s.flush()
-            targets = await customer_targets(s, case)
-            for channel, recipient, language in targets:
-                await self._add_fallback(s, d, case, channel, recipient, language, now)
+            log.warning("%s: customer chat blocked the bot; marked inactive", case.reference)
+            return await self._fall_back(s, d, case)
+
+    async def _fall_back(self, s: AsyncSession, d: Delivery, case: Case) -> str:
+        """The same notice on the next channel of the reply-channel table after Telegram."""
+        await s.flush()
+        targets = await customer_targets(s, case, skip=Channel.TELEGRAM)
+        for channel, recipient, language in targets:
+            await self._add_fallback(s, d, case, channel, recipient, language, self.clock())
         if not targets:
-            log.warning("%s: customer chat blocked the bot and there is no other way to reach them", case.reference)
+            log.warning("%s: %s: no way to reach the customer other than Telegram", case.reference, d.template)
             return "no other channel"
-        log.warning("%s: customer chat blocked the bot; %s falls back to %s", case.reference, d.template, targets[0][0])
+        log.warning("%s: %s falls back to %s", case.reference, d.template, targets[0][0])
         return f"fell back to {targets[0][0]}"
 
     async def _add_fallback(self, s: AsyncSession, d: Delivery, case: Case, channel: str, recipient: str,

@@ -71,7 +71,7 @@ class FakeBotApi:
     def texts(self, chat_id: int) -> list[str]:
         return [c.params["text"] for c in self.sent(chat_id)]
 
-    async def wait_for(self, check: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
+    async def wait_for(self, check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = check()
@@ -81,7 +81,7 @@ class FakeBotApi:
         raise AssertionError(f"timed out waiting for {what or check}; calls: "
                              f"{[(c.method, c.params.get('text', '')[:40]) for c in self.calls[-8:]]}")
 
-    async def wait_text(self, chat_id: int, part: str, count: int = 1, timeout: float = 15.0) -> list[str]:
+    async def wait_text(self, chat_id: int, part: str, count: int = 1, timeout: float = 30.0) -> list[str]:
         return await self.wait_for(lambda: (found if len(found := [t for t in self.texts(chat_id) if part in t]) >= count
                                             else None), timeout, f"{count}x {part!r} in chat {chat_id}")
 

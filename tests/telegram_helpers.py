@@ -20,7 +20,7 @@ _ids = itertools.count(1)
 T = TypeVar("T")
 
 
-async def eventually(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], timeout: float = 15.0) -> T:
+async def eventually(read: Callable[[], Awaitable[T]], ok: Callable[[T], bool], timeout: float = 30.0) -> T:
     """Read until the value is as expected (the bot works in the background); the last value."""
     deadline = time.monotonic() + timeout
     while True:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bots.sender import Limiter
-from cases.models import Case, Delivery, Identity, TelegramUpdate, User
+from cases.models import Case, Contact, Delivery, Identity, TelegramUpdate, User
 from cases.settings import Settings
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
@@ -181,3 +181,23 @@ async def test_the_limiter_spaces_messages_per_chat_and_overall() -> None:
     everything = sorted(a + b)
     assert all(later - earlier >= 0.045 for earlier, later in zip(everything, everything[1:]))  # 20 a second
     assert b[0] < a[1]  # another chat does not wait for chat a's interval
+
+
+async def test_with_the_bot_off_a_chat_bound_earlier_gets_its_notices_by_email(kefu: Any) -> None:
+    """No KEFU_TELEGRAM_TOKEN: the bot is off, but a contact whose reply channel is Telegram is
+    still answered, on the next channel of the reply-channel table (email)."""
+    assert kefu.telegram is None and kefu.telegram_links is None
+    first = await open_case(kefu, "旧反馈", sender="zhao@dfmc-parts.cn")
+    async with kefu.db.unit_of_work() as s:
+        case = (await s.execute(select(Case).where(Case.reference == first))).scalar_one()
+        s.add(Identity(contact_id=case.contact_id, kind="telegram", value="4242", created_at=kefu.clock()))
+        contact = await s.get(Contact, case.contact_id)
+        contact.preferred_channel = "telegram"  # as a deep link left it
+    reference = await telegram_case(Running(kefu, [], kefu.dispatcher.transport), 4242, "新反馈")
+    await kefu.dispatcher.run_once()
+    mails = [m for m in kefu.dispatcher.transport.sent if m.recipients == ["zhao@dfmc-parts.cn"]
+             and reference.encode() in m.data]
+    assert len(mails) == 1
+    async with kefu.db.reader() as s:
+        dead = (await s.execute(select(Delivery.last_error).where(Delivery.channel == "telegram"))).scalars().all()
+    assert len(dead) == 1 and "bot is off" in (dead[0] or "")
