@@ -29,7 +29,7 @@ from bots.texts import language_of, t
 from bots.updates import MAX_ATTEMPTS, UpdateStore
 from cases.models import TelegramUpdate
 from cases.settings import Settings
-from cases.wakeup import wait_awake
+from cases.wakeup import run_rounds
 
 log = logging.getLogger(__name__)
 
@@ -195,14 +195,7 @@ class TelegramBot:
 
     # -- handling ----------------------------------------------------------------------------
     async def run(self) -> None:
-        while True:
-            try:
-                await self.process_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("telegram: processing round failed; retrying soon")
-            await wait_awake(self._wake, self.poll_seconds)
+        await run_rounds(self.process_pending, self._wake, self.poll_seconds, "telegram")
 
     async def process_pending(self) -> int:
         handled = 0
