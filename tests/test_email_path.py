@@ -5,54 +5,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
-import aiohttp
 import pytest
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
+from cases.main import Kefu
 from cases.settings import Settings
-from cases.users import seed_departments
 from tests.conftest import Relay
+from tests.served import SocketApi as Api
+from tests.served import served_with_staff
 from tests.mailhelpers import customer_mail, eventually, parse, smtp_send
 
 CUSTOMER = "zhang.wei@dfmc-parts.cn"
 
 
-class Api:
-    def __init__(self, http: aiohttp.ClientSession, base: str, tokens: dict[str, str]) -> None:
-        self.http, self.base, self.tokens = http, base, tokens
-
-    async def call(self, who: str, method: str, path: str, body: dict[str, Any] | None = None,
-                   expect: int | tuple[int, ...] = 200) -> Any:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"}
-        async with self.http.request(method, self.base + path, json=body, headers=headers) as resp:
-            data = await resp.json()
-            assert resp.status in ((expect,) if isinstance(expect, int) else expect), (resp.status, data)
-            return data
-
-    async def step(self, who: str, reference: str, action: str, **body: str) -> str:
-        return (await self.call(who, "POST", f"/cases/{reference}/{action}", body))["state"]
-
-
 @pytest.fixture
 async def service(settings: Settings, relay: Relay) -> AsyncIterator[tuple[Kefu, Api]]:
-    settings = replace(settings, outgoing_smtp=f"smtp://127.0.0.1:{relay.port}")
-    await upgrade_async(settings.sqlalchemy_url)
-    kefu = bootstrap(settings, poll_seconds=0.2)
-    await seed_departments(kefu.db)
-    tokens = {}
-    for name, roles, dept in [("gm", ["approver"], None), ("qe", ["quality", "department"], "quality"),
-                              ("sales", ["sales"], "sales")]:
-        await kefu.users.add(name, roles=roles, department=dept, email=f"{name}@supplier.example")
-        tokens[name] = (await kefu.users.create_token(name)).token
-    servers = await start(kefu)
-    host, port = settings.http_listen
-    async with aiohttp.ClientSession() as http:
-        yield kefu, Api(http, f"http://{host}:{port}/api/v1", tokens)
-    await stop(kefu, servers)
+    async with served_with_staff(settings, relay.port) as running:
+        yield running
 
 
 def mails_to(relay: Relay, rcpt: str) -> list:  # type: ignore[type-arg]

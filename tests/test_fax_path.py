@@ -8,22 +8,20 @@ import io
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
+from cases.main import Kefu
 from cases.models import DocumentText, InboundMessage
 from cases.settings import Settings
-from cases.users import seed_departments
 from tests.conftest import Relay
 from tests.mailhelpers import eventually, parse, smtp_send
+from tests.served import SocketApi as Api
+from tests.served import served_with_staff
 
 GATEWAY = "fax@gw.dfmc-parts.cn"
 CUSTOMER_MAIL = "wang.jun@dfmc-parts.cn"
@@ -78,34 +76,10 @@ def gateway_mail(sender: str, subject: str, body: str, filename: str, data: byte
     return m
 
 
-class Api:
-    def __init__(self, http: aiohttp.ClientSession, base: str, tokens: dict[str, str]) -> None:
-        self.http, self.base, self.tokens = http, base, tokens
-
-    async def call(self, who: str, method: str, path: str, body: dict[str, Any] | None = None, expect: int = 200) -> Any:
-        async with self.http.request(method, self.base + path, json=body,
-                                     headers={"Authorization": f"Bearer {self.tokens[who]}"}) as resp:
-            data = await resp.json()
-            assert resp.status == expect, (resp.status, data)
-            return data
-
-
 @pytest.fixture
 async def service(settings: Settings, relay: Relay) -> AsyncIterator[tuple[Kefu, Api]]:
-    settings = replace(settings, outgoing_smtp=f"smtp://127.0.0.1:{relay.port}")
-    await upgrade_async(settings.sqlalchemy_url)
-    kefu = bootstrap(settings, poll_seconds=0.2)
-    await seed_departments(kefu.db)
-    tokens = {}
-    for name, roles, dept in [("gm", ["approver"], None), ("qe", ["quality", "department"], "quality"),
-                              ("sales", ["sales"], "sales")]:
-        await kefu.users.add(name, roles=roles, department=dept, email=f"{name}@supplier.example")
-        tokens[name] = (await kefu.users.create_token(name)).token
-    servers = await start(kefu)
-    host, port = settings.http_listen
-    async with aiohttp.ClientSession() as http:
-        yield kefu, Api(http, f"http://{host}:{port}/api/v1", tokens)
-    await stop(kefu, servers)
+    async with served_with_staff(settings, relay.port) as running:
+        yield running
 
 
 async def _history(api: Api, ref: str, action: str) -> list[dict[str, Any]]:

@@ -13,20 +13,18 @@ import base64
 import random
 import smtplib
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
+from cases.main import Kefu
 from cases.models import InboundMessage
 from cases.settings import Settings
-from cases.users import seed_departments
 from intake.smtp_data import ChunkedDataSMTP, partial_terminator
 from tests.conftest import ListTransport
+from tests.served import served
 
 END = b"\r\n.\r\n"
 
@@ -230,15 +228,8 @@ def test_partial_terminator_is_the_longest_beginning_of_crlf_dot_crlf() -> None:
 
 @pytest.fixture
 async def running(settings: Settings) -> AsyncIterator[Kefu]:
-    settings = replace(settings, max_message_bytes=20_000)
-    await upgrade_async(settings.sqlalchemy_url)
-    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
-    await seed_departments(kefu.db)
-    servers = await start(kefu, http=False)
-    try:
+    async with served(settings, transport=ListTransport(), http=False, max_message_bytes=20_000) as kefu:
         yield kefu
-    finally:
-        await stop(kefu, servers)
 
 
 def mail(n: str, body: bytes) -> bytes:
@@ -326,11 +317,7 @@ async def test_an_empty_message_is_answered_and_the_session_goes_on(running: Kef
 
 
 async def test_a_megabyte_base64_attachment_is_stored_byte_for_byte(settings: Settings) -> None:
-    await upgrade_async(settings.sqlalchemy_url)
-    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
-    await seed_departments(kefu.db)
-    servers = await start(kefu, http=False)
-    try:
+    async with served(settings, transport=ListTransport(), http=False) as kefu:
         blob = base64.encodebytes(random.Random(7).randbytes(750_000)).replace(b"\n", b"\r\n")
         body = (b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
                 b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "图纸见附件。\r\n".encode() +
@@ -341,5 +328,3 @@ async def test_a_megabyte_base64_attachment_is_stored_byte_for_byte(settings: Se
         replies = await talk(settings.smtp_listen[1], script(sent + END), chunks_of(65536, 1447))
         assert codes(replies)[-3:] == [b"250", b"250", b"221"], replies[-300:]
         assert (await stored(kefu))["mb@chery-parts.cn"] == sent + b"\r\n"
-    finally:
-        await stop(kefu, servers)

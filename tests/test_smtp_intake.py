@@ -22,19 +22,13 @@ from cases.settings import Settings
 from cases.users import seed_departments
 from tests.conftest import ListTransport
 from tests.mailhelpers import customer_mail, eventually, smtp_send
+from tests.served import served
 
 
 @pytest.fixture(params=[0, 1], ids=["inline", "workers"])
 async def running(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Kefu]:
-    settings = replace(settings, parse_workers=request.param)
-    await upgrade_async(settings.sqlalchemy_url)
-    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
-    await seed_departments(kefu.db)
-    servers = await start(kefu, http=False)
-    try:
+    async with served(settings, transport=ListTransport(), http=False, parse_workers=request.param) as kefu:
         yield kefu
-    finally:
-        await stop(kefu, servers)
 
 
 async def _count(kefu: Kefu, model: type, *where: object) -> int:
