@@ -24,4 +24,7 @@ class EventKind(StrEnum):
     CASE_REOPENED = "case_reopened"
     SATISFACTION_REMINDER = "satisfaction_reminder"
     CLOSED_NO_RESPONSE = "closed_no_response"
+    DEADLINE_SET = "deadline_set"
+    DEADLINE_NEAR = "deadline_near"
+    DEADLINE_PASSED = "deadline_passed"
     CALLBACK_NEEDED = "callback_needed"  # no way to reach the customer: Sales call back

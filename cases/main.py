@@ -159,6 +159,7 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
         asyncio.create_task(kefu.processor.run(), name="processor"),
         asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
         asyncio.create_task(_every(600, kefu.service.run_satisfaction_timers, "satisfaction timers"), name="timers"),
+        asyncio.create_task(_every(300, kefu.service.run_deadline_timers, "deadline timers"), name="deadline timers"),
         asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
     kefu.processor.wake()

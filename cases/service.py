@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.actors import SYSTEM, Actor
 from cases.clock import Clock
 from cases.db import Database
+from cases.deadlines import Deadlines, parse_deadline
 from cases.enums import CaseState, Direction, Severity
 from cases.errors import InvalidInput, NotFound
 from cases.events import EventKind
@@ -52,6 +53,7 @@ class CaseService:
         self.clock = clock
         self.receiver = Receiver(signer, settings.reference_prefix, settings.tz)
         self._on_commit = on_commit  # wakes the notification dispatcher
+        self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
 
     # -- intake ------------------------------------------------------------------------------
     async def receive(self, session: AsyncSession, msg: IntakeMessage, inbound_id: int | None = None) -> Outcome:
@@ -63,15 +65,25 @@ class CaseService:
 
     # -- workflow ----------------------------------------------------------------------------
     async def approve(self, actor: Actor, reference: str, department: str,
-                      severity: str | None = None, note: str = "") -> StepResult:
+                      severity: str | None = None, note: str = "", deadline: str | None = None) -> StepResult:
+        due = parse_deadline(deadline, self.settings.tz, self.clock()) if deadline else None
         async with self.db.unit_of_work() as s:
             dept = await self._department(s, department)
             values: dict[str, Any] = {"department_id": dept.id}
             if severity:
                 values["severity"] = _severity(severity)
             case = await self._step(s, actor, reference, Action.APPROVE, values, note)
+            if due is not None:
+                self.deadlines.apply(s, case, due, actor, self.clock())
             emit(s, EventKind.CASE_APPROVED, case, self.clock(), department=dept.code)
         return self._done(case)
+
+    async def set_deadline(self, actor: Actor, reference: str, deadline: str, note: str = "") -> StepResult:
+        """Record or move the customer's deadline (approver, Sales or Quality)."""
+        return self._done(await self.deadlines.set(actor, reference, deadline, note))
+
+    async def run_deadline_timers(self) -> tuple[int, int]:
+        return await self.deadlines.run_timers()
 
     async def decide_no_action(self, actor: Actor, reference: str, reason: str) -> StepResult:
         reason = _text(reason, "the reason for no action (不做处理)", 4000)

@@ -48,6 +48,7 @@ class Settings:
     public_url: str = ""
     satisfaction_reminder_days: float = 7.0
     satisfaction_close_days: float = 7.0
+    deadline_warning_hours: float = 48.0
     max_message_bytes: int = 25 * 1024 * 1024
     auto_mail_per_recipient_per_day: int = 20
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -140,6 +141,7 @@ class Settings:
             public_url=(v.get("KEFU_PUBLIC_URL") or "").rstrip("/"),
             satisfaction_reminder_days=num("KEFU_SATISFACTION_REMINDER_DAYS", 7.0),
             satisfaction_close_days=num("KEFU_SATISFACTION_CLOSE_DAYS", 7.0),
+            deadline_warning_hours=num("KEFU_DEADLINE_WARNING_HOURS", 48.0),
             max_message_bytes=int(num("KEFU_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)),
             auto_mail_per_recipient_per_day=int(num("KEFU_AUTO_MAIL_PER_RECIPIENT_PER_DAY", 20)),
             log_level=(v.get("KEFU_LOG_LEVEL") or "INFO").upper(),

@@ -61,6 +61,12 @@ TRANSITIONS: dict[Action, Transition] = {
 
 TERMINAL: frozenset[S] = frozenset({S.NO_ACTION, S.CLOSED})
 
+# The customer's deadline (6.2.8: corrective and preventive actions "within the customer's
+# deadline") runs until Sales has answered; these states still owe the answer.
+DEADLINE_RUNS: frozenset[S] = frozenset({S.NEW, S.ASSIGNED, S.ANALYSED, S.MEASURES_TAKEN, S.VERIFIED})
+# Who may set or move it: the people who agree it with the customer or own the CAPA.
+DEADLINE_SETTERS: frozenset[R] = frozenset({R.APPROVER, R.SALES, R.QUALITY})
+
 
 def check(action: Action, state: S, actor: Actor, case_department_id: int | None) -> Transition:
     """Return the transition, or raise the error a person understands."""

@@ -52,5 +52,12 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
     ),
     E.SATISFACTION_REMINDER: (Notice(To.CUSTOMER, "satisfaction_reminder"),),
     E.CLOSED_NO_RESPONSE: (Notice(To.SALES, "case_closed"),),
+    E.DEADLINE_SET: (),
+    E.DEADLINE_NEAR: (Notice(To.DEPARTMENT, "deadline_near"), Notice(To.SALES, "deadline_near")),
+    E.DEADLINE_PASSED: (
+        Notice(To.DEPARTMENT, "deadline_passed"),
+        Notice(To.APPROVERS, "deadline_passed"),
+        Notice(To.SALES, "deadline_passed"),
+    ),
     E.CALLBACK_NEEDED: (Notice(To.SALES, "callback_needed"),),
 }

@@ -30,7 +30,8 @@ from notifications.transports import PermanentSendError, TransientSendError
 log = logging.getLogger(__name__)
 
 # Staff templates worth a push to the phone (besides the email every notice gets).
-STAFF_PUSH: frozenset[str] = frozenset({"approval_needed", "case_assigned", "customer_message", "case_unsatisfied"})
+STAFF_PUSH: frozenset[str] = frozenset({"approval_needed", "case_assigned", "customer_message", "case_unsatisfied",
+                                        "deadline_near", "deadline_passed"})
 
 
 async def staff_chat_targets(s: AsyncSession, template: str, users: list[User]) -> list[tuple[str, str, str]]:

@@ -63,7 +63,7 @@ async def test_the_api_description_lists_every_registered_route_and_nothing_more
     described = {(path, method, op["operationId"])
                  for path, ops in doc["paths"].items() for method, op in ops.items()}
     assert registered == described
-    assert len(registered) == len(api_module.ROUTES) == 18 + 9 + 2  # + 9: entries and the archive (issue 3); + 2: Telegram deep links (issue 4)
+    assert len(registered) == len(api_module.ROUTES) == 18 + 9 + 2 + 1  # + 9: entries and the archive (issue 3); + 2: Telegram deep links (issue 4); + 1: the customer deadline
     assert {name for _, _, name in registered} == set(ACCESS)  # every route has an access rule
 
 
@@ -73,7 +73,7 @@ async def test_the_api_description_marks_public_routes_and_documents_bodies(api:
     assert "security" not in doc["paths"]["/api/v1/cases"]["get"]  # the global bearer requirement
     approve = doc["paths"]["/api/v1/cases/{reference}/approve"]["post"]
     body = approve["requestBody"]["content"]["application/json"]["schema"]
-    assert body["required"] == ["department"] and set(body["properties"]) == {"department", "severity", "note"}
+    assert body["required"] == ["department"] and set(body["properties"]) == {"department", "severity", "note", "deadline"}
     assert {"401", "403", "404", "409", "422"} <= set(approve["responses"])
     assert doc["paths"]["/api/v1/inbound"]["get"]["x-roles"] == ["admin", "quality", "sales"]
 

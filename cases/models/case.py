@@ -34,7 +34,9 @@ class Case(BatchInserted, Base):
     severity: Mapped[str] = mapped_column(String(20), default="medium")
     reply_channel: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(8), default="zh")
-    customer_deadline: Mapped[datetime | None]
+    customer_deadline: Mapped[datetime | None]  # by when the customer wants the answer / CAPA
+    deadline_warned_at: Mapped[datetime | None]  # "deadline near" told to the department
+    deadline_overdue_at: Mapped[datetime | None]  # "deadline passed" told to them and the approvers
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     received_at: Mapped[datetime]

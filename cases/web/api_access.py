@@ -50,6 +50,7 @@ ACCESS: dict[str, Access] = {
     "reject_verification": CASE_READERS,
     "reply": CASE_READERS,
     "add_note": CASE_READERS,
+    "set_deadline": CASE_READERS,  # the service checks DEADLINE_SETTERS (cases/states.py)
     "list_inbound": INBOUND_KEEPERS,
     "rerun_inbound": INBOUND_KEEPERS,
     "log_entry": SALES_DESK,
