@@ -3,6 +3,7 @@ when KEFU_TELEGRAM_TOKEN is set."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from telegram.ext import Application, ApplicationBuilder
 
 from bots.app import DOWNLOAD_LIMIT, TelegramBot
@@ -12,6 +13,8 @@ from bots.sender import Limiter, Sender
 from bots.updates import UpdateStore
 from cases.clock import Clock
 from cases.db import Database
+from cases.enums import Channel
+from cases.models import Case, Identity
 from cases.service import CaseService
 from cases.settings import Settings
 from cases.tokens import Signer
@@ -43,6 +46,17 @@ class TelegramParts:
         self.channel = TelegramChannel(db, clock, self.sender, signer, settings.mail_domains[0])
         self.db = db
         self.clock = clock
+
+    async def invite(self, case: Case) -> dict[str, str]:
+        """For the acknowledgement mail: a single-use link that binds the customer's chat to
+        their contact, unless they already follow us by chat."""
+        async with self.db.reader() as s:
+            bound = (await s.execute(select(Identity.id).where(
+                Identity.contact_id == case.contact_id, Identity.kind == Channel.TELEGRAM.value,
+                Identity.active.is_(True)).limit(1))).first()
+        if bound is not None:
+            return {"telegram_link": ""}
+        return {"telegram_link": await self.links.contact_link(case.contact_id, created_by=f"acknowledgement {case.reference}")}
 
     def bot(self, service: CaseService, poll_seconds: float) -> TelegramBot:
         deps = Deps(self.db, service, self.clock, self.application.bot, self.sender, self.links, DOWNLOAD_LIMIT)

@@ -90,6 +90,7 @@ def _wire_telegram(kefu: Kefu, poll_seconds: float) -> None:
 
     parts = TelegramParts(kefu.settings, kefu.db, kefu.clock, kefu.signer)
     kefu.dispatcher.senders["telegram"] = parts.channel
+    kefu.dispatcher.context_extras[("customer", "case_opened", "email")] = parts.invite
     kefu.telegram = parts.bot(kefu.service, poll_seconds)
     kefu.telegram_links = parts.links
 

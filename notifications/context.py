@@ -58,4 +58,5 @@ async def template_context(s: AsyncSession, case: Case, event: OutboxEvent, lang
         "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
         "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
         "reply_hint": "",
+        "telegram_link": "",  # a single-use deep link to follow the case by chat, when the bot is on
     }

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 from email.utils import formataddr
-from typing import Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from sqlalchemy import or_, select, update
 
@@ -30,6 +30,8 @@ from notifications.transports import MailTransport, PermanentSendError, Transien
 
 log = logging.getLogger(__name__)
 
+ContextExtra = Callable[[Case], Awaitable[dict[str, Any]]]
+
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=5)
 
@@ -45,6 +47,8 @@ class Dispatcher:
                  senders: dict[str, ChannelSender] | None = None) -> None:
         self.db = db
         self.senders = senders or {}  # channel -> sender, for channels other than email
+        # (audience, template, channel) -> more template context for that notice
+        self.context_extras: dict[tuple[str, str, str], ContextExtra] = {}
         self.settings = settings
         self.signer = signer
         self.clock = clock
@@ -94,8 +98,12 @@ class Dispatcher:
             if d is None or event is None or case is None:
                 return
             context = await template_context(s, case, event, d.language, self.settings.tz, self.settings.public_url)
-            rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context)
             in_reply_to, references = await _thread_ids(s, case.id) if d.audience == "customer" else (None, ())
+        # Outside the read: a provider may write (a single-use Telegram link in the acknowledgement).
+        extra = self.context_extras.get((d.audience, d.template, d.channel))
+        if extra is not None:
+            context.update(await extra(case))
+        rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context)
         if d.channel != Channel.EMAIL.value:
             await self._send_by(d, case, rendered)
             return

@@ -30,6 +30,7 @@ Context every template may use (the caller passes all of them; missing ones rais
 * ``console_url``: link to the case in the staff console (may be "")
 * ``reply_hint``: one sentence telling the reader how to answer on this channel, e.g.
   "直接回复本邮件即可。"; templates use their own email wording when it is ""
+* ``telegram_link``: a single-use deep link that binds the reader's chat (or "")
 * optional ``signature``: signer of customer mail (default 客户服务部 / Customer Service)
 
 Filters: ``rating_label(language)`` and ``severity_label(language)`` turn stored values into

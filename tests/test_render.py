@@ -60,6 +60,7 @@ def sample_context(**overrides: Any) -> dict[str, Any]:
         "rating": "unsatisfied",
         "console_url": "https://kefu.example/cases/123",
         "reply_hint": "",
+        "telegram_link": "",
     }
     context.update(overrides)
     return context
@@ -338,3 +339,12 @@ def test_subject_is_made_one_line(tmp_path: Path) -> None:
     out = Renderer(tmp_path).render("customer", "reply", "email", "zh", sample_context())
 
     assert out.subject == f"[{REFERENCE}] 多行 主题"
+
+
+@pytest.mark.parametrize("language, words", [("zh", "Telegram 上随时查询"), ("en", "follow this case")])
+def test_the_acknowledgement_invites_to_telegram_only_with_a_link(renderer: Renderer, language: str, words: str) -> None:
+    link = "https://t.me/kefu_bot?start=c1_ab_cd"
+    invited = renderer.render("customer", "case_opened", "email", language, sample_context(telegram_link=link))
+    plain = renderer.render("customer", "case_opened", "email", language, sample_context())
+    assert link in invited.body and words in invited.body
+    assert "t.me" not in plain.body and words not in plain.body

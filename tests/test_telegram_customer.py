@@ -290,3 +290,31 @@ async def test_an_album_sent_to_the_open_case_becomes_one_message_with_all_its_p
     assert [tuple(r) for r in rows][1] == ("又发现三件", 3)
     await tg.kefu.telegram.process_pending()  # type: ignore[union-attr]
     assert len([t for t in botapi.texts(chat) if "已补充到反馈" in t]) == 1
+
+
+async def test_the_acknowledgement_mail_carries_a_deep_link_that_binds_the_chat(
+        tg: Running, botapi: FakeBotApi) -> None:
+    from tests.mailhelpers import parse
+
+    kefu = tg.kefu
+    reference = await open_case(kefu, "油封渗油", sender="zhao@faw-parts.cn")
+    kefu.service.committed()
+
+    async def acks() -> list[str]:
+        await kefu.dispatcher.run_once()
+        return [parse(m.data).get_content() for m in tg.mail.sent if "zhao@faw-parts.cn" in m.recipients]
+
+    body = (await eventually(acks, lambda found: len(found) >= 1))[0]
+    assert reference in body and "Telegram" in body
+    link = body.split("https://t.me/kefu_test_bot?start=", 1)[1].split()[0]
+    botapi.push(Updates().message(77, f"/start {link}"))
+    await botapi.wait_text(77, "已关联到您的客户档案")
+
+    # Bound now, and the chat became the preferred way: the next acknowledgement comes there,
+    # with no invitation.
+    await open_case(kefu, "又一个问题", sender="zhao@faw-parts.cn")
+    kefu.service.committed()
+    await kefu.dispatcher.run_once()
+    second = await botapi.wait_text(77, "又一个问题")
+    assert "t.me/" not in second[0]
+    assert len(await acks()) == 1
