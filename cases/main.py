@@ -19,6 +19,7 @@ from cases.service import CaseService
 from cases.settings import Settings
 from cases.tokens import Signer
 from cases.users import Users
+from intake.fax_rules import site_rules
 from intake.inbox import Inbox
 from intake.parse_pool import ParsePool
 from intake.processor import MailProcessor
@@ -68,7 +69,8 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
     dispatcher = Dispatcher(db, settings, signer, clock, transport, Renderer(), poll_seconds=poll_seconds)
     service = CaseService(db, settings, signer, clock, on_commit=dispatcher.wake)
     processor = MailProcessor(db, service, clock, settings.reference_prefix, poll_seconds=poll_seconds,
-                              pool=ParsePool(settings.parse_workers, settings.reference_prefix))
+                              pool=ParsePool(settings.parse_workers, settings.reference_prefix,
+                                             site_rules(settings.fax_gateways)))
     inbox = Inbox(db, clock, on_stored=processor.wake)
     kefu = Kefu(settings, db, clock, signer, service, Users(db, clock), inbox, processor, dispatcher)
     _wire_imap(kefu)

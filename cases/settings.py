@@ -54,6 +54,7 @@ class Settings:
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     log_level: str = "INFO"
     parse_workers: int = 0  # from the environment: one less than the cores, at most 4
+    fax_gateways: tuple[str, ...] = ()  # the site's own fax-to-email sender addresses (patterns)
     # IMAP mailbox (README "IMAP mailbox"); the URL is checked by intake/imap_config.py.
     imap_url: str | None = None
     imap_password: str = ""
@@ -146,6 +147,7 @@ class Settings:
             auto_mail_per_recipient_per_day=int(num("KEFU_AUTO_MAIL_PER_RECIPIENT_PER_DAY", 20)),
             log_level=(v.get("KEFU_LOG_LEVEL") or "INFO").upper(),
             parse_workers=int(num("KEFU_PARSE_WORKERS", _default_parse_workers())),
+            fax_gateways=tuple(g.strip().lower() for g in (v.get("KEFU_FAX_GATEWAYS") or "").split(",") if g.strip()),
             imap_url=v.get("KEFU_IMAP_URL") or None,
             imap_password=v.get("KEFU_IMAP_PASSWORD", ""),
             imap_move_to=v.get("KEFU_IMAP_MOVE_TO") or None,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from cases.enums import Channel, Language
 from cases.intake_message import Attachment, IntakeMessage
-from intake.fax_rules import as_fax
+from intake.fax_rules import RULES, FaxRule, as_fax
 from intake.mailparse import ParsedMail
 from intake.mailrules import MailAction, MailVerdict
 from intake.quotes import new_text
@@ -18,7 +18,8 @@ class NoSender(ValueError):
 
 
 def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, envelope_from: str,
-              envelope_to: list[str], received_at: datetime, reference_prefix: str) -> IntakeMessage:
+              envelope_to: list[str], received_at: datetime, reference_prefix: str,
+              fax_rules: tuple[FaxRule, ...] = RULES) -> IntakeMessage:
     sender = parsed.reply_to if parsed.reply_to and parsed.reply_to.address else parsed.sender
     address = sender.address if sender and sender.address else envelope_from.lower()
     if not address or "@" not in address:
@@ -41,4 +42,4 @@ def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, enve
         is_automatic=verdict.is_automatic,
         html=parsed.html,
     )
-    return as_fax(msg, gateway=address)  # a fax gateway's mail becomes a fax of the caller
+    return as_fax(msg, gateway=address, rules=fax_rules)  # a fax gateway's mail becomes a fax of the caller

@@ -75,6 +75,16 @@ RULES: tuple[FaxRule, ...] = (
 )
 
 
+def site_rules(gateways: tuple[str, ...]) -> tuple[FaxRule, ...]:
+    """RULES with the site's own gateway addresses (KEFU_FAX_GATEWAYS) tried first: read the
+    way the common "Fax from ..." formats are."""
+    if not gateways:
+        return RULES
+    generic = next(r for r in RULES if r.name == "fax_from")
+    site = replace(generic, name="site", senders=tuple(g.strip().lower() for g in gateways if g.strip()))
+    return (site, *RULES)
+
+
 @dataclass(frozen=True, slots=True)
 class FaxHit:
     rule: str

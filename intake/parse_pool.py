@@ -14,7 +14,8 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from intake.prepare import Prepared, RawRow, prepare_many
+from intake.fax_rules import RULES, FaxRule
+from intake.prepare import Prepared, RawRow, prepare, prepare_many
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +23,10 @@ MAX_BREAKS = 3  # pools that die in a row before we stop starting new ones
 
 
 class ParsePool:
-    def __init__(self, workers: int, reference_prefix: str) -> None:
+    def __init__(self, workers: int, reference_prefix: str, fax_rules: tuple[FaxRule, ...] = RULES) -> None:
         self.workers = workers
         self.prefix = reference_prefix
+        self.fax_rules = fax_rules
         self._pool: ProcessPoolExecutor | None = None
         self._breaks = 0
 
@@ -36,13 +38,13 @@ class ParsePool:
 
     async def prepare(self, rows: list[RawRow]) -> list[Prepared]:
         if self.workers <= 0 or len(rows) < 2:
-            return prepare_many(rows, self.prefix)
+            return prepare_many(rows, self.prefix, self.fax_rules)
         loop = asyncio.get_running_loop()
         pool = self._executor()
         size = -(-len(rows) // self.workers)
         chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
         try:
-            parts = await asyncio.gather(*(loop.run_in_executor(pool, prepare_many, c, self.prefix) for c in chunks))
+            parts = await asyncio.gather(*(loop.run_in_executor(pool, prepare_many, c, self.prefix, self.fax_rules) for c in chunks))
         except BrokenProcessPool:
             self.close()
             self._breaks += 1
@@ -51,9 +53,13 @@ class ParsePool:
                 log.error("parse workers died %d times; parsing inline from now on", self._breaks)
             else:
                 log.error("a parse worker died; parsing this batch inline and starting new workers")
-            return prepare_many(rows, self.prefix)
+            return prepare_many(rows, self.prefix, self.fax_rules)
         self._breaks = 0
         return [p for part in parts for p in part]
+
+    def prepare_one(self, row: RawRow) -> Prepared:
+        """Inline, for the message-by-message retry after a failed batch."""
+        return prepare(row, self.prefix, self.fax_rules)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from cases.intake_message import IntakeMessage
 from intake.email_adapter import NoSender, to_intake
+from intake.fax_rules import RULES, FaxRule
 from intake.mailparse import MailParseError, parse_mail
 from intake.mailrules import MailAction, evaluate
 
@@ -35,7 +36,7 @@ class Prepared:
     reason: str | None = None
 
 
-def prepare(row: RawRow, reference_prefix: str) -> Prepared:
+def prepare(row: RawRow, reference_prefix: str, fax_rules: tuple[FaxRule, ...] = RULES) -> Prepared:
     """Never raises: a defect of the message itself, or a rule that holds it, is a reason."""
     hits: tuple[str, ...] = ()
     try:
@@ -46,7 +47,7 @@ def prepare(row: RawRow, reference_prefix: str) -> Prepared:
             return Prepared(row.inbound_id, None, hits, f"held by rule: {', '.join(verdict.hits)}")
         msg = to_intake(parsed, verdict, inbound_id=row.inbound_id, envelope_from=row.envelope_from,
                         envelope_to=list(row.envelope_to), received_at=row.received_at,
-                        reference_prefix=reference_prefix)
+                        reference_prefix=reference_prefix, fax_rules=fax_rules)
     except (NoSender, MailParseError) as exc:
         return Prepared(row.inbound_id, None, hits, str(exc))
     except Exception as exc:  # a bug of ours on this input: keep the mail, show why, re-run after a fix
@@ -55,5 +56,5 @@ def prepare(row: RawRow, reference_prefix: str) -> Prepared:
     return Prepared(row.inbound_id, msg, hits)
 
 
-def prepare_many(rows: list[RawRow], reference_prefix: str) -> list[Prepared]:
-    return [prepare(row, reference_prefix) for row in rows]
+def prepare_many(rows: list[RawRow], reference_prefix: str, fax_rules: tuple[FaxRule, ...] = RULES) -> list[Prepared]:
+    return [prepare(row, reference_prefix, fax_rules) for row in rows]

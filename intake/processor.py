@@ -24,7 +24,7 @@ from cases.records import release_references, reserve_references
 from cases.service import CaseService
 from cases.wakeup import run_rounds
 from intake.parse_pool import ParsePool
-from intake.prepare import Prepared, RawRow, prepare
+from intake.prepare import Prepared, RawRow
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class MailProcessor:
                     if row is None or row.status != InboundStatus.PENDING.value:
                         continue
                     raw = RawRow(row.id, row.raw, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
-                    quarantined += await self._apply(s, row, prepare(raw, self.prefix))
+                    quarantined += await self._apply(s, row, self.pool.prepare_one(raw))
             except Exception as exc:
                 log.exception("inbound #%d failed; quarantined", inbound_id)
                 await self._quarantine(inbound_id, f"processing failed: {type(exc).__name__}: {exc}")

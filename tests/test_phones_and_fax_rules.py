@@ -102,3 +102,48 @@ def test_a_mail_from_a_gateway_address_with_neither_number_nor_document_stays_an
 
 def test_ocr_text_loses_the_spaces_tesseract_puts_between_chinese_characters() -> None:
     assert tidy("质 量 投 诉 : 刹 车 片\n\n\n\nPart 3501-00123 ok") == "质量投诉 : 刹车片\n\nPart 3501-00123 ok"
+
+
+def test_the_sites_own_gateway_address_is_read_like_the_common_formats() -> None:
+    from cases.settings import Settings
+    from intake.fax_rules import RULES, site_rules
+
+    settings = Settings.from_env({"KEFU_FAX_GATEWAYS": "Scanner@Works.example, *@fax.works.example"})
+    rules = site_rules(settings.fax_gateways)
+    assert rules[1:] == RULES and site_rules(()) == RULES
+    subject, body = "Fax from +86 27 8456 1234", "2 pages"
+    assert match_fax("scanner@works.example", subject, body) is None  # not a gateway we know of
+    hit = match_fax("scanner@works.example", subject, body, rules)
+    assert hit is not None and (hit.rule, hit.number, hit.pages) == ("site", "+862784561234", 2)
+    assert match_fax("tx01@fax.works.example", "来自 027-84561234 的传真", "", rules).number == "+862784561234"  # type: ignore[union-attr]
+
+
+def test_the_parse_step_uses_the_sites_gateways_in_the_worker_as_inline() -> None:
+    from intake.fax_rules import site_rules
+    from intake.prepare import RawRow, prepare
+
+    raw = (b"From: scanner@works.example\r\nTo: service@kefu.example\r\nSubject: Fax from +86 27 8456 1234\r\n"
+           b"Message-ID: <fx1@works.example>\r\n\r\nSee the attached fax.\r\n")
+    row = RawRow(1, raw, "scanner@works.example", ("service@kefu.example",), datetime(2026, 12, 1, tzinfo=UTC))
+    plain = prepare(row, "FB")
+    site = prepare(row, "FB", site_rules(("scanner@works.example",)))
+    assert plain.message is not None and plain.message.channel is Channel.EMAIL
+    assert site.message is not None and site.message.channel is Channel.FAX
+    assert site.message.sender_identity == "+862784561234" and "fax:site" in site.message.rule_hits
+
+
+async def test_the_site_gateways_reach_the_parse_worker_processes() -> None:
+    from intake.fax_rules import site_rules
+    from intake.parse_pool import ParsePool
+    from intake.prepare import RawRow
+
+    rows = [RawRow(n, (b"From: scanner@works.example\r\nTo: service@kefu.example\r\n"
+                       b"Subject: Fax from +86 27 8456 1234\r\nMessage-ID: <fx%d@works.example>\r\n\r\nfax\r\n" % n),
+                   "scanner@works.example", ("service@kefu.example",), datetime(2026, 12, 1, tzinfo=UTC))
+            for n in (1, 2)]
+    pool = ParsePool(1, "FB", site_rules(("scanner@works.example",)))
+    try:
+        prepared = await pool.prepare(rows)
+    finally:
+        pool.close()
+    assert [p.message.channel for p in prepared if p.message] == [Channel.FAX, Channel.FAX]
