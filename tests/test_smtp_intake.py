@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from cases.main import Kefu, bootstrap, start, stop
 from cases.migrate import upgrade_async
-from cases.models import Case, CaseMessage, Contact, InboundMessage, ReferenceCounter
+from cases.models import Attachment, Case, CaseMessage, Contact, InboundMessage, ReferenceCounter
 from cases.settings import Settings
 from cases.users import seed_departments
 from tests.conftest import ListTransport
@@ -184,3 +184,41 @@ async def test_an_idle_smtp_session_does_not_hold_the_shutdown(settings: Setting
         await asyncio.wait_for(stop(kefu, servers), 10)  # the client never says QUIT
     finally:
         writer.close()
+
+
+async def test_hard_chinese_mail_arrives_readable_through_smtp_into_cases(running: Kefu) -> None:
+    """Raw 8-bit GBK headers, a part that says utf-8 but is GBK, HTML only, and an attachment
+    named ../../etc/passwd: each a case, readable, no replacement characters, nothing lost."""
+    port = running.settings.smtp_listen[1]
+    mails = {
+        "h1@example.cn": b"From: " + "王芳".encode("gbk") + b" <wang.fang@example.cn>\r\nTo: service@kefu.example\r\n"
+        b"Subject: " + "刹车盘裂纹".encode("gbk") + b"\r\nMessage-ID: <h1@example.cn>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + "批次B3裂纹。".encode("gbk"),
+        "h2@example.cn": b"From: li@example.cn\r\nTo: service@kefu.example\r\nSubject: wrong charset\r\n"
+        b"Message-ID: <h2@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "请尽快处理减震器漏油问题，谢谢。".encode("gb18030"),
+        "h3@example.cn": b"From: zhou@example.cn\r\nTo: service@kefu.example\r\nSubject: html only\r\n"
+        b"Message-ID: <h3@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        + "<html><body><p>转向拉杆<b>断裂</b></p><script>alert(1)</script></body></html>".encode(),
+        "h4@example.cn": b"From: sun@example.cn\r\nTo: service@kefu.example\r\nSubject: attachment\r\n"
+        b"Message-ID: <h4@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=xx\r\n\r\n"
+        b"--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + "见附件".encode() + b"\r\n--xx\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\n"
+        b"root:x:0:0\r\n--xx--\r\n",
+    }
+    for mid, raw in mails.items():
+        await smtp_send(port, raw, sender=mid.replace("h", "s", 1))
+    async def done() -> bool:
+        return await _count(running, InboundMessage, InboundMessage.status == "processed") == len(mails)
+    await eventually(done, what="the four mails to become cases")
+    async with running.db.reader() as s:
+        rows = dict((await s.execute(select(CaseMessage.message_id, CaseMessage.body))).all())
+        subjects = set((await s.execute(select(Case.subject))).scalars())
+        names = list((await s.execute(select(Attachment.filename))).scalars())
+        contacts = {c.name for c in (await s.execute(select(Contact))).scalars()}
+    assert "刹车盘裂纹" in subjects and "王芳" in contacts
+    assert "批次B3裂纹" in rows["h1@example.cn"]
+    assert "减震器漏油" in rows["h2@example.cn"]
+    assert "转向拉杆" in rows["h3@example.cn"] and "断裂" in rows["h3@example.cn"] and "alert" not in rows["h3@example.cn"]
+    assert names == ["passwd"]
+    assert not any("\ufffd" in body for body in rows.values())
