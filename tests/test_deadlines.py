@@ -23,7 +23,7 @@ from cases.migrate import upgrade_async
 from cases.models import Case, CaseHistory, Delivery, TelegramStaffChat, User
 from cases.settings import Settings
 from cases.users import seed_departments
-from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  (the api fixture)
+from tests.apihelpers import Api, api_fixture, open_case  # noqa: F401  (the api fixture)
 from tests.conftest import ListTransport
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
