@@ -20,10 +20,10 @@ from cases.actors import SYSTEM, Actor
 from cases.clock import Clock
 from cases.db import Database
 from cases.enums import CaseState
-from cases.errors import Forbidden, IllegalTransition, InvalidInput, NotFound
+from cases.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.events import EventKind
 from cases.models import Case
-from cases.records import emit, record_history
+from cases.records import emit, locked_case, record_history
 from cases.states import DEADLINE_RUNS, DEADLINE_SETTERS
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,7 @@ class Deadlines:
         now = self.clock()
         deadline = parse_deadline(value, self.tz, now)
         async with self.db.unit_of_work() as s:
-            case = (await s.execute(select(Case).where(Case.reference == reference.strip().upper())
-                                    .with_for_update())).scalar_one_or_none()
-            if case is None:
-                raise NotFound(f"no case {reference}")
+            case = await locked_case(s, reference)
             if CaseState(case.state) not in DEADLINE_RUNS:
                 raise IllegalTransition(f"a case in state '{case.state}' has been answered; its deadline no longer runs")
             self.apply(s, case, deadline, actor, now, note)

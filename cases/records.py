@@ -107,6 +107,19 @@ async def _advance(session: AsyncSession, prefix: str, year: int, count: int) ->
     return int(value)
 
 
+async def locked_case(session: AsyncSession, reference: str) -> "Case":
+    """The case with this reference, row-locked for the caller's unit of work."""
+    from cases.errors import NotFound
+    from cases.models import Case
+
+    case = (await session.execute(
+        select(Case).where(Case.reference == reference.strip().upper()).with_for_update()
+    )).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"no case {reference}")
+    return case
+
+
 async def reference_exists(session: AsyncSession, reference: str) -> bool:
     from cases.models import Case
 

@@ -16,12 +16,12 @@ from cases.clock import Clock
 from cases.db import Database
 from cases.deadlines import Deadlines, parse_deadline
 from cases.enums import CaseState, Direction, Severity
-from cases.errors import InvalidInput, NotFound
+from cases.errors import InvalidInput
 from cases.events import EventKind
 from cases.intake_message import IntakeMessage
 from cases.models import Case, CaseMessage, Department
 from cases.receiving import Outcome, Receiver
-from cases.records import apply_step, emit, record_history
+from cases.records import apply_step, emit, locked_case, record_history
 from cases.settings import Settings
 from cases.states import Action
 from cases.tokens import Signer
@@ -179,12 +179,7 @@ class CaseService:
 
     # -- helpers -----------------------------------------------------------------------------
     async def _case(self, s: AsyncSession, reference: str) -> Case:
-        case = (await s.execute(
-            select(Case).where(Case.reference == reference.strip().upper()).with_for_update()
-        )).scalar_one_or_none()
-        if case is None:
-            raise NotFound(f"no case {reference}")
-        return case
+        return await locked_case(s, reference)
 
     async def _department(self, s: AsyncSession, code: str) -> Department:
         dept = (await s.execute(select(Department).where(Department.code == code))).scalar_one_or_none()
