@@ -75,6 +75,12 @@ async def open_cases(s: AsyncSession, contact_id: int) -> list[Case]:
     )).scalars())
 
 
+async def open_cases_of_chat(s: AsyncSession, chat_id: int) -> list[Case]:
+    """The open cases of the contact behind this chat; none for a chat not yet bound."""
+    contact = await contact_of_chat(s, chat_id)
+    return await open_cases(s, contact.id) if contact else []
+
+
 async def own_case(s: AsyncSession, chat_id: int, reference: str) -> Case | None:
     """The case, if it belongs to the contact behind this chat (never a stranger's)."""
     contact = await contact_of_chat(s, chat_id)

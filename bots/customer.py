@@ -8,6 +8,7 @@ unit of work as its effect (bots/updates.py); what it answers is sent after the 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,11 +30,16 @@ from cases.models import TelegramConversation, User
 log = logging.getLogger(__name__)
 
 
-
 async def open_conversation(s: AsyncSession, chat_id: int) -> TelegramConversation | None:
     return (await s.execute(select(TelegramConversation).where(
         TelegramConversation.chat_id == chat_id, TelegramConversation.finished_at.is_(None)
     ).order_by(TelegramConversation.id.desc()).limit(1).with_for_update())).scalar_one_or_none()
+
+
+async def _finish_open_conversation(s: AsyncSession, chat_id: int, now: datetime) -> None:
+    """A new /new or a /cancel ends the conversation the chat was in, if any."""
+    if (old := await open_conversation(s, chat_id)) is not None:
+        old.finished_at, old.step = now, complaint.DONE
 
 
 class CustomerChat:
@@ -93,8 +99,7 @@ class CustomerChat:
         msg, lang, now = update.effective_message, _lang(update), self.d.clock()
         assert msg is not None
         async with self.d.db.unit_of_work() as s:
-            if (old := await open_conversation(s, msg.chat.id)) is not None:
-                old.finished_at, old.step = now, complaint.DONE
+            await _finish_open_conversation(s, msg.chat.id, now)
             conv = complaint.begin(msg.chat.id, lang, now)
             s.add(conv)
             await s.flush()
@@ -106,8 +111,7 @@ class CustomerChat:
         msg, lang, now = update.effective_message, _lang(update), self.d.clock()
         assert msg is not None
         async with self.d.db.unit_of_work() as s:
-            if (old := await open_conversation(s, msg.chat.id)) is not None:
-                old.finished_at, old.step = now, complaint.DONE
+            await _finish_open_conversation(s, msg.chat.id, now)
             await mark_processed(s, update.update_id, now)
         await self.say(msg.chat.id, [Reply(t("cancelled", lang))])
 
@@ -115,8 +119,7 @@ class CustomerChat:
         msg, lang = update.effective_message, _lang(update)
         assert msg is not None
         async with self.d.db.reader() as s:
-            contact = await chats.contact_of_chat(s, msg.chat.id)
-            cases = await chats.open_cases(s, contact.id) if contact else []
+            cases = await chats.open_cases_of_chat(s, msg.chat.id)
         if not cases:
             await self.say(msg.chat.id, [Reply(t("no_open_case", lang))])
             return

@@ -44,8 +44,7 @@ class Joiner:
 
     async def free_text(self, update: Update, msg: Message, lang: str) -> None:
         async with self.d.db.reader() as s:
-            contact = await chats.contact_of_chat(s, msg.chat.id)
-            cases = await chats.open_cases(s, contact.id) if contact else []
+            cases = await chats.open_cases_of_chat(s, msg.chat.id)
         if not cases:
             await self.say(msg.chat.id, [Reply(t("no_open_case", lang))])
             return
