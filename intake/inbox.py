@@ -107,8 +107,7 @@ class Inbox:
             conn = await session.connection()
             stmt = _insert_for(conn.dialect.name)(InboundMessage).on_conflict_do_nothing(
                 index_elements=["dedupe_key"]).returning(InboundMessage.id, InboundMessage.dedupe_key)
-            stored = {key: row_id for row_id, key in (await conn.execute(stmt, rows)).all()} if len(rows) > 1 \
-                else {key: row_id for row_id, key in (await conn.execute(stmt.values(rows[0]))).all()}
+            stored = {key: row_id for row_id, key in (await conn.execute(stmt, rows)).all()}
         results: list[Stored] = []
         for p in batch:
             # The first of two identical inputs in one batch gets the row; the second is a duplicate.
