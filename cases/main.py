@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from aiohttp import web
 
@@ -19,6 +19,7 @@ from cases.service import CaseService
 from cases.settings import Settings
 from cases.tokens import Signer
 from cases.users import Users
+from cases.wakeup import run_rounds
 from intake.fax_rules import site_rules
 from intake.inbox import Inbox
 from intake.parse_pool import ParsePool
@@ -124,15 +125,6 @@ def _wire_imap(kefu: Kefu) -> None:
     kefu.channel_status["imap"] = kefu.imap.status
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-    while True:
-        try:
-            await job()
-        except Exception:
-            log.exception("%s failed; will try again", name)
-        await asyncio.sleep(seconds)
-
-
 async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[object]:
     """Start every part; returns the servers so that callers (tests) can read their ports."""
     from intake.smtp import IntakeHandler, start_smtp_server
@@ -161,8 +153,11 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
     kefu.tasks += [
         asyncio.create_task(kefu.processor.run(), name="processor"),
         asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
-        asyncio.create_task(_every(600, kefu.service.run_satisfaction_timers, "satisfaction timers"), name="timers"),
-        asyncio.create_task(_every(300, kefu.service.run_deadline_timers, "deadline timers"), name="deadline timers"),
+        # Timers: a round every few minutes (an event nobody sets: they are never woken early).
+        asyncio.create_task(run_rounds(kefu.service.run_satisfaction_timers, asyncio.Event(), 600,
+                                       "satisfaction timers"), name="timers"),
+        asyncio.create_task(run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300,
+                                       "deadline timers"), name="deadline timers"),
         asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
     kefu.processor.wake()
