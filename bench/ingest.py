@@ -15,7 +15,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import psutil

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import formataddr
 from typing import Any, Awaitable, Callable, Protocol
 

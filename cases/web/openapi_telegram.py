@@ -8,7 +8,7 @@ Doc = dict[str, Any]
 
 
 def schemas() -> Doc:
-    from cases.web.openapi import STR, _obj
+    from cases.web.openapi import _obj
 
     return {"TelegramLink": _obj({
         "url": {"type": "string", "description": "https://t.me/<bot>?start=<token>: open it in Telegram; works once, "
