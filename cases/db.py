@@ -15,6 +15,9 @@ from typing import Any, AsyncIterator
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from cases import rows
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +68,20 @@ async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any
     return (await session.execute(stmt.returning(returning))).scalar_one_or_none()
 
 
+class UnitOfWorkSession(Session):
+    """kefu's sessions: append-only rows queued with `cases.rows` are written at flush."""
+
+
+rows.install(UnitOfWorkSession)
+
+
 class Database:
     """Holds the engine and hands out units of work (one session, one transaction)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
+                                           sync_session_class=UnitOfWorkSession)
 
     @property
     def dialect(self) -> str:

@@ -17,13 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases import archive, classify
+from cases import archive, classify, rows
 from cases.actors import customer
 from cases.enums import CaseState, Direction, Language, Satisfaction
 from cases.events import EventKind
 from cases.intake_message import IntakeMessage
 from cases.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
-from cases.db import insert_ignore
 from cases.records import apply_step, emit, next_reference, record_history
 from cases.satisfaction import parse_satisfaction
 from cases.states import TERMINAL, Action
@@ -138,13 +137,12 @@ class Receiver:
     async def _add_message(
         self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
     ) -> None:
-        message = CaseMessage(
-            case=case, direction=Direction.IN.value, channel=msg.channel.value,
+        message = rows.append(session, CaseMessage, dict(
+            direction=Direction.IN.value, channel=msg.channel.value,
             message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
             subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
             is_automatic=msg.is_automatic, created_at=msg.received_at,
-        )
-        session.add(message)
+        ), case=case)
         if msg.message_id:
             _batch_messages(session)[msg.message_id] = case
         if msg.attachments:
@@ -205,10 +203,10 @@ def _batch_messages(session: AsyncSession) -> dict[str, Case]:
     return session.info.setdefault("kefu_batch_messages", {})  # type: ignore[no-any-return]
 
 
-async def store_attachments(session: AsyncSession, message: CaseMessage, attachments: tuple) -> None:  # type: ignore[type-arg]
+async def store_attachments(session: AsyncSession, message: CaseMessage | rows.Row, attachments: tuple) -> None:  # type: ignore[type-arg]
+    """Attachments of a message (stored or queued in this unit of work); the bytes once per hash."""
     for att in attachments:
         digest = hashlib.sha256(att.data).hexdigest()
-        # Written at once (not left to the flush): the attachment row refers to it.
-        await insert_ignore(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data}, ["sha256"])
-        session.add(Attachment(message=message, filename=att.filename, content_type=att.content_type,
-                               size=len(att.data), sha256=digest))
+        rows.append(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data})
+        rows.append(session, Attachment, dict(filename=att.filename, content_type=att.content_type,
+                                              size=len(att.data), sha256=digest), message=message)

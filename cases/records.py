@@ -1,4 +1,6 @@
-"""What every change writes beside itself: a history row, an outbox event, a reference number."""
+"""What every change writes beside itself: a history row, an outbox event, a reference number.
+
+History rows and events are append-only rows (`cases.rows`), written in bulk at the flush."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases import rows
 from cases.actors import Actor
 from cases.events import EventKind
 from cases.models import CaseHistory, OutboxEvent, ReferenceCounter
@@ -32,17 +35,15 @@ def record_history(
     changes: dict[str, Any] | None = None,
     note: str = "",
 ) -> None:
-    session.add(
-        CaseHistory(
-            case=case, at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
-            from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
-        )
-    )
+    rows.append(session, CaseHistory, dict(
+        at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
+        from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
+    ), case=case)
 
 
 def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **payload: Any) -> None:
     """Write an event in the caller's transaction; the dispatcher delivers it after commit."""
-    session.add(OutboxEvent(kind=kind.value, case=case, payload=payload, created_at=at))
+    rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at), case=case)
 
 
 _BLOCKS = "kefu_reference_blocks"  # session.info: (prefix, year) -> [next value, last reserved]

@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import defer
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import prefetch_contacts
 from cases.clock import Clock
 from cases.db import Database
-from cases.models import InboundMessage, InboundStatus
+from cases.models import Case, InboundMessage, InboundStatus
 from cases.records import release_references, reserve_references
 from cases.service import CaseService
 from cases.wakeup import run_rounds
@@ -33,6 +34,22 @@ log = logging.getLogger(__name__)
 class BatchResult:
     processed: int
     quarantined: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """What becomes of one inbound row when its batch commits."""
+
+    inbound_id: int
+    attempts: int
+    rule_hits: list[Any]
+    status: InboundStatus
+    reason: str | None
+    case: Case | None = None
+
+    @property
+    def quarantined(self) -> int:
+        return int(self.status is InboundStatus.QUARANTINED)
 
 
 class MailProcessor:
@@ -86,18 +103,15 @@ class MailProcessor:
                 await prefetch_contacts(s, [(p.message.channel, p.message.sender_identity)
                                             for p in prepared if p.message and p.inbound_id in claimed])
                 reserve_references(s, len(claimed))
-                quarantined = 0
-                for p in prepared:
-                    row = claimed.get(p.inbound_id)
-                    if row is not None:  # else another instance took it meanwhile
-                        quarantined += await self._apply(s, row, p)
+                marks = [await self._apply(s, p, claimed[p.inbound_id])
+                         for p in prepared if p.inbound_id in claimed]  # else another instance took it
                 await release_references(s)
-                count = len(claimed)
+                await self._mark(s, marks)
         except Exception:
             log.exception("processor: batch rolled back; retrying each message alone")
             return await self._one_by_one()
         self.service.committed()
-        return BatchResult(count, quarantined)
+        return BatchResult(len(marks), sum(m.quarantined for m in marks))
 
     async def _pending(self, limit: int, after: int = 0) -> list[RawRow]:
         m = InboundMessage
@@ -108,26 +122,38 @@ class MailProcessor:
             )).all()
         return [RawRow(i, raw, env_from, tuple(env_to or ()), at) for i, raw, env_from, env_to, at in found]
 
-    async def _claim(self, s, ids: list[int]) -> dict[int, InboundMessage]:  # type: ignore[no-untyped-def]
-        stmt = (
-            select(InboundMessage).options(defer(InboundMessage.raw))
-            .where(InboundMessage.id.in_(ids), InboundMessage.status == InboundStatus.PENDING.value)
-            .with_for_update(skip_locked=True)
-        )
-        return {row.id: row for row in (await s.execute(stmt)).scalars()}
+    async def _claim(self, s: AsyncSession, ids: list[int]) -> dict[int, int]:
+        """Lock the rows still pending; returns id -> attempts so far."""
+        m = InboundMessage
+        stmt = (select(m.id, m.attempts).where(m.id.in_(ids), m.status == InboundStatus.PENDING.value)
+                .with_for_update(skip_locked=True))
+        return {row_id: attempts for row_id, attempts in (await s.execute(stmt)).all()}
 
-    async def _apply(self, s, row: InboundMessage, p: Prepared) -> int:  # type: ignore[no-untyped-def]
-        """Returns 1 when the row was quarantined by a rule or a defect of the message."""
-        now = self.clock()
-        row.attempts += 1
-        row.rule_hits = list(p.rule_hits) + list(p.message.rule_hits if p.message else ())
+    async def _apply(self, s: AsyncSession, p: Prepared, attempts: int) -> _Mark:
+        """Quarantined by a rule or a defect of the message, or received into a case."""
+        hits = list(p.rule_hits) + list(p.message.rule_hits if p.message else ())
         if p.message is None:
-            row.status, row.reason, row.processed_at = InboundStatus.QUARANTINED.value, p.reason, now
-            log.warning("inbound #%d quarantined: %s", row.id, p.reason)
-            return 1
-        outcome = await self.service.receive(s, p.message, inbound_id=row.id)
-        row.status, row.case, row.processed_at, row.reason = InboundStatus.PROCESSED.value, outcome.case, now, None
-        return 0
+            log.warning("inbound #%d quarantined: %s", p.inbound_id, p.reason)
+            return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.QUARANTINED, p.reason)
+        outcome = await self.service.receive(s, p.message, inbound_id=p.inbound_id)
+        return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.PROCESSED, None, outcome.case)
+
+    async def _mark(self, s: AsyncSession, marks: list[_Mark]) -> None:
+        """The rows' outcome, one executemany for the batch (after the flush gave cases their ids)."""
+        if not marks:
+            return
+        await s.flush()
+        m = InboundMessage
+        now = self.clock()
+        stmt = update(m).where(m.id == bindparam("row_id")).values(
+            status=bindparam("new_status"), reason=bindparam("new_reason"), attempts=bindparam("new_attempts"),
+            rule_hits=bindparam("new_hits", type_=m.__table__.c.rule_hits.type),
+            case_id=bindparam("new_case"), processed_at=bindparam("new_at", type_=m.__table__.c.processed_at.type))
+        conn = await s.connection()
+        await conn.execute(stmt, [dict(
+            row_id=k.inbound_id, new_status=k.status.value, new_reason=k.reason, new_attempts=k.attempts,
+            new_hits=k.rule_hits, new_case=k.case.id if k.case is not None else None, new_at=now,
+        ) for k in marks])
 
     async def _one_by_one(self) -> BatchResult:
         async with self.db.reader() as s:
@@ -143,7 +169,9 @@ class MailProcessor:
                     if row is None or row.status != InboundStatus.PENDING.value:
                         continue
                     raw = RawRow(row.id, row.raw, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
-                    quarantined += await self._apply(s, row, self.pool.prepare_one(raw))
+                    mark = await self._apply(s, self.pool.prepare_one(raw), row.attempts)
+                    await self._mark(s, [mark])
+                    quarantined += mark.quarantined
             except Exception as exc:
                 log.exception("inbound #%d failed; quarantined", inbound_id)
                 await self._quarantine(inbound_id, f"processing failed: {type(exc).__name__}: {exc}")
