@@ -23,6 +23,8 @@ from warnings import warn
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
+from intake.smtp_addr import simple_path
+
 log = logging.getLogger(__name__)
 
 TERMINATOR = b"\r\n.\r\n"
@@ -123,6 +125,11 @@ class ChunkedDataSMTP(SMTP):
         # aiosmtpd's StreamReader is made with this limit: keep it for rule A of _LineCheck.
         self._data_reader_limit = self.line_length_limit
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # The simple <local@domain> form without aiosmtpd's RFC 5322 tokenizer (intake/smtp_addr.py).
+        simple = simple_path(arg, self.local_part_limit)
+        return simple if simple is not None else super()._getaddr(arg)
 
     async def _read_data(self) -> _LineCheck | None:
         """Read up to and including the terminator, never a byte beyond it.
