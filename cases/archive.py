@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases import rows
 from cases.enums import Channel
 from cases.models import Contact, Customer, Identity
 
@@ -75,8 +76,9 @@ async def contact_for(
         customer_id=session.info["kefu_unassigned"], name=name or value, language=language,
         preferred_channel=kind.value, created_at=now,
     )
-    session.add(contact)
-    session.add(Identity(contact=contact, kind=kind.value, value=value, created_at=now))
+    # Inserted with the batch's other new rows at the flush (cases/rows.py).
+    rows.add_new(session, contact)
+    rows.add_new(session, Identity(contact=contact, kind=kind.value, value=value, created_at=now))
     pending[(kind.value, value)] = contact
     return contact, True
 

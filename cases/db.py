@@ -69,10 +69,16 @@ async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any
 
 
 class UnitOfWorkSession(Session):
-    """kefu's sessions: append-only rows queued with `cases.rows` are written at flush."""
+    """kefu's sessions: a flush also writes what was queued with `cases.rows` (bulk rows and
+    new intake objects), and every commit flushes that first."""
+
+    def flush(self, objects: Any = None) -> None:
+        super().flush(objects)
+        rows.write(self)
 
 
-rows.install(UnitOfWorkSession)
+event.listen(UnitOfWorkSession, "before_commit", rows.before_commit)
+event.listen(UnitOfWorkSession, "after_soft_rollback", rows.forget)
 
 
 class Database:

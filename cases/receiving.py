@@ -125,7 +125,7 @@ class Receiver:
             language=language.value, received_at=msg.received_at, created_at=now, updated_at=now,
             linked_case_id=linked_to.id if linked_to else None,
         )
-        session.add(case)
+        rows.add_new(session, case)  # inserted with the batch's other new cases at the flush
         actor = customer(msg.sender_identity)
         note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
         record_history(session, case=case, at=now, actor=actor, action="opened",

@@ -1,15 +1,22 @@
-"""Append-only rows written in bulk: one statement per table when the unit of work flushes.
+"""Rows written in bulk: one statement per table when the unit of work flushes.
 
 History, outbox events, the conversation's messages, their attachments and the attachment
 bytes are written once and never changed, so they need no identity map. As ORM objects they
 cost more than anything else a case writes (profiled on the intake processor: object set-up,
-attribute events and the flush's dependency sort were most of the batch's CPU). Here a row is a
-plain dict; a row that refers to a case, or to a message of the same flush, takes that key when
-the flush has given it one. Rows go out after the ORM's own statements of the flush (cases and
-contacts first, so every foreign key is there), and before the commit at the latest.
+attribute events and the flush's dependency sort were most of the batch's CPU). Here such a row
+is a plain dict; a row that refers to a case, or to a message of the same flush, takes that key
+when the flush has given it one.
 
-Callers do not see the rows in queries of their own transaction before a flush, exactly as with
-ORM objects under ``autoflush=False``.
+New cases, contacts and identities of an intake batch are ORM objects that the rest of the
+unit of work may still read and change; `add_new` queues such an object instead of adding it
+to the session: the flush inserts it with the rows of its table (its values as they are then),
+gives it its key and attaches it to the session as a stored object, so later changes are
+ordinary ORM updates.
+
+Order: the ORM's own statements first, then the queued tables parents before children, so
+every foreign key exists. Nothing queued is visible to queries before a flush, exactly as with
+ORM objects under ``autoflush=False``. ``UnitOfWorkSession`` in cases/db.py calls `write` after
+every flush and flushes before every commit.
 """
 
 from __future__ import annotations
@@ -17,16 +24,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, insert
+from sqlalchemy.orm import RelationshipDirection, Session, make_transient_to_detached
 
-from cases.models import Attachment, Blob, CaseHistory, CaseMessage, OutboxEvent
+from cases.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Identity, OutboxEvent
 
 _ROWS = "kefu_rows"  # session.info: rows not written yet, in the order they were added
 
-# Parents before children: attachments refer to their message and to their bytes.
-ORDER = (Blob, CaseMessage, Attachment, CaseHistory, OutboxEvent)
-_KEYED = {CaseMessage}  # rows whose new id other rows may need
+# Parents before children: identities refer to contacts, cases to contacts, attachments to
+# their message and to their bytes.
+ORDER = (Contact, Identity, Case, Blob, CaseMessage, Attachment, CaseHistory, OutboxEvent)
+_KEYED = {CaseMessage}  # rows whose new ids other rows need (new objects always get theirs)
 
 
 @dataclass(slots=True, eq=False)
@@ -36,6 +44,7 @@ class Row:
     case: Any = None  # an ORM Case (or None): fills case_id when written
     message: Any = None  # a CaseMessage or a message Row: fills message_id when written
     id: int | None = None
+    obj: Any = None  # a new ORM object (add_new): its values are read when it is written
 
 
 def append(session: Any, model: type, values: dict[str, Any], *, case: Any = None, message: Any = None) -> Row:
@@ -45,17 +54,27 @@ def append(session: Any, model: type, values: dict[str, Any], *, case: Any = Non
     return row
 
 
+def add_new(session: Any, obj: Any) -> None:
+    """Queue a new ORM object (a Contact, Identity or Case) to be inserted by the next flush."""
+    session.info.setdefault(_ROWS, []).append(Row(type(obj), {}, obj=obj))
+
+
 def write(session: Session) -> None:
-    """Write the queued rows of `session` (runs inside its flush or commit)."""
+    """Write the queued rows of `session`, after the ORM's statements of its flush."""
     rows: list[Row] | None = session.info.pop(_ROWS, None)
     if not rows:
         return
     conn = session.connection()
+    stored: list[Any] = []  # new objects that got their key
     for model in ORDER:
         # One executemany per set of columns (rows of one table may leave different columns out).
         groups: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
             if row.model is model:
+                if row.obj is not None:
+                    if inspect(row.obj).key is not None:
+                        continue  # the ORM stored it already (it was added to the session after all)
+                    row.values = _column_values(row.obj)
                 if row.case is not None:
                     row.values["case_id"] = row.case.id
                 if row.message is not None:
@@ -65,12 +84,48 @@ def write(session: Session) -> None:
             params = [row.values for row in group]
             if model is Blob:
                 conn.execute(_insert_ignore(conn.dialect.name, Blob, "sha256"), params)
-            elif model in _KEYED:
+            elif model in _KEYED or group[0].obj is not None:
                 stmt = insert(model).returning(model.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
                 for row, new_id in zip(group, conn.execute(stmt, params).scalars()):
                     row.id = new_id
+                    if row.obj is not None:
+                        row.obj.id = new_id
+                        stored.append(row.obj)
             else:
                 conn.execute(insert(model), params)
+    _attach(session, stored)
+
+
+def _column_values(obj: Any) -> dict[str, Any]:
+    """Every column of a new object: what was set, else the column's default; foreign keys
+    from the objects its many-to-one relationships point at (stored by now)."""
+    mapper = inspect(obj).mapper
+    state = obj.__dict__
+    for rel in mapper.relationships:
+        if rel.direction is RelationshipDirection.MANYTOONE and state.get(rel.key) is not None:
+            for local, remote in rel.local_remote_pairs:
+                setattr(obj, mapper.get_property_by_column(local).key, getattr(state[rel.key], remote.key))
+    values: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        if column.primary_key or attr.key == "_sentinel":
+            continue
+        if attr.key not in state:
+            default = column.default
+            value = default.arg if default is not None and default.is_scalar else (
+                default.arg({}) if default is not None and default.is_callable else None)  # type: ignore[call-arg]
+            setattr(obj, attr.key, value)
+        values[column.key] = state[attr.key]
+    return values
+
+
+def _attach(session: Session, objects: list[Any]) -> None:
+    """The objects are stored now: the session tracks them as loaded. All get their identity
+    first: adding one cascades to the objects it refers to (a case to its new contact)."""
+    for obj in objects:
+        make_transient_to_detached(obj)
+    for obj in objects:
+        session.add(obj)
 
 
 def _insert_ignore(dialect: str, model: type, key: str) -> Any:
@@ -81,23 +136,10 @@ def _insert_ignore(dialect: str, model: type, key: str) -> Any:
     return dialect_insert(model).on_conflict_do_nothing(index_elements=[key])
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    write(session)
-
-
-def _before_commit(session: Session) -> None:
+def before_commit(session: Session) -> None:
     if session.info.get(_ROWS):
-        session.flush()  # gives new cases their ids; writes the rows unless nothing else was dirty
-        write(session)
+        session.flush()  # UnitOfWorkSession.flush writes the rows, even when nothing else is dirty
 
 
-def _forget(session: Session, _previous: Any = None) -> None:
+def forget(session: Session, _previous: Any = None) -> None:
     session.info.pop(_ROWS, None)
-
-
-def install(session_class: type[Session]) -> None:
-    """Hook the writer into every session of `session_class` (once, in cases/db.py)."""
-    if not event.contains(session_class, "after_flush", _after_flush):
-        event.listen(session_class, "after_flush", _after_flush)
-        event.listen(session_class, "before_commit", _before_commit)
-        event.listen(session_class, "after_soft_rollback", _forget)

@@ -81,3 +81,25 @@ async def test_a_rollback_drops_the_queued_rows(kefu: Kefu) -> None:
         await _new_case(s, "FB-2026-900021")  # the next unit of work starts clean
     assert await _count(kefu, CaseHistory) == 0
     assert await _count(kefu, Customer) >= 1
+
+
+async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loaded_ones(kefu: Kefu) -> None:
+    from cases import archive
+
+    async with kefu.db.unit_of_work() as s:
+        contact, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "李娜", "zh", NOW)
+        assert created and contact.id is None  # queued, not written
+        case = Case(reference="FB-2026-900030", type="quality_complaint", channel="email",
+                    state=CaseState.NEW.value, customer_id=contact.customer_id, contact=contact,
+                    subject="s", reply_channel="email", received_at=NOW, created_at=NOW, updated_at=NOW)
+        rows.add_new(s, case)
+        case.part_number = "BP-100"  # changed before the flush: part of the insert
+        await s.flush()
+        assert contact.id is not None and case.id is not None and case.contact_id == contact.id
+        assert case.version == 1 and case.reopen_count == 0 and case.analysis is None  # defaults, loaded
+        case.severity = "high"  # changed after: an ordinary ORM update
+    async with kefu.db.reader() as s:
+        stored = (await s.execute(select(Case).where(Case.reference == "FB-2026-900030"))).scalar_one()
+        assert (stored.part_number, stored.severity, stored.version) == ("BP-100", "high", 2)
+        again, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "", "zh", NOW)
+        assert not created and again.id == contact.id
