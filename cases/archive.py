@@ -78,7 +78,7 @@ async def contact_for(
     )
     # Inserted with the batch's other new rows at the flush (cases/rows.py).
     rows.add_new(session, contact)
-    rows.add_new(session, Identity(contact=contact, kind=kind.value, value=value, created_at=now))
+    rows.append(session, Identity, dict(kind=kind.value, value=value, created_at=now), contact_id=contact)
     pending[(kind.value, value)] = contact
     return contact, True
 

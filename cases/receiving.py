@@ -142,7 +142,7 @@ class Receiver:
             message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
             subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
             is_automatic=msg.is_automatic, created_at=msg.received_at,
-        ), case=case)
+        ), case_id=case)
         if msg.message_id:
             _batch_messages(session)[msg.message_id] = case
         if msg.attachments:
@@ -209,4 +209,4 @@ async def store_attachments(session: AsyncSession, message: CaseMessage | rows.R
         digest = hashlib.sha256(att.data).hexdigest()
         rows.append(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data})
         rows.append(session, Attachment, dict(filename=att.filename, content_type=att.content_type,
-                                              size=len(att.data), sha256=digest), message=message)
+                                              size=len(att.data), sha256=digest), message_id=message)

@@ -38,12 +38,12 @@ def record_history(
     rows.append(session, CaseHistory, dict(
         at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
         from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
-    ), case=case)
+    ), case_id=case)
 
 
 def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **payload: Any) -> None:
     """Write an event in the caller's transaction; the dispatcher delivers it after commit."""
-    rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at), case=case)
+    rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at), case_id=case)
 
 
 _BLOCKS = "kefu_reference_blocks"  # session.info: (prefix, year) -> [next value, last reserved]

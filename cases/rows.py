@@ -7,7 +7,7 @@ attribute events and the flush's dependency sort were most of the batch's CPU). 
 is a plain dict; a row that refers to a case, or to a message of the same flush, takes that key
 when the flush has given it one.
 
-New cases, contacts and identities of an intake batch are ORM objects that the rest of the
+New cases and contacts of an intake batch are ORM objects that the rest of the
 unit of work may still read and change; `add_new` queues such an object instead of adding it
 to the session: the flush inserts it with the rows of its table (its values as they are then),
 gives it its key and attaches it to the session as a stored object, so later changes are
@@ -21,7 +21,7 @@ every flush and flushes before every commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import inspect, insert
@@ -41,21 +41,22 @@ _KEYED = {CaseMessage}  # rows whose new ids other rows need (new objects always
 class Row:
     model: type
     values: dict[str, Any]
-    case: Any = None  # an ORM Case (or None): fills case_id when written
-    message: Any = None  # a CaseMessage or a message Row: fills message_id when written
+    # foreign key column -> what it points at (an ORM object or a Row): its id, once it has one
+    refs: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
     obj: Any = None  # a new ORM object (add_new): its values are read when it is written
 
 
-def append(session: Any, model: type, values: dict[str, Any], *, case: Any = None, message: Any = None) -> Row:
-    """Queue a row for this unit of work (an AsyncSession or a Session)."""
-    row = Row(model, values, case, message)
+def append(session: Any, model: type, values: dict[str, Any], **refs: Any) -> Row:
+    """Queue a row for this unit of work (an AsyncSession or a Session). `refs` name the
+    foreign keys that take their value from an object or row: ``case_id=case``."""
+    row = Row(model, values, refs)
     session.info.setdefault(_ROWS, []).append(row)
     return row
 
 
 def add_new(session: Any, obj: Any) -> None:
-    """Queue a new ORM object (a Contact, Identity or Case) to be inserted by the next flush."""
+    """Queue a new ORM object (a Contact or a Case) to be inserted by the next flush."""
     session.info.setdefault(_ROWS, []).append(Row(type(obj), {}, obj=obj))
 
 
@@ -75,10 +76,8 @@ def write(session: Session) -> None:
                     if inspect(row.obj).key is not None:
                         continue  # the ORM stored it already (it was added to the session after all)
                     row.values = _column_values(row.obj)
-                if row.case is not None:
-                    row.values["case_id"] = row.case.id
-                if row.message is not None:
-                    row.values["message_id"] = row.message.id
+                for column, target in row.refs.items():
+                    row.values[column] = target.id
                 groups.setdefault(tuple(row.values), []).append(row)
         for group in groups.values():
             params = [row.values for row in group]

@@ -39,11 +39,11 @@ async def test_rows_of_new_cases_and_their_messages_get_the_keys_of_the_flush(ke
         cases = [await _new_case(s, f"FB-2026-90000{i}") for i in range(3)]
         for case in cases:
             message = rows.append(s, CaseMessage, dict(direction="in", channel="email", subject="s", body="b",
-                                                       new_text="b", created_at=NOW), case=case)
+                                                       new_text="b", created_at=NOW), case_id=case)
             for name in ("a.pdf", "b.pdf"):  # the same bytes twice: one blob
                 rows.append(s, Blob, {"sha256": "0" * 64, "size": 3, "data": b"abc"})
                 rows.append(s, Attachment, dict(filename=name, content_type="application/pdf", size=3,
-                                                sha256="0" * 64), message=message)
+                                                sha256="0" * 64), message_id=message)
             record_history(s, case=case, at=NOW, actor=SYSTEM, action="opened", to_state=case.state)
             emit(s, EventKind.CASE_OPENED, case, NOW)
     async with kefu.db.reader() as s:
