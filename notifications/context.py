@@ -36,6 +36,12 @@ async def template_context(s: AsyncSession, case: Case, event: OutboxEvent, lang
     contact = await s.get(Contact, case.contact_id)
     customer = await s.get(Customer, case.customer_id)
     dept = await s.get(Department, case.department_id) if case.department_id else None
+    return notice_context(case, event, contact, customer, dept, language, tz, console_url)
+
+
+def notice_context(case: Case, event: OutboxEvent, contact: Contact | None, customer: Customer | None,
+                   dept: Department | None, language: str, tz: ZoneInfo, console_url: str) -> dict[str, Any]:
+    """The context from rows already read: the dispatcher reads them for a whole batch at once."""
     fmt = "%Y-%m-%d %H:%M"
     payload = event.payload or {}
     return {

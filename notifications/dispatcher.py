@@ -1,28 +1,38 @@
 """The dispatcher: fan out committed events, then deliver with retry, backoff and dead letters.
 
-Nothing is sent inside a case transaction: a delivery is leased in a short transaction, sent
-with no transaction open, and its result written in another. A crash after sending and before
-recording can send a notice twice (at-least-once), never lose one.
+Nothing is sent inside a case transaction. Deliveries are leased in batches in a short
+transaction; a batch is read in a few queries (notifications/batch.py), its notices are sent
+one by one with no transaction open, and the results of the whole batch are written in one
+transaction afterwards (one commit, one fsync on SQLite, per batch rather than per notice).
+
+At-least-once: a result is recorded only after its send. A crash (or a failed result
+transaction) after sending and before recording re-sends at most the unrecorded part of one
+batch - up to ``BATCH`` notices - once its lease expires; a notice is never lost. A batch that
+outlives most of its lease stops early and hands the rest back, so another instance does not
+lease and send them while this one still works on them. An error that is neither a send
+result nor expected (a broken template) still records what the batch sent before it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any, Awaitable, Callable, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
+from cases import rows
 from cases.clock import Clock
 from cases.db import Database
 from cases.enums import Channel, Direction
-from cases.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
+from cases.models import Case, CaseMessage, Delivery, DeliveryStatus
 from cases.settings import Settings
 from cases.tokens import Signer
 from cases.wakeup import run_rounds
-from notifications.context import template_context
+from notifications.batch import Batch, Job, load_batch
 from notifications.email_out import OutgoingEmail, build_email
 from notifications.fanout import Fanout
 from notifications.render import Rendered, Renderer
@@ -34,11 +44,38 @@ ContextExtra = Callable[[Case], Awaitable[dict[str, Any]]]
 
 MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=5)
+# A batch stops sending when less than this is left of its lease (a relay timing out on every
+# notice takes 30 s each); the rest goes back to the queue unsent.
+LEASE_MARGIN = timedelta(minutes=1)
+BATCH = 50  # deliveries leased, read and recorded together
+
+_DELIVERIES = Delivery.__table__
+_FINISH = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
+    status=bindparam("b_status"), last_error=bindparam("b_error"), sent_at=bindparam("b_sent_at"),
+    attempts=_DELIVERIES.c.attempts + 1, lease_until=None,
+)
+_RETRY = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
+    attempts=bindparam("b_attempts"), status=bindparam("b_status"), last_error=bindparam("b_error"),
+    next_attempt_at=bindparam("b_next"), lease_until=None,
+)
 
 
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min ... capped at 6 hours."""
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """The result of one send, to be written with the rest of its batch."""
+
+    delivery_id: int
+    status: DeliveryStatus  # SENT, DEAD, or PENDING for a retry
+    at: datetime  # when the send ended (sent_at, the conversation entry, the retry's backoff base)
+    error: str | None = None
+    retried: bool = False  # a transient failure: attempts counted, the next one after a backoff
+    attempts: int = 0  # a retry's new attempt count
+    note: dict[str, Any] | None = None  # a CaseMessage row: the notice joins the conversation
 
 
 class Dispatcher:
@@ -56,6 +93,10 @@ class Dispatcher:
         self.renderer = renderer
         self.poll_seconds = poll_seconds
         self.fanout = Fanout(signer, settings.mail_domains[0], settings.auto_mail_per_recipient_per_day)
+        # Per dispatcher, not per notice: the formatted From and the Reply-To address pattern.
+        self._from = formataddr((settings.mail_from_name, settings.service_address))
+        self._reply_local = settings.service_local_part
+        self._domain = settings.mail_domains[0]
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -71,13 +112,12 @@ class Dispatcher:
                 if not await self.fanout.run_once(s, self.clock()):
                     break
         attempted = 0
-        while ids := await self._lease(20):
-            for delivery_id in ids:
-                await self._deliver(delivery_id)
-            attempted += len(ids)
+        while leased := await self._lease(BATCH):
+            ids, until = leased
+            attempted += await self._deliver_batch(ids, until)
         return attempted
 
-    async def _lease(self, limit: int) -> list[int]:
+    async def _lease(self, limit: int) -> tuple[list[int], datetime] | None:
         now = self.clock()
         async with self.db.unit_of_work() as s:
             ids = list((await s.execute(
@@ -88,48 +128,62 @@ class Dispatcher:
             )).scalars())
             if ids:
                 await s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(lease_until=now + LEASE))
-        return ids
+        return (ids, now + LEASE) if ids else None
 
-    async def _deliver(self, delivery_id: int) -> None:
+    async def _deliver_batch(self, ids: list[int], lease_until: datetime) -> int:
+        """Send the leased batch, then record every result in one transaction. Returns how many
+        deliveries were leased and not handed back."""
         async with self.db.reader() as s:
-            d = await s.get(Delivery, delivery_id)
-            event = await s.get(OutboxEvent, d.event_id) if d else None
-            case = await s.get(Case, d.case_id) if d and d.case_id else None
-            if d is None or event is None or case is None:
-                return
-            context = await template_context(s, case, event, d.language, self.settings.tz, self.settings.public_url)
-            in_reply_to, references = await _thread_ids(s, case.id) if d.audience == "customer" else (None, ())
-        # Outside the read: a provider may write (a single-use Telegram link in the acknowledgement).
+            batch = await load_batch(s, ids, self.settings.tz, self.settings.public_url)
+        outcomes: list[_Outcome] = []
+        handed_back: list[int] = []
+        try:
+            for i, job in enumerate(batch.jobs):
+                if self.clock() >= lease_until - LEASE_MARGIN:
+                    handed_back = [j.delivery.id for j in batch.jobs[i:]]
+                    log.warning("dispatcher: lease nearly over; %d delivery(ies) handed back unsent",
+                                len(handed_back))
+                    break
+                outcome = await self._deliver(batch, job)
+                outcomes.append(outcome)
+                if outcome.note is not None and outcome.note["message_id"]:
+                    batch.sent_on(job.case.id, outcome.note["message_id"])
+        finally:
+            # Also when a notice raised something unexpected: what was sent is recorded.
+            if outcomes or handed_back:
+                await self._record(outcomes, handed_back)
+        return len(ids) - len(handed_back)
+
+    async def _deliver(self, batch: Batch, job: Job) -> _Outcome:
+        d, case, context = job.delivery, job.case, job.context
+        # Outside any read: a provider may write (a single-use Telegram link in the acknowledgement).
         extra = self.context_extras.get((d.audience, d.template, d.channel))
         if extra is not None:
             context.update(await extra(case))
         rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context)
         if d.channel != Channel.EMAIL.value:
-            await self._send_by(d, case, rendered)
-            return
-        message_id = d.message_id or _staff_message_id(self.signer, case.reference, self.settings.mail_domains[0])
+            return await self._send_by(d, case, rendered)
+        in_reply_to, references = batch.thread_ids(case.id) if d.audience == "customer" else (None, ())
+        message_id = d.message_id or _staff_message_id(self.signer, case.reference, self._domain)
         mail = OutgoingEmail(
-            from_addr=formataddr((self.settings.mail_from_name, self.settings.service_address)),
-            to=(d.recipient,), subject=rendered.subject, body=rendered.body, message_id=message_id,
-            in_reply_to=in_reply_to, references=references,
-            reply_to=f"{self.settings.service_local_part}+{self.signer.case_token(case.reference)}@{self.settings.mail_domains[0]}",
+            from_addr=self._from, to=(d.recipient,), subject=rendered.subject, body=rendered.body,
+            message_id=message_id, in_reply_to=in_reply_to, references=references,
+            reply_to=f"{self._reply_local}+{self.signer.case_token(case.reference)}@{self._domain}",
             language=d.language, loop_id=self.settings.instance_id,
         )
         data = build_email(mail, self.clock())
         try:
             await self.transport.send(self.settings.service_address, [d.recipient], data)
         except PermanentSendError as exc:
-            await self._finish(d.id, DeliveryStatus.DEAD, f"permanent: {exc}")
             log.error("%s: %s to %s failed permanently: %s", case.reference, d.template, d.audience, exc)
-            return
+            return _Outcome(d.id, DeliveryStatus.DEAD, self.clock(), f"permanent: {exc}")
         except (TransientSendError, OSError) as exc:
-            await self._retry(d.id, d.attempts + 1, str(exc))
             log.warning("%s: %s to %s failed, will retry: %s", case.reference, d.template, d.audience, exc)
-            return
-        await self._finish(d.id, DeliveryStatus.SENT, None, record=(case.id, message_id, rendered, d))
+            return self._retry(d, str(exc))
         log.info("%s: sent %s to %s", case.reference, d.template, d.audience)
+        return self._sent(d, case, message_id, rendered)
 
-    async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> None:
+    async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> _Outcome:
         """A channel other than email (Telegram): its sender raises the same two errors."""
         sender = self.senders.get(d.channel)
         try:
@@ -137,40 +191,47 @@ class Dispatcher:
                 raise PermanentSendError(f"no sender for channel {d.channel!r} (is it configured?)")
             await sender.send(d, case, rendered)
         except PermanentSendError as exc:
-            await self._finish(d.id, DeliveryStatus.DEAD, f"permanent: {exc}")
             log.error("%s: %s to %s on %s failed permanently: %s", case.reference, d.template, d.audience, d.channel, exc)
-            return
+            return _Outcome(d.id, DeliveryStatus.DEAD, self.clock(), f"permanent: {exc}")
         except (TransientSendError, OSError) as exc:
-            await self._retry(d.id, d.attempts + 1, str(exc))
             log.warning("%s: %s to %s on %s failed, will retry: %s", case.reference, d.template, d.audience, d.channel, exc)
-            return
-        await self._finish(d.id, DeliveryStatus.SENT, None, record=(case.id, None, rendered, d))
+            return self._retry(d, str(exc))
         log.info("%s: sent %s to %s on %s", case.reference, d.template, d.audience, d.channel)
+        return self._sent(d, case, None, rendered)
 
-    async def _retry(self, delivery_id: int, attempts: int, error: str) -> None:
-        now = self.clock()
+    def _retry(self, d: Delivery, error: str) -> _Outcome:
+        attempts = d.attempts + 1
         status = DeliveryStatus.DEAD if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
-        async with self.db.unit_of_work() as s:
-            await s.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-                attempts=attempts, status=status.value, last_error=error[:2000],
-                next_attempt_at=now + backoff(attempts), lease_until=None,
-            ))
+        return _Outcome(d.id, status, self.clock(), error[:2000], retried=True, attempts=attempts)
 
-    async def _finish(self, delivery_id: int, status: DeliveryStatus, error: str | None,
-                      record: tuple | None = None) -> None:  # type: ignore[type-arg]
+    def _sent(self, d: Delivery, case: Case, message_id: str | None, rendered: Rendered) -> _Outcome:
         now = self.clock()
+        note = None
+        if d.audience == "customer" and d.template != "reply":
+            # Automatic notices join the conversation, so staff see what the customer got.
+            note = {"case_id": case.id, "direction": Direction.OUT.value, "channel": d.channel,
+                    "message_id": message_id, "sender": "kefu", "subject": rendered.subject,
+                    "body": rendered.body, "new_text": "", "is_automatic": True, "created_at": now}
+        return _Outcome(d.id, DeliveryStatus.SENT, now, note=note)
+
+    async def _record(self, outcomes: list[_Outcome], handed_back: list[int]) -> None:
+        """One transaction for a batch's results: finished, retried, handed back, conversation."""
+        finished = [{"b_id": o.delivery_id, "b_status": o.status.value, "b_error": o.error,
+                     "b_sent_at": o.at if o.status is DeliveryStatus.SENT else None}
+                    for o in outcomes if not o.retried]
+        retried = [{"b_id": o.delivery_id, "b_attempts": o.attempts, "b_status": o.status.value,
+                    "b_error": o.error, "b_next": o.at + backoff(o.attempts)}
+                   for o in outcomes if o.retried]
         async with self.db.unit_of_work() as s:
-            await s.execute(update(Delivery).where(Delivery.id == delivery_id).values(
-                status=status.value, last_error=error, sent_at=now if status is DeliveryStatus.SENT else None,
-                attempts=Delivery.attempts + 1, lease_until=None,
-            ))
-            if record is not None:
-                case_id, message_id, rendered, d = record
-                if d.audience == "customer" and d.template != "reply":
-                    # Automatic notices join the conversation, so staff see what the customer got.
-                    s.add(CaseMessage(case_id=case_id, direction=Direction.OUT.value, channel=d.channel,
-                                      message_id=message_id, sender="kefu", subject=rendered.subject,
-                                      body=rendered.body, new_text="", is_automatic=True, created_at=now))
+            if finished:
+                await s.execute(_FINISH, finished)
+            if retried:
+                await s.execute(_RETRY, retried)
+            if handed_back:
+                await s.execute(update(Delivery).where(Delivery.id.in_(handed_back)).values(lease_until=None))
+            for o in outcomes:
+                if o.note is not None:
+                    rows.append(s, CaseMessage, o.note)
 
 
 class ChannelSender(Protocol):
@@ -181,17 +242,3 @@ def _staff_message_id(signer: Signer, reference: str, domain: str) -> str:
     from notifications.email_out import make_message_id
 
     return make_message_id(signer.case_token(reference), domain)
-
-
-async def _thread_ids(s, case_id: int) -> tuple[str | None, tuple[str, ...]]:  # type: ignore[no-untyped-def]
-    """In-Reply-To: the customer's latest mail; References: first and recent messages, oldest first."""
-    rows = list((await s.execute(
-        select(CaseMessage.message_id, CaseMessage.direction).where(
-            CaseMessage.case_id == case_id, CaseMessage.message_id.is_not(None)
-        ).order_by(CaseMessage.id)
-    )).all())
-    ids = [mid for mid, _ in rows]
-    inbound = [mid for mid, direction in rows if direction == Direction.IN.value]
-    in_reply_to = inbound[-1] if inbound else None
-    refs = ids[:1] + ids[-9:] if len(ids) > 10 else ids
-    return in_reply_to, tuple(dict.fromkeys(refs))

@@ -1,0 +1,93 @@
+"""A leased batch of deliveries with everything their notices need, read in a few queries.
+
+One query per table for the whole batch (deliveries, their events, cases, contacts, customers,
+departments, and the message ids of the customer cases' conversations) instead of half a dozen
+primary-key reads per delivery: profiled, those reads were the dispatcher's largest cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.enums import Direction
+from cases.models import Case, CaseMessage, Contact, Customer, Delivery, Department, OutboxEvent
+from notifications.context import notice_context
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Job:
+    """One leased delivery and what its notice is made of."""
+
+    delivery: Delivery
+    case: Case
+    context: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Batch:
+    jobs: list[Job]
+    # case id -> (message id, direction) of its conversation, oldest first (customer notices only)
+    threads: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def thread_ids(self, case_id: int) -> tuple[str | None, tuple[str, ...]]:
+        """In-Reply-To: the customer's latest mail; References: first and recent messages, oldest first."""
+        rows = self.threads.get(case_id, [])
+        ids = [mid for mid, _ in rows]
+        inbound = [mid for mid, direction in rows if direction == Direction.IN.value]
+        in_reply_to = inbound[-1] if inbound else None
+        refs = ids[:1] + ids[-9:] if len(ids) > 10 else ids
+        return in_reply_to, tuple(dict.fromkeys(refs))
+
+    def sent_on(self, case_id: int, message_id: str) -> None:
+        """A notice of this batch joined the conversation: later notices of the batch refer to it,
+        as they did when each delivery read the conversation afresh."""
+        if case_id in self.threads:
+            self.threads[case_id].append((message_id, Direction.OUT.value))
+
+
+async def _by_id(s: AsyncSession, model: type[T], ids: Iterable[int | None]) -> dict[int, T]:
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted:
+        return {}
+    rows = (await s.execute(select(model).where(model.id.in_(wanted)))).scalars()  # type: ignore[attr-defined]
+    return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+
+async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url: str) -> Batch:
+    """The leased deliveries in id order; one whose delivery, event or case is gone is left out
+    (and stays leased, as before)."""
+    deliveries = list((await s.execute(
+        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))).scalars())
+    events = await _by_id(s, OutboxEvent, (d.event_id for d in deliveries))
+    cases = await _by_id(s, Case, (d.case_id for d in deliveries))
+    contacts = await _by_id(s, Contact, (c.contact_id for c in cases.values()))
+    customers = await _by_id(s, Customer, (c.customer_id for c in cases.values()))
+    depts = await _by_id(s, Department, (c.department_id for c in cases.values()))
+    batch = Batch([])
+    for d in deliveries:
+        event = events.get(d.event_id)
+        case = cases.get(d.case_id) if d.case_id else None
+        if event is None or case is None:
+            continue
+        context = notice_context(case, event, contacts.get(case.contact_id), customers.get(case.customer_id),
+                                 depts.get(case.department_id) if case.department_id else None,
+                                 d.language, tz, console_url)
+        batch.jobs.append(Job(d, case, context))
+    threaded = sorted({j.case.id for j in batch.jobs if j.delivery.audience == "customer"})
+    if threaded:
+        batch.threads = {case_id: [] for case_id in threaded}
+        rows = await s.execute(
+            select(CaseMessage.case_id, CaseMessage.message_id, CaseMessage.direction).where(
+                CaseMessage.case_id.in_(threaded), CaseMessage.message_id.is_not(None)
+            ).order_by(CaseMessage.id))
+        for case_id, message_id, direction in rows:
+            batch.threads[case_id].append((message_id, direction))
+    return batch
