@@ -70,7 +70,7 @@ def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: 
 
 
 async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None,
-                   parse_workers: int = 0) -> dict[str, float]:
+                   parse_workers: int = 0, smtp_process: bool = False) -> dict[str, float]:
     from cases.main import bootstrap, start, stop
     from cases.migrate import upgrade_async
     from cases.models import InboundMessage
@@ -80,7 +80,8 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
 
     settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
                         smtp_listen=("127.0.0.1", free_port()), database_url=database_url or "",
-                        auto_mail_per_recipient_per_day=10**6, parse_workers=parse_workers)
+                        auto_mail_per_recipient_per_day=10**6, parse_workers=parse_workers,
+                        smtp_process=smtp_process)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
@@ -147,6 +148,9 @@ def main() -> None:
     p.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
     p.add_argument("--parse-workers", type=int, default=Settings.from_env({}).parse_workers,
                    help="parse worker processes (default as kefu serve: one less than the cores, at most 4)")
+    p.add_argument("--smtp-process", choices=["on", "off"],
+                   default="on" if Settings.from_env({}).smtp_process else "off",
+                   help="SMTP intake in its own process (default as kefu serve: on with two cores or more)")
     args = p.parse_args()
     _say(f"kefu bench: generating {args.messages} messages (Chinese and English, replies, attachments) ...")
     corpus = generate_corpus(args.messages)
@@ -161,8 +165,10 @@ def main() -> None:
         bare_rate = bare_insert(corpus, folder)
         _say(f"  {bare_rate:8.0f} msg/s")
         _say(f"3/3 SMTP session to committed case ({args.clients * 4} concurrent SMTP connections, "
-             f"{args.parse_workers} parse worker(s)) ...")
-        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url, args.parse_workers))
+             f"{args.parse_workers} parse worker(s), SMTP in "
+             f"{'its own process' if args.smtp_process == 'on' else 'the main process'}) ...")
+        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url, args.parse_workers,
+                                 args.smtp_process == "on"))
         _say(f"  {r['rate']:8.0f} msg/s  ({r['processed']:.0f} messages in {r['elapsed']:.1f} s: "
              f"{r['cases']:.0f} cases, {r['quarantined']:.0f} quarantined, {r['client_errors']:.0f} client errors)")
         _say(f"  memory: {r['rss_start_mb']:.0f} MiB at start, {r['rss_peak_mb']:.0f} MiB peak")

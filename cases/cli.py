@@ -16,6 +16,7 @@ from cases.settings import Settings, SettingsError
 log = logging.getLogger("kefu")
 
 FIRST_ADMIN_ROLES = ["admin", "approver", "sales", "quality"]
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # also the SMTP process's (intake/smtp_process.py)
 
 
 def _settings() -> Settings:
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings_level, format=LOG_FORMAT)
     # Alembic lists its autogenerate plugins at INFO on every start: noise for an operator.
     logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, logging.getLogger().level))
     try:

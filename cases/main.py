@@ -132,7 +132,14 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
     s = kefu.settings
     await kefu.inbox.start()
     servers: list[object] = []
-    if smtp:
+    if smtp and s.smtp_process:  # SMTP sessions and the raw store on the other core
+        from intake.smtp_process import SmtpProcess
+
+        smtp_process = SmtpProcess(s, kefu.processor.wake, close_seconds=SMTP_CLOSE_SECONDS)
+        kefu.channel_status["smtp"] = smtp_process.status
+        await smtp_process.start()
+        servers.append(smtp_process)
+    elif smtp:
         handler = IntakeHandler(kefu.inbox, s.mail_domains, s.service_local_part)
         servers.append(await start_smtp_server(handler, s.smtp_listen[0], s.smtp_listen[1],
                                                s.mail_domains[0], s.max_message_bytes))
@@ -170,8 +177,12 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
 
 
 async def stop(kefu: Kefu, servers: list[object]) -> None:
+    from intake.smtp_process import SmtpProcess
+
     for server in servers:
-        if isinstance(server, web.AppRunner):
+        if isinstance(server, SmtpProcess):
+            await server.stop()
+        elif isinstance(server, web.AppRunner):
             await server.cleanup()
         elif isinstance(server, asyncio.base_events.Server):
             server.close()

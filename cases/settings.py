@@ -32,6 +32,19 @@ def _default_parse_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
+def _smtp_process(raw: str | None) -> bool:
+    """KEFU_SMTP_PROCESS: ``auto`` (the default) runs SMTP intake in its own process when the
+    machine has two cores or more, so that SMTP sessions and case writing each get one."""
+    value = (raw or "auto").strip().lower()
+    if value == "auto":
+        return (os.cpu_count() or 1) >= 2
+    if value in ("on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    raise SettingsError(f"KEFU_SMTP_PROCESS must be auto, on or off, got {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path = Path("var")
@@ -54,6 +67,7 @@ class Settings:
     instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
     log_level: str = "INFO"
     parse_workers: int = 0  # from the environment: one less than the cores, at most 4
+    smtp_process: bool = False  # from the environment: on with two cores or more (intake/smtp_process.py)
     fax_gateways: tuple[str, ...] = ()  # the site's own fax-to-email sender addresses (patterns)
     # IMAP mailbox (README "IMAP mailbox"); the URL is checked by intake/imap_config.py.
     imap_url: str | None = None
@@ -147,6 +161,7 @@ class Settings:
             auto_mail_per_recipient_per_day=int(num("KEFU_AUTO_MAIL_PER_RECIPIENT_PER_DAY", 20)),
             log_level=(v.get("KEFU_LOG_LEVEL") or "INFO").upper(),
             parse_workers=int(num("KEFU_PARSE_WORKERS", _default_parse_workers())),
+            smtp_process=_smtp_process(v.get("KEFU_SMTP_PROCESS")),
             fax_gateways=tuple(g.strip().lower() for g in (v.get("KEFU_FAX_GATEWAYS") or "").split(",") if g.strip()),
             imap_url=v.get("KEFU_IMAP_URL") or None,
             imap_password=v.get("KEFU_IMAP_PASSWORD", ""),

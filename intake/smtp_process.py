@@ -1,0 +1,374 @@
+"""SMTP intake in its own process, beside the one that writes cases.
+
+SMTP sessions and the raw store cost about as much CPU per mail as writing the case; on one
+event loop they share one core while the machine's second core idles. ``SmtpProcess`` (used
+by the composition root) starts a child process that builds its own database engine, inbox
+and ``IntakeHandler`` and serves SMTP exactly as the in-process server does: same handler,
+same limits, same replies, raw bytes committed before ``250``.
+
+Parent and child talk over one socket pair:
+
+- child -> parent: one JSON line first, ``{"port": N}`` once it listens or ``{"error": ...,
+  "errno": N}`` if it could not (address in use); after that every byte means "new input
+  stored": the parent wakes the processor. Wake bytes are sent without blocking and dropped
+  when the socket is full (unread bytes already wake the parent), so they coalesce.
+- parent -> child: any byte means "stop". End of file means the parent is gone, even after a
+  SIGKILL (the kernel closes its end): the child stops at once, so a restarted ``kefu serve``
+  can bind the port again.
+
+The child is started with "spawn", not fork: the parent has threads (thread pools, IMAP, the
+parse pool's feeder) and a forked copy of it could inherit a held lock. It ignores SIGINT (a
+Ctrl-C reaches the whole process group; the parent stops it in order) and treats SIGTERM as
+"stop". If it dies while kefu runs, the supervisor logs it and starts a new one after a
+bounded, growing delay; its state is in ``status()`` (GET /api/v1/health, "smtp").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import signal
+import socket
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from cases.settings import Settings
+
+log = logging.getLogger(__name__)
+
+READY_SECONDS = 60.0  # spawn imports SQLAlchemy and aiosmtpd: about a second, more on a busy machine
+BACKOFF_FIRST_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+STABLE_SECONDS = 60.0  # a child that ran this long resets the backoff
+REAP_SECONDS = 5.0  # after its socket closed, how long a dying child may take to exit
+STOP_BYTE = b"s"
+WAKE_BYTE = b"w"
+
+
+class SmtpProcessError(OSError):
+    """The SMTP process could not start (it could not listen, or died before it was ready)."""
+
+
+class SmtpState(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    RESTARTING = "restarting"  # it died; a new one starts after the backoff
+    STOPPED = "stopped"
+
+
+class SmtpProcess:
+    """Supervises the SMTP child process: start, wake the processor, restart, stop."""
+
+    def __init__(self, settings: Settings, on_stored: Callable[[], None], *, close_seconds: float = 10.0,
+                 ready_seconds: float = READY_SECONDS, backoff_first: float = BACKOFF_FIRST_SECONDS,
+                 backoff_max: float = BACKOFF_MAX_SECONDS) -> None:
+        self.settings = settings
+        self.on_stored = on_stored
+        self.close_seconds = close_seconds
+        self.ready_seconds = ready_seconds
+        self.backoff_first = backoff_first
+        self.backoff_max = backoff_max
+        self.host, self.port = settings.smtp_listen  # the port is the child's real one once it listens
+        root = logging.getLogger()
+        self._log_level = root.getEffectiveLevel()
+        self._proc: BaseProcess | None = None
+        self._sock: socket.socket | None = None
+        self._lost = asyncio.Event()  # the child's end of the socket closed: it died or is dying
+        self._task: asyncio.Task[None] | None = None
+        self._ready_at = 0.0
+        self._state = SmtpState.STARTING
+        self._error: str | None = None
+        self._restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def status(self) -> dict[str, Any]:
+        """For GET /api/v1/health: plain data."""
+        return {"state": self._state.value, "process": "own", "pid": self.pid,
+                "listen": f"{self.host}:{self.port}", "restarts": self._restarts, "error": self._error}
+
+    async def start(self) -> None:
+        """Start the child and wait until it listens; raises SmtpProcessError if it cannot."""
+        await self._spawn()
+        self._task = asyncio.create_task(self._supervise(), name="smtp-process supervisor")
+
+    async def stop(self) -> None:
+        """Ask the child to stop (it closes its server within close_seconds, stops its inbox,
+        disposes its engine); join it, then terminate, then kill."""
+        self._state = SmtpState.STOPPED
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        proc, sock = self._proc, self._sock
+        self._forget_socket()
+        if proc is None:
+            return
+        if proc.exitcode is None and sock is not None:
+            try:
+                sock.send(STOP_BYTE)
+            except OSError:
+                pass  # it is already gone
+        if not await _wait_exit(proc, self.close_seconds + 10):
+            log.warning("SMTP process (pid %s) did not stop in time; terminating it", proc.pid)
+            proc.terminate()
+            if not await _wait_exit(proc, REAP_SECONDS):
+                proc.kill()
+                await _wait_exit(proc, REAP_SECONDS)
+        if sock is not None:
+            sock.close()
+        log.info("SMTP process (pid %s) stopped", proc.pid)
+
+    async def _spawn(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        ours, theirs = socket.socketpair()
+        proc = ctx.Process(target=child_main, args=(self.settings, theirs, self.close_seconds, self._log_level),
+                           name="kefu-smtp", daemon=True)
+        self._state = SmtpState.STARTING
+        try:
+            proc.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()  # only the child holds its end: its death is our end of file
+        ours.setblocking(False)
+        try:
+            extra = await self._hello(proc, ours)
+        except BaseException:
+            ours.close()
+            if proc.exitcode is None:
+                proc.kill()
+            await _wait_exit(proc, REAP_SECONDS)
+            raise
+        self._proc, self._sock, self._ready_at = proc, ours, time.monotonic()
+        self._lost.clear()
+        self._state, self._error = SmtpState.RUNNING, None
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._readable)
+        log.info("SMTP intake runs in its own process (pid %s) on %s:%d", proc.pid, self.host, self.port)
+        if extra:
+            self.on_stored()
+
+    async def _hello(self, proc: BaseProcess, sock: socket.socket) -> bytes:
+        """Read the child's first line; returns the wake bytes that followed it, if any."""
+        loop = asyncio.get_running_loop()
+        where = f"{self.host}:{self.port}"
+        buf = b""
+        try:
+            async with asyncio.timeout(self.ready_seconds):
+                while b"\n" not in buf:
+                    chunk = await loop.sock_recv(sock, 4096)
+                    if not chunk:
+                        await _wait_exit(proc, REAP_SECONDS)
+                        raise SmtpProcessError(f"SMTP intake on {where}: its process {_describe_exit(proc)} "
+                                               f"before it listened (see its log above)")
+                    buf += chunk
+        except TimeoutError:
+            raise SmtpProcessError(f"SMTP intake on {where}: its process did not report ready within "
+                                   f"{self.ready_seconds:g} s") from None
+        line, _, rest = buf.partition(b"\n")
+        hello = json.loads(line)
+        if "error" in hello:
+            message = f"SMTP intake could not listen on {where} (in its own process): {hello['error']}"
+            raise SmtpProcessError(hello["errno"], message) if hello.get("errno") else SmtpProcessError(message)
+        self.port = int(hello["port"])
+        return rest
+
+    def _readable(self) -> None:
+        """Wake bytes from the child (any number: one wake), or end of file: it is gone."""
+        sock = self._sock
+        if sock is None:
+            return
+        woke = False
+        while True:
+            try:
+                data = sock.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                data = b""
+            if not data:
+                self._forget_socket()
+                sock.close()
+                self._lost.set()
+                break
+            woke = True
+        if woke:
+            self.on_stored()
+
+    def _forget_socket(self) -> None:
+        if self._sock is not None:
+            try:
+                asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            except (RuntimeError, ValueError):  # no loop, or the socket is already closed
+                pass
+            self._sock = None
+
+    async def _supervise(self) -> None:
+        """Restart a child that died, after a delay that doubles up to backoff_max (reset once
+        a child has run for STABLE_SECONDS)."""
+        delay = self.backoff_first
+        while True:
+            await self._lost.wait()
+            self._lost.clear()
+            proc = self._proc
+            assert proc is not None
+            await _wait_exit(proc, REAP_SECONDS)
+            if proc.exitcode is None:
+                proc.kill()
+                await _wait_exit(proc, REAP_SECONDS)
+            if time.monotonic() - self._ready_at >= STABLE_SECONDS:
+                delay = self.backoff_first
+            self._state = SmtpState.RESTARTING
+            self._error = f"SMTP process (pid {proc.pid}) {_describe_exit(proc)}"
+            log.error("%s; SMTP intake is down, a new process starts in %.0f s", self._error, delay)
+            while True:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.backoff_max)
+                try:
+                    await self._spawn()
+                except Exception as exc:
+                    self._state, self._error = SmtpState.RESTARTING, str(exc)
+                    log.error("SMTP process did not start: %s; trying again in %.0f s", exc, delay)
+                    continue
+                self._restarts += 1
+                break
+
+
+def _describe_exit(proc: BaseProcess) -> str:
+    code = proc.exitcode
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+async def _wait_exit(proc: BaseProcess, seconds: float) -> bool:
+    """Wait (without blocking the loop) until `proc` has exited and been reaped."""
+    if proc.exitcode is not None:
+        return True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    ended = loop.create_future()
+    loop.add_reader(proc.sentinel, lambda: ended.done() or ended.set_result(None))
+    try:
+        async with asyncio.timeout_at(deadline):
+            await ended
+            # The sentinel is readable once the child's files are closed, a moment before the
+            # kernel lets us reap it: poll for that moment.
+            while proc.exitcode is None:
+                await asyncio.sleep(0.005)
+    except TimeoutError:
+        pass
+    finally:
+        loop.remove_reader(proc.sentinel)
+    return proc.exitcode is not None
+
+
+# ---- the child ---------------------------------------------------------------------------
+
+def child_main(settings: Settings, sock: socket.socket, close_seconds: float, log_level: int) -> None:
+    """Entry point of the SMTP process (spawned: a fresh interpreter that imports this module)."""
+    import sys
+
+    from cases.cli import LOG_FORMAT
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order
+    logging.basicConfig(level=log_level, format=LOG_FORMAT, stream=sys.stderr)
+    try:
+        code = asyncio.run(_serve(settings, sock, close_seconds))
+    except Exception:
+        log.exception("SMTP process failed")
+        code = 1
+    sys.exit(code)
+
+
+class _ParentLink:
+    """The child's end of the socket: wake the parent without blocking, notice its end."""
+
+    def __init__(self, sock: socket.socket, stopped: asyncio.Event) -> None:
+        self.sock = sock
+        self.stopped = stopped
+
+    def hello(self, message: dict[str, Any]) -> None:
+        # Blocking and first: the socket is empty and nothing else has been sent yet.
+        self.sock.sendall(json.dumps(message).encode() + b"\n")
+        self.sock.setblocking(False)
+
+    def wake(self) -> None:
+        try:
+            self.sock.send(WAKE_BYTE)
+        except BlockingIOError:
+            pass  # the parent has unread wake bytes: it will wake anyway
+        except OSError:
+            self.parent_gone()
+
+    def readable(self) -> None:
+        try:
+            data = self.sock.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.parent_gone()
+        elif not self.stopped.is_set():
+            log.info("SMTP process: asked to stop")
+            self.stopped.set()
+
+    def parent_gone(self) -> None:
+        if not self.stopped.is_set():
+            log.warning("SMTP process: the kefu process is gone; stopping")
+            self.stopped.set()
+
+
+async def _serve(settings: Settings, sock: socket.socket, close_seconds: float) -> int:
+    from cases.clock import utcnow
+    from cases.db import Database, make_engine
+    from intake.inbox import Inbox
+    from intake.smtp import IntakeHandler, start_smtp_server
+
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    parent = _ParentLink(sock, stopped)
+    s = settings
+    db = Database(make_engine(s.sqlalchemy_url))
+    inbox = Inbox(db, utcnow, on_stored=parent.wake)
+    await inbox.start()
+    try:
+        handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part)
+        try:
+            server = await start_smtp_server(handler, s.smtp_listen[0], s.smtp_listen[1],
+                                             s.mail_domains[0], s.max_message_bytes)
+        except OSError as exc:
+            parent.hello({"error": str(exc), "errno": exc.errno})
+            return 1
+        except Exception as exc:
+            parent.hello({"error": f"{type(exc).__name__}: {exc}", "errno": None})
+            raise
+        parent.hello({"port": server.sockets[0].getsockname()[1]})
+        loop.add_reader(sock.fileno(), parent.readable)
+        loop.add_signal_handler(signal.SIGTERM, stopped.set)
+        await stopped.wait()
+        loop.remove_reader(sock.fileno())
+        server.close()
+        try:  # an SMTP client idling in its session must not hold the shutdown for minutes
+            async with asyncio.timeout(close_seconds):
+                await server.wait_closed()
+        except TimeoutError:
+            log.warning("SMTP sessions still open after %d s; closing them", close_seconds)
+    finally:
+        await inbox.stop()  # senders still waiting get their temporary error
+        await db.dispose()
+    return 0

@@ -1,0 +1,194 @@
+"""SMTP intake in its own process (intake/smtp_process.py), over real sockets and a real
+database: mail sent to the child becomes cases because the child wakes the parent's
+processor; a killed child is replaced and health shows it; stop ends the child and frees the
+port; a port in use fails the start naming the address; a SIGKILLed parent takes the child
+with it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import smtplib
+import socket
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import func, select
+
+from cases.main import Kefu, bootstrap, start, stop
+from cases.migrate import upgrade_async
+from cases.models import Case, InboundMessage
+from cases.settings import Settings, SettingsError
+from cases.users import seed_departments
+from intake.smtp_process import SmtpProcess, SmtpProcessError
+from tests.conftest import ListTransport
+from tests.mailhelpers import customer_mail, eventually, smtp_send
+
+LONG_POLL = 120.0  # the processor's own poll: only the child's wake-up explains a quick case
+
+
+@asynccontextmanager
+async def served_apart(settings: Settings, **overrides: object) -> AsyncIterator[tuple[Kefu, SmtpProcess]]:
+    settings = replace(settings, smtp_process=True, **overrides)  # type: ignore[arg-type]
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=LONG_POLL)
+    await seed_departments(kefu.db)
+    servers = await start(kefu)
+    try:
+        child = next(s for s in servers if isinstance(s, SmtpProcess))
+        yield kefu, child
+    finally:
+        await stop(kefu, servers)
+
+
+async def _count(kefu: Kefu, model: type, *where: object) -> int:
+    async with kefu.db.reader() as s:
+        return (await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one()  # type: ignore[arg-type]
+
+
+def _mail(n: int, tag: str = "apart") -> object:
+    return customer_mail(f"客户{n % 5} <c{n % 5}@dfmc-parts.cn>", f"密封圈漏油 {tag} {n}", f"零件号：3501-{n:05d}\n漏油。",
+                         message_id=f"{tag}{n}@dfmc-parts.cn")
+
+
+async def _smtp_health(kefu: Kefu) -> dict:  # type: ignore[type-arg]
+    """The "smtp" part of GET /api/v1/health, over the socket (a thread: the server runs on this loop)."""
+    host, port = kefu.settings.http_listen
+
+    def get() -> dict:  # type: ignore[type-arg]
+        with urllib.request.urlopen(f"http://{host}:{port}/api/v1/health", timeout=10) as resp:
+            return json.load(resp)["smtp"]  # type: ignore[no-any-return]
+
+    return await asyncio.to_thread(get)
+
+
+async def _smtp_state(kefu: Kefu, state: str) -> dict | None:  # type: ignore[type-arg]
+    health = await _smtp_health(kefu)
+    return health if health["state"] == state else None
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+async def test_mail_to_the_smtp_process_becomes_cases_woken_by_the_child(settings: Settings) -> None:
+    async with served_apart(settings) as (kefu, child):
+        assert child.pid is not None and child.pid != os.getpid()
+        assert child.port == kefu.settings.smtp_listen[1]
+        listening = {c.laddr.port for c in psutil.Process(child.pid).net_connections("tcp") if c.status == "LISTEN"}
+        assert child.port in listening, "the child, not the parent, listens on the SMTP port"
+        await asyncio.sleep(0.5)  # the processor's first round at start is over: it now sleeps LONG_POLL
+        started = time.monotonic()
+        await smtp_send(child.port, _mail(0))
+        await eventually(lambda: _count(kefu, Case), timeout=10, what="the case of the first mail")
+        assert time.monotonic() - started < LONG_POLL / 4
+
+        def stream(part: range) -> None:  # several sessions at once: both processes write the database
+            with smtplib.SMTP("127.0.0.1", child.port, timeout=30) as c:
+                for n in part:
+                    c.send_message(_mail(n))
+
+        await asyncio.gather(*(asyncio.to_thread(stream, range(1 + i, 81, 4)) for i in range(4)))
+
+        async def done() -> bool:
+            return (await _count(kefu, InboundMessage, InboundMessage.status == "pending") == 0
+                    and await _count(kefu, Case) == 81)
+
+        await eventually(done, timeout=30, what="81 cases")
+        assert await _count(kefu, InboundMessage, InboundMessage.status == "quarantined") == 0
+        assert (await _smtp_health(kefu))["state"] == "running"
+
+
+async def test_a_killed_smtp_process_is_replaced_and_health_shows_it(settings: Settings) -> None:
+    async with served_apart(settings) as (kefu, child):
+        first = child.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        down = await eventually(lambda: _smtp_state(kefu, "restarting"), timeout=10,
+                                what="health to show the restart")
+        assert "SIGKILL" in down["error"] and str(first) in down["error"]
+        up = await eventually(lambda: _smtp_state(kefu, "running"), timeout=30, what="a new SMTP process")
+        assert up["pid"] != first and up["restarts"] == 1 and up["error"] is None
+        assert not psutil.pid_exists(first)
+        await smtp_send(child.port, _mail(1, "after-kill"))
+        await eventually(lambda: _count(kefu, Case), timeout=10, what="a case from the new process")
+
+
+async def test_stop_ends_the_smtp_process_and_frees_its_port(settings: Settings) -> None:
+    async with served_apart(settings) as (kefu, child):
+        pid, port = child.pid, child.port
+        await smtp_send(port, _mail(2, "stop"))
+        assert pid is not None and psutil.pid_exists(pid)
+    assert not psutil.pid_exists(pid), "the SMTP process outlived stop()"
+    assert _port_is_free(port)
+    assert kefu.channel_status["smtp"]()["state"] == "stopped"
+
+
+async def test_a_port_in_use_fails_the_start_naming_the_address(settings: Settings) -> None:
+    settings = replace(settings, smtp_process=True)
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=LONG_POLL)
+    host, port = settings.smtp_listen
+    with socket.socket() as taken:
+        taken.bind((host, port))
+        taken.listen()
+        try:
+            with pytest.raises(SmtpProcessError) as raised:
+                await start(kefu, http=False)
+        finally:
+            await stop(kefu, [])
+    assert f"{host}:{port}" in str(raised.value)
+    assert "address already in use" in str(raised.value)
+    assert isinstance(raised.value, OSError) and raised.value.errno == 98
+
+
+def test_kefu_smtp_process_setting() -> None:
+    assert Settings().smtp_process is False  # what tests build directly: in-process
+    assert Settings.from_env({"KEFU_SMTP_PROCESS": "on"}).smtp_process is True
+    assert Settings.from_env({"KEFU_SMTP_PROCESS": "0"}).smtp_process is False
+    assert Settings.from_env({}).smtp_process is ((os.cpu_count() or 1) >= 2)
+    with pytest.raises(SettingsError, match="KEFU_SMTP_PROCESS"):
+        Settings.from_env({"KEFU_SMTP_PROCESS": "sometimes"})
+
+
+@pytest.mark.slow
+def test_a_sigkilled_kefu_serve_takes_its_smtp_process_along(settings: Settings, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if not settings.sqlalchemy_url.startswith("sqlite"):
+        pytest.skip("the process tree is the same on PostgreSQL (test_crash runs both)")
+    from tests.test_crash import _start
+
+    monkeypatch.setenv("KEFU_SMTP_PROCESS", "on")
+    log = tmp_path / "serve.log"
+    proc, settings = _start(settings, log)
+    try:
+        children = [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+        smtp = [c for c in children if any(n.laddr.port == settings.smtp_listen[1] and n.status == "LISTEN"
+                                           for n in c.net_connections("tcp"))]
+        assert len(smtp) == 1, children
+        # The child logs to the same stderr, in the same format as `kefu serve`.
+        text = log.read_text()
+        assert " INFO intake.smtp: SMTP intake listening on 127.0.0.1:%d" % settings.smtp_listen[1] in text
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    deadline = time.monotonic() + 10
+    while smtp[0].is_running() and smtp[0].status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not smtp[0].is_running() or smtp[0].status() == psutil.STATUS_ZOMBIE, "the SMTP process outlived kefu"
+    assert _port_is_free(settings.smtp_listen[1])
+    assert "the kefu process is gone; stopping" in log.read_text()
