@@ -7,6 +7,7 @@ repeated fan-out after a crash harmless.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.enums import Channel, Role
 from cases.events import EventKind
-from cases.models import Case, Delivery, DeliveryStatus, Department, OutboxEvent, User, UserRole
+from cases.models import Case, Contact, Delivery, DeliveryStatus, Department, Identity, OutboxEvent, User, UserRole
 from cases.tokens import Signer
 from notifications.callback import no_way_to_reach
 from notifications.email_out import make_message_id
@@ -39,42 +40,68 @@ class Fanout:
             select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None)).order_by(OutboxEvent.id)
             .limit(limit).with_for_update(skip_locked=True)
         )).scalars())
+        if not events:
+            return 0
+        known = await _Known.read(s, events)
+        planned: list[tuple[OutboxEvent, Case, Notice, list[tuple[str, str, str]]]] = []
         for event in events:
-            await self._fan_out(s, event, now)
+            planned.extend(await self._plan(s, known, event, now))
             event.fanned_out_at = now
+        # One count for every customer address of the batch. Deliveries added by this batch are
+        # not flushed yet, so they never counted (as when each address was counted on its own).
+        counts = await self._sent_today(s, {r for _, _, n, targets in planned if n.to is To.CUSTOMER
+                                            for c, r, _ in targets if c == Channel.EMAIL.value}, now)
+        for event, case, notice, targets in planned:
+            self._add(s, event, case, notice, targets, counts, now)
         return len(events)
 
-    async def _fan_out(self, s: AsyncSession, event: OutboxEvent, now: datetime) -> None:
-        case = await s.get(Case, event.case_id) if event.case_id else None
+    async def _plan(self, s: AsyncSession, known: _Known, event: OutboxEvent, now: datetime,
+                    ) -> list[tuple[OutboxEvent, Case, Notice, list[tuple[str, str, str]]]]:
+        """The event's notices and their targets, in routing order; a customer notice with no
+        way to reach the customer records its callback task here."""
+        case = known.cases.get(event.case_id) if event.case_id else None
         if case is None:
-            return
+            return []
+        planned = []
         for notice in ROUTES.get(EventKind(event.kind), ()):
             if notice.needs_auto_reply and not event.payload.get("auto_reply", True):
                 continue
-            targets = await self._recipients(s, notice, case)
+            targets = await self._recipients(s, known, notice, case)
             if not targets and notice.to is To.CUSTOMER:
                 await no_way_to_reach(s, case, notice.template, now)  # a callback task for Sales
-            for channel, recipient, language in targets:
-                delivery = Delivery(
-                    event_id=event.id, case_id=case.id, audience=notice.audience, template=notice.template,
-                    channel=channel, recipient=recipient, language=language, status=DeliveryStatus.PENDING.value,
-                    next_attempt_at=now, created_at=now, attempts=0,
-                )
-                if notice.to is To.CUSTOMER and channel == Channel.EMAIL.value:
-                    delivery.message_id = event.payload.get("message_id") or make_message_id(
-                        self.signer.case_token(case.reference), self.mail_domain)
-                    if await self._over_cap(s, recipient, now):
-                        delivery.status = DeliveryStatus.SUPPRESSED.value
-                        delivery.last_error = f"more than {self.cap_per_day} automatic mails to this address today"
-                        log.warning("%s: suppressed %s to a customer: daily cap", case.reference, notice.template)
-                s.add(delivery)
+            planned.append((event, case, notice, targets))
+        return planned
 
-    async def _recipients(self, s: AsyncSession, notice: Notice, case: Case) -> list[tuple[str, str, str]]:
+    def _add(self, s: AsyncSession, event: OutboxEvent, case: Case, notice: Notice,
+             targets: list[tuple[str, str, str]], counts: dict[str, int], now: datetime) -> None:
+        for channel, recipient, language in targets:
+            delivery = Delivery(
+                event_id=event.id, case_id=case.id, audience=notice.audience, template=notice.template,
+                channel=channel, recipient=recipient, language=language, status=DeliveryStatus.PENDING.value,
+                next_attempt_at=now, created_at=now, attempts=0,
+            )
+            if notice.to is To.CUSTOMER and channel == Channel.EMAIL.value:
+                delivery.message_id = event.payload.get("message_id") or make_message_id(
+                    self.signer.case_token(case.reference), self.mail_domain)
+                if counts.get(recipient, 0) >= self.cap_per_day:
+                    delivery.status = DeliveryStatus.SUPPRESSED.value
+                    delivery.last_error = f"more than {self.cap_per_day} automatic mails to this address today"
+                    log.warning("%s: suppressed %s to a customer: daily cap", case.reference, notice.template)
+            s.add(delivery)
+
+    async def _recipients(self, s: AsyncSession, known: _Known, notice: Notice, case: Case,
+                          ) -> list[tuple[str, str, str]]:
         if notice.to is To.CUSTOMER:
-            return await customer_targets(s, case)
-        users = await self._staff(s, notice.to, case)
+            return await customer_targets(s, case, identities=known.identities)
+        key = (notice.to, case.department_id if notice.to is To.DEPARTMENT else None)
+        users = known.staff.get(key)
+        if users is None:
+            users = known.staff[key] = await self._staff(s, notice.to, case)
+        chats = known.chats.get((notice.template, key))
+        if chats is None:
+            chats = known.chats[(notice.template, key)] = await staff_chat_targets(s, notice.template, users)
         return [(Channel.EMAIL.value, u.email, u.language) for u in users if u.email] + \
-            await staff_chat_targets(s, notice.template, users)  # Telegram push, besides the email
+            list(chats)  # Telegram push, besides the email
 
     async def _staff(self, s: AsyncSession, to: To, case: Case) -> list[User]:
         stmt = select(User).where(User.active.is_(True))
@@ -85,16 +112,46 @@ class Fanout:
             stmt = stmt.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role.value)
         return list((await s.execute(stmt.order_by(User.id))).scalars().unique())
 
-    async def _over_cap(self, s: AsyncSession, recipient: str, now: datetime) -> bool:
-        """Cap automatic mail per recipient (FreeScout users saw 8,000-mail loops)."""
-        count = (await s.execute(
-            select(func.count(Delivery.id)).where(
-                Delivery.recipient == recipient, Delivery.audience == "customer",
+    async def _sent_today(self, s: AsyncSession, recipients: set[str], now: datetime) -> dict[str, int]:
+        """Automatic mails per recipient in the last day, for the cap (FreeScout users saw
+        8,000-mail loops)."""
+        if not recipients:
+            return {}
+        rows = await s.execute(
+            select(Delivery.recipient, func.count(Delivery.id)).where(
+                Delivery.recipient.in_(sorted(recipients)), Delivery.audience == "customer",
                 Delivery.created_at >= now - timedelta(days=1),
                 Delivery.status != DeliveryStatus.SUPPRESSED.value,
-            )
-        )).scalar_one()
-        return count >= self.cap_per_day
+            ).group_by(Delivery.recipient)
+        )
+        return {recipient: count for recipient, count in rows}
+
+
+@dataclass(slots=True)
+class _Known:
+    """What one fan-out batch reads once: its cases (and their contacts, so that
+    ``session.get`` finds them without a query), the contacts' active identities, and the staff
+    and staff chats of each audience, asked for at most once per batch."""
+
+    cases: dict[int, Case]
+    identities: dict[tuple[int, str], list[str]]
+    staff: dict[tuple[To, int | None], list[User]] = field(default_factory=dict)
+    chats: dict[tuple[str, tuple[To, int | None]], list[tuple[str, str, str]]] = field(default_factory=dict)
+
+    @classmethod
+    async def read(cls, s: AsyncSession, events: list[OutboxEvent]) -> _Known:
+        case_ids = sorted({e.case_id for e in events if e.case_id is not None})
+        cases = {c.id: c for c in (await s.execute(select(Case).where(Case.id.in_(case_ids)))).scalars()} \
+            if case_ids else {}
+        contact_ids = sorted({c.contact_id for c in cases.values()})
+        identities: dict[tuple[int, str], list[str]] = {}
+        if contact_ids:
+            list((await s.execute(select(Contact).where(Contact.id.in_(contact_ids)))).scalars())
+            for contact_id, kind, value in await s.execute(
+                select(Identity.contact_id, Identity.kind, Identity.value).where(
+                    Identity.contact_id.in_(contact_ids), Identity.active.is_(True)).order_by(Identity.id)):
+                identities.setdefault((contact_id, kind), []).append(value)
+        return cls(cases, identities)
 
 
 def department_label(dept: Department | None, language: str) -> str:

@@ -9,6 +9,7 @@ has an address; the fax gateway is never answered automatically (it is a machine
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,16 +36,20 @@ FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
 SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: notifications/telegram.py
 
 
-async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = None) -> list[tuple[str, str, str]]:
+async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = None,
+                           identities: Mapping[tuple[int, str], list[str]] | None = None) -> list[tuple[str, str, str]]:
     """(channel, recipient, language) for one customer notice; empty when there is no way.
-    `skip`: a channel that just failed (a blocked Telegram chat), for the fallback."""
+    `skip`: a channel that just failed (a blocked Telegram chat), for the fallback.
+    `identities`: (contact id, channel) -> active identities in id order, read beforehand for a
+    whole fan-out batch; without it they are read here."""
     contact = await s.get(Contact, case.contact_id)
     language = case.language or (contact.language if contact else "zh")
     requested = Channel(case.reply_channel) if case.reply_channel else C.EMAIL
     for channel in FALLBACKS.get(requested, (C.EMAIL,)):
         if channel not in SENDABLE or channel is skip:
             continue
-        found = await archive.identities_of(s, case.contact_id, channel)
+        found = identities.get((case.contact_id, channel.value), []) if identities is not None \
+            else await archive.identities_of(s, case.contact_id, channel)
         if found:
             return [(channel.value, found[0], language)]
     log.warning("%s: contact has no way to reach them for reply channel %s; customer notice not sent",
