@@ -23,7 +23,7 @@ from cases.enums import CaseState, Direction, Language, Satisfaction
 from cases.events import EventKind
 from cases.intake_message import IntakeMessage
 from cases.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
-from cases.records import apply_step, emit, next_reference, record_history
+from cases.records import Numbering, apply_step, emit, record_history
 from cases.satisfaction import parse_satisfaction
 from cases.states import TERMINAL, Action
 from cases.tokens import Signer
@@ -33,11 +33,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    case: Case  # may be pending (flushed with the batch)
-    reference: str
+    case: Case  # a new case is queued until the flush (the processor flushes a whole batch)
     opened: bool  # a new case, or a message on an existing one
     how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
     rating: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """A new case has its reference from the flush on (records.Numbering)."""
+        return self.case.reference
 
 
 class Receiver:
@@ -65,10 +69,10 @@ class Receiver:
         if case is None:
             case = await self._open(session, msg, contact, now, linked_to)
             await self._add_message(session, case, msg, now, inbound_id)
-            return Outcome(case, case.reference, True, "new" if linked_to is None else "linked")
+            return Outcome(case, True, "new" if linked_to is None else "linked")
         await self._add_message(session, case, msg, now, inbound_id)
         rating = await self._follow_up(session, case, msg, now)
-        return Outcome(case, case.reference, False, how, rating)
+        return Outcome(case, False, how, rating)
 
     async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
         hints = msg.hints
@@ -116,7 +120,6 @@ class Receiver:
         year = msg.received_at.astimezone(self.tz).year
         language = Language.EN if Language.EN in (msg.language, contact.language) else Language.ZH
         case = Case(
-            reference=await next_reference(session, self.prefix, year),
             type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
             customer_id=contact.customer_id, contact=contact,
             subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
@@ -125,13 +128,13 @@ class Receiver:
             language=language.value, received_at=msg.received_at, created_at=now, updated_at=now,
             linked_case_id=linked_to.id if linked_to else None,
         )
-        rows.add_new(session, case)  # inserted with the batch's other new cases at the flush
+        # Inserted with the batch's other new cases at the flush, and numbered then.
+        rows.add_new(session, case, before_insert=Numbering(self.prefix, year))
         actor = customer(msg.sender_identity)
         note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
         record_history(session, case=case, at=now, actor=actor, action="opened",
                        to_state=case.state, note=note)
         emit(session, EventKind.CASE_OPENED, case, now, auto_reply=msg.auto_reply_allowed)
-        log.info("opened %s from %s channel", case.reference, msg.channel)
         return case
 
     async def _add_message(

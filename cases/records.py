@@ -5,10 +5,11 @@ History rows and events are append-only rows (`cases.rows`), written in bulk at 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases import rows
@@ -46,65 +47,47 @@ def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **pay
     rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at), case_id=case)
 
 
-_BLOCKS = "kefu_reference_blocks"  # session.info: (prefix, year) -> [next value, last reserved]
-_RESERVE = "kefu_reference_reserve"  # session.info: how many numbers to take at once
+@dataclass(frozen=True, slots=True)
+class Numbering:
+    """Gives new cases their reference, FB-2026-000123, when they are inserted (the
+    ``before_insert`` hook of `cases.rows.add_new`): all new cases of a flush with one
+    ``UPDATE ... RETURNING`` of their counter, in the transaction that inserts them.
+
+    The counter's row is locked from that statement to the commit, so instances never share a
+    number, and a rolled-back batch gives its numbers back with it: the series has no gaps, as
+    a register of feedback forms should. Taking the number at the flush, not when the case is
+    opened, keeps the lock short: on SQLite the whole database's write lock, which the SMTP
+    intake waits for before it can answer ``250``."""
+
+    prefix: str
+    year: int
+
+    def __call__(self, conn: Connection, cases: list[Case]) -> None:
+        last = _advance(conn, self.prefix, self.year, len(cases))
+        for value, case in enumerate(cases, last - len(cases) + 1):
+            case.reference = f"{self.prefix}-{self.year}-{value:06d}"
+            log.info("opened %s from %s channel", case.reference, case.channel)
 
 
-def reserve_references(session: AsyncSession, count: int) -> None:
-    """Let this unit of work take up to `count` references with one statement (a batch)."""
-    session.info[_RESERVE] = max(1, count)
-
-
-async def next_reference(session: AsyncSession, prefix: str, year: int) -> str:
-    """FB-2026-000123. UPDATE ... RETURNING takes a row lock, so instances never share a number.
-
-    A batch takes a block of numbers at once; the lock is held until commit, so the numbers it
-    did not use are given back by `release_references` before then, and the series stays
-    without gaps, as a register of feedback forms should."""
-    blocks: dict[tuple[str, int], list[int]] = session.info.setdefault(_BLOCKS, {})
-    block = blocks.get((prefix, year))
-    if block is None or block[0] > block[1]:
-        count = session.info.get(_RESERVE, 1)
-        last = await _advance(session, prefix, year, count)
-        block = blocks[(prefix, year)] = [last - count + 1, last]
-    value = block[0]
-    block[0] += 1
-    return f"{prefix}-{year}-{value:06d}"
-
-
-async def release_references(session: AsyncSession) -> None:
-    """Give back the numbers of this unit of work's blocks that it did not use."""
-    for (prefix, year), (following, last) in session.info.pop(_BLOCKS, {}).items():
-        if following <= last:
-            conn = await session.connection()
-            await conn.execute(
-                update(ReferenceCounter)
-                .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year,
-                       ReferenceCounter.last_value == last)
-                .values(last_value=following - 1)
-            )
-
-
-async def _advance(session: AsyncSession, prefix: str, year: int, count: int) -> int:
+def _advance(conn: Connection, prefix: str, year: int, count: int) -> int:
+    """Take `count` numbers of the (prefix, year) series; returns the last one."""
     # Core on the connection: the ORM's UPDATE machinery cost more than the statement.
-    conn = await session.connection()
     stmt = (
         update(ReferenceCounter)
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.year == year)
         .values(last_value=ReferenceCounter.last_value + count)
         .returning(ReferenceCounter.last_value)
     )
-    value = (await conn.execute(stmt)).scalar_one_or_none()
+    value = conn.execute(stmt).scalar_one_or_none()
     if value is None:
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
+        if conn.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
             ins = pg_insert(ReferenceCounter).on_conflict_do_nothing()
         else:
             ins = insert(ReferenceCounter).prefix_with("OR IGNORE")
-        await conn.execute(ins.values(prefix=prefix, year=year, last_value=0))
-        value = (await conn.execute(stmt)).scalar_one()
+        conn.execute(ins.values(prefix=prefix, year=year, last_value=0))
+        value = conn.execute(stmt).scalar_one()
     return int(value)
 
 

@@ -21,10 +21,11 @@ every flush and flushes before every commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, insert
+from sqlalchemy import Connection, inspect, insert
 from sqlalchemy.orm import RelationshipDirection, Session, make_transient_to_detached
 
 from cases.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Identity, OutboxEvent
@@ -45,6 +46,10 @@ class Row:
     refs: dict[str, Any] = field(default_factory=dict)
     id: int | None = None
     obj: Any = None  # a new ORM object (add_new): its values are read when it is written
+    # called as hook(connection, objects) for all queued objects with the same (equal) hook,
+    # just before they are inserted: what must be decided in the writing statement's
+    # transaction and as late as possible (a case's reference number, see records.Numbering)
+    before_insert: Any = None
 
 
 def append(session: Any, model: type, values: dict[str, Any], **refs: Any) -> Row:
@@ -55,9 +60,9 @@ def append(session: Any, model: type, values: dict[str, Any], **refs: Any) -> Ro
     return row
 
 
-def add_new(session: Any, obj: Any) -> None:
+def add_new(session: Any, obj: Any, before_insert: Callable[[Connection, list[Any]], None] | None = None) -> None:
     """Queue a new ORM object (a Contact or a Case) to be inserted by the next flush."""
-    session.info.setdefault(_ROWS, []).append(Row(type(obj), {}, obj=obj))
+    session.info.setdefault(_ROWS, []).append(Row(type(obj), {}, obj=obj, before_insert=before_insert))
 
 
 def write(session: Session) -> None:
@@ -69,16 +74,22 @@ def write(session: Session) -> None:
     stored: list[Any] = []  # new objects that got their key
     for model in ORDER:
         # One executemany per set of columns (rows of one table may leave different columns out).
+        mine = [row for row in rows if row.model is model
+                # a new object that the ORM stored already (it was added to the session after all)
+                and (row.obj is None or inspect(row.obj).key is None)]
+        hooks: dict[Any, list[Any]] = {}
+        for row in mine:
+            if row.before_insert is not None:
+                hooks.setdefault(row.before_insert, []).append(row.obj)
+        for hook, objects in hooks.items():
+            hook(conn, objects)
         groups: dict[tuple[str, ...], list[Row]] = {}
-        for row in rows:
-            if row.model is model:
-                if row.obj is not None:
-                    if inspect(row.obj).key is not None:
-                        continue  # the ORM stored it already (it was added to the session after all)
-                    row.values = _column_values(row.obj)
-                for column, target in row.refs.items():
-                    row.values[column] = target.id
-                groups.setdefault(tuple(row.values), []).append(row)
+        for row in mine:
+            if row.obj is not None:
+                row.values = _column_values(row.obj)
+            for column, target in row.refs.items():
+                row.values[column] = target.id
+            groups.setdefault(tuple(row.values), []).append(row)
         for group in groups.values():
             params = [row.values for row in group]
             if model is Blob:

@@ -56,9 +56,14 @@ class CaseService:
         self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
 
     # -- intake ------------------------------------------------------------------------------
-    async def receive(self, session: AsyncSession, msg: IntakeMessage, inbound_id: int | None = None) -> Outcome:
-        """Within the caller's unit of work (the intake processor batches several)."""
-        return await self.receiver.receive(session, msg, self.clock(), inbound_id)
+    async def receive(self, session: AsyncSession, msg: IntakeMessage, inbound_id: int | None = None,
+                      *, flush: bool = True) -> Outcome:
+        """Within the caller's unit of work. Flushed at once, so that a new case has its id and
+        reference; the intake processor receives a whole batch and flushes once (flush=False)."""
+        outcome = await self.receiver.receive(session, msg, self.clock(), inbound_id)
+        if flush:
+            await session.flush()
+        return outcome
 
     def committed(self) -> None:
         self._on_commit()

@@ -21,7 +21,6 @@ from cases.archive import prefetch_contacts
 from cases.clock import Clock
 from cases.db import Database
 from cases.models import Case, InboundMessage, InboundStatus
-from cases.records import release_references, reserve_references
 from cases.service import CaseService
 from cases.wakeup import run_rounds
 from intake.parse_pool import ParsePool
@@ -99,13 +98,11 @@ class MailProcessor:
         try:
             async with self.db.unit_of_work() as s:
                 claimed = await self._claim(s, [p.inbound_id for p in prepared])
-                # One statement each for the whole batch: its senders' contacts, its references.
+                # One statement for the whole batch's senders; the new cases' numbers come at the flush.
                 await prefetch_contacts(s, [(p.message.channel, p.message.sender_identity)
                                             for p in prepared if p.message and p.inbound_id in claimed])
-                reserve_references(s, len(claimed))
                 marks = [await self._apply(s, p, claimed[p.inbound_id])
                          for p in prepared if p.inbound_id in claimed]  # else another instance took it
-                await release_references(s)
                 await self._mark(s, marks)
         except Exception:
             log.exception("processor: batch rolled back; retrying each message alone")
@@ -135,7 +132,7 @@ class MailProcessor:
         if p.message is None:
             log.warning("inbound #%d quarantined: %s", p.inbound_id, p.reason)
             return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.QUARANTINED, p.reason)
-        outcome = await self.service.receive(s, p.message, inbound_id=p.inbound_id)
+        outcome = await self.service.receive(s, p.message, inbound_id=p.inbound_id, flush=False)
         return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.PROCESSED, None, outcome.case)
 
     async def _mark(self, s: AsyncSession, marks: list[_Mark]) -> None:
