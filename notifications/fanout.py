@@ -63,11 +63,16 @@ class Fanout:
         if case is None:
             return []
         planned = []
+        reached: set[tuple[str, str, str]] = set()  # (audience, channel, recipient) of this event
         for notice in ROUTES.get(EventKind(event.kind), ()):
             if notice.needs_auto_reply and not event.payload.get("auto_reply", True):
                 continue
-            targets = await self._recipients(s, known, notice, case)
-            if not targets and notice.to is To.CUSTOMER:
+            # One notice per person and event: a Sales member of the case's department is in
+            # both staff notices of a customer message; the first in routing order reaches them.
+            found = await self._recipients(s, known, notice, case)
+            targets = [t for t in found if (notice.audience, t[0], t[1]) not in reached]
+            reached.update((notice.audience, channel, recipient) for channel, recipient, _ in targets)
+            if not found and notice.to is To.CUSTOMER:
                 await no_way_to_reach(s, case, notice.template, now)  # a callback task for Sales
             planned.append((event, case, notice, targets))
         return planned
