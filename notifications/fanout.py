@@ -47,8 +47,7 @@ class Fanout:
         for event in events:
             planned.extend(await self._plan(s, known, event, now))
             event.fanned_out_at = now
-        # One count for every customer address of the batch. Deliveries added by this batch are
-        # not flushed yet, so they never counted (as when each address was counted on its own).
+        # One count for every customer address of the batch; `_add` adds the batch's own mails.
         counts = await self._sent_today(s, {r for _, _, n, targets in planned if n.to is To.CUSTOMER
                                             for c, r, _ in targets if c == Channel.EMAIL.value}, now)
         for event, case, notice, targets in planned:
@@ -92,6 +91,8 @@ class Fanout:
                     delivery.status = DeliveryStatus.SUPPRESSED.value
                     delivery.last_error = f"more than {self.cap_per_day} automatic mails to this address today"
                     log.warning("%s: suppressed %s to a customer: daily cap", case.reference, notice.template)
+                else:  # the batch's own mails count too (a burst from one address is one batch)
+                    counts[recipient] = counts.get(recipient, 0) + 1
             s.add(delivery)
 
     async def _recipients(self, s: AsyncSession, known: _Known, notice: Notice, case: Case,

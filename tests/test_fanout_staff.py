@@ -1,4 +1,4 @@
-"""Staff fan-out when one person is reached by two notices of one event: a Sales member on a
+"""Fan-out rules that a batch must keep. One person reached by two notices of one event: a Sales member on a
 case assigned to the Sales department gets the customer's message once, not twice (two rows
 would break the deliveries' unique key and stop the fan-out of every later event)."""
 
@@ -30,3 +30,28 @@ async def test_a_person_in_the_department_and_in_sales_gets_one_notice(kefu: Any
         staff = (await s.execute(select(Delivery.template, Delivery.recipient)
                                  .where(Delivery.audience == "staff").order_by(Delivery.id))).all()
     assert staff == [("customer_message", "sun@supplier.example"), ("case_closed", "sun@supplier.example")]
+
+
+async def test_the_daily_cap_counts_a_burst_that_arrives_in_one_batch(kefu: Any) -> None:
+    """Automatic mails to one address stop at the cap (a mail loop must not run away), also
+    when every mail of the burst is fanned out in the same batch."""
+
+    from intake.inbox import RawInput
+    from intake.mailkey import dedupe_key
+    from notifications.fanout import Fanout
+    from tests.mailhelpers import customer_mail
+
+    kefu.dispatcher.transport = _Transport()
+    kefu.dispatcher.fanout = Fanout(kefu.signer, "kefu.example", cap_per_day=3)
+    for i in range(5):
+        raw = customer_mail("loop@example.cn", f"问题 {i}", "请处理。", message_id=f"l{i}@example.cn").as_bytes()
+        message_id, key = dedupe_key(raw)
+        await kefu.inbox.put(RawInput(channel="email", dedupe_key=key, raw=raw, message_id=message_id,
+                                      envelope_from="loop@example.cn", envelope_to=("service@kefu.example",)))
+    await kefu.processor.drain()
+    await kefu.dispatcher.run_once()
+    async with kefu.db.reader() as s:
+        statuses = (await s.execute(select(Delivery.status).where(Delivery.recipient == "loop@example.cn")
+                                    .order_by(Delivery.id))).scalars().all()
+    assert statuses == ["sent"] * 3 + ["suppressed"] * 2
+    assert len(kefu.dispatcher.transport.sent) == 3
