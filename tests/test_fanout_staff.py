@@ -1,6 +1,6 @@
-"""Fan-out rules that a batch must keep. One person reached by two notices of one event: a Sales member on a
-case assigned to the Sales department gets the customer's message once, not twice (two rows
-would break the deliveries' unique key and stop the fan-out of every later event)."""
+"""Fan-out rules a batch must keep: one notice per person and event (a Sales member on a case
+of the Sales department is in both staff notices of a customer message; two rows would break
+the deliveries' unique key and stop all fan-out), and the daily cap of automatic mails."""
 
 from __future__ import annotations
 
