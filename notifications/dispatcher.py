@@ -23,12 +23,13 @@ from email.utils import formataddr
 from typing import Any, Awaitable, Callable, Protocol
 
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from cases import rows
 from cases.clock import Clock
 from cases.db import Database
 from cases.enums import Channel, Direction
-from cases.models import Case, CaseMessage, Delivery, DeliveryStatus
+from cases.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from cases.settings import Settings
 from cases.tokens import Signer
 from cases.wakeup import run_rounds
@@ -108,14 +109,38 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Fan out everything pending, then send everything due. Returns deliveries attempted."""
         while True:
-            async with self.db.unit_of_work() as s:
-                if not await self.fanout.run_once(s, self.clock()):
-                    break
+            try:
+                async with self.db.unit_of_work() as s:
+                    if not await self.fanout.run_once(s, self.clock()):
+                        break
+            except OperationalError:
+                raise  # the database is away or busy: the whole round is tried again later
+            except Exception:
+                log.exception("fan-out: batch rolled back; fanning out its events one at a time")
+                await self._fan_out_one_by_one()
         attempted = 0
         while leased := await self._lease(BATCH):
             ids, until = leased
             attempted += await self._deliver_batch(ids, until)
         return attempted
+
+    async def _fan_out_one_by_one(self, limit: int = 100) -> None:
+        """After a failed batch: each event alone; one that fails alone is set aside with the
+        reason (outbox_events.fanout_error), so that one bad event does not hold up the others."""
+        async with self.db.reader() as s:
+            ids = list((await s.execute(select(OutboxEvent.id).where(OutboxEvent.fanned_out_at.is_(None))
+                                        .order_by(OutboxEvent.id).limit(limit))).scalars())
+        for event_id in ids:
+            try:
+                async with self.db.unit_of_work() as s:
+                    await self.fanout.run_once(s, self.clock(), only=event_id)
+            except OperationalError:
+                raise
+            except Exception as exc:
+                log.error("fan-out: outbox event #%d set aside: %s: %s", event_id, type(exc).__name__, exc)
+                async with self.db.unit_of_work() as s:
+                    await s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
+                        fanned_out_at=self.clock(), fanout_error=f"{type(exc).__name__}: {exc}"[:4000]))
 
     async def _lease(self, limit: int) -> tuple[list[int], datetime] | None:
         now = self.clock()

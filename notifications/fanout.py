@@ -35,10 +35,13 @@ class Fanout:
         self.mail_domain = mail_domain
         self.cap_per_day = cap_per_day
 
-    async def run_once(self, s: AsyncSession, now: datetime, limit: int = 100) -> int:
+    async def run_once(self, s: AsyncSession, now: datetime, limit: int = 100, only: int | None = None) -> int:
+        """Fan out up to `limit` pending events (or only the event `only`); returns how many."""
+        stmt = select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))
+        if only is not None:
+            stmt = stmt.where(OutboxEvent.id == only)
         events = list((await s.execute(
-            select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None)).order_by(OutboxEvent.id)
-            .limit(limit).with_for_update(skip_locked=True)
+            stmt.order_by(OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)
         )).scalars())
         if not events:
             return 0

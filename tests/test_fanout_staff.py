@@ -55,3 +55,20 @@ async def test_the_daily_cap_counts_a_burst_that_arrives_in_one_batch(kefu: Any)
                                     .order_by(Delivery.id))).scalars().all()
     assert statuses == ["sent"] * 3 + ["suppressed"] * 2
     assert len(kefu.dispatcher.transport.sent) == 3
+
+
+async def test_an_event_that_cannot_be_fanned_out_is_set_aside_and_the_others_go_on(kefu: Any) -> None:
+    from cases.models import OutboxEvent
+
+    kefu.dispatcher.transport = _Transport()
+    await _cases(kefu, 3)
+    async with kefu.db.unit_of_work() as s:
+        bad = (await s.execute(select(OutboxEvent).order_by(OutboxEvent.id).offset(1).limit(1))).scalar_one()
+        bad.kind = "no_such_event"  # what a newer version wrote, say
+    assert await kefu.dispatcher.run_once() == 2  # the two good acknowledgements
+    async with kefu.db.reader() as s:
+        events = (await s.execute(select(OutboxEvent.kind, OutboxEvent.fanned_out_at.is_not(None),
+                                         OutboxEvent.fanout_error).order_by(OutboxEvent.id))).all()
+    assert [(k, done) for k, done, _ in events] == [("case_opened", True), ("no_such_event", True),
+                                                    ("case_opened", True)]
+    assert events[1][2].startswith("ValueError") and [e for _, _, e in events].count(None) == 2

@@ -32,6 +32,8 @@ class OutboxEvent(BatchInserted, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     fanned_out_at: Mapped[datetime | None]
+    # Set when the event could not be fanned out even on its own (logged; the others go on).
+    fanout_error: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped["Case | None"] = relationship(lazy="raise")
 
