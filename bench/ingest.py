@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import smtplib
 import sqlite3
 import tempfile
@@ -88,12 +89,18 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     # The dispatcher is measured on its own below: intake is what the SMTP sender waits for.
     kefu.dispatcher.run = _idle  # type: ignore[method-assign]
     servers = await start(kefu, http=False)
+    # As in a running service, the parse workers are up before the first mail arrives.
+    await asyncio.gather(*(asyncio.wrap_future(f) for f in kefu.processor.pool.warm_up()))
     proc = psutil.Process()
     rss_start = proc.memory_info().rss
     items = [(m.sender, m.recipients, m.data) for m in corpus]
     errors: mp.Queue[str] = mp.Queue()
     workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors))
                for i in range(clients)]
+    smtp_pids = [pid for server in servers if (pid := getattr(server, "pid", None))]
+    cpu_start = {"main": _cpu(proc.pid), "smtp": sum(_cpu(pid) for pid in smtp_pids),
+                 "parse": sum(_cpu(pid) for pid in kefu.processor.pool.pids())}
+    children_start = _children_cpu()
     t0 = time.perf_counter()
     for w in workers:
         w.start()
@@ -109,8 +116,12 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
             _say(f"  gave up after 600 s with {done} of {len(corpus)} processed")
             break
     elapsed = time.perf_counter() - t0
+    cpu = {"main": _cpu(proc.pid) - cpu_start["main"],
+           "smtp": sum(_cpu(pid) for pid in smtp_pids) - cpu_start["smtp"],
+           "parse": sum(_cpu(pid) for pid in kefu.processor.pool.pids()) - cpu_start["parse"]}
     for w in workers:
         w.join(30)
+    cpu["clients"] = _children_cpu() - children_start  # the client processes, reaped by now
     failures = []
     while not errors.empty():
         failures.append(errors.get())
@@ -134,7 +145,24 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
         "rss_start_mb": rss_start / 2**20, "rss_peak_mb": rss_peak / 2**20,
         "dispatch_rate": sent / dispatch_elapsed if dispatch_elapsed else 0.0, "sent": sent,
         "dispatch_cpu_ms": dispatched.cpu_ms,
+        **{f"cpu_{k}_ms": v * 1e3 / max(done, 1) for k, v in cpu.items()},
     }
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of a live process; 0 if it is gone."""
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(t.user + t.system)
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 async def _idle() -> None:
@@ -172,6 +200,15 @@ def main() -> None:
         _say(f"  {r['rate']:8.0f} msg/s  ({r['processed']:.0f} messages in {r['elapsed']:.1f} s: "
              f"{r['cases']:.0f} cases, {r['quarantined']:.0f} quarantined, {r['client_errors']:.0f} client errors)")
         _say(f"  memory: {r['rss_start_mb']:.0f} MiB at start, {r['rss_peak_mb']:.0f} MiB peak")
+        parts = {"SMTP process": r["cpu_smtp_ms"], "kefu main process": r["cpu_main_ms"],
+                 "parse workers": r["cpu_parse_ms"], "SMTP clients (smtplib)": r["cpu_clients_ms"]}
+        total = sum(parts.values())
+        cores = os.cpu_count() or 1
+        _say("  CPU per mail: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in parts.items() if ms)
+             + f"; {total:.2f} ms in all")
+        _say(f"  on {cores} cores that allows at most {cores * 1e3 / total:.0f} msg/s; "
+             f"the target needs at most {cores * 2e3 / parse_rate:.2f} ms a mail in all "
+             f"(parsing alone is {1e3 / parse_rate:.2f} ms)")
         _say(f"  notifications afterwards: {r['sent']:.0f} sent at {r['dispatch_rate']:.0f} msg/s (written as .eml, "
              f"{r['dispatch_cpu_ms']:.1f} ms CPU per notice)")
         _say("")

@@ -167,6 +167,7 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
                                        "deadline timers"), name="deadline timers"),
         asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
+    kefu.processor.pool.warm_up()
     kefu.processor.wake()
     kefu.dispatcher.wake()
     if kefu.imap is not None:
