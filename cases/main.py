@@ -178,6 +178,7 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
 
 
 async def stop(kefu: Kefu, servers: list[object]) -> None:
+    from intake.smtp import close_smtp_server
     from intake.smtp_process import SmtpProcess
 
     for server in servers:
@@ -186,12 +187,7 @@ async def stop(kefu: Kefu, servers: list[object]) -> None:
         elif isinstance(server, web.AppRunner):
             await server.cleanup()
         elif isinstance(server, asyncio.base_events.Server):
-            server.close()
-            try:  # an SMTP client idling in its session must not hold the shutdown for minutes
-                async with asyncio.timeout(SMTP_CLOSE_SECONDS):
-                    await server.wait_closed()
-            except TimeoutError:
-                log.warning("SMTP sessions still open after %d s; closing them", SMTP_CLOSE_SECONDS)
+            await close_smtp_server(server, SMTP_CLOSE_SECONDS)
     if kefu.telegram is not None:
         await kefu.telegram.stop()
     for task in kefu.tasks:

@@ -87,3 +87,14 @@ async def start_smtp_server(handler: IntakeHandler, host: str, port: int, hostna
     server = await loop.create_server(create_smtp_factory(handler, hostname, max_bytes), host=host, port=port)
     log.info("SMTP intake listening on %s:%d", host, port)
     return server
+
+
+async def close_smtp_server(server: asyncio.base_events.Server, seconds: float) -> None:
+    """Stop listening and wait for the sessions to end, at most `seconds`: an SMTP client
+    idling in its session must not hold the shutdown for minutes."""
+    server.close()
+    try:
+        async with asyncio.timeout(seconds):
+            await server.wait_closed()
+    except TimeoutError:
+        log.warning("SMTP sessions still open after %d s; closing them", seconds)

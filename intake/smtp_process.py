@@ -337,7 +337,7 @@ async def _serve(settings: Settings, sock: socket.socket, close_seconds: float) 
     from cases.clock import utcnow
     from cases.db import Database, make_engine
     from intake.inbox import Inbox
-    from intake.smtp import IntakeHandler, start_smtp_server
+    from intake.smtp import IntakeHandler, close_smtp_server, start_smtp_server
 
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
@@ -362,12 +362,7 @@ async def _serve(settings: Settings, sock: socket.socket, close_seconds: float) 
         loop.add_signal_handler(signal.SIGTERM, stopped.set)
         await stopped.wait()
         loop.remove_reader(sock.fileno())
-        server.close()
-        try:  # an SMTP client idling in its session must not hold the shutdown for minutes
-            async with asyncio.timeout(close_seconds):
-                await server.wait_closed()
-        except TimeoutError:
-            log.warning("SMTP sessions still open after %d s; closing them", close_seconds)
+        await close_smtp_server(server, close_seconds)
     finally:
         await inbox.stop()  # senders still waiting get their temporary error
         await db.dispose()
