@@ -283,3 +283,20 @@ async def held_inbound(s: AsyncSession, statuses: tuple[InboundStatus, ...] = HE
         "message_id": r[5], "reason": r[6], "rule_hits": list(r[7] or []), "attempts": r[8], "size": r[9],
     } for r in rows]
     return {"items": items, "total": total}
+
+
+async def set_aside_events(s: AsyncSession, limit: int = 50, offset: int = 0) -> Row:
+    """Outbox events the fan-out could not handle even on their own, newest first."""
+    from cases.models import OutboxEvent
+
+    where = OutboxEvent.fanout_error.is_not(None)
+    total = (await s.execute(select(func.count()).select_from(OutboxEvent).where(where))).scalar_one()
+    rows = (await s.execute(
+        select(OutboxEvent.id, OutboxEvent.kind, Case.reference, OutboxEvent.created_at,
+               OutboxEvent.fanned_out_at, OutboxEvent.fanout_error)
+        .outerjoin(Case, Case.id == OutboxEvent.case_id)
+        .where(where).order_by(OutboxEvent.id.desc()).limit(min(limit, MAX_LIMIT)).offset(offset)
+    )).all()
+    items = [{"id": r[0], "kind": r[1], "case": r[2], "created_at": iso(r[3]), "set_aside_at": iso(r[4]),
+              "error": r[5]} for r in rows]
+    return {"items": items, "total": total}

@@ -142,6 +142,19 @@ class Dispatcher:
                     await s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
                         fanned_out_at=self.clock(), fanout_error=f"{type(exc).__name__}: {exc}"[:4000]))
 
+    async def refan(self, event_id: int) -> None:
+        """Staff put a set-aside event back (after a fix): it is fanned out again."""
+        from cases.errors import Conflict, NotFound
+
+        async with self.db.unit_of_work() as s:
+            event = await s.get(OutboxEvent, event_id, with_for_update=True)
+            if event is None:
+                raise NotFound(f"no outbox event #{event_id}")
+            if event.fanout_error is None:
+                raise Conflict(f"outbox event #{event_id} was not set aside")
+            event.fanned_out_at, event.fanout_error = None, None
+        self.wake()
+
     async def _lease(self, limit: int) -> tuple[list[int], datetime] | None:
         now = self.clock()
         async with self.db.unit_of_work() as s:

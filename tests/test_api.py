@@ -10,6 +10,7 @@ from typing import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import select
 
 from cases.intake_message import Attachment
 from cases.main import Kefu
@@ -63,7 +64,7 @@ async def test_the_api_description_lists_every_registered_route_and_nothing_more
     described = {(path, method, op["operationId"])
                  for path, ops in doc["paths"].items() for method, op in ops.items()}
     assert registered == described
-    assert len(registered) == len(api_module.ROUTES) == 18 + 9 + 2 + 1  # + 9: entries and the archive (issue 3); + 2: Telegram deep links (issue 4); + 1: the customer deadline
+    assert len(registered) == len(api_module.ROUTES) == 18 + 9 + 2 + 1 + 2  # + 9: entries and the archive (issue 3); + 2: Telegram deep links (issue 4); + 1: the customer deadline; + 2: set-aside notification events
     assert {name for _, _, name in registered} == set(ACCESS)  # every route has an access rule
 
 
@@ -287,3 +288,31 @@ async def test_a_rerun_puts_held_mail_back_in_the_queue(api: Api) -> None:
     error = await api.error("sales", "POST", f"/inbound/{inbound_id}/rerun", expect=409)
     assert error["code"] == "conflict" and "pending" in error["message"]
     assert (await api.error("sales", "POST", "/inbound/424242/rerun", expect=404))["code"] == "not_found"
+
+
+async def test_set_aside_notification_events_are_listed_and_fanned_out_again(api: Api) -> None:
+    from cases.models import OutboxEvent
+    from tests.test_dispatch_batch import _cases, _Transport
+
+    api.kefu.dispatcher.transport = _Transport()
+    await _cases(api.kefu, 1)
+    async with api.kefu.db.unit_of_work() as s:
+        event = (await s.execute(select(OutboxEvent))).scalar_one()
+        event.kind = "no_such_event"
+    await api.kefu.dispatcher.run_once()
+    page = await api.call("qe", "GET", "/notifications/set-aside")
+    assert page["total"] == 1
+    item = page["items"][0]
+    assert (item["id"], item["kind"], item["case"]) == (event.id, "no_such_event", "FB-2026-000001")
+    assert item["error"].startswith("ValueError")
+    await api.error("prod", "GET", "/notifications/set-aside", expect=403)
+
+    async with api.kefu.db.unit_of_work() as s:  # the fix: say, a newer version knows the event
+        (await s.get(OutboxEvent, event.id)).kind = "case_opened"  # type: ignore[union-attr]
+    assert await api.call("sales", "POST", f"/notifications/set-aside/{event.id}/rerun", expect=202) == {
+        "id": event.id, "status": "pending"}
+    assert await api.kefu.dispatcher.run_once() == 2  # now: the acknowledgement and the approver's notice
+    assert (await api.call("sales", "GET", "/notifications/set-aside"))["total"] == 0
+    error = await api.error("sales", "POST", f"/notifications/set-aside/{event.id}/rerun", expect=409)
+    assert error["code"] == "conflict"
+    assert (await api.error("sales", "POST", "/notifications/set-aside/424242/rerun", expect=404))["code"] == "not_found"

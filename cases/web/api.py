@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from cases import queries
-from cases.web import api_archive, api_cases, api_entries, api_inbound, api_telegram, openapi
+from cases.web import api_archive, api_cases, api_entries, api_inbound, api_outbox, api_telegram, openapi
 from cases.web.api_access import ACCESS
 from cases.web.api_support import actor_of, kefu_of
 
@@ -77,6 +77,8 @@ ROUTES: tuple[Route, ...] = (
       for step in api_cases.STEPS),
     Route("list_inbound", "GET", "/inbound", api_inbound.list_inbound),
     Route("rerun_inbound", "POST", "/inbound/{inbound_id}/rerun", api_inbound.rerun_inbound),
+    Route("list_set_aside", "GET", "/notifications/set-aside", api_outbox.list_set_aside),
+    Route("refan_event", "POST", "/notifications/set-aside/{event_id}/rerun", api_outbox.refan_event),
     # Staff-logged entries and the customer archive (README "Fax, phone, letter, visit, survey")
     Route("log_entry", "POST", "/entries/{kind}", api_entries.log_entry),
     Route("create_customer", "POST", "/customers", api_archive.create_customer),

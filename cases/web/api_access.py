@@ -27,7 +27,7 @@ Access = frozenset[Role] | Open
 ALL_CASES: frozenset[Role] = frozenset({Role.APPROVER, Role.QUALITY, Role.SALES, Role.ADMIN})
 # May read cases at all (department members: their own department's only).
 CASE_READERS: frozenset[Role] = ALL_CASES | {Role.DEPARTMENT}
-# May look at and re-run held inbound mail.
+# May look at and re-run held inbound mail and set-aside notification events.
 INBOUND_KEEPERS: frozenset[Role] = frozenset({Role.ADMIN, Role.SALES, Role.QUALITY})
 # Log calls, letters, visits and surveys; keep the customer archive (Sales, procedure 6.3.1).
 SALES_DESK: frozenset[Role] = frozenset({Role.SALES, Role.ADMIN})
@@ -53,6 +53,8 @@ ACCESS: dict[str, Access] = {
     "set_deadline": CASE_READERS,  # the service checks DEADLINE_SETTERS (cases/states.py)
     "list_inbound": INBOUND_KEEPERS,
     "rerun_inbound": INBOUND_KEEPERS,
+    "list_set_aside": INBOUND_KEEPERS,
+    "refan_event": INBOUND_KEEPERS,
     "log_entry": SALES_DESK,
     "create_customer": SALES_DESK,
     "list_customers": ALL_CASES,

@@ -100,6 +100,9 @@ SCHEMAS: Doc = {
     }),
     "InboundList": _obj({"items": {"type": "array", "items": _ref("InboundItem")}, "total": INT}),
     "Rerun": _obj({"id": INT, "status": {"const": "pending"}}),
+    "SetAsideEvent": _obj({"id": INT, "kind": STR, "case": {"type": ["string", "null"]},
+                           "created_at": TIME, "set_aside_at": TIME, "error": STR}),
+    "SetAsideList": _obj({"items": {"type": "array", "items": _ref("SetAsideEvent")}, "total": INT}),
 }
 
 _ERRORS: dict[str, str] = {
@@ -203,6 +206,14 @@ def _paths() -> Doc:
             "rerun_inbound", "Process a held message again (after a fix)", {
                 "202": _json(_ref("Rerun"), "Queued; the processor takes it shortly.")}, "400", "403", "404", "409",
             parameters=[_param("inbound_id", "path", INT, "the inbound message id")], tag="inbound")},
+        "/api/v1/notifications/set-aside": {"get": _op(
+            "list_set_aside", "Notification events the fan-out set aside (it could not handle them)", {
+                "200": _json(_ref("SetAsideList"), "One page of set-aside events, newest first.")}, "400", "403",
+            parameters=[*PAGING], tag="inbound")},
+        "/api/v1/notifications/set-aside/{event_id}/rerun": {"post": _op(
+            "refan_event", "Fan a set-aside event out again (after a fix)", {
+                "202": _json(_ref("Rerun"), "Queued; the dispatcher takes it shortly.")}, "400", "403", "404", "409",
+            parameters=[_param("event_id", "path", INT, "the outbox event id")], tag="inbound")},
         **openapi_channels.paths(),
         **openapi_telegram.paths(),
     }

@@ -1,0 +1,31 @@
+"""Notification events set aside by the fan-out (a bad event must not hold up the others):
+staff list them and, after a fix, fan them out again."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from cases import queries
+from cases.web.api_support import RequestError, actor_of, kefu_of, query_int
+
+log = logging.getLogger(__name__)
+
+
+async def list_set_aside(request: web.Request) -> web.Response:
+    limit = query_int(request, "limit", 50, minimum=1, maximum=queries.MAX_LIMIT) or 50
+    offset = query_int(request, "offset", 0) or 0
+    async with kefu_of(request).db.reader() as s:
+        return web.json_response(await queries.set_aside_events(s, limit, offset))
+
+
+async def refan_event(request: web.Request) -> web.Response:
+    """Back to the fan-out queue; the dispatcher takes it again. 202: the outcome comes later."""
+    raw_id = request.match_info["event_id"]
+    if not raw_id.isdigit():
+        raise RequestError(f"The event id must be a whole number, got {raw_id!r}.")
+    event_id = int(raw_id)
+    await kefu_of(request).dispatcher.refan(event_id)
+    log.info("outbox event #%d: fan-out again requested by %s", event_id, actor_of(request).label)
+    return web.json_response({"id": event_id, "status": "pending"}, status=202)
