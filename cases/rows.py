@@ -73,7 +73,6 @@ def write(session: Session) -> None:
     conn = session.connection()
     stored: list[Any] = []  # new objects that got their key
     for model in ORDER:
-        # One executemany per set of columns (rows of one table may leave different columns out).
         mine = [row for row in rows if row.model is model
                 # a new object that the ORM stored already (it was added to the session after all)
                 and (row.obj is None or inspect(row.obj).key is None)]
@@ -83,6 +82,7 @@ def write(session: Session) -> None:
                 hooks.setdefault(row.before_insert, []).append(row.obj)
         for hook, objects in hooks.items():
             hook(conn, objects)
+        # One executemany per set of columns (rows of one table may leave different columns out).
         groups: dict[tuple[str, ...], list[Row]] = {}
         for row in mine:
             if row.obj is not None:
