@@ -316,3 +316,7 @@ async def test_set_aside_notification_events_are_listed_and_fanned_out_again(api
     error = await api.error("sales", "POST", f"/notifications/set-aside/{event.id}/rerun", expect=409)
     assert error["code"] == "conflict"
     assert (await api.error("sales", "POST", "/notifications/set-aside/424242/rerun", expect=404))["code"] == "not_found"
+    bad = await api.error("sales", "POST", "/notifications/set-aside/abc/rerun", expect=400)
+    assert bad["message"] == "The event id must be a whole number, got 'abc'."
+    bad = await api.error("sales", "POST", "/inbound/abc/rerun", expect=400)
+    assert bad["message"] == "The inbound message id must be a whole number, got 'abc'."

@@ -6,14 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from cases.web.api_support import RequestError, actor_of, json_object, kefu_of, no_other_fields, text_field
-
-
-def _id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise RequestError(f"The {name.replace('_', ' ')} must be a whole number, got {raw!r}.")
-    return int(raw)
+from cases.web.api_support import (RequestError, actor_of, json_object, kefu_of, no_other_fields, path_id,
+                                   text_field)
 
 
 def _int_field(body: dict[str, Any], name: str) -> int:
@@ -41,7 +35,7 @@ async def list_customers(request: web.Request) -> web.Response:
 
 
 async def get_customer(request: web.Request) -> web.Response:
-    return web.json_response(await kefu_of(request).archive.customer(_id(request, "customer_id")))
+    return web.json_response(await kefu_of(request).archive.customer(path_id(request, "customer_id")))
 
 
 async def create_contact(request: web.Request) -> web.Response:
@@ -55,7 +49,7 @@ async def create_contact(request: web.Request) -> web.Response:
         no_other_fields(item, {"kind", "value"})
         identities.append((text_field(item, "kind"), text_field(item, "value")))
     archive = kefu_of(request).archive
-    customer_id = _id(request, "customer_id")
+    customer_id = path_id(request, "customer_id")
     contact_id = await archive.create_contact(customer_id, text_field(body, "name"), _opt(body, "language"),
                                               _opt(body, "preferred_channel"), identities)
     return web.json_response({"id": contact_id, "customer_id": customer_id}, status=201)
@@ -64,7 +58,7 @@ async def create_contact(request: web.Request) -> web.Response:
 async def add_identity(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"kind", "value"})
-    found = await kefu_of(request).archive.add_identity(_id(request, "contact_id"), text_field(body, "kind"),
+    found = await kefu_of(request).archive.add_identity(path_id(request, "contact_id"), text_field(body, "kind"),
                                                         text_field(body, "value"))
     return web.json_response(found, status=201)
 
@@ -72,7 +66,7 @@ async def add_identity(request: web.Request) -> web.Response:
 async def update_contact(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"name", "language", "preferred_channel", "customer_id"})
-    contact_id = _id(request, "contact_id")
+    contact_id = path_id(request, "contact_id")
     moved = await kefu_of(request).archive.update_contact(
         actor_of(request), contact_id, name=_opt(body, "name"), language=_opt(body, "language"),
         preferred_channel=_opt(body, "preferred_channel"),
@@ -89,5 +83,5 @@ async def merge(request: web.Request) -> web.Response:
 
 
 async def unmerge(request: web.Request) -> web.Response:
-    result = await kefu_of(request).archive.unmerge(actor_of(request), _id(request, "merge_id"))
+    result = await kefu_of(request).archive.unmerge(actor_of(request), path_id(request, "merge_id"))
     return web.json_response(result.as_json())

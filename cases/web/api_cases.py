@@ -20,7 +20,7 @@ from cases.service import CaseService, StepResult
 from cases.states import Action
 from cases.web.api_access import scope_for
 from cases.web.api_support import (
-    RequestError, actor_of, json_object, kefu_of, no_other_fields, query_choice, query_instant, query_int,
+    actor_of, json_object, kefu_of, no_other_fields, path_id, query_choice, query_instant, query_int,
     text_field,
 )
 
@@ -55,11 +55,9 @@ async def get_case(request: web.Request) -> web.Response:
 async def get_attachment(request: web.Request) -> web.Response:
     """The file as a download, never rendered from our origin (django-helpdesk's stored XSS)."""
     kefu = kefu_of(request)
-    raw_id = request.match_info["attachment_id"]
-    if not raw_id.isdigit():
-        raise RequestError(f"The attachment id must be a whole number, got {raw_id!r}.")
+    attachment_id = path_id(request, "attachment_id")
     async with kefu.db.reader() as s:
-        f = await queries.attachment(s, scope_for(actor_of(request)), request.match_info["reference"], int(raw_id))
+        f = await queries.attachment(s, scope_for(actor_of(request)), request.match_info["reference"], attachment_id)
     return web.Response(body=f.data, headers={
         "Content-Type": "application/octet-stream",
         "Content-Disposition": content_disposition(f.filename),

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from cases import queries
 from cases.models import InboundStatus
-from cases.web.api_support import RequestError, actor_of, kefu_of, query_choice, query_int
+from cases.web.api_support import actor_of, kefu_of, path_id, query_choice, query_int
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +24,7 @@ async def list_inbound(request: web.Request) -> web.Response:
 
 async def rerun_inbound(request: web.Request) -> web.Response:
     """Back to pending; the processor takes it again. 202: the outcome comes later."""
-    raw_id = request.match_info["inbound_id"]
-    if not raw_id.isdigit():
-        raise RequestError(f"The inbound message id must be a whole number, got {raw_id!r}.")
-    inbound_id = int(raw_id)
+    inbound_id = path_id(request, "inbound_id", "inbound message id")
     await kefu_of(request).processor.rerun(inbound_id)
     log.info("inbound #%d: re-run requested by %s", inbound_id, actor_of(request).label)
     return web.json_response({"id": inbound_id, "status": InboundStatus.PENDING.value}, status=202)

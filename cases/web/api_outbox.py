@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from cases import queries
-from cases.web.api_support import RequestError, actor_of, kefu_of, query_int
+from cases.web.api_support import actor_of, kefu_of, path_id, query_int
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,7 @@ async def list_set_aside(request: web.Request) -> web.Response:
 
 async def refan_event(request: web.Request) -> web.Response:
     """Back to the fan-out queue; the dispatcher takes it again. 202: the outcome comes later."""
-    raw_id = request.match_info["event_id"]
-    if not raw_id.isdigit():
-        raise RequestError(f"The event id must be a whole number, got {raw_id!r}.")
-    event_id = int(raw_id)
+    event_id = path_id(request, "event_id")
     await kefu_of(request).dispatcher.refan(event_id)
     log.info("outbox event #%d: fan-out again requested by %s", event_id, actor_of(request).label)
     return web.json_response({"id": event_id, "status": "pending"}, status=202)

@@ -70,6 +70,14 @@ def no_other_fields(body: dict[str, Any], allowed: set[str]) -> None:
         raise RequestError(f"Unknown field '{unknown[0]}'; this request takes: {', '.join(sorted(allowed))}.")
 
 
+def path_id(request: web.Request, name: str, what: str | None = None) -> int:
+    """A numeric id from the path (`name` in the route), or a 400 that names `what` it is."""
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise RequestError(f"The {what or name.replace('_', ' ')} must be a whole number, got {raw!r}.")
+    return int(raw)
+
+
 def query_int(request: web.Request, name: str, default: int | None, *, minimum: int = 0,
               maximum: int | None = None) -> int | None:
     raw = request.query.get(name, "").strip()

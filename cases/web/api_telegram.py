@@ -10,7 +10,7 @@ from typing import Protocol
 from aiohttp import web
 
 from cases.errors import Conflict
-from cases.web.api_support import RequestError, actor_of, kefu_of
+from cases.web.api_support import RequestError, actor_of, kefu_of, path_id
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,7 @@ def _links(request: web.Request) -> LinkMaker:
 
 
 async def contact_telegram_link(request: web.Request) -> web.Response:
-    raw = request.match_info["contact_id"]
-    if not raw.isdigit():
-        raise RequestError(f"The contact id must be a whole number, got {raw!r}.")
-    url = await _links(request).contact_link(int(raw), actor_of(request).label)
+    url = await _links(request).contact_link(path_id(request, "contact_id"), actor_of(request).label)
     return web.json_response({"url": url, "single_use": True}, status=201)
 
 
