@@ -210,32 +210,28 @@ class Dispatcher:
             language=d.language, loop_id=self.settings.instance_id,
         )
         data = build_email(mail, self.clock())
-        try:
-            await self.transport.send(self.settings.service_address, [d.recipient], data)
-        except PermanentSendError as exc:
-            log.error("%s: %s to %s failed permanently: %s", case.reference, d.template, d.audience, exc)
-            return _Outcome(d.id, DeliveryStatus.DEAD, self.clock(), f"permanent: {exc}")
-        except (TransientSendError, OSError) as exc:
-            log.warning("%s: %s to %s failed, will retry: %s", case.reference, d.template, d.audience, exc)
-            return self._retry(d, str(exc))
-        log.info("%s: sent %s to %s", case.reference, d.template, d.audience)
-        return self._sent(d, case, message_id, rendered)
+        failed = await self._attempt(d, case, self.transport.send(self.settings.service_address, [d.recipient], data))
+        return failed or self._sent(d, case, message_id, rendered)
 
     async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> _Outcome:
         """A channel other than email (Telegram): its sender raises the same two errors."""
         sender = self.senders.get(d.channel)
+        send = sender.send(d, case, rendered) if sender is not None else _no_sender(d.channel)
+        failed = await self._attempt(d, case, send, f" on {d.channel}")
+        return failed or self._sent(d, case, None, rendered)
+
+    async def _attempt(self, d: Delivery, case: Case, send: Awaitable[None], via: str = "") -> _Outcome | None:
+        """Run one send; the outcome of a failure (dead, or a retry after a backoff), else None."""
         try:
-            if sender is None:
-                raise PermanentSendError(f"no sender for channel {d.channel!r} (is it configured?)")
-            await sender.send(d, case, rendered)
+            await send
         except PermanentSendError as exc:
-            log.error("%s: %s to %s on %s failed permanently: %s", case.reference, d.template, d.audience, d.channel, exc)
+            log.error("%s: %s to %s%s failed permanently: %s", case.reference, d.template, d.audience, via, exc)
             return _Outcome(d.id, DeliveryStatus.DEAD, self.clock(), f"permanent: {exc}")
         except (TransientSendError, OSError) as exc:
-            log.warning("%s: %s to %s on %s failed, will retry: %s", case.reference, d.template, d.audience, d.channel, exc)
+            log.warning("%s: %s to %s%s failed, will retry: %s", case.reference, d.template, d.audience, via, exc)
             return self._retry(d, str(exc))
-        log.info("%s: sent %s to %s on %s", case.reference, d.template, d.audience, d.channel)
-        return self._sent(d, case, None, rendered)
+        log.info("%s: sent %s to %s%s", case.reference, d.template, d.audience, via)
+        return None
 
     def _retry(self, d: Delivery, error: str) -> _Outcome:
         attempts = d.attempts + 1
@@ -274,6 +270,10 @@ class Dispatcher:
 
 class ChannelSender(Protocol):
     async def send(self, d: Delivery, case: Case, rendered: Rendered) -> None: ...
+
+
+async def _no_sender(channel: str) -> None:
+    raise PermanentSendError(f"no sender for channel {channel!r} (is it configured?)")
 
 
 def _staff_message_id(signer: Signer, reference: str, domain: str) -> str:
