@@ -127,7 +127,7 @@ def _wire_imap(kefu: Kefu) -> None:
 
 async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[object]:
     """Start every part; returns the servers so that callers (tests) can read their ports."""
-    from intake.smtp import IntakeHandler, start_smtp_server
+    from intake.smtp import start_smtp_server
 
     s = kefu.settings
     await kefu.inbox.start()
@@ -140,9 +140,7 @@ async def start(kefu: Kefu, *, smtp: bool = True, http: bool = True) -> list[obj
         await smtp_process.start()
         servers.append(smtp_process)
     elif smtp:
-        handler = IntakeHandler(kefu.inbox, s.mail_domains, s.service_local_part)
-        servers.append(await start_smtp_server(handler, s.smtp_listen[0], s.smtp_listen[1],
-                                               s.mail_domains[0], s.max_message_bytes))
+        servers.append(await start_smtp_server(kefu.inbox, s))
     if http:
         from cases.web.app import create_app
 

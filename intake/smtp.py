@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from intake.inbox import Inbox, RawInput
 from intake.mailkey import dedupe_key
 from intake.smtp_data import ChunkedDataSMTP
+
+if TYPE_CHECKING:
+    from cases.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +84,15 @@ def create_smtp_factory(handler: IntakeHandler, hostname: str, max_bytes: int) -
     return factory
 
 
-async def start_smtp_server(handler: IntakeHandler, host: str, port: int, hostname: str,
-                            max_bytes: int) -> asyncio.base_events.Server:
+async def start_smtp_server(inbox: Inbox, settings: Settings) -> asyncio.base_events.Server:
+    """SMTP intake as the settings say (listen address, our domains and local part, the size
+    limit), storing into `inbox`: the same in kefu's process and in the SMTP process."""
+    s = settings
+    handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part)
+    host, port = s.smtp_listen
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(create_smtp_factory(handler, hostname, max_bytes), host=host, port=port)
+    server = await loop.create_server(create_smtp_factory(handler, s.mail_domains[0], s.max_message_bytes),
+                                      host=host, port=port)
     log.info("SMTP intake listening on %s:%d", host, port)
     return server
 

@@ -337,20 +337,17 @@ async def _serve(settings: Settings, sock: socket.socket, close_seconds: float) 
     from cases.clock import utcnow
     from cases.db import Database, make_engine
     from intake.inbox import Inbox
-    from intake.smtp import IntakeHandler, close_smtp_server, start_smtp_server
+    from intake.smtp import close_smtp_server, start_smtp_server
 
     loop = asyncio.get_running_loop()
     stopped = asyncio.Event()
     parent = _ParentLink(sock, stopped)
-    s = settings
-    db = Database(make_engine(s.sqlalchemy_url))
+    db = Database(make_engine(settings.sqlalchemy_url))
     inbox = Inbox(db, utcnow, on_stored=parent.wake)
     await inbox.start()
     try:
-        handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part)
         try:
-            server = await start_smtp_server(handler, s.smtp_listen[0], s.smtp_listen[1],
-                                             s.mail_domains[0], s.max_message_bytes)
+            server = await start_smtp_server(inbox, settings)
         except OSError as exc:
             parent.hello({"error": str(exc), "errno": exc.errno})
             return 1
