@@ -126,7 +126,7 @@ class EntryService:
         local = entry.at.astimezone(self.service.settings.tz).strftime("%Y-%m-%d %H:%M")
         record_history(s, case=case, at=now, actor=actor, action="logged",
                        note=f"{entry.kind.value} at {local} logged by {actor.label}")
-        await s.flush()  # the case's id, and the token's unique constraint, now
+        # The case has its id (receive flushed); the flush below checks the token's unique key.
         s.add(StaffEntry(form_token=token, kind=entry.kind.value, case_id=case.id, user_id=actor.user_id,
                          actor=actor.label, at=entry.at, created_at=now))
         await s.flush()
