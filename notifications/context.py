@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from cases.models import Case, Contact, Customer, Department, OutboxEvent
 
 TYPE_LABELS = {
@@ -31,17 +29,10 @@ def _label(table: dict[str, tuple[str, str]], key: str | None, language: str) ->
     return "" if pair is None else pair[1 if language == "en" else 0]
 
 
-async def template_context(s: AsyncSession, case: Case, event: OutboxEvent, language: str, tz: ZoneInfo,
-                           console_url: str) -> dict[str, Any]:
-    contact = await s.get(Contact, case.contact_id)
-    customer = await s.get(Customer, case.customer_id)
-    dept = await s.get(Department, case.department_id) if case.department_id else None
-    return notice_context(case, event, contact, customer, dept, language, tz, console_url)
-
-
 def notice_context(case: Case, event: OutboxEvent, contact: Contact | None, customer: Customer | None,
                    dept: Department | None, language: str, tz: ZoneInfo, console_url: str) -> dict[str, Any]:
-    """The context from rows already read: the dispatcher reads them for a whole batch at once."""
+    """The context of one notice, from rows already read (notifications/batch.py reads them for
+    a whole batch of deliveries at once)."""
     fmt = "%Y-%m-%d %H:%M"
     payload = event.payload or {}
     return {
