@@ -34,7 +34,7 @@ from cases.settings import Settings
 from cases.tokens import Signer
 from cases.wakeup import run_rounds
 from notifications.batch import Batch, Job, load_batch
-from notifications.email_out import OutgoingEmail, build_email
+from notifications.email_out import OutgoingEmail, build_email, make_message_id
 from notifications.fanout import Fanout
 from notifications.render import Rendered, Renderer
 from notifications.transports import MailTransport, PermanentSendError, TransientSendError
@@ -277,6 +277,4 @@ async def _no_sender(channel: str) -> None:
 
 
 def _staff_message_id(signer: Signer, reference: str, domain: str) -> str:
-    from notifications.email_out import make_message_id
-
     return make_message_id(signer.case_token(reference), domain)
