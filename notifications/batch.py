@@ -53,7 +53,8 @@ class Batch:
             self.threads[case_id].append((message_id, Direction.OUT.value))
 
 
-async def _by_id(s: AsyncSession, model: type[T], ids: Iterable[int | None]) -> dict[int, T]:
+async def by_id(s: AsyncSession, model: type[T], ids: Iterable[int | None]) -> dict[int, T]:
+    """The rows of `model` with these ids (None left out), in one query."""
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
@@ -66,11 +67,11 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
     (and stays leased, as before)."""
     deliveries = list((await s.execute(
         select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))).scalars())
-    events = await _by_id(s, OutboxEvent, (d.event_id for d in deliveries))
-    cases = await _by_id(s, Case, (d.case_id for d in deliveries))
-    contacts = await _by_id(s, Contact, (c.contact_id for c in cases.values()))
-    customers = await _by_id(s, Customer, (c.customer_id for c in cases.values()))
-    depts = await _by_id(s, Department, (c.department_id for c in cases.values()))
+    events = await by_id(s, OutboxEvent, (d.event_id for d in deliveries))
+    cases = await by_id(s, Case, (d.case_id for d in deliveries))
+    contacts = await by_id(s, Contact, (c.contact_id for c in cases.values()))
+    customers = await by_id(s, Customer, (c.customer_id for c in cases.values()))
+    depts = await by_id(s, Department, (c.department_id for c in cases.values()))
     batch = Batch([])
     for d in deliveries:
         event = events.get(d.event_id)

@@ -18,6 +18,7 @@ from cases.enums import Channel, Role
 from cases.events import EventKind
 from cases.models import Case, Contact, Delivery, DeliveryStatus, Department, Identity, OutboxEvent, User, UserRole
 from cases.tokens import Signer
+from notifications.batch import by_id
 from notifications.callback import no_way_to_reach
 from notifications.email_out import make_message_id
 from notifications.reply_channel import customer_targets
@@ -149,13 +150,11 @@ class _Known:
 
     @classmethod
     async def read(cls, s: AsyncSession, events: list[OutboxEvent]) -> _Known:
-        case_ids = sorted({e.case_id for e in events if e.case_id is not None})
-        cases = {c.id: c for c in (await s.execute(select(Case).where(Case.id.in_(case_ids)))).scalars()} \
-            if case_ids else {}
+        cases = await by_id(s, Case, (e.case_id for e in events))
         contact_ids = sorted({c.contact_id for c in cases.values()})
         identities: dict[tuple[int, str], list[str]] = {}
         if contact_ids:
-            list((await s.execute(select(Contact).where(Contact.id.in_(contact_ids)))).scalars())
+            await by_id(s, Contact, contact_ids)  # now in the session: customer_targets finds them
             for contact_id, kind, value in await s.execute(
                 select(Identity.contact_id, Identity.kind, Identity.value).where(
                     Identity.contact_id.in_(contact_ids), Identity.active.is_(True)).order_by(Identity.id)):
