@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -29,10 +30,41 @@ def _pg_answers() -> bool:
 PG_AVAILABLE = _pg_answers()
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port for a test server to listen on, chosen outside the kernel's ephemeral
+    range: the kernel gives ports of that range to outgoing connections (to PostgreSQL, to a
+    relay), and one taken between this call and the server's bind made the bind fail (seen in
+    CI: "address already in use"). Never the same port twice in one test run."""
+    low, high = _ephemeral_range()
+    spans = [r for r in (range(20000, min(low, 30000)), range(max(high + 1, 61000), 65536)) if len(r) > 100]
+    rng = random.Random()
+    for _ in range(200):
+        if not spans:
+            break
+        port = rng.choice(rng.choice(spans))
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    with socket.socket() as s:  # no room outside the ephemeral range: let the kernel choose
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
