@@ -42,6 +42,15 @@ class IntakeHandler:
         base = local.lower().split("+", 1)[0]
         return base == self.local_part
 
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        """aiosmtpd's EHLO reply, offering PIPELINING too (RFC 2920): mail servers then send
+        MAIL, RCPT and DATA in one packet. aiosmtpd reads commands in order from one buffer,
+        which is all the extension asks of a server; ChunkedDataSMTP sends the group's
+        replies in one write."""
+        session.host_name = hostname  # this form of the hook sets it itself
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         if not self.accepts(address):

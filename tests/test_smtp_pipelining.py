@@ -1,0 +1,163 @@
+"""PIPELINING (RFC 2920): kefu offers it, answers a pipelined group in order, and sends the
+group's replies in one write (intake/smtp_data.py ChunkedDataSMTP.push), over real sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP
+from sqlalchemy import select
+
+from bench.smtp_client import PipeliningSender, stuffed
+from cases.main import Kefu
+from cases.models import InboundMessage
+from cases.settings import Settings
+from intake.smtp_data import ChunkedDataSMTP
+from tests.conftest import ListTransport
+from tests.served import served
+
+MAIL = (b"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: pipelined\r\n"
+        b"Message-ID: <pipe-1@chery-parts.cn>\r\n\r\n.leading dot\r\nbody\r\n")
+
+
+class Writes(ChunkedDataSMTP):
+    """ChunkedDataSMTP that records each write to the client's socket."""
+
+    log: list[bytes] = []
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        write = self._writer.write
+
+        def recorded(data: bytes) -> None:
+            Writes.log.append(bytes(data))
+            write(data)
+
+        self._writer.write = recorded  # type: ignore[method-assign]
+
+
+class Handler:
+    def __init__(self) -> None:
+        self.got: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if not address.startswith(("service@", "service+")):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        self.got.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 stored"
+
+
+@pytest.fixture
+async def recorded() -> AsyncIterator[tuple[int, Handler]]:
+    Writes.log = []
+    handler = Handler()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: Writes(handler, hostname="test.example", decode_data=False), "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], handler
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def converse(port: int, *groups: bytes) -> list[bytes]:
+    """Send each group in one write, once every reply to the one before has come. Returns the
+    replies to the greeting and to each group, each as the bytes that came."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        answers = [await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)]  # the greeting
+        for group in groups:
+            writer.write(group)
+            await writer.drain()
+            expected = 1 if group.endswith(b"\r\n.\r\n") else group.count(b"\r\n")  # data: one reply
+            got, answer = 0, b""
+            while got < expected:
+                line = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
+                answer += line
+                got += line[3:4] == b" "  # the last line of a reply
+            answers.append(answer)
+        return answers
+    finally:
+        writer.close()
+
+
+def codes(answer: bytes) -> list[bytes]:
+    return [line[:3] for line in answer.split(b"\r\n") if line[3:4] == b" "]
+
+
+async def test_a_pipelined_group_is_answered_in_order_in_one_write(recorded: tuple[int, Handler]) -> None:
+    port, handler = recorded
+    group = (b"MAIL FROM:<li.na@chery-parts.cn>\r\nRCPT TO:<service@kefu.example>\r\n"
+             b"RCPT TO:<service+fb@kefu.example>\r\nDATA\r\n")
+    answers = await converse(port, b"EHLO client.example\r\n", group, stuffed(MAIL), b"QUIT\r\n")
+    assert [codes(a) for a in answers] == [[b"220"], [b"250"], [b"250", b"250", b"250", b"354"], [b"250"], [b"221"]]
+    assert handler.got == [("li.na@chery-parts.cn", ["service@kefu.example", "service+fb@kefu.example"], MAIL)]
+    assert Writes.log == answers  # the EHLO reply's lines and the group's four replies: one write each
+
+
+async def test_an_error_in_a_group_goes_out_at_once_with_the_replies_held_before_it(
+        recorded: tuple[int, Handler]) -> None:
+    port, handler = recorded
+    group = (b"MAIL FROM:<li.na@chery-parts.cn>\r\nRCPT TO:<nobody@kefu.example>\r\n"
+             b"RCPT TO:<service@kefu.example>\r\nDATA\r\n")
+    answers = await converse(port, b"EHLO client.example\r\n", group, stuffed(MAIL), b"QUIT\r\n")
+    assert codes(answers[2]) == [b"250", b"550", b"250", b"354"]
+    assert handler.got == [("li.na@chery-parts.cn", ["service@kefu.example"], MAIL)]
+    first, second = Writes.log[2:4]
+    assert codes(first) == [b"250", b"550"] and first + second == answers[2]
+
+
+async def test_a_group_whose_recipients_all_fail_gets_503_for_data_and_the_session_goes_on(
+        recorded: tuple[int, Handler]) -> None:
+    port, handler = recorded
+    bad = b"MAIL FROM:<a@example.cn>\r\nRCPT TO:<x@kefu.example>\r\nDATA\r\n"
+    good = b"MAIL FROM:<a@example.cn>\r\nRCPT TO:<service@kefu.example>\r\nDATA\r\n"
+    answers = await converse(port, b"EHLO c.example\r\n", bad, b"RSET\r\n", good, stuffed(MAIL), b"QUIT\r\n")
+    assert [codes(a) for a in answers[2:]] == [[b"250", b"550", b"503"], [b"250"], [b"250", b"250", b"354"],
+                                               [b"250"], [b"221"]]
+    assert [rcpts for _, rcpts, _ in handler.got] == [["service@kefu.example"]]
+
+
+async def test_a_reply_that_ends_the_session_goes_out_with_those_held_before_it(
+        recorded: tuple[int, Handler]) -> None:
+    port, _ = recorded
+    answers = await converse(port, b"EHLO c.example\r\n", b"MAIL FROM:<a@example.cn>\r\nNOOP\r\nQUIT\r\n")
+    assert codes(answers[-1]) == [b"250", b"250", b"221"]
+    assert Writes.log == answers
+
+
+async def test_replies_to_lock_step_commands_are_not_held(recorded: tuple[int, Handler]) -> None:
+    port, _ = recorded
+    answers = await converse(port, b"EHLO c.example\r\n", b"MAIL FROM:<a@example.cn>\r\n",
+                             b"RCPT TO:<service@kefu.example>\r\n", b"DATA\r\n", stuffed(MAIL), b"QUIT\r\n")
+    assert [codes(a) for a in answers[2:]] == [[b"250"], [b"250"], [b"354"], [b"250"], [b"221"]]
+    assert Writes.log == answers
+
+
+@pytest.fixture
+async def running(settings: Settings) -> AsyncIterator[Kefu]:
+    async with served(settings, transport=ListTransport(), http=False) as kefu:
+        yield kefu
+
+
+async def test_kefu_offers_pipelining_and_stores_pipelined_mail(running: Kefu) -> None:
+    port = running.settings.smtp_listen[1]
+
+    def send() -> bool:
+        client = PipeliningSender("127.0.0.1", port)
+        client.send("li.na@chery-parts.cn", ["service@kefu.example"], stuffed(MAIL))
+        client.close()
+        return client.pipelining
+
+    assert await asyncio.to_thread(send) is True
+    async with running.db.reader() as s:
+        raw = (await s.execute(select(InboundMessage.raw))).scalar_one()
+    assert raw == MAIL
