@@ -10,13 +10,13 @@ import secrets
 import sys
 from typing import Any
 
+from cases import logs
 from cases.errors import CaseError
 from cases.settings import Settings, SettingsError
 
 log = logging.getLogger("kefu")
 
 FIRST_ADMIN_ROLES = ["admin", "approver", "sales", "quality"]
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # also the SMTP process's (intake/smtp_process.py)
 
 
 def _settings() -> Settings:
@@ -224,9 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings_level, format=LOG_FORMAT)
-    # Alembic lists its autogenerate plugins at INFO on every start: noise for an operator.
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logs.configure(settings_level)
     try:
         return int(args.fn(args) or 0)
     except (CaseError, SettingsError) as exc:

@@ -282,10 +282,10 @@ def child_main(settings: Settings, sock: socket.socket, close_seconds: float, lo
     """Entry point of the SMTP process (spawned: a fresh interpreter that imports this module)."""
     import sys
 
-    from cases.cli import LOG_FORMAT
+    from cases import logs
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order
-    logging.basicConfig(level=log_level, format=LOG_FORMAT, stream=sys.stderr)
+    logs.configure(log_level, stream=sys.stderr)
     try:
         code = asyncio.run(_serve(settings, sock, close_seconds))
     except Exception:
