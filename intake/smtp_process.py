@@ -11,7 +11,10 @@ Parent and child talk over one socket pair:
 - child -> parent: one JSON line first, ``{"port": N}`` once it listens or ``{"error": ...,
   "errno": N}`` if it could not (address in use); after that every byte means "new input
   stored": the parent wakes the processor. Wake bytes are sent without blocking and dropped
-  when the socket is full (unread bytes already wake the parent), so they coalesce.
+  when the socket is full (unread bytes already wake the parent), so they coalesce. A
+  heartbeat byte comes every ``heartbeat_seconds`` from the child's event loop; a child
+  silent for ``hung_seconds`` (its loop stuck, or the process stopped) is killed and
+  replaced like one that died: senders meanwhile time out and send again later.
 - parent -> child: any byte means "stop". End of file means the parent is gone, even after a
   SIGKILL (the kernel closes its end): the child stops at once, so a restarted ``kefu serve``
   can bind the port again.
@@ -46,8 +49,11 @@ BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # a child that ran this long resets the backoff
 REAP_SECONDS = 5.0  # after its socket closed, how long a dying child may take to exit
+HEARTBEAT_SECONDS = 2.0
+HUNG_SECONDS = 30.0  # no byte from the child this long: it is killed and replaced
 STOP_BYTE = b"s"
 WAKE_BYTE = b"w"
+HEARTBEAT_BYTE = b"h"
 
 
 class SmtpProcessError(OSError):
@@ -66,13 +72,16 @@ class SmtpProcess:
 
     def __init__(self, settings: Settings, on_stored: Callable[[], None], *, close_seconds: float = 10.0,
                  ready_seconds: float = READY_SECONDS, backoff_first: float = BACKOFF_FIRST_SECONDS,
-                 backoff_max: float = BACKOFF_MAX_SECONDS) -> None:
+                 backoff_max: float = BACKOFF_MAX_SECONDS, heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 hung_seconds: float = HUNG_SECONDS) -> None:
         self.settings = settings
         self.on_stored = on_stored
         self.close_seconds = close_seconds
         self.ready_seconds = ready_seconds
         self.backoff_first = backoff_first
         self.backoff_max = backoff_max
+        self.heartbeat_seconds = heartbeat_seconds
+        self.hung_seconds = hung_seconds
         self.host, self.port = settings.smtp_listen  # the port is the child's real one once it listens
         root = logging.getLogger()
         self._log_level = root.getEffectiveLevel()
@@ -81,6 +90,8 @@ class SmtpProcess:
         self._lost = asyncio.Event()  # the child's end of the socket closed: it died or is dying
         self._task: asyncio.Task[None] | None = None
         self._ready_at = 0.0
+        self._heard_at = 0.0  # the last byte from the child
+        self._hung = False  # the current child was killed for silence
         self._state = SmtpState.STARTING
         self._error: str | None = None
         self._restarts = 0
@@ -129,8 +140,8 @@ class SmtpProcess:
     async def _spawn(self) -> None:
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = socket.socketpair()
-        proc = ctx.Process(target=child_main, args=(self.settings, theirs, self.close_seconds, self._log_level),
-                           name="kefu-smtp", daemon=True)
+        proc = ctx.Process(target=child_main, args=(self.settings, theirs, self.close_seconds, self._log_level,
+                                                    self.heartbeat_seconds), name="kefu-smtp", daemon=True)
         self._state = SmtpState.STARTING
         try:
             proc.start()
@@ -149,11 +160,12 @@ class SmtpProcess:
             await _wait_exit(proc, REAP_SECONDS)
             raise
         self._proc, self._sock, self._ready_at = proc, ours, time.monotonic()
+        self._heard_at, self._hung = self._ready_at, False
         self._lost.clear()
         self._state, self._error = SmtpState.RUNNING, None
         asyncio.get_running_loop().add_reader(ours.fileno(), self._readable)
         log.info("SMTP intake runs in its own process (pid %s) on %s:%d", proc.pid, self.host, self.port)
-        if extra:
+        if WAKE_BYTE in extra:
             self.on_stored()
 
     async def _hello(self, proc: BaseProcess, sock: socket.socket) -> bytes:
@@ -182,7 +194,8 @@ class SmtpProcess:
         return rest
 
     def _readable(self) -> None:
-        """Wake bytes from the child (any number: one wake), or end of file: it is gone."""
+        """Bytes from the child: it is alive, and wake bytes (any number) are one wake; or end
+        of file: it is gone."""
         sock = self._sock
         if sock is None:
             return
@@ -199,7 +212,8 @@ class SmtpProcess:
                 sock.close()
                 self._lost.set()
                 break
-            woke = True
+            self._heard_at = time.monotonic()
+            woke = woke or WAKE_BYTE in data
         if woke:
             self.on_stored()
 
@@ -216,7 +230,7 @@ class SmtpProcess:
         a child has run for STABLE_SECONDS)."""
         delay = self.backoff_first
         while True:
-            await self._lost.wait()
+            await self._watch()
             self._lost.clear()
             proc = self._proc
             assert proc is not None
@@ -227,7 +241,8 @@ class SmtpProcess:
             if time.monotonic() - self._ready_at >= STABLE_SECONDS:
                 delay = self.backoff_first
             self._state = SmtpState.RESTARTING
-            self._error = f"SMTP process (pid {proc.pid}) {_describe_exit(proc)}"
+            silent = f" after {self.hung_seconds:g} s without a sign of life" if self._hung else ""
+            self._error = f"SMTP process (pid {proc.pid}) {_describe_exit(proc)}{silent}"
             log.error("%s; SMTP intake is down, a new process starts in %.0f s", self._error, delay)
             while True:
                 await asyncio.sleep(delay)
@@ -240,6 +255,24 @@ class SmtpProcess:
                     continue
                 self._restarts += 1
                 break
+
+
+    async def _watch(self) -> None:
+        """Return once the child's socket is closed; kill a child that has been silent for
+        hung_seconds (its heartbeats stopped), which then closes it."""
+        while not self._lost.is_set():
+            try:
+                async with asyncio.timeout(self.heartbeat_seconds):
+                    await self._lost.wait()
+            except TimeoutError:
+                self._readable()  # bytes that came while this loop was busy elsewhere count
+                proc = self._proc
+                silent = time.monotonic() - self._heard_at
+                if proc is not None and not self._hung and not self._lost.is_set() and silent > self.hung_seconds:
+                    log.error("SMTP process (pid %s) gave no sign of life for %.0f s; killing it",
+                              proc.pid, silent)
+                    self._hung = True
+                    proc.kill()  # its end of the socket closes: _lost is set
 
 
 def _describe_exit(proc: BaseProcess) -> str:
@@ -278,7 +311,8 @@ async def _wait_exit(proc: BaseProcess, seconds: float) -> bool:
 
 # ---- the child ---------------------------------------------------------------------------
 
-def child_main(settings: Settings, sock: socket.socket, close_seconds: float, log_level: int) -> None:
+def child_main(settings: Settings, sock: socket.socket, close_seconds: float, log_level: int,
+               heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
     """Entry point of the SMTP process (spawned: a fresh interpreter that imports this module)."""
     import sys
 
@@ -287,7 +321,7 @@ def child_main(settings: Settings, sock: socket.socket, close_seconds: float, lo
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order
     logs.configure(log_level, stream=sys.stderr)
     try:
-        code = asyncio.run(_serve(settings, sock, close_seconds))
+        code = asyncio.run(_serve(settings, sock, close_seconds, heartbeat_seconds))
     except Exception:
         log.exception("SMTP process failed")
         code = 1
@@ -306,9 +340,9 @@ class _ParentLink:
         self.sock.sendall(json.dumps(message).encode() + b"\n")
         self.sock.setblocking(False)
 
-    def wake(self) -> None:
+    def wake(self, byte: bytes = WAKE_BYTE) -> None:
         try:
-            self.sock.send(WAKE_BYTE)
+            self.sock.send(byte)
         except BlockingIOError:
             pass  # the parent has unread wake bytes: it will wake anyway
         except OSError:
@@ -333,7 +367,15 @@ class _ParentLink:
             self.stopped.set()
 
 
-async def _serve(settings: Settings, sock: socket.socket, close_seconds: float) -> int:
+    async def heartbeat(self, seconds: float) -> None:
+        """From the event loop: a stuck loop stops the heartbeat, and the parent notices."""
+        while not self.stopped.is_set():
+            self.wake(HEARTBEAT_BYTE)
+            await asyncio.sleep(seconds)
+
+
+async def _serve(settings: Settings, sock: socket.socket, close_seconds: float,
+                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int:
     from cases.clock import utcnow
     from cases.db import Database, make_engine
     from intake.inbox import Inbox
@@ -357,7 +399,9 @@ async def _serve(settings: Settings, sock: socket.socket, close_seconds: float) 
         parent.hello({"port": server.sockets[0].getsockname()[1]})
         loop.add_reader(sock.fileno(), parent.readable)
         loop.add_signal_handler(signal.SIGTERM, stopped.set)
+        beating = asyncio.create_task(parent.heartbeat(heartbeat_seconds))
         await stopped.wait()
+        beating.cancel()
         loop.remove_reader(sock.fileno())
         await close_smtp_server(server, close_seconds)
     finally:

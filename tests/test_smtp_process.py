@@ -23,6 +23,7 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
+from cases.db import Database, make_engine
 from cases.main import Kefu, bootstrap, start, stop
 from cases.migrate import upgrade_async
 from cases.models import Case, InboundMessage
@@ -126,6 +127,48 @@ async def test_a_killed_smtp_process_is_replaced_and_health_shows_it(settings: S
         assert not psutil.pid_exists(first)
         await smtp_send(child.port, _mail(1, "after-kill"))
         await eventually(lambda: _count(kefu, Case), timeout=10, what="a case from the new process")
+
+
+async def test_a_hung_smtp_process_is_killed_and_replaced(settings: Settings) -> None:
+    """A child that stops answering (here: SIGSTOP, as a stuck event loop) sends no heartbeat;
+    after hung_seconds it is killed and a new one serves. Heartbeats alone wake nobody."""
+    settings = replace(settings, smtp_process=True)
+    await upgrade_async(settings.sqlalchemy_url)
+    woken: list[float] = []
+    child = SmtpProcess(settings, lambda: woken.append(time.monotonic()), heartbeat_seconds=0.1,
+                        hung_seconds=1.0, backoff_first=0.1)
+    await child.start()
+    try:
+        first = child.pid
+        assert first is not None
+        await asyncio.sleep(1.5)  # fifteen heartbeats, all heard
+        assert child.status()["state"] == "running" and woken == []
+        os.kill(first, signal.SIGSTOP)
+
+        async def restarting() -> dict | None:  # type: ignore[type-arg]
+            status = child.status()  # "restarting", then "starting" while the new one comes up
+            return status if status["restarts"] == 0 and status["error"] else None
+
+        down = await eventually(restarting, timeout=10, what="the silent child to be given up")
+        assert f"pid {first}" in down["error"] and "SIGKILL" in down["error"]
+        assert "without a sign of life" in down["error"]
+
+        async def replaced() -> dict | None:  # type: ignore[type-arg]
+            status = child.status()
+            return status if status["state"] == "running" and status["restarts"] == 1 else None
+
+        up = await eventually(replaced, timeout=30, what="a new SMTP process")
+        assert up["pid"] != first and up["error"] is None and not psutil.pid_exists(first)
+        await smtp_send(child.port, _mail(3, "after-hang"))
+        await eventually(lambda: woken, timeout=10, what="the new child's wake-up")
+    finally:
+        await child.stop()
+    db = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        async with db.reader() as s:
+            assert (await s.execute(select(func.count()).select_from(InboundMessage))).scalar_one() == 1
+    finally:
+        await db.dispose()
 
 
 async def test_stop_ends_the_smtp_process_and_frees_its_port(settings: Settings) -> None:
