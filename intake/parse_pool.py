@@ -4,6 +4,11 @@ Parsing is the CPU-heavy, pure part of intake; in worker processes it no longer 
 the event loop that answers SMTP sessions and writes cases. ``workers=0`` parses inline (tests,
 one-core machines). A broken pool (a worker killed) is replaced on the next batch, and the
 batch in hand is parsed inline, so a dying worker delays mail but never loses it.
+
+A worker ends with kefu's process, even after a SIGKILL: its parent is multiprocessing's
+fork server, which lives as long as any worker does, and the worker holds both ends of its
+own task pipe, so without a watch it would wait for tasks forever (and keep the fork server
+and the resource tracker alive with it).
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import select
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -20,6 +29,39 @@ from intake.prepare import Prepared, RawRow, prepare, prepare_many
 log = logging.getLogger(__name__)
 
 MAX_BREAKS = 3  # pools that die in a row before we stop starting new ones
+
+
+WATCH_POLL_SECONDS = 2.0  # where pidfd_open is missing (not Linux): how often to look
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """The worker's initializer: exit when kefu's process `parent_pid` has ended."""
+    try:
+        fd = os.pidfd_open(parent_pid)  # Linux: readable once that process has ended
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):
+        fd = None
+    threading.Thread(target=_exit_after, args=(parent_pid, fd), name="parse-worker-watch", daemon=True).start()
+
+
+def _exit_after(parent_pid: int, fd: int | None) -> None:
+    if fd is not None:
+        select.select([fd], [], [])
+    else:
+        while _alive(parent_pid):
+            time.sleep(WATCH_POLL_SECONDS)
+    os._exit(0)  # no cleanup to do: a worker holds nothing but the batch it parses
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ParsePool:
@@ -33,7 +75,8 @@ class ParsePool:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # forkserver: workers start clean, not as copies of a process with threads and sockets.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                             initializer=_watch_parent, initargs=(os.getpid(),))
         return self._pool
 
     def pids(self) -> list[int]:

@@ -211,14 +211,25 @@ def test_kefu_smtp_process_setting() -> None:
 @pytest.mark.slow
 def test_a_sigkilled_kefu_serve_takes_its_smtp_process_along(settings: Settings, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """And its parse worker, the fork server and the resource tracker: nothing is left."""
     if not settings.sqlalchemy_url.startswith("sqlite"):
         pytest.skip("the process tree is the same on PostgreSQL (test_crash runs both)")
     from tests.test_crash import _start
 
     monkeypatch.setenv("KEFU_SMTP_PROCESS", "on")
+    monkeypatch.setenv("KEFU_PARSE_WORKERS", "1")
     log = tmp_path / "serve.log"
     proc, settings = _start(settings, log)
     try:
+        def parse_worker() -> list[psutil.Process]:
+            return [p for p in psutil.Process(proc.pid).children(recursive=True)
+                    if "forkserver" in " ".join(p.cmdline()) and p.ppid() != proc.pid]
+
+        deadline = time.monotonic() + 30
+        while not parse_worker() and time.monotonic() < deadline:  # started with the service
+            time.sleep(0.05)
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        assert parse_worker(), descendants
         children = [c for c in psutil.Process(proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
         smtp = [c for c in children if any(n.laddr.port == settings.smtp_listen[1] and n.status == "LISTEN"
                                            for n in c.net_connections("tcp"))]
@@ -234,4 +245,11 @@ def test_a_sigkilled_kefu_serve_takes_its_smtp_process_along(settings: Settings,
         time.sleep(0.05)
     assert not smtp[0].is_running() or smtp[0].status() == psutil.STATUS_ZOMBIE, "the SMTP process outlived kefu"
     assert _port_is_free(settings.smtp_listen[1])
+
+    def left() -> list[str]:
+        return [" ".join(p.cmdline())[:120] for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+    while left() and time.monotonic() < deadline + 10:
+        time.sleep(0.05)
+    assert not left(), "outlived the SIGKILLed kefu serve"
     assert "the kefu process is gone; stopping" in log.read_text()
