@@ -79,6 +79,9 @@ class MailProcessor:
             prepared = await parsing
             following = await self._pending(self.batch_size, after=prepared[-1].inbound_id)
             parsing = asyncio.ensure_future(self.pool.prepare(following)) if following else None
+            # Let that task hand its batch to the workers now: on SQLite the write below runs its
+            # statements inline and first yields at its commit, when the overlap would be gone.
+            await asyncio.sleep(0)
             try:
                 result = await self._write(prepared)
             except BaseException:

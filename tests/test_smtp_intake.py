@@ -164,6 +164,36 @@ async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Set
         await stop(kefu, servers)
 
 
+async def test_the_next_batch_is_handed_to_the_parse_workers_before_this_one_is_written(settings: Settings) -> None:
+    """drain overlaps parsing and writing: on SQLite a batch's write first yields at its commit,
+    so the next batch must be on its way to the workers before the write begins."""
+    async with served(settings, transport=ListTransport(), http=False, parse_workers=1) as kefu:
+        await _pause_processor(kefu)
+        for n in range(6):
+            await smtp_send(kefu.settings.smtp_listen[1], customer_mail(
+                f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"o{n}@dfmc-parts.cn"))
+        processor, pool = kefu.processor, kefu.processor.pool
+        processor.batch_size = 2
+        order: list[tuple[str, int]] = []
+        prepare, write = pool.prepare, processor._write
+
+        async def recorded_prepare(rows):  # type: ignore[no-untyped-def]
+            order.append(("parse", rows[0].inbound_id))
+            return await prepare(rows)
+
+        async def recorded_write(prepared):  # type: ignore[no-untyped-def]
+            order.append(("write", prepared[0].inbound_id))
+            return await write(prepared)
+
+        pool.prepare, processor._write = recorded_prepare, recorded_write  # type: ignore[method-assign]
+        assert (await processor.drain()).processed == 6
+        firsts = sorted({first for _, first in order})
+        assert [kind for kind, _ in order] == ["parse", "parse", "write", "parse", "write", "write"], order
+        assert order == [("parse", firsts[0]), ("parse", firsts[1]), ("write", firsts[0]),
+                         ("parse", firsts[2]), ("write", firsts[1]), ("write", firsts[2])]
+        assert await _count(kefu, Case) == 6
+
+
 async def _pause_processor(kefu: Kefu) -> None:
     """Stop the background processor so that the test runs each batch itself."""
     task = next(t for t in kefu.tasks if t.get_name() == "processor")
