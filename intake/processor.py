@@ -28,6 +28,11 @@ from intake.prepare import Prepared, RawRow
 
 log = logging.getLogger(__name__)
 
+# While a batch is written, a next batch of fewer than half the batch size waits this long for
+# more mail first: a steady stream otherwise becomes batches of a few mails, each paying the
+# fixed cost of a batch (its queries, its commit, the trip to the parse workers).
+GATHER_SECONDS = 0.05
+
 
 @dataclass(frozen=True, slots=True)
 class BatchResult:
@@ -53,13 +58,15 @@ class _Mark:
 
 class MailProcessor:
     def __init__(self, db: Database, service: CaseService, clock: Clock, reference_prefix: str,
-                 batch_size: int = 100, poll_seconds: float = 5.0, pool: ParsePool | None = None) -> None:
+                 batch_size: int = 100, poll_seconds: float = 5.0, pool: ParsePool | None = None,
+                 gather_seconds: float = GATHER_SECONDS) -> None:
         self.db = db
         self.service = service
         self.clock = clock
         self.prefix = reference_prefix
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.gather_seconds = gather_seconds
         self.pool = pool or ParsePool(0, reference_prefix)
         self._wake = asyncio.Event()
 
@@ -71,25 +78,31 @@ class MailProcessor:
 
     async def drain(self) -> BatchResult:
         """Process until nothing is pending. Batches overlap: while one batch is written, the
-        parse workers already read the next one."""
+        next one is parsed (and, if small, first waits gather_seconds for more mail)."""
         processed = quarantined = 0
         rows = await self._pending(self.batch_size)
-        parsing = asyncio.ensure_future(self.pool.prepare(rows)) if rows else None
-        while parsing is not None:
-            prepared = await parsing
-            following = await self._pending(self.batch_size, after=prepared[-1].inbound_id)
-            parsing = asyncio.ensure_future(self.pool.prepare(following)) if following else None
+        prepared = await self.pool.prepare(rows) if rows else []
+        while prepared:
+            after = prepared[-1].inbound_id
+            following = await self._pending(self.batch_size, after=after)
+            parsing = asyncio.ensure_future(self._parse_next(following, after))
             # Let that task hand its batch to the workers now: on SQLite the write below runs its
             # statements inline and first yields at its commit, when the overlap would be gone.
             await asyncio.sleep(0)
             try:
                 result = await self._write(prepared)
             except BaseException:
-                if parsing is not None:
-                    parsing.cancel()
+                parsing.cancel()
                 raise
             processed, quarantined = processed + result.processed, quarantined + result.quarantined
+            prepared = await parsing
         return BatchResult(processed, quarantined)
+
+    async def _parse_next(self, rows: list[RawRow], after: int) -> list[Prepared]:
+        if 0 < len(rows) < self.batch_size // 2 and self.gather_seconds > 0:
+            await asyncio.sleep(self.gather_seconds)
+            rows = await self._pending(self.batch_size, after=after)
+        return await self.pool.prepare(rows) if rows else []
 
     async def process_batch(self) -> BatchResult:
         """One batch, not overlapped (tests that look at a single step)."""

@@ -194,6 +194,43 @@ async def test_the_next_batch_is_handed_to_the_parse_workers_before_this_one_is_
         assert await _count(kefu, Case) == 6
 
 
+async def test_a_small_next_batch_waits_for_more_mail_but_a_lone_mail_does_not_wait(settings: Settings) -> None:
+    """While a batch is written, a next batch under half the batch size waits gather_seconds
+    and takes what came meanwhile; the first batch of a round never waits."""
+    async with served(settings, transport=ListTransport(), http=False) as kefu:
+        await _pause_processor(kefu)
+        port = kefu.settings.smtp_listen[1]
+        processor = kefu.processor
+        processor.batch_size, processor.gather_seconds = 10, 5.0
+
+        def mail(n: int) -> object:
+            return customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"g{n}@dfmc-parts.cn")
+
+        await smtp_send(port, mail(0))
+        started = asyncio.get_running_loop().time()
+        assert (await processor.drain()).processed == 1
+        assert asyncio.get_running_loop().time() - started < processor.gather_seconds
+
+        processor.gather_seconds = 1.0
+        for n in range(1, 13):  # a full batch of 10, then 2
+            await smtp_send(port, mail(n))
+        sizes: list[int] = []
+        write = processor._write
+
+        async def recorded_write(prepared):  # type: ignore[no-untyped-def]
+            sizes.append(len(prepared))
+            result = await write(prepared)
+            if len(sizes) == 1:  # mail that comes while the next batch of 2 waits
+                for n in range(13, 16):
+                    await smtp_send(port, mail(n))
+            return result
+
+        processor._write = recorded_write  # type: ignore[method-assign]
+        assert (await processor.drain()).processed == 15
+        assert sizes == [10, 5]
+        assert await _count(kefu, Case) == 16
+
+
 async def _pause_processor(kefu: Kefu) -> None:
     """Stop the background processor so that the test runs each batch itself."""
     task = next(t for t in kefu.tasks if t.get_name() == "processor")
