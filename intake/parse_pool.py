@@ -29,8 +29,6 @@ from intake.prepare import Prepared, RawRow, prepare, prepare_many
 log = logging.getLogger(__name__)
 
 MAX_BREAKS = 3  # pools that die in a row before we stop starting new ones
-
-
 WATCH_POLL_SECONDS = 2.0  # where pidfd_open is missing (not Linux): how often to look
 
 
@@ -56,11 +54,11 @@ def _exit_after(parent_pid: int, fd: int | None) -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # no signal: only asks whether the process exists
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it exists, owned by someone else
     return True
 
 

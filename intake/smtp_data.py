@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from warnings import warn
-
 from typing import AnyStr
+from warnings import warn
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
