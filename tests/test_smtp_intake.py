@@ -231,6 +231,18 @@ async def test_a_small_next_batch_waits_for_more_mail_but_a_lone_mail_does_not_w
         assert await _count(kefu, Case) == 16
 
 
+def test_the_parse_workers_fallback_watch_tells_a_live_process_from_an_ended_one() -> None:
+    """Where pidfd_open is missing, a worker polls kefu's process (intake/parse_pool.py)."""
+    import subprocess
+    import sys
+
+    from intake.parse_pool import _alive
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    assert _alive(os.getpid()) and not _alive(ended.pid)
+
+
 async def _pause_processor(kefu: Kefu) -> None:
     """Stop the background processor so that the test runs each batch itself."""
     task = next(t for t in kefu.tasks if t.get_name() == "processor")
