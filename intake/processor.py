@@ -83,9 +83,8 @@ class MailProcessor:
         rows = await self._pending(self.batch_size)
         prepared = await self.pool.prepare(rows) if rows else []
         while prepared:
-            after = prepared[-1].inbound_id
-            following = await self._pending(self.batch_size, after=after)
-            parsing = asyncio.ensure_future(self._parse_next(following, after))
+            following = await self._pending(self.batch_size, after=prepared[-1].inbound_id)
+            parsing = asyncio.ensure_future(self._parse_next(following))
             # Let that task hand its batch to the workers now: on SQLite the write below runs its
             # statements inline and first yields at its commit, when the overlap would be gone.
             await asyncio.sleep(0)
@@ -98,10 +97,11 @@ class MailProcessor:
             prepared = await parsing
         return BatchResult(processed, quarantined)
 
-    async def _parse_next(self, rows: list[RawRow], after: int) -> list[Prepared]:
+    async def _parse_next(self, rows: list[RawRow]) -> list[Prepared]:
+        """Parse the next batch; a small one first takes the mail that comes within gather_seconds."""
         if 0 < len(rows) < self.batch_size // 2 and self.gather_seconds > 0:
             await asyncio.sleep(self.gather_seconds)
-            rows = await self._pending(self.batch_size, after=after)
+            rows += await self._pending(self.batch_size - len(rows), after=rows[-1].inbound_id)
         return await self.pool.prepare(rows) if rows else []
 
     async def process_batch(self) -> BatchResult:
