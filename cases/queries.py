@@ -19,8 +19,8 @@ from cases.actors import Actor
 from cases.enums import CaseState
 from cases.errors import InvalidInput, NotFound
 from cases.models import (
-    Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Department, DocumentText, InboundMessage,
-    InboundStatus, User,
+    Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Delivery, DeliveryStatus, Department,
+    DocumentText, InboundMessage, InboundStatus, User,
 )
 from cases.states import allowed_actions
 
@@ -300,3 +300,23 @@ async def set_aside_events(s: AsyncSession, limit: int = 50, offset: int = 0) ->
     items = [{"id": r[0], "kind": r[1], "case": r[2], "created_at": iso(r[3]), "set_aside_at": iso(r[4]),
               "error": r[5]} for r in rows]
     return {"items": items, "total": total}
+
+
+async def backlog(s: AsyncSession, now: datetime) -> Row:
+    """What is waiting, for the person on call (GET /health): counts only, each read from an
+    index. Mail that stays pending means the processor is stuck; a growing quarantine or dead
+    notices want a look (GET /inbound?status=quarantined)."""
+    m, d = InboundMessage, Delivery
+
+    async def count(model: Any, *where: ColumnElement[bool]) -> int:
+        return int((await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+
+    oldest = (await s.execute(select(m.received_at).where(m.status == InboundStatus.PENDING.value)
+                              .order_by(m.id).limit(1))).scalar_one_or_none()
+    return {
+        "inbound_pending": await count(m, m.status == InboundStatus.PENDING.value),
+        "oldest_pending_seconds": max(0, round((now - oldest).total_seconds())) if oldest else None,
+        "inbound_quarantined": await count(m, m.status == InboundStatus.QUARANTINED.value),
+        "notices_pending": await count(d, d.status == DeliveryStatus.PENDING.value),
+        "notices_dead": await count(d, d.status == DeliveryStatus.DEAD.value),
+    }

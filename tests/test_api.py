@@ -23,8 +23,45 @@ from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  
 # -- system ---------------------------------------------------------------------------------
 
 
+NOTHING_WAITING = {"inbound_pending": 0, "oldest_pending_seconds": None, "inbound_quarantined": 0,
+                   "notices_pending": 0, "notices_dead": 0}
+
+
 async def test_health_answers_without_a_token_after_asking_the_database(api: Api) -> None:
-    assert await api.call(None, "GET", "/health") == {"status": "ok", "database": "ok"}
+    assert await api.call(None, "GET", "/health") == {"status": "ok", "database": "ok", "backlog": NOTHING_WAITING}
+
+
+async def test_health_shows_what_waits_mail_not_processed_quarantined_and_notices(api: Api) -> None:
+    """For the person on call: mail stored but not processed (and since when), the quarantine,
+    notices still to send and those given up on."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from cases.models import Delivery, DeliveryStatus, InboundMessage
+    from intake.inbox import RawInput
+
+    kefu = api.kefu
+    for n in range(3):  # no processor runs here: they stay pending
+        await kefu.inbox.put(RawInput(channel="email", dedupe_key=f"k{n}", raw=f"Subject: {n}\r\n\r\nx\r\n".encode()))
+    async with kefu.db.unit_of_work() as s:
+        first = min((await s.execute(select(InboundMessage.id))).scalars())
+        await s.execute(update(InboundMessage).where(InboundMessage.id == first).values(
+            status="quarantined", received_at=kefu.clock() - timedelta(hours=2)))
+        await s.execute(update(InboundMessage).where(InboundMessage.id == first + 1).values(
+            received_at=kefu.clock() - timedelta(minutes=5)))
+    await open_case(kefu, "刹车片异响")  # its acknowledgement is an event, not yet a delivery
+    await kefu.dispatcher.run_once()
+    async with kefu.db.unit_of_work() as s:
+        ids = list((await s.execute(select(Delivery.id).order_by(Delivery.id))).scalars())
+        assert ids, "the case's notices were fanned out"
+        await s.execute(update(Delivery).where(Delivery.id == ids[0]).values(status=DeliveryStatus.DEAD.value))
+        await s.execute(update(Delivery).where(Delivery.id.in_(ids[1:])).values(status=DeliveryStatus.PENDING.value))
+
+    waiting = (await api.call(None, "GET", "/health"))["backlog"]
+    assert waiting["inbound_pending"] == 2 and waiting["inbound_quarantined"] == 1
+    assert 299 <= waiting["oldest_pending_seconds"] <= 330  # the oldest pending one, not the quarantined
+    assert (waiting["notices_dead"], waiting["notices_pending"]) == (1, len(ids) - 1)
 
 
 async def test_health_is_503_when_the_database_does_not_answer(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

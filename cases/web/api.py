@@ -28,18 +28,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def health(request: web.Request) -> web.Response:
-    """A load balancer's question: can this instance reach its database?"""
+    """A load balancer's question: can this instance reach its database? And for the person on
+    call: what is waiting (the backlog) and how each channel is."""
+    kefu = kefu_of(request)
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
-            async with kefu_of(request).db.reader() as s:
+            async with kefu.db.reader() as s:
                 await s.execute(text("SELECT 1"))
+                waiting = await queries.backlog(s, kefu.clock())
     except Exception as exc:
         log.warning("health: the database does not answer: %s: %s", type(exc).__name__, exc)
         return web.json_response({"status": "unavailable", "database": "unavailable"}, status=503)
-    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    body: dict[str, object] = {"status": "ok", "database": "ok", "backlog": waiting}
     # Channels (the IMAP mailbox, ...) report their own state; a channel in error does not
     # make the instance unhealthy for a load balancer, it is for the person on call to see.
-    body.update({name: status() for name, status in kefu_of(request).channel_status.items()})
+    body.update({name: status() for name, status in kefu.channel_status.items()})
     return web.json_response(body)
 
 
