@@ -169,6 +169,34 @@ def cmd_case_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """What is waiting, read from the database (GET /health shows it too, with the channels)."""
+    from cases.queries import backlog
+
+    async def run(kefu: Any) -> None:
+        async with kefu.db.reader() as s:
+            waiting = await backlog(s, kefu.clock())
+        if args.json:
+            print(json.dumps(waiting, indent=2))
+            return
+        oldest = waiting["oldest_pending_seconds"]
+        since = f", the oldest for {_duration(oldest)}" if oldest is not None else ""
+        print(f"inbound mail  {waiting['inbound_pending']} not yet processed{since}; "
+              f"{waiting['inbound_quarantined']} quarantined (GET /api/v1/inbound?status=quarantined)")
+        print(f"notices       {waiting['notices_pending']} to send; {waiting['notices_dead']} given up on")
+
+    asyncio.run(_with_kefu(run))
+    return 0
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
 def cmd_case_show(args: argparse.Namespace) -> int:
     from cases.queries import EVERYTHING, case_detail
 
@@ -202,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--name", default="cli", help="a label for the token")
     create.set_defaults(fn=cmd_token_create)
+    status = sub.add_parser("status", help="what is waiting: mail not yet processed, the quarantine, notices")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(fn=cmd_status)
     case = sub.add_parser("case", help="cases").add_subparsers(dest="case_command", required=True)
     lst = case.add_parser("list", help="list cases, newest first")
     lst.add_argument("--state")

@@ -101,3 +101,32 @@ def test_a_bad_state_filter_is_a_clear_error(settings: Settings, tmp_path: Path)
     assert _kefu(env, "db", "upgrade").returncode == 0
     result = _kefu(env, "case", "list", "--state", "open")
     assert result.returncode == 1 and "unknown state 'open'" in result.stderr
+
+
+def test_kefu_status_shows_mail_waiting_for_the_processor(settings: Settings, tmp_path: Path) -> None:
+    if not settings.sqlalchemy_url.startswith("sqlite"):
+        pytest.skip("the counts are the backlog query's, tested on both databases with GET /health")
+    import asyncio
+
+    from cases.clock import utcnow
+    from cases.db import Database, make_engine
+    from intake.inbox import Inbox, RawInput
+
+    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x"}
+    assert _kefu(env, "db", "upgrade").returncode == 0
+    idle = _kefu(env, "status")
+    assert idle.returncode == 0, idle.stderr
+    assert "0 not yet processed;" in idle.stdout and "0 to send; 0 given up on" in idle.stdout
+
+    async def store() -> None:  # stored as SMTP would, with no kefu serve to process it
+        db = Database(make_engine(Settings.from_env({"KEFU_DATA_DIR": str(tmp_path)}).sqlalchemy_url))
+        try:
+            await Inbox(db, utcnow).put(RawInput(channel="email", dedupe_key="k1", raw=b"Subject: x\r\n\r\nx\r\n"))
+        finally:
+            await db.dispose()
+
+    asyncio.run(store())
+    waiting = _kefu(env, "status")
+    assert "1 not yet processed, the oldest for" in waiting.stdout, waiting.stdout
+    counts = json.loads(_kefu(env, "status", "--json").stdout)
+    assert counts["inbound_pending"] == 1 and counts["oldest_pending_seconds"] is not None
