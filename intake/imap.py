@@ -153,6 +153,8 @@ class ImapPoller:
                 await asyncio.to_thread(mailbox.wait_idle, self.config.idle_seconds, self._stop)
             else:
                 await self._sleep(self.config.poll_seconds)
+            if not self._stop.is_set():
+                folder = await asyncio.to_thread(mailbox.current)  # rebuilt meanwhile?
 
     async def check(self, mailbox: ImapMailbox, folder: FolderState) -> CheckResult:
         """One pass over the folder: everything above the cursor, oldest first."""

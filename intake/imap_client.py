@@ -94,12 +94,7 @@ class ImapMailbox:
                     raise ImapSetupError("cannot create the folder for imported mail", f"{c.move_to}: {exc}") from None
             if not client.folder_exists(c.folder):
                 raise ImapSetupError("folder not found", c.folder)
-            info = client.select_folder(c.folder)
-            permanent = [f.decode() if isinstance(f, bytes) else str(f) for f in info.get(b"PERMANENTFLAGS", ())]
-            # A server that keeps no own keywords (no \* in PERMANENTFLAGS) still gets \Seen.
-            self._flags = DEFAULT_FLAGS if "\\*" in permanent else tuple(
-                f for f in DEFAULT_FLAGS if f != IMPORTED_KEYWORD)
-            return FolderState(int(info[b"UIDVALIDITY"]), client.has_capability("IDLE"))
+            return self._select(client)
         except ImapSetupError:
             self.abort()
             raise
@@ -115,6 +110,22 @@ class ImapMailbox:
         except _abort_errors() as exc:
             self.abort()
             raise ImapDropped(f"{type(exc).__name__}: {exc}") from None
+
+    def _select(self, client: IMAPClient) -> FolderState:
+        info = client.select_folder(self.config.folder)
+        permanent = [f.decode() if isinstance(f, bytes) else str(f) for f in info.get(b"PERMANENTFLAGS", ())]
+        # A server that keeps no own keywords (no \* in PERMANENTFLAGS) still gets \Seen.
+        self._flags = DEFAULT_FLAGS if "\\*" in permanent else tuple(
+            f for f in DEFAULT_FLAGS if f != IMPORTED_KEYWORD)
+        return FolderState(int(info[b"UIDVALIDITY"]), client.has_capability("IDLE"))
+
+    def current(self) -> FolderState:
+        """Select the folder again, as it is now. A folder deleted and made again under this
+        session (restored from a backup: a new UIDVALIDITY, RFC 3501 2.3.1.1) stays selected
+        in its old, empty form, and the server says nothing; Dovecot's STATUS answers for that
+        old form too. Without a new SELECT the poller would watch it until the connection
+        broke. One command per round (a poll, or an IDLE re-issued)."""
+        return self._call("select", self._select, self.client)
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
         try:

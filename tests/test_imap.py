@@ -142,6 +142,34 @@ async def test_a_rebuilt_folder_with_a_new_uidvalidity_opens_no_second_case(kefu
 
 
 @needs_dovecot
+@pytest.mark.parametrize("idle", [True, False], ids=["idle", "poll"])
+async def test_a_folder_rebuilt_while_the_poller_has_it_open_is_read_again(kefu: Kefu, dovecot: Dovecot,
+                                                                          idle: bool) -> None:
+    """The folder is deleted and made again under the running poller's open session: the
+    session fails, the poller reconnects, sees the new UIDVALIDITY and stores only the new mail."""
+    mails = [complaint(1), complaint(2)]
+    for raw in mails:
+        dovecot.append(raw, "Service")
+    p = poller(kefu, dovecot.url("Service"), imap_poll_seconds=0.2)
+    p.config = replace(p.config, idle_seconds=1.0)  # the deleted folder's IDLE hears nothing: re-issued soon
+    p.use_idle = idle
+    await kefu.inbox.start()
+    await p.start()
+    try:
+        await eventually(lambda: p.status()["stored"] == 2, 8, "the first pass")
+        old = dovecot.uidvalidity("Service")
+        dovecot.rebuild("Service", mails + [complaint(3)])
+        await eventually(lambda: p.status()["stored"] == 3, 10, "the new mail of the rebuilt folder")
+        assert p.status()["duplicates"] == 2
+    finally:
+        await p.stop()
+        await kefu.inbox.stop()
+    await kefu.processor.drain()
+    assert await count(kefu, Case) == 3
+    assert await p.cursors.load(p.config.cursor_key) == Cursor(dovecot.uidvalidity("Service"), 3) != Cursor(old, 3)
+
+
+@needs_dovecot
 async def test_an_oversized_mail_is_reported_and_not_downloaded(kefu: Kefu, dovecot: Dovecot) -> None:
     dovecot.append(complaint(1, body="附件说明\n" + "X" * 20000))
     dovecot.append(complaint(2))
