@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases import rows
 from cases.actors import Actor
+from cases.db import insert_or_skip
 from cases.events import EventKind
 from cases.models import CaseHistory, OutboxEvent, ReferenceCounter
 
@@ -80,13 +81,7 @@ def _advance(conn: Connection, prefix: str, year: int, count: int) -> int:
     )
     value = conn.execute(stmt).scalar_one_or_none()
     if value is None:
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            ins = pg_insert(ReferenceCounter).on_conflict_do_nothing()
-        else:
-            ins = insert(ReferenceCounter).prefix_with("OR IGNORE")
-        conn.execute(ins.values(prefix=prefix, year=year, last_value=0))
+        conn.execute(insert_or_skip(conn.dialect.name, ReferenceCounter).values(prefix=prefix, year=year, last_value=0))
         value = conn.execute(stmt).scalar_one()
     return int(value)
 

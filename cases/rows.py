@@ -93,7 +93,9 @@ def write(session: Session) -> None:
         for group in groups.values():
             params = [row.values for row in group]
             if model is Blob:
-                conn.execute(_insert_ignore(conn.dialect.name, Blob, "sha256"), params)
+                from cases.db import insert_or_skip  # cases.db imports this module
+
+                conn.execute(insert_or_skip(conn.dialect.name, Blob, ["sha256"]), params)
             elif model in _KEYED or group[0].obj is not None:
                 stmt = insert(model).returning(model.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
                 for row, new_id in zip(group, conn.execute(stmt, params).scalars()):
@@ -136,14 +138,6 @@ def _attach(session: Session, objects: list[Any]) -> None:
         make_transient_to_detached(obj)
     for obj in objects:
         session.add(obj)
-
-
-def _insert_ignore(dialect: str, model: type, key: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert  # type: ignore[assignment]
-    return dialect_insert(model).on_conflict_do_nothing(index_elements=[key])
 
 
 def before_commit(session: Session) -> None:

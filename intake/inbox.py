@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cases.clock import Clock
-from cases.db import Database
+from cases.db import Database, insert_or_skip
 from cases.models import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,8 @@ class Inbox:
         ) for p in batch]
         async with self.db.unit_of_work() as session:
             conn = await session.connection()
-            stmt = _insert_for(conn.dialect.name)(InboundMessage).on_conflict_do_nothing(
-                index_elements=["dedupe_key"]).returning(InboundMessage.id, InboundMessage.dedupe_key)
+            stmt = insert_or_skip(conn.dialect.name, InboundMessage, ["dedupe_key"]).returning(
+                InboundMessage.id, InboundMessage.dedupe_key)
             stored = {key: row_id for row_id, key in (await conn.execute(stmt, rows)).all()}
         results: list[Stored] = []
         for p in batch:
@@ -116,11 +116,3 @@ class Inbox:
         if any(not r.duplicate for r in results):
             self.on_stored()
         return results
-
-
-def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    return insert
