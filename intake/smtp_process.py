@@ -19,6 +19,8 @@ Parent and child talk over one socket pair:
   SIGKILL (the kernel closes its end): the child stops at once, so a restarted ``kefu serve``
   can bind the port again.
 
+The child's side is intake/smtp_child.py.
+
 The child is started with "spawn", not fork: the parent has threads (thread pools, IMAP, the
 parse pool's feeder) and a forked copy of it could inherit a held lock. It ignores SIGINT (a
 Ctrl-C reaches the whole process group; the parent stops it in order) and treats SIGTERM as
@@ -41,6 +43,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from cases.settings import Settings
+from intake.smtp_child import HEARTBEAT_SECONDS, STOP_BYTE, WAKE_BYTE, child_main, received
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +52,7 @@ BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 STABLE_SECONDS = 60.0  # a child that ran this long resets the backoff
 REAP_SECONDS = 5.0  # after its socket closed, how long a dying child may take to exit
-HEARTBEAT_SECONDS = 2.0
 HUNG_SECONDS = 30.0  # no byte from the child this long: it is killed and replaced
-STOP_BYTE = b"s"
-WAKE_BYTE = b"w"
-HEARTBEAT_BYTE = b"h"
 
 
 class SmtpProcessError(OSError):
@@ -200,13 +199,7 @@ class SmtpProcess:
         if sock is None:
             return
         woke = False
-        while True:
-            try:
-                data = sock.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                data = b""
+        while (data := received(sock, 4096)) is not None:
             if not data:
                 self._forget_socket()
                 sock.close()
@@ -307,104 +300,3 @@ async def _wait_exit(proc: BaseProcess, seconds: float) -> bool:
     finally:
         loop.remove_reader(proc.sentinel)
     return proc.exitcode is not None
-
-
-# ---- the child ---------------------------------------------------------------------------
-
-def child_main(settings: Settings, sock: socket.socket, close_seconds: float, log_level: int,
-               heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
-    """Entry point of the SMTP process (spawned: a fresh interpreter that imports this module)."""
-    import sys
-
-    from cases import logs
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order
-    logs.configure(log_level, stream=sys.stderr)
-    try:
-        code = asyncio.run(_serve(settings, sock, close_seconds, heartbeat_seconds))
-    except Exception:
-        log.exception("SMTP process failed")
-        code = 1
-    sys.exit(code)
-
-
-class _ParentLink:
-    """The child's end of the socket: wake the parent without blocking, notice its end."""
-
-    def __init__(self, sock: socket.socket, stopped: asyncio.Event) -> None:
-        self.sock = sock
-        self.stopped = stopped
-
-    def hello(self, message: dict[str, Any]) -> None:
-        # Blocking and first: the socket is empty and nothing else has been sent yet.
-        self.sock.sendall(json.dumps(message).encode() + b"\n")
-        self.sock.setblocking(False)
-
-    def wake(self, byte: bytes = WAKE_BYTE) -> None:
-        try:
-            self.sock.send(byte)
-        except BlockingIOError:
-            pass  # the parent has unread wake bytes: it will wake anyway
-        except OSError:
-            self.parent_gone()
-
-    def readable(self) -> None:
-        try:
-            data = self.sock.recv(64)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self.parent_gone()
-        elif not self.stopped.is_set():
-            log.info("SMTP process: asked to stop")
-            self.stopped.set()
-
-    def parent_gone(self) -> None:
-        if not self.stopped.is_set():
-            log.warning("SMTP process: the kefu process is gone; stopping")
-            self.stopped.set()
-
-
-    async def heartbeat(self, seconds: float) -> None:
-        """From the event loop: a stuck loop stops the heartbeat, and the parent notices."""
-        while not self.stopped.is_set():
-            self.wake(HEARTBEAT_BYTE)
-            await asyncio.sleep(seconds)
-
-
-async def _serve(settings: Settings, sock: socket.socket, close_seconds: float,
-                 heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int:
-    from cases.clock import utcnow
-    from cases.db import Database, make_engine
-    from intake.inbox import Inbox
-    from intake.smtp import close_smtp_server, start_smtp_server
-
-    loop = asyncio.get_running_loop()
-    stopped = asyncio.Event()
-    parent = _ParentLink(sock, stopped)
-    db = Database(make_engine(settings.sqlalchemy_url))
-    inbox = Inbox(db, utcnow, on_stored=parent.wake)
-    await inbox.start()
-    try:
-        try:
-            server = await start_smtp_server(inbox, settings)
-        except OSError as exc:
-            parent.hello({"error": str(exc), "errno": exc.errno})
-            return 1
-        except Exception as exc:
-            parent.hello({"error": f"{type(exc).__name__}: {exc}", "errno": None})
-            raise
-        parent.hello({"port": server.sockets[0].getsockname()[1]})
-        loop.add_reader(sock.fileno(), parent.readable)
-        loop.add_signal_handler(signal.SIGTERM, stopped.set)
-        beating = asyncio.create_task(parent.heartbeat(heartbeat_seconds))
-        await stopped.wait()
-        beating.cancel()
-        loop.remove_reader(sock.fileno())
-        await close_smtp_server(server, close_seconds)
-    finally:
-        await inbox.stop()  # senders still waiting get their temporary error
-        await db.dispose()
-    return 0

@@ -1,8 +1,8 @@
-"""SMTP intake in its own process (intake/smtp_process.py), over real sockets and a real
-database: mail sent to the child becomes cases because the child wakes the parent's
+"""SMTP intake in its own process (intake/smtp_process.py, intake/smtp_child.py), over real sockets
+and a real database: mail sent to the child becomes cases because the child wakes the parent's
 processor; a killed child is replaced and health shows it; stop ends the child and frees the
-port; a port in use fails the start naming the address; a SIGKILLed parent takes the child
-with it."""
+port; a port in use fails the start naming the address; a SIGKILLed parent takes the child with
+it."""
 
 from __future__ import annotations
 
