@@ -111,8 +111,12 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
                for i in range(clients)]
     smtp_pids = [pid for server in servers if (pid := getattr(server, "pid", None))]
-    cpu_start = {"main": _cpu(proc.pid), "smtp": sum(_cpu(pid) for pid in smtp_pids),
-                 "parse": sum(_cpu(pid) for pid in kefu.processor.pool.pids())}
+
+    def cpu_now() -> dict[str, float]:
+        return {"main": _cpu(proc.pid), "smtp": sum(_cpu(pid) for pid in smtp_pids),
+                "parse": sum(_cpu(pid) for pid in kefu.processor.pool.pids())}
+
+    cpu_start = cpu_now()
     children_start = _children_cpu()
     t0 = time.perf_counter()
     for w in workers:
@@ -132,9 +136,7 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
             _say(f"  gave up after 600 s with {done} of {len(corpus)} processed")
             break
     elapsed = time.perf_counter() - t0
-    cpu = {"main": _cpu(proc.pid) - cpu_start["main"],
-           "smtp": sum(_cpu(pid) for pid in smtp_pids) - cpu_start["smtp"],
-           "parse": sum(_cpu(pid) for pid in kefu.processor.pool.pids()) - cpu_start["parse"]}
+    cpu = {part: seconds - cpu_start[part] for part, seconds in cpu_now().items()}
     for w in workers:
         w.join(30)
     cpu["clients"] = _children_cpu() - children_start  # the client processes, reaped by now
