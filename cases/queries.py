@@ -20,7 +20,7 @@ from cases.enums import CaseState
 from cases.errors import InvalidInput, NotFound
 from cases.models import (
     Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Delivery, DeliveryStatus, Department,
-    DocumentText, InboundMessage, InboundStatus, User,
+    DocumentText, InboundMessage, InboundStatus, OutboxEvent, User,
 )
 from cases.states import allowed_actions
 
@@ -287,8 +287,6 @@ async def held_inbound(s: AsyncSession, statuses: tuple[InboundStatus, ...] = HE
 
 async def set_aside_events(s: AsyncSession, limit: int = 50, offset: int = 0) -> Row:
     """Outbox events the fan-out could not handle even on their own, newest first."""
-    from cases.models import OutboxEvent
-
     where = OutboxEvent.fanout_error.is_not(None)
     total = (await s.execute(select(func.count()).select_from(OutboxEvent).where(where))).scalar_one()
     rows = (await s.execute(
