@@ -21,7 +21,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.corpus import generate_corpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +67,9 @@ async def dispatch_all(kefu: object, profile: Path | None = None) -> DispatchFig
 
 async def committed_cases(folder: Path, messages: int, database_url: str | None = None) -> object:
     """A bootstrapped kefu whose database holds the cases (and pending events) of the corpus."""
-    from cases.main import bootstrap
-    from cases.migrate import upgrade_async
-    from cases.settings import Settings
-    from cases.users import seed_departments
-    from intake.inbox import RawInput
-    from intake.mailkey import dedupe_key
+    from bench.processor import stored_corpus
 
-    settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
-                        database_url=database_url or "", auto_mail_per_recipient_per_day=10**6,
-                        parse_workers=0)
-    await upgrade_async(settings.sqlalchemy_url)
-    kefu = bootstrap(settings, poll_seconds=0.5)
-    await seed_departments(kefu.db)
-    await kefu.inbox.start()
-    try:
-        for m in generate_corpus(messages):
-            message_id, key = dedupe_key(m.data)
-            await kefu.inbox.put(RawInput(channel="email", dedupe_key=key, raw=m.data, message_id=message_id,
-                                          envelope_from=m.sender, envelope_to=m.recipients))
-    finally:
-        await kefu.inbox.stop()
+    kefu = await stored_corpus(folder, messages, database_url)
     await kefu.processor.drain()
     return kefu
 
