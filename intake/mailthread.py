@@ -58,7 +58,7 @@ def _candidate_addresses(parsed: ParsedMail, recipients: Sequence[str]) -> Itera
     yield from recipients
     for name in ("delivered-to", "x-original-to", "to", "cc"):
         value = parsed.headers.get(name)
-        if value:
+        if value and "+" in value:  # no token without one; getaddresses is most of this function
             yield from (address for _, address in getaddresses([value]))
     yield from (a.address for a in (*parsed.to, *parsed.cc))
 
