@@ -72,8 +72,8 @@ async def contact_for(
         return contact, False
     if "kefu_unassigned" not in session.info:
         session.info["kefu_unassigned"] = await unassigned_customer_id(session, now)
-    contact = rows.new(
-        Contact, customer_id=session.info["kefu_unassigned"], name=name or value, language=language,
+    contact = Contact(
+        customer_id=session.info["kefu_unassigned"], name=name or value, language=language,
         preferred_channel=kind.value, created_at=now,
     )
     # Inserted with the batch's other new rows at the flush (cases/rows.py).

@@ -119,8 +119,8 @@ class Receiver:
         g = classify.guess(msg.subject, msg.text)
         year = msg.received_at.astimezone(self.tz).year
         language = Language.EN if Language.EN in (msg.language, contact.language) else Language.ZH
-        case = rows.new(
-            Case, type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
+        case = Case(
+            type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
             customer_id=contact.customer_id, contact=contact,
             subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
             description=msg.text, part_number=g.part_number, batch=g.batch, quantity=g.quantity,

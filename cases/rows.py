@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, inspect, insert
 from sqlalchemy.orm import RelationshipDirection, Session, make_transient_to_detached
@@ -36,9 +36,6 @@ _ROWS = "kefu_rows"  # session.info: rows not written yet, in the order they wer
 # their message and to their bytes.
 ORDER = (Contact, Identity, Case, Blob, CaseMessage, Attachment, CaseHistory, OutboxEvent)
 _KEYED = {CaseMessage}  # rows whose new ids other rows need (new objects always get theirs)
-
-
-T = TypeVar("T")
 
 
 @dataclass(slots=True, eq=False)
@@ -61,18 +58,6 @@ def append(session: Any, model: type, values: dict[str, Any], **refs: Any) -> Ro
     row = Row(model, values, refs)
     session.info.setdefault(_ROWS, []).append(row)
     return row
-
-
-def new(model: type[T], **values: Any) -> T:
-    """A new object of `model` for `add_new`, its values set without attribute events.
-
-    The events keep the history of a change to a stored object; an object that is not stored
-    yet has none to keep, and its insert reads the values as they are at the flush. On the
-    intake processor the events of the new cases and contacts were about a tenth of the
-    batch's CPU. `values` are column attributes and many-to-one objects (``contact=c``)."""
-    obj: T = inspect(model).class_manager.new_instance()
-    obj.__dict__.update(values)
-    return obj
 
 
 def add_new(session: Any, obj: Any, before_insert: Callable[[Connection, list[Any]], None] | None = None) -> None:
@@ -127,11 +112,11 @@ def _column_values(obj: Any) -> dict[str, Any]:
     """Every column of a new object: what was set, else the column's default; foreign keys
     from the objects its many-to-one relationships point at (stored by now)."""
     mapper = inspect(obj).mapper
-    state = obj.__dict__  # written directly: the object is new, no history to record (see `new`)
+    state = obj.__dict__
     for rel in mapper.relationships:
         if rel.direction is RelationshipDirection.MANYTOONE and state.get(rel.key) is not None:
             for local, remote in rel.local_remote_pairs:
-                state[mapper.get_property_by_column(local).key] = getattr(state[rel.key], remote.key)
+                setattr(obj, mapper.get_property_by_column(local).key, getattr(state[rel.key], remote.key))
     values: dict[str, Any] = {}
     for attr in mapper.column_attrs:
         column = attr.columns[0]
@@ -141,7 +126,7 @@ def _column_values(obj: Any) -> dict[str, Any]:
             default = column.default
             value = default.arg if default is not None and default.is_scalar else (
                 default.arg({}) if default is not None and default.is_callable else None)  # type: ignore[call-arg]
-            state[attr.key] = value
+            setattr(obj, attr.key, value)
         values[column.key] = state[attr.key]
     return values
 

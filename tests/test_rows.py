@@ -83,16 +83,13 @@ async def test_a_rollback_drops_the_queued_rows(kefu: Kefu) -> None:
     assert await _count(kefu, Customer) >= 1
 
 
-@pytest.mark.parametrize("make", [Case, lambda **values: rows.new(Case, **values)], ids=["orm", "rows.new"])
-async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loaded_ones(kefu: Kefu, make) -> None:  # type: ignore[no-untyped-def]
-    """Made by the ORM's constructor or by `rows.new` (values set without attribute events):
-    the same insert, defaults, key and foreign key, and afterwards the same tracked object."""
+async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loaded_ones(kefu: Kefu) -> None:
     from cases import archive
 
     async with kefu.db.unit_of_work() as s:
         contact, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "李娜", "zh", NOW)
         assert created and contact.id is None  # queued, not written
-        case = make(reference="FB-2026-900030", type="quality_complaint", channel="email",
+        case = Case(reference="FB-2026-900030", type="quality_complaint", channel="email",
                     state=CaseState.NEW.value, customer_id=contact.customer_id, contact=contact,
                     subject="s", reply_channel="email", received_at=NOW, created_at=NOW, updated_at=NOW)
         rows.add_new(s, case)
