@@ -44,12 +44,13 @@ class IntakeHandler:
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
                           responses: list[str]) -> list[str]:
-        """aiosmtpd's EHLO reply, offering PIPELINING too (RFC 2920): mail servers then send
-        MAIL, RCPT and DATA in one packet. aiosmtpd reads commands in order from one buffer,
-        which is all the extension asks of a server; ChunkedDataSMTP sends the group's
-        replies in one write."""
+        """aiosmtpd's EHLO reply, offering PIPELINING (RFC 2920) and CHUNKING (RFC 3030) too:
+        mail servers then send MAIL, RCPT and DATA in one packet, or MAIL, RCPT and the whole
+        mail as ``BDAT <size> LAST``. aiosmtpd reads commands in order from one buffer, which
+        is all PIPELINING asks of a server; ChunkedDataSMTP sends the group's replies in one
+        write, and reads BDAT."""
         session.host_name = hostname  # this form of the hook sets it itself
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return [*responses[:-1], "250-PIPELINING", "250-CHUNKING", responses[-1]]
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:

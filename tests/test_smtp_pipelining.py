@@ -6,53 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from bench.smtp_client import PipeliningSender, stuffed
 from cases.main import Kefu
 from cases.models import InboundMessage
 from cases.settings import Settings
-from intake.smtp_data import ChunkedDataSMTP
 from tests.conftest import ListTransport
 from tests.served import served
+from tests.smtp_wire import Handler, Writes, codes, converse
 
 MAIL = (b"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: pipelined\r\n"
         b"Message-ID: <pipe-1@chery-parts.cn>\r\n\r\n.leading dot\r\nbody\r\n")
-
-
-class Writes(ChunkedDataSMTP):
-    """ChunkedDataSMTP that records each write to the client's socket."""
-
-    log: list[bytes] = []
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        write = self._writer.write
-
-        def recorded(data: bytes) -> None:
-            Writes.log.append(bytes(data))
-            write(data)
-
-        self._writer.write = recorded  # type: ignore[method-assign]
-
-
-class Handler:
-    def __init__(self) -> None:
-        self.got: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_RCPT(self, server: SMTP, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if not address.startswith(("service@", "service+")):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
-        self.got.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 2.0.0 stored"
 
 
 @pytest.fixture
@@ -66,31 +33,6 @@ async def recorded() -> AsyncIterator[tuple[int, Handler]]:
     finally:
         server.close()
         await server.wait_closed()
-
-
-async def converse(port: int, *groups: bytes) -> list[bytes]:
-    """Send each group in one write, once every reply to the one before has come. Returns the
-    replies to the greeting and to each group, each as the bytes that came."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        answers = [await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)]  # the greeting
-        for group in groups:
-            writer.write(group)
-            await writer.drain()
-            expected = 1 if group.endswith(b"\r\n.\r\n") else group.count(b"\r\n")  # data: one reply
-            got, answer = 0, b""
-            while got < expected:
-                line = await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)
-                answer += line
-                got += line[3:4] == b" "  # the last line of a reply
-            answers.append(answer)
-        return answers
-    finally:
-        writer.close()
-
-
-def codes(answer: bytes) -> list[bytes]:
-    return [line[:3] for line in answer.split(b"\r\n") if line[3:4] == b" "]
 
 
 async def test_a_pipelined_group_is_answered_in_order_in_one_write(recorded: tuple[int, Handler]) -> None:
