@@ -3,7 +3,7 @@ stopped), with kefu's chunked DATA reader and with aiosmtpd's line-by-line one, 
 one run. process_time counts every thread of this process (the server and its database
 thread); the SMTP clients run in other processes. More stable than wall time on a busy machine.
 
-    python -m bench.smtp_cpu [--messages 2000] [--clients 2] [--rounds 2]
+    python -m bench.smtp_cpu [--messages 2000] [--clients 2] [--rounds 2] [--client pipelining|smtplib]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from intake.smtp_data import ChunkedDataSMTP
 
 
 async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder: Path,
-                         clients: int) -> tuple[float, float]:
+                         clients: int, client: str = "pipelining") -> tuple[float, float]:
     """(CPU seconds, wall seconds) per mail until every mail is stored."""
     from cases.main import bootstrap, start, stop
     from cases.migrate import upgrade_async
@@ -34,7 +34,8 @@ async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder
     from tests.conftest import free_port
 
     settings = Settings(data_dir=folder, secret_key="bench", mail_domains=("kefu.example",),
-                        smtp_listen=("127.0.0.1", free_port()), parse_workers=0)
+                        smtp_listen=("127.0.0.1", free_port()), parse_workers=0,
+                        smtp_process=False)  # SMTP in this process: process_time counts it
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
@@ -44,7 +45,7 @@ async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder
         if task.get_name() == "processor":
             task.cancel()
     errors: mp.Queue[str] = mp.Queue()
-    workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors))
+    workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
                for i in range(clients)]
     cpu0, t0 = time.process_time(), time.perf_counter()
     for w in workers:
@@ -68,6 +69,8 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--clients", type=int, default=2, help="client processes (4 connections each)")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--client", choices=["pipelining", "smtplib"], default="pipelining",
+                   help="the senders (as in bench.ingest); BDAT would not use the DATA readers compared here")
     args = p.parse_args()
     corpus = generate_corpus(args.messages)
     items = [(m.sender, m.recipients, m.data) for m in corpus]
@@ -78,7 +81,7 @@ def main() -> None:
         for name, data_method in (("aiosmtpd line by line", SMTP.smtp_DATA), ("kefu chunked", chunked)):
             ChunkedDataSMTP.smtp_DATA = data_method  # type: ignore[method-assign]
             with tempfile.TemporaryDirectory(prefix="kefu-smtp-cpu-") as tmp:
-                cpu, wall = asyncio.run(smtp_and_store(items, Path(tmp), args.clients))
+                cpu, wall = asyncio.run(smtp_and_store(items, Path(tmp), args.clients, args.client))
             _say(f"  round {n + 1} {name:22s}: {cpu * 1e3:6.3f} ms CPU/mail, {wall * 1e3:6.3f} ms wall/mail")
     ChunkedDataSMTP.smtp_DATA = chunked  # type: ignore[method-assign]
 

@@ -1,0 +1,49 @@
+"""Every bench entry point runs and reports what it measured, on a small corpus (the figures
+themselves are for `make bench`, never asserted)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench(module: str, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("client", ["pipelining", "bdat", "smtplib"])
+def test_ingest_runs_the_three_measurements_and_every_mail_becomes_a_case_or_a_message(client: str) -> None:
+    out = bench("bench.ingest", "--messages", "40", "--client", client)
+    found = re.search(r"\((\d+) messages in [\d.]+ s: (\d+) cases, (\d+) quarantined, (\d+) client errors\)", out)
+    assert found, out
+    assert (found[1], found[3], found[4]) == ("40", "0", "0") and 0 < int(found[2]) <= 40
+    assert re.search(r"ratio pipeline / parse-only : +\d+\.\d\d", out), out
+    assert f"SMTP clients ({client})" in out
+
+
+def test_smtp_cpu_compares_both_data_readers() -> None:
+    out = bench("bench.smtp_cpu", "--messages", "40", "--rounds", "1")
+    assert len(re.findall(r"round 1 (?:aiosmtpd line by line|kefu chunked) *: +[\d.]+ ms CPU/mail", out)) == 2, out
+    assert "only" not in out  # every mail stored, no client errors
+
+
+def test_processor_drains_the_stored_corpus() -> None:
+    out = bench("bench.processor", "--messages", "40", "--runs", "1")
+    assert re.search(r"40 mails in [\d.]+ s: \d+ mails/s, 0 quarantined; CPU per mail: kefu process [\d.]+ ms", out), out
+
+
+def test_dispatch_sends_the_notices_of_the_cases() -> None:
+    out = bench("bench.dispatch", "--messages", "40")
+    found = re.search(r"(\d+) notices sent in .*\((\d+) deliveries attempted", out)
+    assert found and int(found[1]) > 0, out
