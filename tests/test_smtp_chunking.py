@@ -1,6 +1,7 @@
 """CHUNKING (RFC 3030): kefu offers BDAT and stores the chunks byte for byte, reads a refused
 chunk to its end so that its bytes are never taken for commands, and keeps the size limit;
-over real sockets (intake/smtp_data.py ChunkedDataSMTP.smtp_BDAT)."""
+over real sockets (intake/smtp_data.py ChunkedDataSMTP.smtp_BDAT). kefu itself offering it:
+tests/test_smtp_pipelining.py."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
 
-from bench.smtp_client import PipeliningSender, crlf
-from cases.main import Kefu
-from cases.models import InboundMessage
-from cases.settings import Settings
 from intake.smtp_data import bdat_args
-from tests.conftest import ListTransport
-from tests.served import served
 from tests.smtp_wire import Handler, Writes, codes, converse
 
 # Lines that DATA would have to stuff or would end at: BDAT carries them as they are.
@@ -128,24 +122,3 @@ async def test_a_connection_lost_inside_a_chunk_delivers_nothing(wire: tuple[int
     assert handler.got == []
     answers = await converse(port, b"EHLO c.example\r\n", (ENVELOPE + bdat(MAIL), 3))  # the server goes on
     assert codes(answers[2]) == [b"250", b"250", b"250"] and len(handler.got) == 1
-
-
-@pytest.fixture
-async def running(settings: Settings) -> AsyncIterator[Kefu]:
-    async with served(settings, transport=ListTransport(), http=False) as kefu:
-        yield kefu
-
-
-async def test_kefu_offers_chunking_and_stores_the_chunked_mail_as_sent(running: Kefu) -> None:
-    port = running.settings.smtp_listen[1]
-
-    def send() -> bool:
-        client = PipeliningSender("127.0.0.1", port)
-        client.send_chunked("li.na@chery-parts.cn", ["service@kefu.example"], crlf(MAIL))
-        client.close()
-        return client.chunking
-
-    assert await asyncio.to_thread(send) is True
-    async with running.db.reader() as s:
-        raw = (await s.execute(select(InboundMessage.raw))).scalar_one()
-    assert raw == MAIL

@@ -1,5 +1,6 @@
 """PIPELINING (RFC 2920): kefu offers it, answers a pipelined group in order, and sends the
-group's replies in one write (intake/smtp_data.py ChunkedDataSMTP.push), over real sockets.
+group's replies in one write (intake/smtp_data.py ChunkedDataSMTP.push), over real sockets;
+and kefu offers CHUNKING with it (the BDAT protocol itself: tests/test_smtp_chunking.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bench.smtp_client import PipeliningSender, stuffed
+from bench.smtp_client import PipeliningSender, crlf, stuffed
 from cases.main import Kefu
 from cases.models import InboundMessage
 from cases.settings import Settings
@@ -90,16 +91,20 @@ async def running(settings: Settings) -> AsyncIterator[Kefu]:
         yield kefu
 
 
-async def test_kefu_offers_pipelining_and_stores_pipelined_mail(running: Kefu) -> None:
+@pytest.mark.parametrize("chunked", [False, True], ids=["DATA", "BDAT"])
+async def test_kefu_offers_pipelining_and_chunking_and_stores_the_mail_as_sent(running: Kefu, chunked: bool) -> None:
     port = running.settings.smtp_listen[1]
 
-    def send() -> bool:
+    def send() -> tuple[bool, bool]:
         client = PipeliningSender("127.0.0.1", port)
-        client.send("li.na@chery-parts.cn", ["service@kefu.example"], stuffed(MAIL))
+        if chunked:  # the whole mail with its envelope, as BDAT LAST (RFC 3030)
+            client.send_chunked("li.na@chery-parts.cn", ["service@kefu.example"], crlf(MAIL))
+        else:
+            client.send("li.na@chery-parts.cn", ["service@kefu.example"], stuffed(MAIL))
         client.close()
-        return client.pipelining
+        return client.pipelining, client.chunking
 
-    assert await asyncio.to_thread(send) is True
+    assert await asyncio.to_thread(send) == (True, True)
     async with running.db.reader() as s:
         raw = (await s.execute(select(InboundMessage.raw))).scalar_one()
     assert raw == MAIL
