@@ -10,7 +10,9 @@ $(STAMP): pyproject.toml
 	@echo "kefu: installing into $(VENV) ..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# setuptools warns on every editable install of a flat layout (the packages are the folders
+	@# here, as they should be); nothing for whoever runs make to act on
+	@PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 install: $(STAMP)
