@@ -55,6 +55,14 @@ async def test_envelope_and_whole_mail_in_one_packet_are_answered_in_one_write(w
     assert Writes.log[2] == answers[2]
 
 
+async def test_a_bounce_with_the_null_sender_comes_in_by_bdat_too(wire: tuple[int, Handler]) -> None:
+    port, handler = wire
+    envelope = b"MAIL FROM:<>\r\nRCPT TO:<service@kefu.example>\r\n"
+    answers = await converse(port, b"EHLO mx.example\r\n", (envelope + bdat(MAIL), 3))
+    assert codes(answers[2]) == [b"250", b"250", b"250"]
+    assert handler.got == [("<>", ["service@kefu.example"], MAIL)]
+
+
 async def test_chunks_are_joined_and_each_is_answered(wire: tuple[int, Handler]) -> None:
     port, handler = wire
     first, second = MAIL[:50], MAIL[50:]
