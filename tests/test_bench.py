@@ -47,3 +47,8 @@ def test_dispatch_sends_the_notices_of_the_cases() -> None:
     out = bench("bench.dispatch", "--messages", "40")
     found = re.search(r"(\d+) notices sent in .*\((\d+) deliveries attempted", out)
     assert found and int(found[1]) > 0, out
+
+
+def test_write_floor_writes_every_mail_as_a_case() -> None:
+    out = bench("bench.write_floor", "--messages", "40", "--runs", "1")
+    assert re.search(r"40 mails: [\d.]+ ms CPU a mail", out), out
