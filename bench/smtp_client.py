@@ -1,12 +1,13 @@
-"""A lean SMTP sender for the bench: one connection, many mails, PIPELINING (RFC 2920).
+"""A lean SMTP sender for the bench: one connection, many mails, PIPELINING (RFC 2920) and,
+where offered, CHUNKING (RFC 3030).
 
 The senders kefu meets are mail servers (Postfix, Exim, Exchange, the big providers), and they
 pipeline when the server offers it: MAIL, RCPT and DATA go in one packet, the replies come
-back together, then the data (or, with CHUNKING, the data in the same packet: `send_chunked`).
-`smtplib` waits for each reply and spends more CPU on its side
-than the server does per command; on a two-core machine the bench's senders share the cores
-with kefu, so a heavy sender makes kefu look slower than it is. Every reply is still checked:
-a mail counts as sent only after its final ``250``.
+back together, then the data (`send`); with CHUNKING, the data can go in the same packet as
+its envelope (`send_chunked`, as Exchange Online sends). `smtplib` waits for each reply and
+spends more CPU on its side than the server does per command; on a two-core machine the
+bench's senders share the cores with kefu, so a heavy sender makes kefu look slower than it
+is. Every reply is still checked: a mail counts as sent only after its final ``250``.
 """
 
 from __future__ import annotations
