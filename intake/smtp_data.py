@@ -149,13 +149,12 @@ class ChunkedDataSMTP(SMTP):
         # aiosmtpd's StreamReader is made with this limit: keep it for rule A of _LineCheck.
         self._data_reader_limit = self.line_length_limit
         self._replies: list[bytes] = []  # replies held back until the client's group is read
-        self._chunks: list[bytes] = []  # the BDAT chunks of this transaction
-        self._chunked: int | None = None  # their size so far; None: no BDAT in this transaction
+        self._chunks: list[bytes] | None = None  # the BDAT chunks of this transaction; None: no BDAT
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def _set_post_data_state(self) -> None:
         super()._set_post_data_state()  # also called for RSET, a new EHLO and a new connection
-        self._chunks, self._chunked = [], None
+        self._chunks = None
 
     def _command_waiting(self) -> bool:
         """Has the client already sent another whole command line (a pipelined group)?"""
@@ -233,7 +232,7 @@ class ChunkedDataSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
-        if self._chunked is not None:
+        if self._chunks is not None:
             await self.push("503 5.5.1 Error: DATA after BDAT in one transaction")
             return
 
@@ -295,34 +294,36 @@ class ChunkedDataSMTP(SMTP):
             self.transport.close()
             return
         size, last = parsed
-        assert self.envelope is not None
-        refusal = None
-        if not self.session or not self.session.host_name:
-            refusal = "503 Error: send HELO first"
-        elif not self.envelope.mail_from:
-            refusal = "503 5.5.1 Error: need MAIL command"
-        elif not self.envelope.rcpt_tos:
-            refusal = "503 5.5.1 Error: need RCPT command"
-        elif self.data_size_limit and (self._chunked or 0) + size > self.data_size_limit:
-            refusal = BDAT_TOO_MUCH
         try:
+            # aiosmtpd's own checks push their reply at once; the chunk is read after it.
+            if await self.check_helo_needed() or await self.check_auth_needed("BDAT"):
+                await self._discard(size)
+                return
+            assert self.envelope is not None
+            chunks = self._chunks or []
+            refusal = None
+            if not self.envelope.mail_from:
+                refusal = "503 5.5.1 Error: need MAIL command"
+            elif not self.envelope.rcpt_tos:
+                refusal = "503 5.5.1 Error: need RCPT command"
+            elif self.data_size_limit and sum(map(len, chunks)) + size > self.data_size_limit:
+                refusal = BDAT_TOO_MUCH
             if refusal is not None:
                 await self._discard(size)
                 if refusal == BDAT_TOO_MUCH:
                     self._set_post_data_state()  # the transaction has failed; its chunks go
                 await self.push(refusal)
                 return
-            chunk = await self._reader.readexactly(size)
+            chunks.append(await self._reader.readexactly(size))
         except asyncio.IncompleteReadError:
             log.info("connection lost during BDAT")
             self._writer.close()
             return
-        self._chunks.append(chunk)
-        self._chunked = (self._chunked or 0) + size
+        self._chunks = chunks
         if not last:
             await self.push(f"250 2.0.0 {size} octets received")
             return
-        await self._deliver(b"".join(self._chunks))
+        await self._deliver(b"".join(chunks))
 
     async def _discard(self, size: int) -> None:
         """Read `size` bytes of a refused chunk and drop them, never holding more than a piece."""

@@ -249,7 +249,6 @@ class SmtpProcess:
                 self._restarts += 1
                 break
 
-
     async def _watch(self) -> None:
         """Return once the child's socket is closed; kill a child that has been silent for
         hung_seconds (its heartbeats stopped), which then closes it."""

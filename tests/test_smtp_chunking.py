@@ -85,6 +85,26 @@ async def test_a_refused_chunk_is_read_to_its_end_and_never_taken_for_commands(w
     assert handler.got == []
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # loopback only
+async def test_bdat_before_ehlo_or_without_auth_is_refused_as_data_is(wire: tuple[int, Handler]) -> None:
+    port, handler = wire
+    smuggled = b"RSET\r\nQUIT\r\n"
+    answers = await converse(port, (bdat(smuggled), 1), b"NOOP\r\n")
+    assert answers[1].startswith(b"503 Error: send HELO first") and codes(answers[2]) == [b"250"]
+    assert handler.got == []
+    server = await asyncio.get_running_loop().create_server(
+        lambda: Writes(handler, hostname="test.example", decode_data=False, auth_required=True,
+                       auth_require_tls=False, authenticator=lambda *_: None), "127.0.0.1", 0)
+    try:
+        answers = await converse(server.sockets[0].getsockname()[1], b"EHLO c.example\r\n",
+                                 (bdat(smuggled), 1), b"NOOP\r\n")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert answers[2].startswith(b"530 5.7.0 Authentication required") and codes(answers[3]) == [b"250"]
+    assert handler.got == []
+
+
 async def test_too_much_data_fails_the_transaction_and_the_next_one_is_taken(wire: tuple[int, Handler]) -> None:
     port, handler = wire
     half = b"x" * (LIMIT // 2 + 1)
