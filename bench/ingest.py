@@ -63,23 +63,18 @@ def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: 
             for sender, rcpts, data in part:
                 c.sendmail(sender, list(rcpts), data)
 
-    def run_pipelining(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
+    def run_lean(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
         c = PipeliningSender("127.0.0.1", port)
         for sender, rcpts, data in part:
-            c.send(sender, rcpts, stuffed(data))
+            if kind == "bdat":
+                c.send_chunked(sender, rcpts, crlf(data))
+            else:
+                c.send(sender, rcpts, stuffed(data))
         c.close()
-
-    def run_bdat(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
-        c = PipeliningSender("127.0.0.1", port)
-        for sender, rcpts, data in part:
-            c.send_chunked(sender, rcpts, crlf(data))
-        c.close()
-
-    senders = {"smtplib": run_smtplib, "pipelining": run_pipelining, "bdat": run_bdat}
 
     def run(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
         try:
-            senders[kind](part)
+            (run_smtplib if kind == "smtplib" else run_lean)(part)
         except Exception as exc:  # reported, not raised: the bench prints what happened
             errors.put(repr(exc))
 
