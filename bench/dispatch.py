@@ -58,7 +58,7 @@ async def dispatch_all(kefu: object, profile: Path | None = None) -> DispatchFig
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     if profiler is not None:
         profiler.disable()
-        profiler.dump_stats(profile)
+        profiler.dump_stats(str(profile))
     async with kefu.db.reader() as s:  # type: ignore[attr-defined]
         rows = (await s.execute(select(Delivery.status, func.count()).group_by(Delivery.status))).all()
     by_status = {status: count for status, count in rows}

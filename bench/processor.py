@@ -102,7 +102,7 @@ async def drain_timed(kefu: Any, profile: Path | None = None) -> ProcessorFigure
     wall, cpu, wcpu = time.perf_counter() - t0, time.process_time() - cpu0, worker_cpu() - workers0
     if profiler is not None:
         profiler.disable()
-        profiler.dump_stats(profile)
+        profiler.dump_stats(str(profile))
     event.remove(engine, "before_cursor_execute", count)
     return ProcessorFigures(result.processed, result.quarantined, wall, cpu, wcpu, statements)
 

@@ -27,7 +27,8 @@ def chat_of(payload: dict[str, Any]) -> int | None:
             return payload[key].get("chat", {}).get("id")  # type: ignore[no-any-return]
     query = payload.get("callback_query")
     if isinstance(query, dict):
-        return (query.get("message") or {}).get("chat", {}).get("id") or query.get("from", {}).get("id")
+        chat: int | None = (query.get("message") or {}).get("chat", {}).get("id") or query.get("from", {}).get("id")
+        return chat
     return None
 
 

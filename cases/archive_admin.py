@@ -138,14 +138,14 @@ class ArchiveService:
                 contact.language = language_of(language)
             if preferred_channel is not None:
                 new = channel_of(preferred_channel, "reply channel").value
-                old, contact.preferred_channel = contact.preferred_channel, new
+                was, contact.preferred_channel = contact.preferred_channel, new
                 open_cases = (await s.execute(select(Case).where(
                     Case.contact_id == contact.id, Case.state.not_in([t.value for t in TERMINAL]),
                     Case.reply_channel != new))).scalars()
                 for case in open_cases:
                     record_history(s, case=case, at=now, actor=actor, action="reply_channel",
                                    changes={"reply_channel": [case.reply_channel, new]},
-                                   note=f"the contact now asks for {new} (was {old})")
+                                   note=f"the contact now asks for {new} (was {was})")
                     case.reply_channel, case.updated_at = new, now
         return moved
 

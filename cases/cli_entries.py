@@ -73,7 +73,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             if user is None:
                 raise InvalidInput(f"there is no staff account {args.user!r}")
             actor = Actor(label=user.username, roles=frozenset({Role.SALES}), user_id=user.id)
-        attachments = ()
+        attachments: tuple[Attachment, ...] = ()
         if args.attachment:
             ctype = mimetypes.guess_type(args.attachment.name)[0] or "application/octet-stream"
             attachments = (Attachment(safe_filename(args.attachment.name), ctype, args.attachment.read_bytes()),)

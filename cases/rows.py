@@ -97,7 +97,7 @@ def write(session: Session) -> None:
 
                 conn.execute(insert_or_skip(conn.dialect.name, Blob, ["sha256"]), params)
             elif model in _KEYED or group[0].obj is not None:
-                stmt = insert(model).returning(model.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+                stmt = insert(model).returning(model.id, sort_by_parameter_order=True)  # type: ignore[union-attr]
                 for row, new_id in zip(group, conn.execute(stmt, params).scalars()):
                     row.id = new_id
                     if row.obj is not None:
@@ -125,7 +125,7 @@ def _column_values(obj: Any) -> dict[str, Any]:
         if attr.key not in state:
             default = column.default
             value = default.arg if default is not None and default.is_scalar else (
-                default.arg({}) if default is not None and default.is_callable else None)  # type: ignore[call-arg]
+                default.arg({}) if default is not None and default.is_callable else None)
             setattr(obj, attr.key, value)
         values[column.key] = state[attr.key]
     return values

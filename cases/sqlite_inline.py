@@ -24,7 +24,7 @@ class InlineConnection(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
     async def _in_thread(self, fn: Callable[..., Any]) -> Any:
-        return await aiosqlite.Connection._execute(self, fn)
+        return await aiosqlite.Connection._execute(self, fn)  # type: ignore[no-untyped-call]
 
     async def commit(self) -> None:
         await self._in_thread(self._conn.commit)
@@ -33,6 +33,8 @@ class InlineConnection(aiosqlite.Connection):
 def inline_creator(path: str) -> Callable[[], Any]:
     async def create() -> InlineConnection:
         connector = partial(sqlite3.connect, path, check_same_thread=False)
-        return await InlineConnection(connector, 64)
+        conn = InlineConnection(connector, 64)
+        await conn  # starts its thread and connects
+        return conn
 
     return create

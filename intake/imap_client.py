@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -23,6 +23,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from intake.imap_config import DEFAULT_FLAGS, IMPORTED_KEYWORD, ImapConfig
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FETCH_CHUNK = 200  # UIDs per RFC822.SIZE fetch
 IDLE_SLICE_SECONDS = 0.5  # how often a waiting IDLE looks at the stop flag (bounds stop())
@@ -127,7 +128,7 @@ class ImapMailbox:
         broke. One command per round (a poll, or an IDLE re-issued)."""
         return self._call("select", self._select, self.client)
 
-    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+    def _call(self, what: str, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
         except _abort_errors() as exc:

@@ -42,8 +42,8 @@ class CursorStore:
     async def save(self, mailbox: str, cursor: Cursor) -> None:
         """Upsert; the UID only moves forward under one UIDVALIDITY (two instances reading the
         same folder must not move each other's cursor back)."""
-        values = dict(mailbox=mailbox, uidvalidity=cursor.uidvalidity, last_uid=cursor.last_uid,
-                      updated_at=self.clock())
+        now = self.clock()
+        values = dict(mailbox=mailbox, uidvalidity=cursor.uidvalidity, last_uid=cursor.last_uid, updated_at=now)
         async with self.db.unit_of_work() as s:
             row = (await s.execute(
                 select(ImapCursor).where(ImapCursor.mailbox == mailbox).with_for_update()
@@ -53,4 +53,4 @@ class CursorStore:
                 return
             if row.uidvalidity == cursor.uidvalidity and row.last_uid >= cursor.last_uid:
                 return
-            row.uidvalidity, row.last_uid, row.updated_at = cursor.uidvalidity, cursor.last_uid, values["updated_at"]
+            row.uidvalidity, row.last_uid, row.updated_at = cursor.uidvalidity, cursor.last_uid, now

@@ -79,7 +79,7 @@ class ParsePool:
 
     def pids(self) -> list[int]:
         """The worker processes' ids (for measurements)."""
-        return list(self._pool._processes) if self._pool is not None and self._pool._processes else []  # type: ignore[attr-defined]
+        return list(self._pool._processes) if self._pool is not None and self._pool._processes else []
 
     async def prepare(self, rows: list[RawRow]) -> list[Prepared]:
         if self.workers <= 0 or len(rows) < 2:

@@ -153,13 +153,13 @@ class ChunkedDataSMTP(SMTP):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def _set_post_data_state(self) -> None:
-        super()._set_post_data_state()  # also called for RSET, a new EHLO and a new connection
+        super()._set_post_data_state()  # type: ignore[no-untyped-call]  # also called for RSET, a new EHLO and a new connection
         self._chunks = None
 
     def _command_waiting(self) -> bool:
         """Has the client already sent another whole command line (a pipelined group)?"""
         buffered = getattr(self._reader, "_buffer", None)  # asyncio.StreamReader's read buffer
-        return bool(buffered) and b"\n" in buffered
+        return buffered is not None and b"\n" in buffered
 
     async def push(self, status: AnyStr) -> None:
         """aiosmtpd's push, except that a reply line may wait for the next one (RFC 2920 5):

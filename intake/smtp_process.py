@@ -286,7 +286,7 @@ async def _wait_exit(proc: BaseProcess, seconds: float) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     ended = loop.create_future()
-    loop.add_reader(proc.sentinel, lambda: ended.done() or ended.set_result(None))
+    loop.add_reader(proc.sentinel, lambda: None if ended.done() else ended.set_result(None))
     try:
         async with asyncio.timeout_at(deadline):
             await ended

@@ -20,9 +20,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol, cast
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from cases import rows
@@ -50,7 +50,7 @@ LEASE = timedelta(minutes=5)
 LEASE_MARGIN = timedelta(minutes=1)
 BATCH = 50  # deliveries leased, read and recorded together
 
-_DELIVERIES = Delivery.__table__
+_DELIVERIES = cast(Table, Delivery.__table__)
 _FINISH = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
     status=bindparam("b_status"), last_error=bindparam("b_error"), sent_at=bindparam("b_sent_at"),
     attempts=_DELIVERIES.c.attempts + 1, lease_until=None,

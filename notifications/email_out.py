@@ -70,8 +70,9 @@ def _header_registry() -> HeaderRegistry:
 # Derived from SMTP (CRLF); see the module docstring. 76 rather than 78: a folded line starts
 # with a space, so encoded words stay within RFC 2047's 75 characters, and body lines within
 # the 76 of RFC 2045.
+FOLD_LENGTH = 76
 POLICY: EmailPolicy[EmailMessage] = email.policy.SMTP.clone(
-    max_line_length=76, cte_type="7bit", header_factory=_header_registry()
+    max_line_length=FOLD_LENGTH, cte_type="7bit", header_factory=_header_registry()
 )
 
 
@@ -195,7 +196,7 @@ def _fold(name: str, value: str) -> bytes:
 _cached_fold = lru_cache(maxsize=16)(_fold)  # the From of a dispatcher never changes
 
 
-def _text(name: str, value: str, limit: int = 76) -> bytes:
+def _text(name: str, value: str, limit: int = FOLD_LENGTH) -> bytes:
     if len(name) + 2 + len(value) <= limit and "=?" not in value and _PLAIN_TEXT.fullmatch(value):
         return _line(name, value)
     return _fold(name, value)
@@ -203,7 +204,7 @@ def _text(name: str, value: str, limit: int = 76) -> bytes:
 
 def _addresses(name: str, addresses: tuple[str, ...]) -> bytes:
     value = ", ".join(addresses)
-    if len(name) + 2 + len(value) <= 76 and all(_ADDR_SPEC.fullmatch(a) for a in addresses):
+    if len(name) + 2 + len(value) <= FOLD_LENGTH and all(_ADDR_SPEC.fullmatch(a) for a in addresses):
         return _line(name, value)
     return _fold(name, value)
 
@@ -216,7 +217,7 @@ def _encode_body(text: str) -> tuple[str, bytes]:
     ``set_content`` chooses them under POLICY: 7bit when every line is ASCII and short enough,
     otherwise base64 or quoted-printable, whichever its sample of the first ten lines finds
     shorter."""
-    maxlen = POLICY.max_line_length
+    maxlen = FOLD_LENGTH
     lines = text.encode("utf-8").splitlines()
     if max((len(x) for x in lines), default=0) <= maxlen and text.isascii():
         return "7bit", b"\r\n".join(lines) + b"\r\n"
