@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/kefu serve
 
 test: $(STAMP)
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -8,7 +8,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,7 +115,7 @@ class ListTransport:
 
     sent: list[Caught] = field(default_factory=list)
 
-    async def send(self, envelope_from: str, recipients: list[str], data: bytes) -> None:
+    async def send(self, envelope_from: str, recipients: Sequence[str], data: bytes) -> None:
         self.sent.append(Caught(envelope_from, list(recipients), data))
 
 

@@ -82,8 +82,10 @@ class FakeBotApi:
                              f"{[(c.method, c.params.get('text', '')[:40]) for c in self.calls[-8:]]}")
 
     async def wait_text(self, chat_id: int, part: str, count: int = 1, timeout: float = 30.0) -> list[str]:
-        return await self.wait_for(lambda: (found if len(found := [t for t in self.texts(chat_id) if part in t]) >= count
-                                            else None), timeout, f"{count}x {part!r} in chat {chat_id}")
+        texts: list[str] = await self.wait_for(
+            lambda: (found if len(found := [t for t in self.texts(chat_id) if part in t]) >= count else None),
+            timeout, f"{count}x {part!r} in chat {chat_id}")
+        return texts
 
     # -- the protocol ------------------------------------------------------------------------
     async def _method(self, request: web.Request) -> web.Response:

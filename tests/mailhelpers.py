@@ -8,7 +8,7 @@ import email.policy
 import smtplib
 import time
 from email.message import EmailMessage
-from typing import Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -41,11 +41,23 @@ async def smtp_send(port: int, msg: EmailMessage | bytes, sender: str = "custome
 
 
 def parse(data: bytes) -> EmailMessage:
-    return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(data, policy=email.policy.default)
 
 
-async def eventually(check: Callable[[], "T | None"] | Callable[[], "asyncio.Future[T | None]"],
-                     timeout: float = 10.0, what: str = "condition") -> T:
+def plain_text(data: bytes) -> str:
+    """The text/plain body of a mail."""
+    body = parse(data).get_body(("plain",))
+    assert body is not None, "the mail has no text/plain part"
+    return str(body.get_content())
+
+
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = ..., what: str = ...) -> T: ...
+@overload
+async def eventually(check: Callable[[], T | None], timeout: float = ..., what: str = ...) -> T: ...
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll a (possibly async) check until it returns something truthy; bounded in time."""
     deadline = time.monotonic() + timeout
     while True:
@@ -53,7 +65,7 @@ async def eventually(check: Callable[[], "T | None"] | Callable[[], "asyncio.Fut
         if asyncio.iscoroutine(result):
             result = await result
         if result:
-            return result  # type: ignore[return-value]
+            return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.05)

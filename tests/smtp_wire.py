@@ -20,7 +20,7 @@ class Writes(ChunkedDataSMTP):
         super().connection_made(transport)
         write = self._writer.write
 
-        def recorded(data: bytes) -> None:
+        def recorded(data: bytes | bytearray | memoryview) -> None:
             Writes.log.append(bytes(data))
             write(data)
 

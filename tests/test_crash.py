@@ -108,7 +108,7 @@ def test_sigkill_during_smtp_stream_loses_and_duplicates_nothing(settings: Setti
     assert not twice, f"messages stored twice: {twice}"
 
 
-async def _wait_processed(settings: Settings, acked: set[str]) -> dict[str, int]:
+async def _wait_processed(settings: Settings, acked: set[str]) -> dict[str | None, int]:
     """Wait until nothing is pending, then count each Message-ID in the cases' conversations
     (and in the quarantine, which also counts as kept)."""
     db = Database(make_engine(settings.sqlalchemy_url))

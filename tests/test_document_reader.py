@@ -12,6 +12,7 @@ from sqlalchemy import select
 from cases.document_reader import DocumentTexts, ReadResult
 from cases.enums import Channel, Language
 from cases.intake_message import Attachment, IntakeMessage
+from cases.main import Kefu
 from cases.models import CaseHistory, CaseMessage, DocumentText
 from intake.doctext import DocTextReader
 
@@ -61,7 +62,7 @@ def test_a_file_that_is_not_an_image_fails_with_a_reason() -> None:
     assert result.status == "failed" and "tesseract" in result.detail
 
 
-async def _fax_case(kefu, *attachments: Attachment) -> str:  # type: ignore[no-untyped-def]
+async def _fax_case(kefu: Kefu, *attachments: Attachment) -> str:
     msg = IntakeMessage(channel=Channel.FAX, source_id=uuid.uuid4().hex, sender_identity="+862784561234",
                         sender_name="传真 Fax", subject="Fax from +86 27 8456 1234", text="1 page", new_text="1 page",
                         received_at=kefu.clock(), language=Language.ZH, attachments=attachments)

@@ -117,7 +117,8 @@ async def test_no_action_decision_is_recorded_and_told_to_the_customer(service: 
 
 
 async def _cases(api: Api) -> list[dict[str, Any]]:
-    return (await api.call("gm", "GET", "/cases"))["items"]
+    items: list[dict[str, Any]] = (await api.call("gm", "GET", "/cases"))["items"]
+    return items
 
 
 async def _inbound(api: Api, reference: str, count: int) -> dict[str, Any] | None:

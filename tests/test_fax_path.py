@@ -19,7 +19,7 @@ from cases.main import Kefu
 from cases.models import DocumentText, InboundMessage
 from cases.settings import Settings
 from tests.conftest import Relay
-from tests.mailhelpers import eventually, parse, smtp_send
+from tests.mailhelpers import eventually, parse, plain_text, smtp_send
 from tests.served import SocketApi as Api
 from tests.served import served_with_staff
 
@@ -100,7 +100,7 @@ async def test_a_scanned_chinese_fax_becomes_a_readable_fax_case_of_its_customer
         scanned_page_pdf(), "application/pdf", "fax0001@gw.dfmc-parts.cn"), sender=GATEWAY)
 
     async def listed() -> list[dict[str, Any]]:
-        return (await api.call("gm", "GET", "/cases"))["items"]
+        return await _items(api)
 
     case = (await eventually(listed, what="the fax case"))[0]
     ref = case["reference"]
@@ -138,7 +138,7 @@ async def test_a_scanned_chinese_fax_becomes_a_readable_fax_case_of_its_customer
                             ("sales", "reply", {"message": "已处理，请确认满意度。"})]:
         await api.call(who, "POST", f"/cases/{ref}/{step}", body)
     await eventually(lambda: [m for m in relay.messages if CUSTOMER_MAIL in m.recipients
-                              and "已处理" in parse(m.data).get_body(("plain",)).get_content()], what="the reply by email")
+                              and "已处理" in plain_text(m.data)], what="the reply by email")
     assert not [m for m in relay.messages if GATEWAY in m.recipients], "the fax gateway must never be answered"
 
     if missing:
@@ -164,4 +164,5 @@ async def test_a_hylafax_notice_from_an_unknown_number_lands_in_the_unassigned_p
 
 
 async def _items(api: Api) -> list[dict[str, Any]]:
-    return (await api.call("gm", "GET", "/cases"))["items"]
+    items: list[dict[str, Any]] = (await api.call("gm", "GET", "/cases"))["items"]
+    return items

@@ -226,7 +226,8 @@ async def health(kefu: Kefu) -> dict[str, Any]:
     host, port = kefu.settings.http_listen
     async with aiohttp.ClientSession() as http, http.get(f"http://{host}:{port}/api/v1/health") as resp:
         assert resp.status == 200
-        return await resp.json()
+        body: dict[str, Any] = await resp.json()
+        return body
 
 
 @needs_dovecot

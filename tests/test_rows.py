@@ -3,6 +3,7 @@ written at commit when nothing else was dirty, gone with a rollback."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -52,9 +53,9 @@ async def test_rows_of_new_cases_and_their_messages_get_the_keys_of_the_flush(ke
         attachments = (await s.execute(select(Attachment.message_id, Attachment.filename))).all()
         history = (await s.execute(select(CaseHistory.case_id))).scalars().all()
         events = (await s.execute(select(OutboxEvent.case_id))).scalars().all()
-    assert sorted(c for _, c in messages) == sorted(by_case.values())
-    assert sorted(m for m, _ in attachments) == sorted([m for m, _ in messages] * 2)
-    assert sorted(history) == sorted(events) == sorted(by_case.values())
+    assert Counter(c for _, c in messages) == Counter(by_case.values())
+    assert Counter(m for m, _ in attachments) == Counter([m for m, _ in messages] * 2)
+    assert Counter(history) == Counter(events) == Counter(by_case.values())
     assert await _count(kefu, Blob) == 1
 
 

@@ -79,7 +79,7 @@ def test_serve_takes_a_mail_to_a_listed_case_and_an_acknowledgement_file(setting
             for path in sorted(outgoing.glob("*.eml")) if outgoing.exists() else []:
                 msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
                 if "zhang.wei@dfmc-parts.cn" in str(msg["To"]):
-                    return msg  # type: ignore[return-value]
+                    return msg
             return None
 
         ack = _wait(acknowledgement, "the acknowledgement in the outgoing folder")

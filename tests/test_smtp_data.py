@@ -239,7 +239,7 @@ def mail(n: str, body: bytes) -> bytes:
             f"Content-Transfer-Encoding: 8bit\r\n\r\n").encode() + body
 
 
-async def stored(kefu: Kefu) -> dict[str, bytes]:
+async def stored(kefu: Kefu) -> dict[str | None, bytes]:
     async with kefu.db.reader() as s:
         rows = (await s.execute(select(InboundMessage.message_id, InboundMessage.raw))).all()
     return {m: r for m, r in rows}

@@ -11,6 +11,7 @@ import signal
 import smtplib
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import func, select
@@ -153,7 +154,7 @@ async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Set
         for n in range(3):
             await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
         await kefu.processor.process_batch()  # starts the worker
-        for pid in list(kefu.processor.pool._executor()._processes):  # type: ignore[union-attr]
+        for pid in list(kefu.processor.pool._executor()._processes):
             os.kill(pid, signal.SIGKILL)
         for n in range(3, 6):
             await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
@@ -203,7 +204,7 @@ async def test_a_small_next_batch_waits_for_more_mail_but_a_lone_mail_does_not_w
         processor = kefu.processor
         processor.batch_size, processor.gather_seconds = 10, 5.0
 
-        def mail(n: int) -> object:
+        def mail(n: int) -> EmailMessage:
             return customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"g{n}@dfmc-parts.cn")
 
         await smtp_send(port, mail(0))

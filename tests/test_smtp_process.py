@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from email.message import EmailMessage
 from pathlib import Path
 
 import psutil
@@ -55,7 +56,7 @@ async def _count(kefu: Kefu, model: type, *where: object) -> int:
         return (await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one()  # type: ignore[arg-type]
 
 
-def _mail(n: int, tag: str = "apart") -> object:
+def _mail(n: int, tag: str = "apart") -> EmailMessage:
     return customer_mail(f"客户{n % 5} <c{n % 5}@dfmc-parts.cn>", f"密封圈漏油 {tag} {n}", f"零件号：3501-{n:05d}\n漏油。",
                          message_id=f"{tag}{n}@dfmc-parts.cn")
 
