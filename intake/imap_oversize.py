@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from cases.clock import Clock
 from cases.db import Database, insert_ignore
-from cases.models import InboundMessage, InboundStatus
+from cases.models import InboundMessage, InboundRaw, InboundStatus
 from intake.mailkey import dedupe_key
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,11 @@ class OversizeReporter:
         async with self.db.unit_of_work() as s:
             row_id = await insert_ignore(s, InboundMessage, dict(
                 channel="email", dedupe_key=key, message_id=message_id, envelope_from=item.envelope_from[:254],
-                envelope_to=[], raw=raw, size=item.size, received_at=self.clock(),
+                envelope_to=[], size=item.size, received_at=self.clock(),
                 status=InboundStatus.QUARANTINED.value, reason=reason, attempts=0, rule_hits=["oversized"],
             ), ["dedupe_key"], returning=InboundMessage.id)
+            if row_id is not None:
+                s.add(InboundRaw(inbound_id=row_id, raw=raw))
         if row_id is not None:
             log.warning("imap %s UID %d: %d bytes is over the limit of %d; not downloaded, reported as "
                         "inbound #%d", item.mailbox, item.uid, item.size, item.limit, row_id)

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import insert
+
 from cases.clock import Clock
 from cases.db import Database, insert_or_skip
-from cases.models import InboundMessage
+from cases.models import InboundMessage, InboundRaw
 
 log = logging.getLogger(__name__)
 
@@ -93,21 +95,28 @@ class Inbox:
                     p.future.set_result(result)
 
     async def _store_batch(self, batch: list[_Pending]) -> list[Stored]:
-        """One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` and one commit.
+        """One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, the raw bytes of the
+        rows it inserted, and one commit.
 
         Core on the connection, not the ORM: the raw rows need no identity map, and a
         statement per message cost more than the fsync of the whole batch."""
         now: datetime = self.clock()
         rows = [dict(
             channel=p.item.channel, dedupe_key=p.item.dedupe_key, message_id=p.item.message_id,
-            envelope_from=p.item.envelope_from, envelope_to=list(p.item.envelope_to), raw=p.item.raw,
+            envelope_from=p.item.envelope_from, envelope_to=list(p.item.envelope_to),
             size=len(p.item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
         ) for p in batch]
+        raw: dict[str, bytes] = {}
+        for p in batch:
+            raw.setdefault(p.item.dedupe_key, p.item.raw)
         async with self.db.unit_of_work() as session:
             conn = await session.connection()
             stmt = insert_or_skip(conn.dialect.name, InboundMessage, ["dedupe_key"]).returning(
                 InboundMessage.id, InboundMessage.dedupe_key)
             stored = {key: row_id for row_id, key in (await conn.execute(stmt, rows)).all()}
+            if stored:
+                await conn.execute(insert(InboundRaw), [
+                    {"inbound_id": row_id, "raw": raw[key]} for key, row_id in stored.items()])
         results: list[Stored] = []
         for p in batch:
             # The first of two identical inputs in one batch gets the row; the second is a duplicate.

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.archive import prefetch_contacts
 from cases.clock import Clock
 from cases.db import Database
-from cases.models import Case, InboundMessage, InboundStatus
+from cases.models import Case, InboundMessage, InboundRaw, InboundStatus
 from cases.service import CaseService
 from cases.wakeup import run_rounds
 from intake.parse_pool import ParsePool
@@ -130,7 +130,8 @@ class MailProcessor:
         m = InboundMessage
         async with self.db.reader() as s:
             found = (await s.execute(
-                select(m.id, m.raw, m.envelope_from, m.envelope_to, m.received_at)
+                select(m.id, InboundRaw.raw, m.envelope_from, m.envelope_to, m.received_at)
+                .join(InboundRaw, InboundRaw.inbound_id == m.id)
                 .where(m.status == InboundStatus.PENDING.value, m.id > after).order_by(m.id).limit(limit)
             )).all()
         return [RawRow(i, raw, env_from, tuple(env_to or ()), at) for i, raw, env_from, env_to, at in found]
@@ -181,7 +182,8 @@ class MailProcessor:
                     row = await s.get(InboundMessage, inbound_id, with_for_update=True)
                     if row is None or row.status != InboundStatus.PENDING.value:
                         continue
-                    raw = RawRow(row.id, row.raw, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
+                    data = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == row.id))).scalar_one()
+                    raw = RawRow(row.id, data, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
                     mark = await self._apply(s, self.pool.prepare_one(raw), row.attempts)
                     await self._mark(s, [mark])
                     quarantined += mark.quarantined

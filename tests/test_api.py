@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cases.intake_message import Attachment
 from cases.main import Kefu
-from cases.models import InboundMessage, InboundStatus
+from cases.models import InboundMessage, InboundRaw, InboundStatus
 from cases.web import api as api_module
 from cases.web.api_access import ACCESS
 from cases.web.app import create_app
@@ -279,11 +279,12 @@ async def _held(kefu: Kefu, status: InboundStatus, key: str, sender: str = "zhan
     async with kefu.db.unit_of_work() as s:
         row = InboundMessage(
             channel="email", dedupe_key=key, message_id=f"{key}@dfmc-parts.cn", envelope_from=sender,
-            envelope_to=["service@kefu.example"], raw=b"Subject: x\r\n\r\nx", size=17, received_at=_at(1),
+            envelope_to=["service@kefu.example"], size=17, received_at=_at(1),
             status=status.value, attempts=1, reason=f"held by rule: {key}", rule_hits=[key],
         )
         s.add(row)
         await s.flush()
+        s.add(InboundRaw(inbound_id=row.id, raw=b"Subject: x\r\n\r\nx"))
         return row.id
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from cases.main import Kefu, bootstrap, start, stop
 from cases.migrate import upgrade_async
-from cases.models import Case, InboundMessage
+from cases.models import Case, InboundMessage, InboundRaw
 from cases.settings import Settings
 from cases.users import seed_departments
 from intake.imap import ImapPoller
@@ -184,7 +184,7 @@ async def test_an_oversized_mail_is_reported_and_not_downloaded(kefu: Kefu, dove
         from cases import queries
 
         held = (await queries.held_inbound(s))["items"]
-        raw = (await s.execute(select(InboundMessage.raw).where(InboundMessage.id == held[0]["id"]))).scalar_one()
+        raw = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == held[0]["id"]))).scalar_one()
     assert len(held) == 1 and held[0]["status"] == "quarantined" and held[0]["size"] > 20000
     assert "too large" in held[0]["reason"] and "邮件过大" in held[0]["reason"]
     assert b"XXXX" not in raw and held[0]["message_id"] == "complaint-1@faw-parts.cn"

@@ -20,7 +20,7 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from cases.main import Kefu
-from cases.models import InboundMessage
+from cases.models import InboundMessage, InboundRaw
 from cases.settings import Settings
 from intake.smtp_data import ChunkedDataSMTP, partial_terminator
 from tests.conftest import ListTransport
@@ -241,7 +241,8 @@ def mail(n: str, body: bytes) -> bytes:
 
 async def stored(kefu: Kefu) -> dict[str | None, bytes]:
     async with kefu.db.reader() as s:
-        rows = (await s.execute(select(InboundMessage.message_id, InboundMessage.raw))).all()
+        rows = (await s.execute(select(InboundMessage.message_id, InboundRaw.raw).join(
+            InboundRaw, InboundRaw.inbound_id == InboundMessage.id))).all()
     return {m: r for m, r in rows}
 
 

