@@ -82,17 +82,12 @@ class Receiver:
             for mid in ids:
                 if mid in in_batch:
                     return in_batch[mid], "message_id"
-            case_id = (
-                await session.execute(
-                    select(CaseMessage.case_id).where(CaseMessage.message_id.in_(ids)).limit(1)
-                )
-            ).scalar_one_or_none()
+            await prefetch_threads(session, ids)  # nothing to do when the batch's lookup had them
+            known: dict[str, _Named] = session.info[_THREADS]
+            # A message of the case first, else a notice we sent on it; in the order the mail names them.
+            case_id = next((n.by_message for mid in ids if (n := known[mid]).by_message is not None), None)
             if case_id is None:
-                case_id = (
-                    await session.execute(
-                        select(Delivery.case_id).where(Delivery.message_id.in_(ids), Delivery.case_id.is_not(None)).limit(1)
-                    )
-                ).scalar_one_or_none()
+                case_id = next((n.by_notice for mid in ids if (n := known[mid]).by_notice is not None), None)
             if case_id is not None:
                 return await session.get(Case, case_id), "message_id"
             for mid in ids:
@@ -181,6 +176,42 @@ class Receiver:
             emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000],
                  automatic=msg.is_automatic)
         return None
+
+
+_THREADS = "kefu_known_threads"  # session.info: Message-ID -> _Named, for the ids mails named
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """The case a Message-ID belongs to: a message stored on it, or a notice we sent on it."""
+
+    by_message: int | None
+    by_notice: int | None
+
+
+async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> None:
+    """The cases that the Message-IDs of a whole batch's replies name, in at most three
+    queries (their messages, our notices, the cases themselves); `_find_case` reads it. The
+    cases stay referenced from ``session.info`` so the identity map keeps them for ``get``."""
+    known: dict[str, _Named] = session.info.setdefault(_THREADS, {})
+    wanted = {mid for mid in message_ids if mid not in known}
+    if not wanted:
+        return
+    by_message: dict[str | None, int] = {}
+    for mid, case_id in (await session.execute(
+            select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(wanted)))).all():
+        by_message.setdefault(mid, case_id)
+    by_notice: dict[str | None, int | None] = {}
+    for mid, noticed in (await session.execute(
+            select(Delivery.message_id, Delivery.case_id).where(
+                Delivery.message_id.in_(wanted), Delivery.case_id.is_not(None)))).all():
+        by_notice.setdefault(mid, noticed)
+    for mid in wanted:
+        known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
+    case_ids = set(by_message.values()) | {c for c in by_notice.values() if c is not None}
+    if case_ids:
+        loaded = (await session.execute(select(Case).where(Case.id.in_(case_ids)))).scalars().all()
+        session.info.setdefault("kefu_known_cases", []).extend(loaded)
 
 
 async def _by_reference(session: AsyncSession, reference: str) -> Case | None:

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import prefetch_contacts
+from cases.receiving import prefetch_threads
 from cases.clock import Clock
 from cases.db import Database
 from cases.models import Case, InboundMessage, InboundRaw, InboundStatus
@@ -114,9 +115,11 @@ class MailProcessor:
         try:
             async with self.db.unit_of_work() as s:
                 claimed = await self._claim(s, [p.inbound_id for p in prepared])
-                # One statement for the whole batch's senders; the new cases' numbers come at the flush.
-                await prefetch_contacts(s, [(p.message.channel, p.message.sender_identity)
-                                            for p in prepared if p.message and p.inbound_id in claimed])
+                mine = [p.message for p in prepared if p.message and p.inbound_id in claimed]
+                # One statement for the whole batch's senders, a few for the cases its replies
+                # name; the new cases' numbers come at the flush.
+                await prefetch_contacts(s, [(m.channel, m.sender_identity) for m in mine])
+                await prefetch_threads(s, [mid for m in mine for mid in m.hints.message_ids])
                 marks = [await self._apply(s, p, claimed[p.inbound_id])
                          for p in prepared if p.inbound_id in claimed]  # else another instance took it
                 await self._mark(s, marks)

@@ -143,6 +143,44 @@ async def test_a_mixed_batch_becomes_cases_with_gapless_references(running: Kefu
         assert f"FB-{year}-000005" in set((await s.execute(select(Case.reference))).scalars())
 
 
+async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_per_reply(running: Kefu) -> None:
+    """The cases that a batch's replies name by Message-ID are looked up for the whole batch;
+    a reply that names two cases joins the one its In-Reply-To names."""
+    from sqlalchemy import event
+
+    port = running.settings.smtp_listen[1]
+    await _pause_processor(running)
+    for n in range(12):
+        await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"m{n}@dfmc-parts.cn"))
+    await smtp_send(port, customer_mail("late@dfmc-parts.cn", "问题 late", "漏油。", message_id="z-later@dfmc-parts.cn"))
+    assert (await running.processor.process_batch()).processed == 13
+    for n in range(12):
+        await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"Re: 问题 {n}", f"补充 {n}。",
+                                            message_id=f"r{n}@dfmc-parts.cn", in_reply_to=f"m{n}@dfmc-parts.cn"))
+    await smtp_send(port, customer_mail("late@dfmc-parts.cn", "Re: 问题 late", "补充 late。", message_id="r-late@dfmc-parts.cn",
+                                        headers={"In-Reply-To": "<z-later@dfmc-parts.cn>",
+                                                 "References": "<m0@dfmc-parts.cn> <z-later@dfmc-parts.cn>"}))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = running.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        result = await running.processor.process_batch()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert (result.processed, result.quarantined) == (13, 0)
+    assert len([s for s in statements if "FROM case_messages" in s]) == 1, statements
+    assert len([s for s in statements if s.lstrip().startswith("SELECT cases.")]) == 1, statements
+    async with running.db.reader() as s:
+        joined = dict((await s.execute(select(CaseMessage.message_id, Case.subject).join(Case, Case.id == CaseMessage.case_id)
+                                       .where(CaseMessage.message_id.like("r%")))).all())
+    assert await _count(running, Case) == 13
+    assert joined == {**{f"r{n}@dfmc-parts.cn": f"问题 {n}" for n in range(12)}, "r-late@dfmc-parts.cn": "问题 late"}
+
+
 async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Settings) -> None:
     settings = replace(settings, parse_workers=1)
     await upgrade_async(settings.sqlalchemy_url)
