@@ -8,6 +8,8 @@ Revises: 0007
 """
 from __future__ import annotations
 
+import sqlite3
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -20,6 +22,9 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == 'sqlite' and sqlite3.sqlite_version_info < (3, 35):
+        raise RuntimeError(f"kefu needs SQLite 3.35 or newer for this upgrade (ALTER TABLE ... DROP COLUMN); "
+                           f"this Python has SQLite {sqlite3.sqlite_version}")
     op.create_table(
         'inbound_raw',
         sa.Column('inbound_id', _ID, nullable=False),
