@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -189,28 +191,42 @@ class _Named:
     by_notice: int | None
 
 
+# Values in one IN list: far below the bound parameters a statement may have (32,766 in
+# SQLite's default build, 32,767 with asyncpg), which a batch of long References chains
+# would otherwise reach.
+IN_CHUNK = 1000
+
+
+def _chunks(values: set[Any]) -> Iterator[list[Any]]:
+    ordered = sorted(values)
+    for i in range(0, len(ordered), IN_CHUNK):
+        yield ordered[i:i + IN_CHUNK]
+
+
 async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> None:
-    """The cases that the Message-IDs of a whole batch's replies name, in at most three
-    queries (their messages, our notices, the cases themselves); `_find_case` reads it. The
-    cases stay referenced from ``session.info`` so the identity map keeps them for ``get``."""
+    """The cases that the Message-IDs of a whole batch's replies name, in three queries (their
+    messages, our notices, the cases themselves; more only for thousands of ids);
+    `_find_case` reads it. The cases stay referenced from ``session.info`` so the identity map
+    keeps them for ``get``."""
     known: dict[str, _Named] = session.info.setdefault(_THREADS, {})
     wanted = {mid for mid in message_ids if mid not in known}
     if not wanted:
         return
     by_message: dict[str | None, int] = {}
-    for mid, case_id in (await session.execute(
-            select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(wanted)))).all():
-        by_message.setdefault(mid, case_id)
     by_notice: dict[str | None, int | None] = {}
-    for mid, noticed in (await session.execute(
-            select(Delivery.message_id, Delivery.case_id).where(
-                Delivery.message_id.in_(wanted), Delivery.case_id.is_not(None)))).all():
-        by_notice.setdefault(mid, noticed)
+    for part in _chunks(wanted):
+        for mid, case_id in (await session.execute(
+                select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(part)))).all():
+            by_message.setdefault(mid, case_id)
+        for mid, noticed in (await session.execute(
+                select(Delivery.message_id, Delivery.case_id).where(
+                    Delivery.message_id.in_(part), Delivery.case_id.is_not(None)))).all():
+            by_notice.setdefault(mid, noticed)
     for mid in wanted:
         known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
     case_ids = set(by_message.values()) | {c for c in by_notice.values() if c is not None}
-    if case_ids:
-        loaded = (await session.execute(select(Case).where(Case.id.in_(case_ids)))).scalars().all()
+    for ids in _chunks(case_ids):
+        loaded = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
         session.info.setdefault("kefu_known_cases", []).extend(loaded)
 
 

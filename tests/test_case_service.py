@@ -17,7 +17,7 @@ from cases.errors import Forbidden, IllegalTransition
 from cases.intake_message import IntakeMessage, ThreadHints
 from cases.main import Kefu, bootstrap
 from cases.migrate import upgrade_async
-from cases.models import Case, CaseHistory, Delivery
+from cases.models import Case, CaseHistory, CaseMessage, Delivery
 from cases.settings import Settings
 from cases.states import TRANSITIONS, Action, allowed_actions, check
 from cases.users import seed_departments
@@ -136,3 +136,24 @@ async def test_a_subject_tag_from_another_customer_opens_a_new_linked_case(
     # The case's own contact threads by the tag alone (QQ Mail drops the headers).
     again, opened = await _mail(kefu, "li.na@chery-parts.cn", f"回复：[{original}]", "补充照片", tag=original)
     assert (again, opened) == (original, False)
+
+
+async def test_a_reply_naming_more_message_ids_than_a_statement_may_bind_still_joins_its_case(
+        world: tuple[Kefu, FrozenClock, ListTransport]) -> None:
+    kefu, _, _ = world
+    original, _ = await _mail(kefu, "li.na@chery-parts.cn", "转向器漏油", "三台车漏油。")
+    async with kefu.db.reader() as s:
+        first = (await s.execute(select(CaseMessage.message_id).join(Case, Case.id == CaseMessage.case_id)
+                                 .where(Case.reference == original))).scalar_one()
+    assert first is not None
+    # asyncpg binds at most 32,767 values in a statement, SQLite 32,766 by default: a References chain
+    # this long (or a batch of long ones) is looked up in parts.
+    ids = tuple(f"old{n}@customer.example" for n in range(40_000)) + (first,)
+    msg = IntakeMessage(
+        channel=Channel.EMAIL, source_id=uuid.uuid4().hex, sender_identity="li.na@chery-parts.cn",
+        sender_name="李娜", subject="Re: 转向器漏油", text="补充", new_text="补充", received_at=kefu.clock(),
+        language=Language.ZH, message_id=f"{uuid.uuid4().hex}@customer.example", hints=ThreadHints(message_ids=ids),
+    )
+    async with kefu.db.unit_of_work() as s:
+        outcome = await kefu.service.receive(s, msg)
+    assert (outcome.reference, outcome.opened, outcome.how) == (original, False, "message_id")
