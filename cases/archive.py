@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases import rows
 from cases.enums import Channel
 from cases.models import Contact, Customer, Identity
+from cases.models.base import clip
 
 UNASSIGNED_CODE = "UNASSIGNED"
 
@@ -73,7 +74,7 @@ async def contact_for(
     if "kefu_unassigned" not in session.info:
         session.info["kefu_unassigned"] = await unassigned_customer_id(session, now)
     contact = Contact(
-        customer_id=session.info["kefu_unassigned"], name=name or value, language=language,
+        customer_id=session.info["kefu_unassigned"], name=clip(Contact.name, name or value), language=language,
         preferred_channel=kind.value, created_at=now,
     )
     # Inserted with the batch's other new rows at the flush (cases/rows.py).

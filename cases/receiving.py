@@ -25,6 +25,7 @@ from cases.enums import CaseState, Direction, Language, Satisfaction
 from cases.events import EventKind
 from cases.intake_message import IntakeMessage
 from cases.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
+from cases.models.base import clip
 from cases.records import Numbering, apply_step, emit, record_history
 from cases.satisfaction import parse_satisfaction
 from cases.states import TERMINAL, Action
@@ -258,5 +259,5 @@ async def store_attachments(session: AsyncSession, message: CaseMessage | rows.R
     for att in attachments:
         digest = hashlib.sha256(att.data).hexdigest()
         rows.append(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data})
-        rows.append(session, Attachment, dict(filename=att.filename, content_type=att.content_type,
+        rows.append(session, Attachment, dict(filename=att.filename, content_type=clip(Attachment.content_type, att.content_type),
                                               size=len(att.data), sha256=digest), message_id=message)

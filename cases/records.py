@@ -17,6 +17,7 @@ from cases.actors import Actor
 from cases.db import insert_or_skip
 from cases.events import EventKind
 from cases.models import CaseHistory, OutboxEvent, ReferenceCounter
+from cases.models.base import clip
 
 if TYPE_CHECKING:
     from cases.models import Case
@@ -38,7 +39,7 @@ def record_history(
     note: str = "",
 ) -> None:
     rows.append(session, CaseHistory, dict(
-        at=at, actor_user_id=actor.user_id, actor=actor.label, action=action,
+        at=at, actor_user_id=actor.user_id, actor=clip(CaseHistory.actor, actor.label), action=action,
         from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
     ), case_id=case)
 

@@ -13,6 +13,9 @@ from intake.quotes import new_text
 from intake.mailthread import thread_hints
 
 
+MAX_ADDRESS = 254  # RFC 5321 4.5.3.1.3: a path of 256 octets, its angle brackets included
+
+
 class NoSender(ValueError):
     """The mail names no sender we could answer or match."""
 
@@ -24,6 +27,9 @@ def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, enve
     address = sender.address if sender and sender.address else envelope_from.lower()
     if not address or "@" not in address:
         raise NoSender("the mail has no From address and no envelope sender")
+    if len(address) > MAX_ADDRESS:
+        raise NoSender(f"the sender address is {len(address)} characters long; SMTP allows {MAX_ADDRESS}, "
+                       "so it could not be answered / 发件人地址过长，无法回复")
     text = parsed.text
     msg = IntakeMessage(
         channel=Channel.EMAIL,

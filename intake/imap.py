@@ -196,7 +196,7 @@ class ImapPoller:
     async def _store(self, raw: bytes, uid: int) -> bool:
         message_id, key = dedupe_key(raw)
         result = await self.inbox.put(RawInput(channel="email", dedupe_key=key, raw=raw, message_id=message_id,
-                                               envelope_from=envelope_sender(raw)[:254]))
+                                               envelope_from=envelope_sender(raw)))
         log.info("imap %s UID %d: %s <%s>", self.config.label, uid,
                  "stored before" if result.duplicate else f"stored as inbound #{result.inbound_id}", message_id)
         return not result.duplicate

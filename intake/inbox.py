@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from cases.clock import Clock
 from cases.db import Database, insert_or_skip
 from cases.models import InboundMessage, InboundRaw
+from cases.models.base import clip
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,9 @@ class Inbox:
         statement per message cost more than the fsync of the whole batch."""
         now: datetime = self.clock()
         rows = [dict(
-            channel=p.item.channel, dedupe_key=p.item.dedupe_key, message_id=p.item.message_id,
-            envelope_from=p.item.envelope_from, envelope_to=list(p.item.envelope_to),
+            channel=p.item.channel, dedupe_key=p.item.dedupe_key,
+            message_id=clip(InboundMessage.message_id, p.item.message_id) if p.item.message_id else None,
+            envelope_from=clip(InboundMessage.envelope_from, p.item.envelope_from), envelope_to=list(p.item.envelope_to),
             size=len(p.item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
         ) for p in batch]
         raw: dict[str, bytes] = {}

@@ -335,14 +335,19 @@ def _first_address(value: str | None) -> MailAddress | None:
     return found[0] if found else None
 
 
+# Longer Message-IDs are cut to this where they are read, so the id stored with a message and
+# the id a reply names are cut alike and still match (the columns that keep them hold 500).
+MESSAGE_ID_LENGTH = 500
+
+
 def _ids(value: str) -> tuple[str, ...]:
     found = _MSGID.findall(value) or [t.strip("<>") for t in value.split() if "@" in t]
-    return tuple(dict.fromkeys(found))  # in order, without repeats
+    return tuple(dict.fromkeys(i[:MESSAGE_ID_LENGTH] for i in found))  # in order, without repeats
 
 
 def _first_id(value: str) -> str | None:
     found = _ids(value)
-    return found[0] if found else (value.strip().strip("<>").strip() or None)
+    return found[0] if found else (value.strip().strip("<>").strip()[:MESSAGE_ID_LENGTH] or None)
 
 
 def _date(value: str | None, defects: list[str]) -> datetime | None:

@@ -19,6 +19,14 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+def clip(column: Any, value: str) -> str:
+    """`value` cut to the length of a String column. PostgreSQL refuses a longer value (and
+    with it the whole statement, the whole batch); SQLite would keep it. For values that only
+    describe a row: a name, a content type, a label."""
+    length: int | None = column.type.length
+    return value[:length] if length is not None else value
+
+
 # BIGINT primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(postgresql.JSONB(), "postgresql")
