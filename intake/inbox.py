@@ -46,6 +46,12 @@ class _Pending:
     future: asyncio.Future[Stored] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+def _text(value: str) -> str:
+    """An envelope address as text PostgreSQL can keep: no NUL (SMTP puts none there, a
+    hostile client may)."""
+    return value.replace("\x00", "")
+
+
 class Inbox:
     def __init__(self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None,
                  max_batch: int = 200) -> None:
@@ -105,7 +111,8 @@ class Inbox:
         rows = [dict(
             channel=p.item.channel, dedupe_key=p.item.dedupe_key,
             message_id=clip(InboundMessage.message_id, p.item.message_id) if p.item.message_id else None,
-            envelope_from=clip(InboundMessage.envelope_from, p.item.envelope_from), envelope_to=list(p.item.envelope_to),
+            envelope_from=clip(InboundMessage.envelope_from, _text(p.item.envelope_from)),
+            envelope_to=[_text(address) for address in p.item.envelope_to],
             size=len(p.item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
         ) for p in batch]
         raw: dict[str, bytes] = {}

@@ -22,7 +22,8 @@ def dedupe_key(raw: bytes) -> tuple[str | None, str]:
     fields: dict[bytes, bytes] = {}
     for name, value in _HEADER.findall(head):
         fields.setdefault(name.lower(), b" ".join(value.split()))
-    message_id = fields.get(b"message-id", b"").strip(b"<> ").decode("ascii", "replace") or None
+    # No NUL: the inbox keeps the id as text, and PostgreSQL cannot store a NUL in text.
+    message_id = fields.get(b"message-id", b"").replace(b"\x00", b"").strip(b"<> ").decode("ascii", "replace") or None
     digest = hashlib.sha256()
     for name in (b"message-id", b"from", b"date", b"subject", b"to"):
         digest.update(name + b":" + fields.get(name, b"") + b"\n")

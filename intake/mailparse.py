@@ -128,7 +128,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     _walk(msg, body, 0)
     subject = " ".join(fields.get("subject", "").split())
     plain = "\n\n".join(t for t in body.plain if t.strip())
-    text = html_to_text("\n".join(body.html)) if not plain and body.html else _tidy(plain)
+    text = html_to_text("\n".join(body.html)).replace("\x00", "") if not plain and body.html else _tidy(plain)
     date = _date(fields.get("date"), body.defects)
     return ParsedMail(
         message_id=_first_id(fields.get("message-id", "")),
@@ -162,6 +162,9 @@ def _top_headers(msg: Message) -> dict[str, str]:
         if key not in _WANTED:
             continue
         value = recover_8bit(unfold(value)) if key in _ADDRESS_HEADERS else decode_header_value(value)
+        # No NUL, raw or encoded, in what leaves the parser: PostgreSQL cannot keep one in text
+        # (a NUL in a Message-ID once failed the SMTP store of a whole group commit).
+        value = value.replace("\x00", "")
         if key not in fields:
             fields[key] = value  # first occurrence wins (RFC 5322 allows one of most)
         elif key in _REPEATABLE:
@@ -179,6 +182,7 @@ def _walk(part: Message, body: _Body, depth: int) -> None:
         if key in _PART_HEADERS and key not in hdrs:
             hdrs[key] = recover_8bit(unfold(value))
     ctype, cparams = header_params(hdrs["content-type"]) if "content-type" in hdrs else (part.get_default_type(), {})
+    ctype = ctype.replace("\x00", "")  # NUL: see _top_headers
     if "/" not in ctype:
         ctype = "text/plain"  # RFC 2045 section 5.2: an invalid Content-Type means text/plain
     if depth == 0:
@@ -306,7 +310,7 @@ def _parse_addresses(value: str | None) -> list[MailAddress]:
     if pairs is None:
         pairs = getaddresses([value])
     return [
-        MailAddress(" ".join(decode_words(name).split()), address.strip().lower())
+        MailAddress(" ".join(decode_words(name).replace("\x00", "").split()), address.strip().lower())
         for name, address in pairs
         if name or address
     ]

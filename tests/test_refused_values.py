@@ -1,9 +1,10 @@
-"""Header values longer than their columns, over SMTP into cases, on SQLite and PostgreSQL.
+"""Mail whose values PostgreSQL would refuse, over SMTP into cases, on SQLite and PostgreSQL.
 
-PostgreSQL enforces a column's length where SQLite does not: an overlong Message-ID or envelope
-sender once failed the whole group commit of the SMTP store (every sender of the batch got 451,
-and the mail itself could never be stored), an overlong display name or sender address failed
-the case. Values that only describe the mail are clipped to fit; a sender address longer than
+PostgreSQL enforces a column's length and refuses a NUL in text, where SQLite keeps both: an
+overlong or NUL-bearing Message-ID or envelope sender once failed the whole group commit of
+the SMTP store (every sender of the batch got 451, and the mail itself could never be stored),
+an overlong display name or sender address, or a NUL in a subject, failed the case. Values
+that only describe the mail are clipped to fit, NULs dropped; a sender address longer than
 SMTP allows (254 characters) cannot be answered and is held with the reason.
 """
 
@@ -103,3 +104,30 @@ async def _none_pending(kefu: Kefu, stored: int) -> bool:
     async with kefu.db.reader() as s:
         statuses = list((await s.execute(select(InboundMessage.status))).scalars())
     return len(statuses) == stored and "pending" not in statuses
+
+
+NUL_MAIL = (b"From: =?utf-8?q?Li=00Na?= <li.na@chery-parts.cn>\r\nTo: service@kefu.example\r\n"
+            b"Subject: =?utf-8?q?Leak=00here?=\r\nMessage-ID: <nul\x00id@chery-parts.cn>\r\n"
+            b"References: <ref\x00x@a.cn>\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+            b"Content-Type: text/html; charset=utf-8\r\n\r\n<p>Oil\x00 leak here</p>\r\n--b\r\n"
+            b'Content-Type: application/p\x00df; name="a\x00.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+            b"JVBERi0xLjQ=\r\n--b--\r\n")
+
+
+async def test_nuls_in_headers_and_body_are_dropped_and_the_mail_becomes_a_case(running: Kefu) -> None:
+    port = running.settings.smtp_listen[1]
+    await asyncio.gather(  # in one group commit with an ordinary mail, which must not be held back
+        smtp_send(port, NUL_MAIL),
+        smtp_send(port, _mail("wang@dfmc-parts.cn", "Other", message_id="plain@dfmc-parts.cn")))
+    await eventually(lambda: _none_pending(running, 2), what="the two mails processed")
+    async with running.db.reader() as s:
+        statuses = list((await s.execute(select(InboundMessage.status))).scalars())
+        ids = set((await s.execute(select(InboundMessage.message_id))).scalars())
+        subjects = set((await s.execute(select(Case.subject))).scalars())
+        body = (await s.execute(select(CaseMessage.body).where(CaseMessage.message_id == "nulid@chery-parts.cn"))).scalar_one()
+        names = set((await s.execute(select(Contact.name))).scalars())
+        types = list((await s.execute(select(Attachment.content_type))).scalars())
+    assert statuses == ["processed", "processed"]
+    assert "nulid@chery-parts.cn" in ids and subjects == {"Leakhere", "Other"}
+    assert body == "Oil leak here" and "LiNa" in names and types == ["application/pdf"]
