@@ -32,6 +32,18 @@ def chat_of(payload: dict[str, Any]) -> int | None:
     return None
 
 
+def _without_nul(value: Any) -> Any:
+    """The update as PostgreSQL can keep it as JSON: no NUL in any string (it refuses \\u0000,
+    and Telegram would deliver the update again and again). A NUL carries nothing anyone wrote."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 class UpdateStore:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -41,7 +53,7 @@ class UpdateStore:
         """Commit the updates; returns how many were new. Raises on a database failure."""
         new = 0
         async with self.db.unit_of_work() as s:
-            for payload in payloads:
+            for payload in map(_without_nul, payloads):
                 update_id = int(payload["update_id"])
                 inserted = await insert_ignore(s, TelegramUpdate, {
                     "update_id": update_id, "payload": payload, "chat_id": chat_of(payload),

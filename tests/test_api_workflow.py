@@ -59,6 +59,16 @@ async def test_a_step_out_of_order_is_409(api: Api) -> None:
     await api.error("gm", "POST", f"/cases/{ref}/approve", {"department": "sales"}, expect=409)
 
 
+async def test_a_nul_in_a_text_of_the_request_is_400_before_anything_is_stored(api: Api) -> None:
+    """PostgreSQL cannot store a NUL in text: without this the step failed with a database error."""
+    ref = await open_case(api.kefu, "刹车片异响")
+    await assign(api, ref, "quality")
+    error = await api.error("qe", "POST", f"/cases/{ref}/analysis", {"analysis": "来料\x00不良"}, expect=400)
+    assert error["code"] == "bad_request" and "NUL" in error["message"]
+    case = await api.call("gm", "GET", f"/cases/{ref}")
+    assert case["state"] == "assigned" and not [h for h in case["history"] if h["action"] == "analysis"]
+
+
 async def test_approving_to_an_unknown_department_is_422_naming_the_valid_codes(api: Api) -> None:
     ref = await open_case(api.kefu, "刹车片异响")
     error = await api.error("gm", "POST", f"/cases/{ref}/approve", {"department": "qa"}, expect=422)

@@ -122,6 +122,28 @@ async def test_the_webhook_checks_the_secret_stores_before_200_and_handles_a_rep
         await run.stop()
 
 
+async def test_an_update_with_a_nul_in_its_text_is_stored_without_it(settings: Settings) -> None:
+    """PostgreSQL refuses \\u0000 in JSON: such an update once failed the store, and Telegram
+    would have delivered it again and again (a webhook answered 500, a poll stuck on it)."""
+    from bots.updates import UpdateStore
+    from cases.clock import utcnow
+    from cases.main import bootstrap
+    from cases.migrate import upgrade_async
+
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings)
+    try:
+        update = Updates().message(81, "刹车\x00异响")
+        update["message"]["from"]["first_name"] = "伟\x00"
+        assert await UpdateStore(kefu.db, utcnow).store([update]) == 1
+        async with kefu.db.reader() as s:
+            stored = (await s.execute(select(TelegramUpdate.payload))).scalar_one()
+        assert stored["message"]["text"] == "刹车异响" and stored["message"]["from"]["first_name"] == "伟"
+        assert stored["update_id"] == update["update_id"]
+    finally:
+        await kefu.db.dispose()
+
+
 async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
         tg: Running, botapi: FakeBotApi) -> None:
     kefu = tg.kefu

@@ -19,7 +19,9 @@ from aiohttp import BodyPartReader, web
 from cases.entries import ENTRY_KINDS, MAX_ATTACHMENT_BYTES, EntryInput, safe_filename
 from cases.enums import Channel
 from cases.intake_message import Attachment
-from cases.web.api_support import RequestError, actor_of, json_object, kefu_of, no_other_fields, text_field
+from cases.web.api_support import (
+    RequestError, actor_of, json_object, kefu_of, no_other_fields, refuse_nul, text_field,
+)
 
 FIELDS = {"customer", "contact", "caller", "at", "subject", "description", "type", "part_number", "batch", "quantity",
           "reply_channel", "language", "form_token", "attachment"}
@@ -85,6 +87,7 @@ async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment |
                                     (part.headers.get("Content-Type") or "application/octet-stream")[:120], bytes(data))
     if not isinstance(body, dict):
         raise RequestError("A multipart entry needs a part named 'entry' holding a JSON object.")
+    refuse_nul(body)
     return body, attachment
 
 

@@ -48,7 +48,24 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         raise RequestError(f"The request body is not valid JSON ({exc}).") from None
     if not isinstance(body, dict):
         raise RequestError(f"The request body must be a JSON object, not {_json_type(body)}.")
+    refuse_nul(body)
     return body
+
+
+def refuse_nul(value: Any) -> None:
+    """A NUL (\\u0000) in any string of a JSON body is refused: PostgreSQL cannot store one in
+    text, and the request would fail later with a database error instead of this."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise RequestError("A text in the request holds a NUL character (\\u0000), which cannot be "
+                               "stored; remove it.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key)
+            refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_nul(item)
 
 
 def text_field(body: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
