@@ -24,7 +24,9 @@ _CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]) +(?=[\u30
 
 
 def tidy(text: str) -> str:
-    lines = [_CJK_GAP.sub("", line).rstrip() for line in text.replace("\f", "\n").splitlines()]
+    """Pages as text to keep and search: no form feeds, no NULs (a PDF may map a glyph to U+0000;
+    PostgreSQL cannot store it), no gaps between Chinese characters, no runs of blank lines."""
+    lines = [_CJK_GAP.sub("", line).rstrip() for line in text.replace("\f", "\n").replace("\x00", "").splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

@@ -14,7 +14,7 @@ from cases.enums import Channel, Language
 from cases.intake_message import Attachment, IntakeMessage
 from cases.main import Kefu
 from cases.models import CaseHistory, CaseMessage, DocumentText
-from intake.doctext import DocTextReader
+from intake.doctext import DocTextReader, tidy
 
 
 def text_pdf(line: str) -> bytes:
@@ -42,6 +42,11 @@ def test_a_text_pdf_is_read_by_pdftotext_without_ocr() -> None:
                                   "application/pdf", "fax.pdf")
     assert (result.status, result.method) == ("read", "pdftotext")
     assert "3501-00123" in result.text and "B2026-1107" in result.text
+
+
+def test_read_text_keeps_no_nul_form_feed_or_gap_between_chinese_characters() -> None:
+    # A PDF may map a glyph to U+0000, and PostgreSQL cannot store a NUL in text.
+    assert tidy("刹 车 片\x00异响\f\n\n\n\npart 3501\x00-00123  ") == "刹车片异响\n\npart 3501-00123"
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) is not installed")
