@@ -90,16 +90,37 @@ class Inbox:
                 batch.append(self._queue.get_nowait())
             try:
                 results = await self._store_batch(batch)
-            except Exception as exc:  # the database is away: every sender of the batch retries
-                log.exception("inbox: could not store %d message(s)", len(batch))
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                await asyncio.sleep(0.2)
+            except Exception as exc:
+                log.exception("inbox: could not store %d message(s) together", len(batch))
+                if not await self._store_alone(batch, exc):  # the database is away: every sender retries
+                    await asyncio.sleep(0.2)
                 continue
             for p, result in zip(batch, results):
                 if not p.future.done():
                     p.future.set_result(result)
+
+    async def _store_alone(self, batch: list[_Pending], error: Exception) -> bool:
+        """After a failed batch, each input alone: one input the database refuses must not turn
+        away the others of its batch (each sender gets its own answer). Two failures in a row
+        mean the database is away; the rest fail at once. True when any input was stored."""
+        stored, failed_in_a_row = False, 0
+        for p in batch:
+            if p.future.done():
+                continue
+            if failed_in_a_row >= 2 or len(batch) == 1:
+                p.future.set_exception(error)
+                continue
+            try:
+                result = (await self._store_batch([p]))[0]
+            except Exception as exc:
+                failed_in_a_row += 1
+                log.error("inbox: could not store a %s input of %d bytes alone either: %s: %s",
+                          p.item.channel, len(p.item.raw), type(exc).__name__, exc)
+                p.future.set_exception(exc)
+                continue
+            failed_in_a_row, stored = 0, True
+            p.future.set_result(result)
+        return stored
 
     async def _store_batch(self, batch: list[_Pending]) -> list[Stored]:
         """One multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, the raw bytes of the

@@ -101,6 +101,48 @@ async def test_a_database_failure_is_a_temporary_451_and_the_retry_is_stored(set
         await stop(kefu, servers)
 
 
+@pytest.mark.parametrize(("refused", "tries"), [
+    ({2}, [1, 5, 1, 1, 1, 1, 1]),  # the five together, then each alone
+    ({0, 1, 2, 3, 4}, [1, 5, 1, 1]),  # two failures alone in a row: the database is away, the rest fail at once
+], ids=["one refused", "database away"])
+async def test_a_mail_the_database_refuses_gets_451_alone_and_the_rest_of_its_group_commit_is_stored(
+        settings: Settings, refused: set[int], tries: list[int]) -> None:
+    """A group commit that fails is retried input by input, so one mail the database refuses
+    does not turn away the other senders of its batch."""
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
+    servers = await start(kefu, http=False)
+    port = settings.smtp_listen[1]
+    real = kefu.inbox._store_batch
+    sizes: list[int] = []
+
+    async def refusing(batch):  # type: ignore[no-untyped-def]
+        sizes.append(len(batch))
+        if len(sizes) == 1:  # the first mail's store waits until the five others queue up behind it
+            await eventually(lambda: kefu.inbox._queue.qsize() == 5, what="five mails waiting for the store")
+        if any(b"POISON" in p.item.raw for p in batch):
+            raise ValueError("value refused by the database")
+        return await real(batch)
+
+    kefu.inbox._store_batch = refusing  # type: ignore[method-assign]
+    try:
+        first = asyncio.ensure_future(smtp_send(port, customer_mail(
+            "c@faw-parts.cn", "离合器打滑", "打滑。", message_id="first@faw-parts.cn")))
+        await eventually(lambda: sizes == [1], what="the first mail in the store")
+        mails = [customer_mail(f"c{n}@faw-parts.cn", "离合器打滑", "POISON" if n in refused else "打滑。",
+                               message_id=f"g{n}@faw-parts.cn") for n in range(5)]
+        answers = await asyncio.gather(*(smtp_send(port, m) for m in mails), return_exceptions=True)
+        await first
+        assert [isinstance(a, smtplib.SMTPDataError) and a.smtp_code == 451 for a in answers] == [
+            n in refused for n in range(5)]
+        assert sizes == tries
+        async with kefu.db.reader() as s:
+            stored = set((await s.execute(select(InboundMessage.message_id))).scalars())
+        assert stored == {"first@faw-parts.cn"} | {f"g{n}@faw-parts.cn" for n in range(5) if n not in refused}
+    finally:
+        await stop(kefu, servers)
+
+
 async def test_a_mixed_batch_becomes_cases_with_gapless_references(running: Kefu) -> None:
     """New senders (one twice), a reply by Message-ID, GBK-only characters declared gb2312 and
     a broken MIME boundary, all in one processing batch."""
