@@ -20,16 +20,27 @@ class NoSender(ValueError):
     """The mail names no sender we could answer or match."""
 
 
+def reply_address(parsed: ParsedMail, envelope_from: str) -> str:
+    """Where an answer goes, and who the sender is: the first usable address of Reply-To, From
+    and the envelope sender. A From that is only a name ("From: Service Dept", as some gateways
+    send) or longer than SMTP allows falls back to the next; none usable is NoSender."""
+    candidates = [a.address for a in (parsed.reply_to, parsed.sender) if a is not None and a.address]
+    if envelope_from:
+        candidates.append(envelope_from.lower())
+    for address in candidates:
+        if "@" in address and len(address) <= MAX_ADDRESS:
+            return address
+    too_long = [a for a in candidates if "@" in a]
+    if too_long:
+        raise NoSender(f"the sender address is {len(too_long[0])} characters long; SMTP allows {MAX_ADDRESS}, "
+                       "so it could not be answered / 发件人地址过长，无法回复")
+    raise NoSender("the mail has no usable From or Reply-To address and no envelope sender / 邮件没有可回复的发件人地址")
+
+
 def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, envelope_from: str,
               envelope_to: list[str], received_at: datetime, reference_prefix: str,
               fax_rules: tuple[FaxRule, ...] = RULES) -> IntakeMessage:
-    sender = parsed.reply_to if parsed.reply_to and parsed.reply_to.address else parsed.sender
-    address = sender.address if sender and sender.address else envelope_from.lower()
-    if not address or "@" not in address:
-        raise NoSender("the mail has no From address and no envelope sender")
-    if len(address) > MAX_ADDRESS:
-        raise NoSender(f"the sender address is {len(address)} characters long; SMTP allows {MAX_ADDRESS}, "
-                       "so it could not be answered / 发件人地址过长，无法回复")
+    address = reply_address(parsed, envelope_from)
     text = parsed.text
     msg = IntakeMessage(
         channel=Channel.EMAIL,
