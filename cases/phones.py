@@ -34,6 +34,9 @@ def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+IDENTITY_LENGTH = 254  # identities.value; PostgreSQL refuses a longer value
+
+
 def normalise_identity(kind: Channel, value: str, region: str = DEFAULT_REGION) -> str:
     """The stored form of an identity: E.164 for numbers, lower case for addresses, stripped otherwise."""
     value = (value or "").strip()
@@ -44,5 +47,8 @@ def normalise_identity(kind: Channel, value: str, region: str = DEFAULT_REGION) 
     if kind is Channel.EMAIL:
         if "@" not in value or " " in value:
             raise InvalidInput(f"{value!r} is not an email address")
-        return value.lower()
+        value = value.lower()
+    if len(value) > IDENTITY_LENGTH:
+        raise InvalidInput(f"the {kind.value} identity is {len(value)} characters long; kefu keeps at most "
+                           f"{IDENTITY_LENGTH} (the longest email address SMTP allows)")
     return value

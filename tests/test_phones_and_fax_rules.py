@@ -38,6 +38,9 @@ def test_identities_are_normalised_by_kind() -> None:
     assert normalise_identity(Channel.EMAIL, " Wang.Jun@DFMC.cn ") == "wang.jun@dfmc.cn"
     with pytest.raises(InvalidInput):
         normalise_identity(Channel.EMAIL, "no address")
+    with pytest.raises(InvalidInput, match="at most 254"):
+        normalise_identity(Channel.EMAIL, "a" * 250 + "@dfmc.cn")
+    assert normalise_identity(Channel.EMAIL, "a" * 245 + "@dfmc.cn") == "a" * 245 + "@dfmc.cn"  # 254: fits
 
 
 HYLAFAX_BODY = """fax/recvq/fax000000123.tif (ftp://fax.example:4559/recvq/fax000000123.tif):
