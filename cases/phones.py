@@ -11,6 +11,7 @@ import phonenumbers
 
 from cases.enums import Channel
 from cases.errors import InvalidInput
+from cases.models import Identity
 
 DEFAULT_REGION = "CN"
 NUMBER_KINDS = frozenset({Channel.PHONE, Channel.FAX})
@@ -34,7 +35,7 @@ def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-IDENTITY_LENGTH = 254  # identities.value; PostgreSQL refuses a longer value
+IDENTITY_LENGTH: int = Identity.value.type.length  # 254; PostgreSQL refuses a longer value
 
 
 def normalise_identity(kind: Channel, value: str, region: str = DEFAULT_REGION) -> str:

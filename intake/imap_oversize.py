@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from cases.clock import Clock
 from cases.db import Database, insert_ignore
 from cases.models import InboundMessage, InboundRaw, InboundStatus
-from cases.models.base import clip
+from intake.inbox import envelope_values
 from intake.mailkey import dedupe_key
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,7 @@ class OversizeReporter:
                   f"UID {item.uid} / 邮件过大未下载，原件仍在邮箱中")
         async with self.db.unit_of_work() as s:
             row_id = await insert_ignore(s, InboundMessage, dict(
-                channel="email", dedupe_key=key,
-                message_id=clip(InboundMessage.message_id, message_id) if message_id else None,
-                envelope_from=clip(InboundMessage.envelope_from, item.envelope_from),
+                channel="email", dedupe_key=key, **envelope_values(message_id, item.envelope_from),
                 envelope_to=[], size=item.size, received_at=self.clock(),
                 status=InboundStatus.QUARANTINED.value, reason=reason, attempts=0, rule_hits=["oversized"],
             ), ["dedupe_key"], returning=InboundMessage.id)

@@ -47,9 +47,16 @@ class _Pending:
 
 
 def _text(value: str) -> str:
-    """An envelope address as text PostgreSQL can keep: no NUL (SMTP puts none there, a
+    """An envelope value as text PostgreSQL can keep: no NUL (SMTP puts none there, a
     hostile client may)."""
     return value.replace("\x00", "")
+
+
+def envelope_values(message_id: str | None, envelope_from: str) -> dict[str, str | None]:
+    """An inbound row's Message-ID and envelope sender as its columns keep them: no NUL, cut
+    to length (every writer of inbound rows uses this)."""
+    return {"message_id": clip(InboundMessage.message_id, _text(message_id)) if message_id else None,
+            "envelope_from": clip(InboundMessage.envelope_from, _text(envelope_from))}
 
 
 class Inbox:
@@ -131,8 +138,7 @@ class Inbox:
         now: datetime = self.clock()
         rows = [dict(
             channel=p.item.channel, dedupe_key=p.item.dedupe_key,
-            message_id=clip(InboundMessage.message_id, p.item.message_id) if p.item.message_id else None,
-            envelope_from=clip(InboundMessage.envelope_from, _text(p.item.envelope_from)),
+            **envelope_values(p.item.message_id, p.item.envelope_from),
             envelope_to=[_text(address) for address in p.item.envelope_to],
             size=len(p.item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
         ) for p in batch]
