@@ -42,7 +42,7 @@ class DispatchFigures:
 
 async def dispatch_all(kefu: object, profile: Path | None = None) -> DispatchFigures:
     """Run the dispatcher of a bootstrapped ``kefu`` until it has nothing left; time it."""
-    from cases.models import Delivery
+    from cases.store.models import Delivery
 
     dispatcher = kefu.dispatcher  # type: ignore[attr-defined]
     profiler = None

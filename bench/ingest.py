@@ -88,11 +88,12 @@ def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: 
 async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None,
                    parse_workers: int = 0, smtp_process: bool = False, client: str = "pipelining",
                    ) -> dict[str, float]:
-    from cases.main import bootstrap, start, stop
-    from cases.migrate import upgrade_async
-    from cases.models import InboundMessage
+    from kefu.bootstrap import bootstrap
+    from kefu.parts import ALL, Part, start
+    from cases.store.migrate import upgrade_async
+    from cases.store.models import InboundMessage
     from cases.settings import Settings
-    from cases.users import seed_departments
+    from cases.services.users import seed_departments
     from tests.conftest import free_port
 
     settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
@@ -104,7 +105,7 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     await seed_departments(kefu.db)
     # The dispatcher is measured on its own below: intake is what the SMTP sender waits for.
     kefu.dispatcher.run = _idle  # type: ignore[method-assign]
-    servers = await start(kefu, http=False)
+    started = await start(kefu, ALL - {Part.WEB})
     # As in a running service, the parse workers are up before the first mail arrives.
     await asyncio.gather(*(asyncio.wrap_future(f) for f in kefu.processor.pool.warm_up()))
     proc = psutil.Process()
@@ -113,7 +114,7 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     errors: mp.Queue[str] = mp.Queue()
     workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
                for i in range(clients)]
-    smtp_pids = [pid for server in servers if (pid := getattr(server, "pid", None))]
+    smtp_pids = [pid] if (pid := getattr(started.servers[Part.SMTP], "pid", None)) else []
 
     def cpu_now() -> dict[str, float]:
         return {"main": _cpu(proc.pid), "smtp": sum(_cpu(pid) for pid in smtp_pids),
@@ -147,12 +148,12 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     while not errors.empty():
         failures.append(errors.get())
     async with kefu.db.reader() as s:
-        from cases.models import Case
+        from cases.store.models import Case
 
         cases = (await s.execute(select(func.count()).select_from(Case))).scalar_one()
         quarantined = (await s.execute(select(func.count()).select_from(InboundMessage)
                                        .where(InboundMessage.status == "quarantined"))).scalar_one()
-    await stop(kefu, servers)
+    await started.stop()
     # Now the notifications those cases caused: fan-out, render, compose, write .eml files.
     from bench.dispatch import dispatch_all
 

@@ -49,9 +49,9 @@ class ProcessorFigures:
 async def stored_corpus(folder: Path, messages: int, database_url: str | None = None,
                         parse_workers: int = 0) -> Any:
     """A bootstrapped kefu whose inbox holds the corpus as pending raw mail, nothing processed."""
-    from cases.main import bootstrap
-    from cases.migrate import upgrade_async
-    from cases.users import seed_departments
+    from kefu.bootstrap import bootstrap
+    from cases.store.migrate import upgrade_async
+    from cases.services.users import seed_departments
     from intake.inbox import RawInput
     from intake.mailkey import dedupe_key
 

@@ -26,11 +26,12 @@ from intake.smtp_data import ChunkedDataSMTP
 async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder: Path,
                          clients: int, client: str = "pipelining") -> tuple[float, float]:
     """(CPU seconds, wall seconds) per mail until every mail is stored."""
-    from cases.main import bootstrap, start, stop
-    from cases.migrate import upgrade_async
-    from cases.models import InboundMessage
+    from kefu.bootstrap import bootstrap
+    from kefu.parts import Part, start
+    from cases.store.migrate import upgrade_async
+    from cases.store.models import InboundMessage
     from cases.settings import Settings
-    from cases.users import seed_departments
+    from cases.services.users import seed_departments
     from tests.conftest import free_port
 
     settings = Settings(data_dir=folder, secret_key="bench", mail_domains=("kefu.example",),
@@ -40,10 +41,7 @@ async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
     kefu.dispatcher.run = _idle  # type: ignore[method-assign]
-    servers = await start(kefu, http=False)
-    for task in kefu.tasks:
-        if task.get_name() == "processor":
-            task.cancel()
+    started = await start(kefu, {Part.SMTP})  # SMTP and the inbox only: no processor
     errors: mp.Queue[str] = mp.Queue()
     workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
                for i in range(clients)]
@@ -58,7 +56,7 @@ async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
     for w in workers:
         w.join(30)
-    await stop(kefu, servers)
+    await started.stop()
     if stored < len(items) or not errors.empty():
         _say(f"  only {stored} of {len(items)} stored; client errors: {not errors.empty()}")
     return cpu / len(items), wall / len(items)

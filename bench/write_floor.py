@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.corpus import generate_corpus
-from cases import classify
-from cases.intake_message import IntakeMessage
-from cases.migrate import upgrade_async
+from cases.domain import classify
+from cases.domain.intake_message import IntakeMessage
+from cases.store.migrate import upgrade_async
 from intake.prepare import RawRow, prepare_many
 
 BATCH = 100
@@ -74,7 +74,7 @@ def measure(messages: list[IntakeMessage]) -> tuple[float, float]:
         asyncio.run(upgrade_async(f"sqlite+aiosqlite:///{path}"))
         conn = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
-            conn.execute(f"PRAGMA {pragma}")  # as kefu's connections (cases/db.py)
+            conn.execute(f"PRAGMA {pragma}")  # as kefu's connections (cases/store/db.py)
         conn.execute("INSERT INTO customers (name, code, is_unassigned, language, created_at)"
                      " VALUES ('unassigned', 'UNASSIGNED', 1, 'zh', ?)", (_ts(datetime.now(UTC)),))
         cpu0, wall0 = time.process_time(), time.perf_counter()

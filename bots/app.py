@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -27,14 +29,26 @@ from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.staff import StaffChat
 from bots.texts import language_of, t
 from bots.updates import MAX_ATTEMPTS, UpdateStore
-from cases.models import TelegramUpdate
+from cases.store.models import TelegramUpdate
 from cases.settings import Settings
-from cases.wakeup import run_rounds
+from cases.services.wakeup import run_rounds
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile on the public Bot API
+
+
+ButtonHandler = Callable[[Update, re.Match[str]], Awaitable[None]]
+
+
+def _with_match(handle: ButtonHandler) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
+    """A CallbackQueryHandler callback that hands `handle` the match of its pattern."""
+    async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert context.matches
+        await handle(update, context.matches[0])
+
+    return callback
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -74,8 +88,23 @@ class TelegramBot:
         app.add_handler(MessageHandler(private & filters.CONTACT, c.shared_contact))
         app.add_handler(MessageHandler(private & ~filters.COMMAND & (filters.TEXT | filters.PHOTO | filters.Document.ALL),
                                        self._message))
-        app.add_handler(CallbackQueryHandler(self._button))
+        for pattern, handle in self._buttons():
+            app.add_handler(CallbackQueryHandler(_with_match(handle), pattern=pattern))
+        app.add_handler(CallbackQueryHandler(self._unknown_button))  # anything else: answered, nothing done
         app.add_error_handler(self._error)
+
+    def _buttons(self) -> list[tuple[re.Pattern[str], ButtonHandler]]:
+        """The button table: callback data `<prefix>:<fields>` (bots/keyboards.py,
+        bots/complaint.py) -> what it does, the fields as the pattern's groups."""
+        c, staff = self.customer, self.staff
+        table: list[tuple[str, ButtonHandler]] = [
+            (r"cv:(\d+):(.*)", lambda u, m: c.conversation_button(u, int(m[1]), m[2])),  # a step of /new
+            (r"pk:(\d+):(.+)", lambda u, m: c.pick(u, int(m[1]), m[2])),  # which case a message joins
+            (r"rt:([^:]+):(.+)", lambda u, m: c.rate(u, m[1], m[2])),  # satisfaction
+            (r"ap:([^:]+):(.+)", lambda u, m: staff.approve(u, m[1], m[2])),  # approve -> department
+            (r"na:(.+)", lambda u, m: staff.no_action(u, m[1])),  # no action needed
+        ]
+        return [(re.compile(f"^{pattern}$", re.DOTALL), handle) for pattern, handle in table]
 
     async def _message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         msg = update.effective_message
@@ -87,28 +116,11 @@ class TelegramBot:
         else:
             await self.customer.message(update, context)
 
-    async def _button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Callback data `<prefix>:<fields>`, see bots/keyboards.py and bots/complaint.py."""
+    async def _unknown_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
-        prefix, _, rest = (query.data or "").partition(":")
-        a, _, b = rest.partition(":")
-        try:
-            if prefix == "cv":
-                await self.customer.conversation_button(update, int(a), b)
-            elif prefix == "pk":
-                await self.customer.pick(update, int(a), b)
-            elif prefix == "rt":
-                await self.customer.rate(update, a, b)
-            elif prefix == "ap":
-                await self.staff.approve(update, a, b)
-            elif prefix == "na":
-                await self.staff.no_action(update, a)
-            else:
-                await self.d.sender.answer(query.id)
-        except ValueError:
-            log.info("telegram: malformed callback data %r", query.data)
-            await self.d.sender.answer(query.id)
+        log.info("telegram: unknown or malformed callback data %r", query.data)
+        await self.d.sender.answer(query.id)
 
     async def _error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The one error handler: our fault. The processing loop records it on the row."""

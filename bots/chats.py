@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases import archive
-from cases.enums import CaseState, Channel
-from cases.models import Case, Contact, Identity, TelegramStaffChat, User
-from cases.phones import BadNumber, normalise_number
-from cases.states import TERMINAL
+from cases.archive import lookup as archive
+from cases.domain.enums import CaseState, Channel
+from cases.store.models import Case, Contact, Identity, TelegramStaffChat, User
+from cases.archive.phones import BadNumber, normalise_number
+from cases.domain.states import TERMINAL
 
 log = logging.getLogger(__name__)
 

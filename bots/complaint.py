@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bots import media
 from bots.texts import t
-from cases.models import TelegramConversation
+from cases.store.models import TelegramConversation
 
 COMPLAINT = "complaint"
 CONFIRM = "confirm"
@@ -141,7 +141,7 @@ def summary(conv: TelegramConversation) -> str:
 
 def case_text(conv: TelegramConversation, limit: int) -> tuple[str, str]:
     """Subject and text of the new case; labelled lines first, so that the case's first guesses
-    (cases/classify.py) read part number, batch, quantity and vehicle from them."""
+    (cases/domain/classify.py) read part number, batch, quantity and vehicle from them."""
     d = conv.data
     en = conv.language == "en"
     labels = (("Part number", "Batch", "Quantity", "Vehicle/VIN") if en else ("零件号", "批次", "数量", "车型/VIN"))

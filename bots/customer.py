@@ -23,9 +23,9 @@ from bots.links import LinkRefused
 from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, stage, t
 from bots.updates import mark_processed
-from cases.enums import Channel
-from cases.intake_message import IntakeMessage
-from cases.models import TelegramConversation, User
+from cases.domain.enums import Channel
+from cases.domain.intake_message import IntakeMessage
+from cases.store.models import TelegramConversation, User
 
 log = logging.getLogger(__name__)
 

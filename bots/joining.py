@@ -22,10 +22,10 @@ from bots.complaint import Reply
 from bots.deps import Deps
 from bots.texts import language_of, t
 from bots.updates import mark_processed
-from cases.enums import CaseState, Channel
-from cases.intake_message import Attachment, IntakeMessage, ThreadHints
-from cases.models import CaseMessage, TelegramConversation
-from cases.receiving import store_attachments
+from cases.domain.enums import CaseState, Channel
+from cases.domain.intake_message import Attachment, IntakeMessage, ThreadHints
+from cases.store.models import CaseMessage, TelegramConversation
+from cases.services.receiving import store_attachments
 
 log = logging.getLogger(__name__)
 

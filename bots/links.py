@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.clock import Clock
-from cases.db import Database
-from cases.errors import CaseError, NotFound
-from cases.models import Contact, TelegramLinkToken, User
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.domain.errors import CaseError, NotFound
+from cases.store.models import Contact, TelegramLinkToken, User
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import Bot, Message
 
-from cases.intake_message import Attachment
+from cases.domain.intake_message import Attachment
 from intake.mailparse import safe_filename
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from bots.deps import Deps
 from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, t
 from bots.updates import mark_processed
-from cases.errors import CaseError
-from cases.models import Department, TelegramStaffChat
-from cases.users import actor_for
+from cases.domain.errors import CaseError
+from cases.store.models import Department, TelegramStaffChat
+from cases.services.users import actor_for
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cases.enums import Language
+from cases.domain.enums import Language
 
 TEXTS: dict[str, tuple[str, str]] = {
     "welcome": (

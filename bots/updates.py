@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.clock import Clock
-from cases.db import Database, insert_ignore
-from cases.models import TelegramUpdate, UpdateStatus
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.store.upsert import insert_ignore
+from cases.store.models import TelegramUpdate, UpdateStatus
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,3 @@ async def mark_processed(s: AsyncSession, update_id: int, now: datetime) -> None
     await s.execute(update(TelegramUpdate).where(
         TelegramUpdate.update_id == update_id, TelegramUpdate.status == UpdateStatus.PENDING.value
     ).values(status=UpdateStatus.PROCESSED.value, processed_at=now, lease_until=None))
-
-
-async def is_processed(s: AsyncSession, update_id: int) -> bool:
-    status = (await s.execute(select(TelegramUpdate.status).where(TelegramUpdate.update_id == update_id))).scalar()
-    return status == UpdateStatus.PROCESSED.value

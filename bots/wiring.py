@@ -1,4 +1,4 @@
-"""Builds the bot's parts from settings; called by the composition root (cases/main.py) only
+"""Builds the bot's parts from settings; called by the composition root (kefu/bootstrap.py) only
 when KEFU_TELEGRAM_TOKEN is set."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from bots.deps import Deps
 from bots.links import LinkTokens
 from bots.sender import Limiter, Sender
 from bots.updates import UpdateStore
-from cases.clock import Clock
-from cases.db import Database
-from cases.enums import Channel
-from cases.models import Case, Identity
-from cases.service import CaseService
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.domain.enums import Channel
+from cases.store.models import Case, Identity
+from cases.services.case_service import CaseService
 from cases.settings import Settings
-from cases.tokens import Signer
-from notifications.telegram import TelegramChannel
+from cases.domain.tokens import Signer
+from bots.channel import TelegramChannel
 
 
 def file_url(api_url: str) -> str:

@@ -1,7 +1,7 @@
 """Read the text of a fax or scanned letter: poppler's pdftotext for text PDFs, Tesseract OCR
 (Chinese simplified + English) for scans, PDF pages rendered with pdftoppm.
 
-Blocking (subprocesses): cases/document_reader.py runs `DocTextReader.read` in a thread. Every
+Blocking (subprocesses): cases/services/documents.py runs `DocTextReader.read` in a thread. Every
 tool is optional; what is missing is reported ("no_tool") and the case says so.
 """
 
@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from cases.document_reader import ReadResult
+from cases.services.documents import ReadResult
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cases.enums import Channel, Language
-from cases.intake_message import Attachment, IntakeMessage
+from cases.domain.enums import Channel, Language
+from cases.domain.intake_message import Attachment, IntakeMessage
 from intake.fax_rules import RULES, FaxRule, as_fax
 from intake.mailparse import ParsedMail
 from intake.mailrules import MailAction, MailVerdict

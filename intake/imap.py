@@ -24,7 +24,7 @@ from email.utils import getaddresses
 from enum import StrEnum
 from typing import Any
 
-from cases.clock import Clock
+from cases.domain.clock import Clock
 from intake.imap_client import FolderState, ImapDropped, ImapMailbox, ImapSetupError
 from intake.imap_config import ImapConfig
 from intake.imap_cursor import Cursor, CursorStore

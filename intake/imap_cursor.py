@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from cases.clock import Clock
-from cases.db import Database, insert_ignore
-from cases.models import ImapCursor
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.store.upsert import insert_ignore
+from cases.store.models import ImapCursor
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,10 @@ import logging
 import re
 from dataclasses import dataclass
 
-from cases.clock import Clock
-from cases.db import Database, insert_ignore
-from cases.models import InboundMessage, InboundRaw, InboundStatus
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.store.upsert import insert_ignore
+from cases.store.models import InboundMessage, InboundRaw, InboundStatus
 from intake.inbox import envelope_values
 from intake.mailkey import dedupe_key
 

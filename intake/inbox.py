@@ -16,10 +16,11 @@ from datetime import datetime
 
 from sqlalchemy import insert
 
-from cases.clock import Clock
-from cases.db import Database, insert_or_skip
-from cases.models import InboundMessage, InboundRaw
-from cases.models.base import clip
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.store.upsert import insert_or_skip
+from cases.store.models import InboundMessage, InboundRaw
+from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from email.utils import getaddresses
 from functools import lru_cache
 
-from cases.intake_message import ThreadHints
+from cases.domain.intake_message import ThreadHints
 from intake.mailparse import ParsedMail
 
 _PLUS_TOKEN = re.compile(r'^"?[^@\s"+]+\+([^@\s"+]+)"?@')

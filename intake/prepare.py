@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from cases.intake_message import IntakeMessage
+from cases.domain.intake_message import IntakeMessage
 from intake.email_adapter import NoSender, to_intake
 from intake.fax_rules import RULES, FaxRule
 from intake.mailparse import MailParseError, parse_mail

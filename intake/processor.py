@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.archive import prefetch_contacts
-from cases.receiving import prefetch_threads
-from cases.clock import Clock
-from cases.db import Database
-from cases.models import Case, InboundMessage, InboundRaw, InboundStatus
-from cases.service import CaseService
-from cases.wakeup import run_rounds
+from cases.archive.lookup import prefetch_contacts
+from cases.services.receiving import prefetch_threads
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.store.models import Case, InboundMessage, InboundRaw, InboundStatus
+from cases.services.case_service import CaseService
+from cases.services.wakeup import run_rounds
 from intake.parse_pool import ParsePool
 from intake.prepare import Prepared, RawRow
 
@@ -212,11 +212,11 @@ class MailProcessor:
         async with self.db.unit_of_work() as s:
             row = await s.get(InboundMessage, inbound_id, with_for_update=True)
             if row is None:
-                from cases.errors import NotFound
+                from cases.domain.errors import NotFound
 
                 raise NotFound(f"no inbound message #{inbound_id}")
             if row.status not in (InboundStatus.QUARANTINED.value, InboundStatus.IGNORED.value):
-                from cases.errors import Conflict
+                from cases.domain.errors import Conflict
 
                 raise Conflict(f"inbound message #{inbound_id} is {row.status}, not quarantined")
             row.status, row.reason = InboundStatus.PENDING.value, None

@@ -42,8 +42,7 @@ def child_main(settings: Settings, sock: socket.socket, close_seconds: float, lo
     not the supervisor's)."""
     import sys
 
-    from cases import logs
-
+    from kefu import logs
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us in order
     logs.configure(log_level, stream=sys.stderr)
     try:
@@ -98,8 +97,8 @@ class _ParentLink:
 
 async def _serve(settings: Settings, sock: socket.socket, close_seconds: float,
                  heartbeat_seconds: float = HEARTBEAT_SECONDS) -> int:
-    from cases.clock import utcnow
-    from cases.db import Database, make_engine
+    from cases.domain.clock import utcnow
+    from cases.store.db import Database, make_engine
     from intake.inbox import Inbox
     from intake.smtp import close_smtp_server, start_smtp_server
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.enums import Direction
-from cases.models import Case, CaseMessage, Contact, Customer, Delivery, Department, OutboxEvent
+from cases.domain.enums import Direction
+from cases.store.models import Case, CaseMessage, Contact, Customer, Delivery, Department, OutboxEvent
 from notifications.context import notice_context
 
 T = TypeVar("T")

@@ -15,12 +15,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases import archive
-from cases.actors import SYSTEM
-from cases.enums import Channel
-from cases.events import EventKind
-from cases.models import Case
-from cases.records import emit, record_history
+from cases.archive import lookup as archive
+from cases.domain.actors import SYSTEM
+from cases.domain.enums import Channel
+from cases.domain.events import EventKind
+from cases.store.models import Case
+from cases.services.records import emit, record_history
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cases.models import Case, Contact, Customer, Department, OutboxEvent
+from cases.store.models import Case, Contact, Customer, Department, OutboxEvent
 
 TYPE_LABELS = {
     "quality_complaint": ("质量投诉", "Quality complaint"),

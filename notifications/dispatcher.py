@@ -25,14 +25,14 @@ from typing import Any, Awaitable, Callable, Protocol, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from cases import rows
-from cases.clock import Clock
-from cases.db import Database
-from cases.enums import Channel, Direction
-from cases.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
+from cases.store import rows
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.domain.enums import Channel, Direction
+from cases.store.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from cases.settings import Settings
-from cases.tokens import Signer
-from cases.wakeup import run_rounds
+from cases.domain.tokens import Signer
+from cases.services.wakeup import run_rounds
 from notifications.batch import Batch, Job, load_batch
 from notifications.email_out import OutgoingEmail, build_email, make_message_id
 from notifications.fanout import Fanout
@@ -82,11 +82,12 @@ class _Outcome:
 class Dispatcher:
     def __init__(self, db: Database, settings: Settings, signer: Signer, clock: Clock,
                  transport: MailTransport, renderer: Renderer, poll_seconds: float = 5.0,
-                 senders: dict[str, ChannelSender] | None = None) -> None:
+                 senders: dict[str, ChannelSender] | None = None,
+                 context_extras: dict[tuple[str, str, str], ContextExtra] | None = None) -> None:
         self.db = db
         self.senders = senders or {}  # channel -> sender, for channels other than email
         # (audience, template, channel) -> more template context for that notice
-        self.context_extras: dict[tuple[str, str, str], ContextExtra] = {}
+        self.context_extras = context_extras or {}
         self.settings = settings
         self.signer = signer
         self.clock = clock
@@ -144,7 +145,7 @@ class Dispatcher:
 
     async def refan(self, event_id: int) -> None:
         """Staff put a set-aside event back (after a fix): it is fanned out again."""
-        from cases.errors import Conflict, NotFound
+        from cases.domain.errors import Conflict, NotFound
 
         async with self.db.unit_of_work() as s:
             event = await s.get(OutboxEvent, event_id, with_for_update=True)

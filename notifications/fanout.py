@@ -14,16 +14,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.enums import Channel, Role
-from cases.events import EventKind
-from cases.models import Case, Contact, Delivery, DeliveryStatus, Department, Identity, OutboxEvent, User, UserRole
-from cases.tokens import Signer
+from cases.domain.enums import Channel, Role
+from cases.domain.events import EventKind
+from cases.store.models import Case, Contact, Delivery, DeliveryStatus, Department, Identity, OutboxEvent, User, UserRole
+from cases.domain.tokens import Signer
 from notifications.batch import by_id
 from notifications.callback import no_way_to_reach
 from notifications.email_out import make_message_id
 from notifications.reply_channel import customer_targets
 from notifications.routing import ROUTES, Notice, To
-from notifications.telegram import staff_chat_targets
+from notifications.staff_chats import staff_chat_targets
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases import archive
-from cases.enums import Channel
-from cases.models import Case, Contact
+from cases.archive import lookup as archive
+from cases.domain.enums import Channel
+from cases.store.models import Case, Contact
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
 }
 
 # Channels the dispatcher can deliver on; others in FALLBACKS are skipped until they can.
-SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: notifications/telegram.py
+SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: bots/channel.py
 
 
 async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = None,

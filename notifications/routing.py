@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cases.events import EventKind as E
+from cases.domain.events import EventKind as E
 
 
 class To(StrEnum):

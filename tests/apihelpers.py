@@ -13,10 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from cases.enums import Channel, Language
-from cases.intake_message import Attachment, IntakeMessage
-from cases.main import Kefu
-from cases.web.app import create_app
+from cases.domain.enums import Channel, Language
+from cases.domain.intake_message import Attachment, IntakeMessage
+from kefu.bootstrap import Kefu
+from kefu.web.app import create_app, web_services
 
 # username, roles, department
 STAFF: list[tuple[str, list[str], str | None]] = [
@@ -61,7 +61,7 @@ class Api:
 @pytest.fixture(name="api")
 async def api_fixture(kefu: Kefu, aiohttp_client: AiohttpClient) -> Api:
     """The real app on a test server, and a token for each of STAFF."""
-    client = await aiohttp_client(create_app(kefu))
+    client = await aiohttp_client(create_app(web_services(kefu)))
     tokens = {}
     for name, roles, department in STAFF:
         await kefu.users.add(name, roles=roles, department=department, email=f"{name}@supplier.example")

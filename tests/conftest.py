@@ -121,9 +121,9 @@ class ListTransport:
 
 @pytest.fixture
 async def kefu(settings: Settings) -> AsyncIterator[object]:
-    from cases.main import bootstrap
-    from cases.migrate import upgrade_async
-    from cases.users import seed_departments
+    from kefu.bootstrap import bootstrap
+    from cases.store.migrate import upgrade_async
+    from cases.services.users import seed_departments
 
     await upgrade_async(settings.sqlalchemy_url)
     app = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
 import aiohttp
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, running
+from cases.store.migrate import upgrade_async
 from cases.settings import Settings
-from cases.users import seed_departments
+from cases.services.users import seed_departments
 from notifications.transports import MailTransport
 
 # username, roles, department: the approver, a Quality engineer, a Sales clerk
@@ -39,17 +40,15 @@ class SocketApi:
 
 @asynccontextmanager
 async def served(settings: Settings, *, transport: MailTransport | None = None, http: bool = True,
-                 **overrides: Any) -> AsyncIterator[Kefu]:
-    """A migrated, seeded kefu with every part running; stopped afterwards."""
+                 parts: Iterable[Part] | None = None, **overrides: Any) -> AsyncIterator[Kefu]:
+    """A migrated, seeded kefu with every part running (but the web, if not `http`), or only
+    `parts`; stopped afterwards."""
     settings = replace(settings, **overrides)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=transport, poll_seconds=0.2)
     await seed_departments(kefu.db)
-    servers = await start(kefu, http=http)
-    try:
+    async with running(kefu, parts if parts is not None else ALL if http else ALL - {Part.WEB}):
         yield kefu
-    finally:
-        await stop(kefu, servers)
 
 
 @asynccontextmanager

@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, TypeVar
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, Running, start
+from cases.store.migrate import upgrade_async
 from cases.settings import Settings
-from cases.users import seed_departments
+from cases.services.users import seed_departments
 from tests.conftest import ListTransport
 from tests.fake_botapi import BOT_USER, TOKEN, FakeBotApi
 
@@ -87,22 +88,22 @@ def telegram_settings(settings: Settings, api: FakeBotApi, **overrides: Any) -> 
 
 
 @dataclass
-class Running:
+class RunningBot:
     kefu: Kefu
-    servers: list[object]
+    running: Running
     mail: ListTransport
 
     async def stop(self) -> None:
-        await stop(self.kefu, self.servers)
+        await self.running.stop()
 
 
-async def run_kefu(settings: Settings, *, http: bool = False, mail: ListTransport | None = None) -> Running:
+async def run_kefu(settings: Settings, *, http: bool = False, mail: ListTransport | None = None) -> RunningBot:
     """Migrated, seeded, started with the bot polling (or on a webhook) at the fake server."""
     await upgrade_async(settings.sqlalchemy_url)
     mail = mail or ListTransport()
     kefu = bootstrap(settings, transport=mail, poll_seconds=0.2)
     await seed_departments(kefu.db)
-    servers = await start(kefu, smtp=False, http=http)
+    started = await start(kefu, ALL - {Part.SMTP} - (set() if http else {Part.WEB}))
     assert kefu.telegram is not None
     await kefu.telegram.ready.wait()
-    return Running(kefu, servers, mail)
+    return RunningBot(kefu, started, mail)

@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from cases.intake_message import Attachment
-from cases.main import Kefu
-from cases.models import InboundMessage, InboundRaw, InboundStatus
-from cases.web import api as api_module
-from cases.web.api_access import ACCESS
-from cases.web.app import create_app
+from cases.domain.intake_message import Attachment
+from kefu.bootstrap import Kefu
+from cases.store.models import InboundMessage, InboundRaw, InboundStatus
+from kefu.web.api import routes as api_module
+from kefu.web.api.access import ACCESS
+from kefu.web.app import create_app, web_services
 from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  (the `api` fixture)
 
 # -- system ---------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ async def test_health_shows_what_waits_mail_not_processed_quarantined_and_notice
 
     from sqlalchemy import update
 
-    from cases.models import Delivery, DeliveryStatus, InboundMessage
+    from cases.store.models import Delivery, DeliveryStatus, InboundMessage
     from intake.inbox import RawInput
 
     kefu = api.kefu
@@ -96,7 +96,7 @@ async def test_the_api_description_lists_every_registered_route_and_nothing_more
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http", "scheme": "bearer", "description": "an API token of a staff user"}
     registered = {(r.resource.canonical, r.method.lower(), r.name)
-                  for r in create_app(api.kefu).router.routes() if r.resource is not None
+                  for r in create_app(web_services(api.kefu)).router.routes() if r.resource is not None
                   and r.resource.canonical.startswith("/api/v1")}
     described = {(path, method, op["operationId"])
                  for path, ops in doc["paths"].items() for method, op in ops.items()}
@@ -145,8 +145,8 @@ async def test_an_unexpected_failure_is_500_with_a_generic_message_and_is_logged
     async def explode(*args: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("cases.queries.list_cases", explode)
-    with caplog.at_level(logging.ERROR, logger="cases.web.app"):
+    monkeypatch.setattr("cases.queries.case_views.list_cases", explode)
+    with caplog.at_level(logging.ERROR, logger="kefu.web.app"):
         error = await api.error("gm", "GET", "/cases", expect=500)
     assert error["code"] == "internal_error" and "secret" not in error["message"]
     assert any("secret internals" in (r.exc_text or "") for r in caplog.records)
@@ -329,7 +329,7 @@ async def test_a_rerun_puts_held_mail_back_in_the_queue(api: Api) -> None:
 
 
 async def test_set_aside_notification_events_are_listed_and_fanned_out_again(api: Api) -> None:
-    from cases.models import OutboxEvent
+    from cases.store.models import OutboxEvent
     from tests.test_dispatch_batch import _cases, _Transport
 
     api.kefu.dispatcher.transport = _Transport()

@@ -10,17 +10,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from cases.actors import Actor
-from cases.clock import FrozenClock
-from cases.enums import CaseState, Channel, Language, Role
-from cases.errors import Forbidden, IllegalTransition
-from cases.intake_message import IntakeMessage, ThreadHints
-from cases.main import Kefu, bootstrap
-from cases.migrate import upgrade_async
-from cases.models import Case, CaseHistory, CaseMessage, Delivery
+from cases.domain.actors import Actor
+from cases.domain.clock import FrozenClock
+from cases.domain.enums import CaseState, Channel, Language, Role
+from cases.domain.errors import Forbidden, IllegalTransition
+from cases.domain.intake_message import IntakeMessage, ThreadHints
+from kefu.bootstrap import Kefu, bootstrap
+from cases.store.migrate import upgrade_async
+from cases.store.models import Case, CaseHistory, CaseMessage, Delivery
 from cases.settings import Settings
-from cases.states import TRANSITIONS, Action, allowed_actions, check
-from cases.users import seed_departments
+from cases.domain.states import TRANSITIONS, Action, allowed_actions, check
+from cases.services.users import seed_departments
 from tests.conftest import ListTransport
 
 GM = Actor("gm", frozenset({Role.APPROVER}), user_id=None)

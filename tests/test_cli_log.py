@@ -11,10 +11,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cases.db import Database, make_engine
-from cases.models import Case, CaseHistory
+from cases.store.db import Database, make_engine
+from cases.store.models import Case, CaseHistory
 
-KEFU = [sys.executable, "-m", "cases.cli"]
+KEFU = [sys.executable, "-m", "kefu"]
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

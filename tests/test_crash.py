@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cases.db import Database, make_engine
-from cases.models import CaseMessage, InboundMessage
+from cases.store.db import Database, make_engine
+from cases.store.models import CaseMessage, InboundMessage
 from cases.settings import Settings
 from tests.conftest import free_port
 from tests.mailhelpers import customer_mail
@@ -44,7 +44,7 @@ def _start_once(settings: Settings, log: Path) -> subprocess.Popen[bytes] | None
     env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
            "KEFU_SMTP_LISTEN": "%s:%d" % settings.smtp_listen, "KEFU_HTTP_LISTEN": "%s:%d" % settings.http_listen,
            "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "crash-test"}
-    proc = subprocess.Popen([sys.executable, "-m", "cases.cli", "serve"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "kefu", "serve"], env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

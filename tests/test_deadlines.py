@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from cases.actors import Actor
-from cases.clock import FrozenClock
-from cases.deadlines import parse_deadline
-from cases.enums import Channel, Language, Role
-from cases.errors import InvalidInput
-from cases.intake_message import IntakeMessage
-from cases.main import Kefu, bootstrap
-from cases.migrate import upgrade_async
-from cases.models import Case, CaseHistory, Delivery, TelegramStaffChat, User
+from cases.domain.actors import Actor
+from cases.domain.clock import FrozenClock
+from cases.services.deadlines import parse_deadline
+from cases.domain.enums import Channel, Language, Role
+from cases.domain.errors import InvalidInput
+from cases.domain.intake_message import IntakeMessage
+from kefu.bootstrap import Kefu, bootstrap
+from cases.store.migrate import upgrade_async
+from cases.store.models import Case, CaseHistory, Delivery, TelegramStaffChat, User
 from cases.settings import Settings
-from cases.users import seed_departments
+from cases.services.users import seed_departments
 from tests.apihelpers import Api, api_fixture, open_case  # noqa: F401  (the api fixture)
 from tests.conftest import ListTransport
 

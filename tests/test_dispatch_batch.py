@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cases.clock import utcnow
-from cases.events import EventKind
-from cases.models import Case, CaseMessage, Delivery
-from cases.records import emit
+from cases.domain.clock import utcnow
+from cases.domain.events import EventKind
+from cases.store.models import Case, CaseMessage, Delivery
+from cases.services.records import emit
 from intake.inbox import RawInput
 from intake.mailkey import dedupe_key
 from tests.conftest import Caught

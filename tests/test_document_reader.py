@@ -9,11 +9,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from cases.document_reader import DocumentTexts, ReadResult
-from cases.enums import Channel, Language
-from cases.intake_message import Attachment, IntakeMessage
-from cases.main import Kefu
-from cases.models import CaseHistory, CaseMessage, DocumentText
+from cases.services.documents import DocumentTexts, ReadResult
+from cases.domain.enums import Channel, Language
+from cases.domain.intake_message import Attachment, IntakeMessage
+from kefu.bootstrap import Kefu
+from cases.store.models import CaseHistory, CaseMessage, DocumentText
 from intake.doctext import DocTextReader, tidy
 
 

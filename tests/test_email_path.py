@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cases.main import Kefu
+from kefu.bootstrap import Kefu
 from cases.settings import Settings
 from tests.conftest import Relay
 from tests.served import SocketApi as Api

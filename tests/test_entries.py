@@ -11,7 +11,7 @@ import email.policy
 import aiohttp
 import pytest
 
-from cases.archive_admin import ArchiveService
+from cases.archive.admin import ArchiveService
 from tests.apihelpers import Api, api_fixture, open_case  # noqa: F401  (the `api` fixture)
 
 
@@ -223,8 +223,8 @@ async def test_identities_are_attached_once_and_preferences_apply_to_open_cases(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_archive_service_refuses_merging_into_itself(kefu) -> None:  # type: ignore[no-untyped-def]
-    from cases.actors import Actor
-    from cases.errors import InvalidInput
+    from cases.domain.actors import Actor
+    from cases.domain.errors import InvalidInput
 
     archive: ArchiveService = kefu.archive
     customer = await archive.create_customer("甲", "A")

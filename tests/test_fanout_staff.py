@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cases.events import EventKind
-from cases.models import Case, Delivery, Department
-from cases.records import emit
+from cases.domain.events import EventKind
+from cases.store.models import Case, Delivery, Department
+from cases.services.records import emit
 from tests.test_dispatch_batch import _cases, _Transport
 
 
@@ -58,7 +58,7 @@ async def test_the_daily_cap_counts_a_burst_that_arrives_in_one_batch(kefu: Any)
 
 
 async def test_an_event_that_cannot_be_fanned_out_is_set_aside_and_the_others_go_on(kefu: Any) -> None:
-    from cases.models import OutboxEvent
+    from cases.store.models import OutboxEvent
 
     kefu.dispatcher.transport = _Transport()
     await _cases(kefu, 3)

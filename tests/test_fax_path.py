@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cases.main import Kefu
-from cases.models import DocumentText, InboundMessage
+from kefu.bootstrap import Kefu
+from cases.store.models import DocumentText, InboundMessage
 from cases.settings import Settings
 from tests.conftest import Relay
 from tests.mailhelpers import eventually, parse, plain_text, smtp_send

@@ -14,11 +14,12 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
-from cases.models import Case, InboundMessage, InboundRaw
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, Running, start
+from cases.store.migrate import upgrade_async
+from cases.store.models import Case, InboundMessage, InboundRaw
 from cases.settings import Settings
-from cases.users import seed_departments
+from cases.services.users import seed_departments
 from intake.imap import ImapPoller
 from intake.imap_client import FolderState, ImapMailbox
 from intake.imap_config import ImapConfig, imap_config
@@ -181,8 +182,7 @@ async def test_an_oversized_mail_is_reported_and_not_downloaded(kefu: Kefu, dove
     assert sent < 8000, session
     assert (result.stored, result.oversized) == (1, 1)
     async with kefu.db.reader() as s:
-        from cases import queries
-
+        from cases.queries import operations as queries
         held = (await queries.held_inbound(s))["items"]
         raw = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == held[0]["id"]))).scalar_one()
     assert len(held) == 1 and held[0]["status"] == "quarantined" and held[0]["size"] > 20000
@@ -207,19 +207,19 @@ async def test_imported_mail_can_be_moved_to_a_folder_instead_of_flagged(kefu: K
 @pytest.fixture
 async def running(settings: Settings, dovecot: Dovecot) -> AsyncIterator[Any]:
     """kefu with its HTTP API; the test gives the IMAP URL."""
-    started: list[tuple[Kefu, list[object]]] = []
+    started: list[Running] = []
 
     async def run(url: str, **overrides: Any) -> Kefu:
         s = replace(settings, imap_url=url, **overrides)
         await upgrade_async(s.sqlalchemy_url)
         kefu = bootstrap(s, poll_seconds=0.2)
         await seed_departments(kefu.db)
-        started.append((kefu, await start(kefu, smtp=False)))
+        started.append(await start(kefu, ALL - {Part.SMTP}))
         return kefu
 
     yield run
-    for kefu, servers in started:
-        await stop(kefu, servers)
+    for one in started:
+        await one.stop()
 
 
 async def health(kefu: Kefu) -> dict[str, Any]:

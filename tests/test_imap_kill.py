@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from cases.main import Kefu
-from cases.models import Case, InboundMessage
+from kefu.bootstrap import Kefu
+from cases.store.models import Case, InboundMessage
 from cases.settings import Settings
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.test_imap import complaint, dovecot, needs_dovecot, one_check, poller  # noqa: F401 (fixture)
@@ -83,7 +83,7 @@ def _serve(settings: Settings, imap_url: str, log: Path) -> subprocess.Popen[byt
     env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
            "KEFU_SMTP_LISTEN": "%s:%d" % settings.smtp_listen, "KEFU_HTTP_LISTEN": "%s:%d" % settings.http_listen,
            "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "imap-kill-test", "KEFU_IMAP_URL": imap_url}
-    return subprocess.Popen([sys.executable, "-m", "cases.cli", "serve"], env=env, stdin=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, "-m", "kefu", "serve"], env=env, stdin=subprocess.DEVNULL,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from cases.models import Case, CaseMessage, Delivery, InboundMessage
+from cases.store.models import Case, CaseMessage, Delivery, InboundMessage
 from cases.settings import Settings
 from tests.conftest import ListTransport, free_port
 from tests.mailhelpers import customer_mail, eventually, smtp_send

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases.intake_message import ThreadHints
+from cases.domain.intake_message import ThreadHints
 from intake.mailparse import parse_mail
 from intake.mailthread import thread_hints
 

@@ -4,8 +4,12 @@ and a migration that moves data keeps every byte, both ways."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -13,9 +17,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, DateTime, bindparam, inspect, text
 
-from cases.db import make_engine
-from cases.migrate import alembic_config, upgrade
-from cases.models import Base
+from cases.domain.departments import DEPARTMENTS
+from cases.store.db import make_engine
+from cases.store.migrate import alembic_config, upgrade
+from cases.store.models import Base
 
 RAW = b"From: li.na@chery-parts.cn\r\nSubject: =?utf-8?b?5ryP5rK5?=\r\n\r\n\xd7\xaa\xcf\xf2\xc6\xf7 \x00\xff" * 300
 
@@ -75,3 +80,19 @@ def test_0008_moves_the_raw_bytes_into_their_own_table_and_back(database_url: st
     has_raw_table, rows = _run(database_url, back)
     assert not has_raw_table
     assert [(key, bytes(raw)) for key, raw in rows] == [(f"k{n}", RAW + bytes([n])) for n in range(3)]
+
+
+def test_two_upgrades_started_at_once_on_an_empty_database_both_succeed(database_url: str, tmp_path: Path) -> None:
+    """Two instances starting together (`kefu db upgrade` in each) against an empty database:
+    on PostgreSQL they take turns on the schema lock; both exit 0, the schema is whole and the
+    departments are seeded once."""
+    env = {**os.environ, "KEFU_DATABASE_URL": database_url, "KEFU_DATA_DIR": str(tmp_path),
+           "KEFU_SECRET_KEY": "test"}
+    procs = [subprocess.Popen([sys.executable, "-m", "kefu", "db", "upgrade"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    differences = _run(database_url, lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    assert differences == []
+    codes = _run(database_url, lambda c: c.execute(text("SELECT code FROM departments")).scalars().all())
+    assert sorted(codes) == sorted(d.code for d in DEPARTMENTS)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cases.enums import Channel, Language
-from cases.errors import InvalidInput
-from cases.intake_message import IntakeMessage
-from cases.phones import BadNumber, normalise_identity, normalise_number
+from cases.domain.enums import Channel, Language
+from cases.domain.errors import InvalidInput
+from cases.domain.intake_message import IntakeMessage
+from cases.archive.phones import BadNumber, normalise_identity, normalise_number
 from intake.doctext import tidy
 from intake.fax_rules import UNKNOWN_NUMBER, as_fax, match_fax
 
@@ -93,7 +93,7 @@ def test_as_fax_turns_the_message_into_the_callers_fax_and_records_the_rule() ->
 
 
 def test_a_mail_from_a_gateway_address_with_neither_number_nor_document_stays_an_email() -> None:
-    from cases.intake_message import Attachment
+    from cases.domain.intake_message import Attachment
 
     msg = IntakeMessage(channel=Channel.EMAIL, source_id="8", sender_identity="fax@customer.cn", sender_name="Fax",
                         subject="问题反馈", text="刹车片异响", new_text="刹车片异响",

@@ -17,8 +17,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from cases.main import Kefu
-from cases.models import Attachment, Case, CaseHistory, CaseMessage, Contact, InboundMessage
+from kefu.bootstrap import Kefu
+from cases.store.models import Attachment, Case, CaseHistory, CaseMessage, Contact, InboundMessage
 from cases.settings import Settings
 from tests.conftest import ListTransport
 from tests.mailhelpers import eventually, smtp_send

@@ -1,4 +1,4 @@
-"""Append-only rows (cases/rows.py) on a real database: written at the flush with their keys,
+"""Append-only rows (cases/store/rows.py) on a real database: written at the flush with their keys,
 written at commit when nothing else was dirty, gone with a rollback."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from cases import rows
-from cases.actors import SYSTEM
-from cases.archive import contact_for
-from cases.enums import CaseState, Channel
-from cases.events import EventKind
-from cases.main import Kefu
-from cases.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Customer, OutboxEvent
-from cases.records import emit, record_history
+from cases.store import rows
+from cases.domain.actors import SYSTEM
+from cases.archive.lookup import contact_for
+from cases.domain.enums import CaseState, Channel
+from cases.domain.events import EventKind
+from kefu.bootstrap import Kefu
+from cases.store.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Customer, OutboxEvent
+from cases.services.records import emit, record_history
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -85,8 +85,7 @@ async def test_a_rollback_drops_the_queued_rows(kefu: Kefu) -> None:
 
 
 async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loaded_ones(kefu: Kefu) -> None:
-    from cases import archive
-
+    from cases.archive import lookup as archive
     async with kefu.db.unit_of_work() as s:
         contact, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "李娜", "zh", NOW)
         assert created and contact.id is None  # queued, not written

@@ -1,11 +1,11 @@
-"""Unit tests for reading answers to a satisfaction request (cases/satisfaction.py)."""
+"""Unit tests for reading answers to a satisfaction request (cases/services/satisfaction.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cases.enums import Satisfaction
-from cases.satisfaction import SatisfactionAnswer, parse_satisfaction
+from cases.domain.enums import Satisfaction
+from cases.services.satisfaction import SatisfactionAnswer, parse_satisfaction
 
 S = Satisfaction.SATISFIED
 N = Satisfaction.NEUTRAL

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 
 def _kefu(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cases.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kefu", *args], env=env, capture_output=True, text=True,
                           timeout=60)
 
 
@@ -108,8 +108,8 @@ def test_kefu_status_shows_mail_waiting_for_the_processor(settings: Settings, tm
         pytest.skip("the counts are the backlog query's, tested on both databases with GET /health")
     import asyncio
 
-    from cases.clock import utcnow
-    from cases.db import Database, make_engine
+    from cases.domain.clock import utcnow
+    from cases.store.db import Database, make_engine
     from intake.inbox import Inbox, RawInput
 
     env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x"}

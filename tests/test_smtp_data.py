@@ -2,7 +2,7 @@
 
 Two kinds of proof, both over real sockets on loopback: the same bytes sent to aiosmtpd's own
 SMTP class and to ChunkedDataSMTP give the same replies and the same content, whole, byte by
-byte and in odd chunks; and kefu's real intake (cases.main.start) stores exactly the bytes sent,
+byte and in odd chunks; and kefu's real intake (kefu.bootstrap.start) stores exactly the bytes sent,
 after dot-unstuffing, answers 552/500 only after the terminator, and keeps the session usable.
 """
 
@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
-from cases.main import Kefu
-from cases.models import InboundMessage, InboundRaw
+from kefu.bootstrap import Kefu
+from cases.store.models import InboundMessage, InboundRaw
 from cases.settings import Settings
 from intake.smtp_data import ChunkedDataSMTP, partial_terminator
 from tests.conftest import ListTransport

@@ -16,11 +16,12 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import func, select
 
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
-from cases.models import Attachment, Case, CaseMessage, Contact, InboundMessage, InboundRaw, ReferenceCounter
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, start
+from cases.store.migrate import upgrade_async
+from cases.store.models import Attachment, Case, CaseMessage, Contact, InboundMessage, InboundRaw, ReferenceCounter
 from cases.settings import Settings
-from cases.users import seed_departments
+from cases.services.users import seed_departments
 from tests.conftest import ListTransport
 from tests.mailhelpers import customer_mail, eventually, smtp_send
 from tests.served import served
@@ -29,6 +30,13 @@ from tests.served import served
 @pytest.fixture(params=[0, 1], ids=["inline", "workers"])
 async def running(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Kefu]:
     async with served(settings, transport=ListTransport(), http=False, parse_workers=request.param) as kefu:
+        yield kefu
+
+
+@pytest.fixture(params=[0, 1], ids=["inline", "workers"])
+async def paused(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Kefu]:
+    """SMTP intake without the workers: mail piles up until the test runs a batch itself."""
+    async with served(settings, transport=ListTransport(), parts={Part.SMTP}, parse_workers=request.param) as kefu:
         yield kefu
 
 
@@ -81,7 +89,7 @@ async def test_the_same_mail_sent_twice_is_acknowledged_twice_and_stored_once(ru
 async def test_a_database_failure_is_a_temporary_451_and_the_retry_is_stored(settings: Settings) -> None:
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
-    servers = await start(kefu, http=False)
+    started = await start(kefu, ALL - {Part.WEB})
     port = settings.smtp_listen[1]
     real = kefu.inbox._store_batch
 
@@ -98,7 +106,7 @@ async def test_a_database_failure_is_a_temporary_451_and_the_retry_is_stored(set
         await smtp_send(port, msg)
         assert await _count(kefu, InboundMessage) == 1
     finally:
-        await stop(kefu, servers)
+        await started.stop()
 
 
 @pytest.mark.parametrize(("refused", "tries"), [
@@ -111,7 +119,7 @@ async def test_a_mail_the_database_refuses_gets_451_alone_and_the_rest_of_its_gr
     does not turn away the other senders of its batch."""
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
-    servers = await start(kefu, http=False)
+    started = await start(kefu, ALL - {Part.WEB})
     port = settings.smtp_listen[1]
     real = kefu.inbox._store_batch
     sizes: list[int] = []
@@ -140,14 +148,13 @@ async def test_a_mail_the_database_refuses_gets_451_alone_and_the_rest_of_its_gr
             stored = set((await s.execute(select(InboundMessage.message_id))).scalars())
         assert stored == {"first@faw-parts.cn"} | {f"g{n}@faw-parts.cn" for n in range(5) if n not in refused}
     finally:
-        await stop(kefu, servers)
+        await started.stop()
 
 
-async def test_a_mixed_batch_becomes_cases_with_gapless_references(running: Kefu) -> None:
+async def test_a_mixed_batch_becomes_cases_with_gapless_references(paused: Kefu) -> None:
     """New senders (one twice), a reply by Message-ID, GBK-only characters declared gb2312 and
     a broken MIME boundary, all in one processing batch."""
-    port = running.settings.smtp_listen[1]
-    await _pause_processor(running)  # let the mail pile up into one batch
+    port = paused.settings.smtp_listen[1]
     first = customer_mail("陈刚 <chen@dfmc-parts.cn>", "减震器异响", "零件号：2905-001\n异响。", message_id="b1@dfmc-parts.cn")
     await smtp_send(port, first)
     await smtp_send(port, customer_mail("陈刚 <chen@dfmc-parts.cn>", "另一个问题", "雨刮器不回位。", message_id="b2@dfmc-parts.cn"))
@@ -163,11 +170,11 @@ async def test_a_mixed_batch_becomes_cases_with_gapless_references(running: Kefu
               b"Content-Type: multipart/mixed; boundary=\"nothere\"\r\n\r\n"
               b"--wrong\r\nContent-Type: text/plain\r\n\r\nBrake hose cracked on 12 trucks.\r\n--wrong--\r\n")
     await smtp_send(port, broken)
-    assert await _count(running, InboundMessage, InboundMessage.status == "pending") == 5
+    assert await _count(paused, InboundMessage, InboundMessage.status == "pending") == 5
 
-    result = await running.processor.process_batch()
+    result = await paused.processor.process_batch()
     assert (result.processed, result.quarantined) == (5, 0)
-    async with running.db.reader() as s:
+    async with paused.db.reader() as s:
         refs = sorted((await s.execute(select(Case.reference))).scalars())
         counter = (await s.execute(select(ReferenceCounter.last_value))).scalar_one()
         contacts = (await s.execute(select(func.count()).select_from(Contact))).scalar_one()
@@ -180,22 +187,21 @@ async def test_a_mixed_batch_becomes_cases_with_gapless_references(running: Kefu
     assert any("Brake hose cracked" in b for b in bodies)
 
     await smtp_send(port, customer_mail("new@fleet.example", "Next", "Next batch.", message_id="b6@fleet.example"))
-    await running.processor.process_batch()
-    async with running.db.reader() as s:
+    await paused.processor.process_batch()
+    async with paused.db.reader() as s:
         assert f"FB-{year}-000005" in set((await s.execute(select(Case.reference))).scalars())
 
 
-async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_per_reply(running: Kefu) -> None:
+async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_per_reply(paused: Kefu) -> None:
     """The cases that a batch's replies name by Message-ID are looked up for the whole batch;
     a reply that names two cases joins the one its In-Reply-To names."""
     from sqlalchemy import event
 
-    port = running.settings.smtp_listen[1]
-    await _pause_processor(running)
+    port = paused.settings.smtp_listen[1]
     for n in range(12):
         await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"m{n}@dfmc-parts.cn"))
     await smtp_send(port, customer_mail("late@dfmc-parts.cn", "问题 late", "漏油。", message_id="z-later@dfmc-parts.cn"))
-    assert (await running.processor.process_batch()).processed == 13
+    assert (await paused.processor.process_batch()).processed == 13
     for n in range(12):
         await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"Re: 问题 {n}", f"补充 {n}。",
                                             message_id=f"r{n}@dfmc-parts.cn", in_reply_to=f"m{n}@dfmc-parts.cn"))
@@ -207,19 +213,19 @@ async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         statements.append(statement)
 
-    engine = running.db.engine.sync_engine
+    engine = paused.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", seen)
     try:
-        result = await running.processor.process_batch()
+        result = await paused.processor.process_batch()
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     assert (result.processed, result.quarantined) == (13, 0)
     assert len([s for s in statements if "FROM case_messages" in s]) == 1, statements
     assert len([s for s in statements if s.lstrip().startswith("SELECT cases.")]) == 1, statements
-    async with running.db.reader() as s:
+    async with paused.db.reader() as s:
         joined = dict((await s.execute(select(CaseMessage.message_id, Case.subject).join(Case, Case.id == CaseMessage.case_id)
                                        .where(CaseMessage.message_id.like("r%")))).all())
-    assert await _count(running, Case) == 13
+    assert await _count(paused, Case) == 13
     assert joined == {**{f"r{n}@dfmc-parts.cn": f"问题 {n}" for n in range(12)}, "r-late@dfmc-parts.cn": "问题 late"}
 
 
@@ -228,9 +234,8 @@ async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Set
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(kefu.db)
-    servers = await start(kefu, http=False)
+    started = await start(kefu, {Part.SMTP})  # no workers: the test runs each batch itself
     try:
-        await _pause_processor(kefu)
         port = settings.smtp_listen[1]
         for n in range(3):
             await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
@@ -243,14 +248,13 @@ async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Set
         assert await _count(kefu, Case) == 6
         assert await _count(kefu, InboundMessage, InboundMessage.status == "pending") == 0
     finally:
-        await stop(kefu, servers)
+        await started.stop()
 
 
 async def test_the_next_batch_is_handed_to_the_parse_workers_before_this_one_is_written(settings: Settings) -> None:
     """drain overlaps parsing and writing: on SQLite a batch's write first yields at its commit,
     so the next batch must be on its way to the workers before the write begins."""
-    async with served(settings, transport=ListTransport(), http=False, parse_workers=1) as kefu:
-        await _pause_processor(kefu)
+    async with served(settings, transport=ListTransport(), parts={Part.SMTP}, parse_workers=1) as kefu:
         for n in range(6):
             await smtp_send(kefu.settings.smtp_listen[1], customer_mail(
                 f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"o{n}@dfmc-parts.cn"))
@@ -279,8 +283,7 @@ async def test_the_next_batch_is_handed_to_the_parse_workers_before_this_one_is_
 async def test_a_small_next_batch_waits_for_more_mail_but_a_lone_mail_does_not_wait(settings: Settings) -> None:
     """While a batch is written, a next batch under half the batch size waits gather_seconds
     and takes what came meanwhile; the first batch of a round never waits."""
-    async with served(settings, transport=ListTransport(), http=False) as kefu:
-        await _pause_processor(kefu)
+    async with served(settings, transport=ListTransport(), parts={Part.SMTP}) as kefu:
         port = kefu.settings.smtp_listen[1]
         processor = kefu.processor
         processor.batch_size, processor.gather_seconds = 10, 5.0
@@ -325,24 +328,15 @@ def test_the_parse_workers_fallback_watch_tells_a_live_process_from_an_ended_one
     assert _alive(os.getpid()) and not _alive(ended.pid)
 
 
-async def _pause_processor(kefu: Kefu) -> None:
-    """Stop the background processor so that the test runs each batch itself."""
-    task = next(t for t in kefu.tasks if t.get_name() == "processor")
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
 async def test_an_idle_smtp_session_does_not_hold_the_shutdown(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cases.main
-
-    monkeypatch.setattr(cases.main, "SMTP_CLOSE_SECONDS", 0.5)
+    monkeypatch.setattr("kefu.parts.SMTP_CLOSE_SECONDS", 0.5)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
-    servers = await start(kefu, http=False)
+    started = await start(kefu, ALL - {Part.WEB})
     reader, writer = await asyncio.open_connection(*settings.smtp_listen)
     assert (await reader.readline()).startswith(b"220")
     try:
-        await asyncio.wait_for(stop(kefu, servers), 10)  # the client never says QUIT
+        await asyncio.wait_for(started.stop(), 10)  # the client never says QUIT
     finally:
         writer.close()
 

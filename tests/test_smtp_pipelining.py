@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bench.smtp_client import PipeliningSender, crlf, stuffed
-from cases.main import Kefu
-from cases.models import InboundRaw
+from kefu.bootstrap import Kefu
+from cases.store.models import InboundRaw
 from cases.settings import Settings
 from tests.conftest import ListTransport
 from tests.served import served

@@ -24,12 +24,13 @@ import psutil
 import pytest
 from sqlalchemy import func, select
 
-from cases.db import Database, make_engine
-from cases.main import Kefu, bootstrap, start, stop
-from cases.migrate import upgrade_async
-from cases.models import Case, InboundMessage
+from cases.store.db import Database, make_engine
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, running, start
+from cases.store.migrate import upgrade_async
+from cases.store.models import Case, InboundMessage
 from cases.settings import Settings, SettingsError
-from cases.users import seed_departments
+from cases.services.users import seed_departments
 from intake.smtp_process import SmtpProcess, SmtpProcessError
 from tests.conftest import ListTransport
 from tests.mailhelpers import customer_mail, eventually, smtp_send
@@ -43,12 +44,10 @@ async def served_apart(settings: Settings, **overrides: object) -> AsyncIterator
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=LONG_POLL)
     await seed_departments(kefu.db)
-    servers = await start(kefu)
-    try:
-        child = next(s for s in servers if isinstance(s, SmtpProcess))
+    async with running(kefu) as started:
+        child = started.servers[Part.SMTP]
+        assert isinstance(child, SmtpProcess)
         yield kefu, child
-    finally:
-        await stop(kefu, servers)
 
 
 async def _count(kefu: Kefu, model: type, *where: object) -> int:
@@ -190,11 +189,8 @@ async def test_a_port_in_use_fails_the_start_naming_the_address(settings: Settin
     with socket.socket() as taken:
         taken.bind((host, port))
         taken.listen()
-        try:
-            with pytest.raises(SmtpProcessError) as raised:
-                await start(kefu, http=False)
-        finally:
-            await stop(kefu, [])
+        with pytest.raises(SmtpProcessError) as raised:
+            await start(kefu, ALL - {Part.WEB})  # what started before SMTP is stopped again
     assert f"{host}:{port}" in str(raised.value)
     assert "address already in use" in str(raised.value)
     assert isinstance(raised.value, OSError) and raised.value.errno == 98

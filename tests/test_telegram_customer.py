@@ -11,14 +11,15 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from cases.actors import Actor
-from cases.enums import Channel, Language, Role
-from cases.intake_message import IntakeMessage
-from cases.models import Attachment, Case, CaseMessage, Contact, Identity, TelegramUpdate
+from cases.domain.actors import Actor
+from cases.domain.enums import Channel, Language, Role
+from cases.domain.intake_message import IntakeMessage
+from cases.store.models import Attachment, Case, CaseMessage, Contact, Identity, TelegramUpdate
 from cases.settings import Settings
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
-from tests.telegram_helpers import Running, Updates, eventually, run_kefu, telegram_settings
+from kefu.bootstrap import Kefu
+from tests.telegram_helpers import RunningBot, Updates, eventually, run_kefu, telegram_settings
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ async def botapi() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def tg(settings: Settings, botapi: FakeBotApi) -> AsyncIterator[Running]:
+async def tg(settings: Settings, botapi: FakeBotApi) -> AsyncIterator[RunningBot]:
     run = await run_kefu(telegram_settings(settings, botapi), http=True)
     yield run
     await run.stop()
@@ -45,9 +46,8 @@ def last_buttons(api: FakeBotApi, chat_id: int) -> list[str]:
     return buttons(api.sent(chat_id)[-1].params)
 
 
-async def telegram_case(run: Running, chat_id: int, text: str) -> str:
+async def telegram_case(kefu: Kefu, chat_id: int, text: str) -> str:
     """A case opened from a chat, the way the bot's confirm opens one."""
-    kefu = run.kefu
     msg = IntakeMessage(channel=Channel.TELEGRAM, source_id=uuid.uuid4().hex, sender_identity=str(chat_id),
                         sender_name="张伟", subject=text[:20], text=text, new_text=text, received_at=kefu.clock(),
                         language=Language.ZH)
@@ -58,7 +58,7 @@ async def telegram_case(run: Running, chat_id: int, text: str) -> str:
 
 
 async def test_a_deep_link_binds_the_chat_to_the_contact_once_and_a_second_use_is_refused(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     kefu = tg.kefu
     reference = await open_case(kefu, "刹车片异响", sender="li.na@dfmc-parts.cn")
     await kefu.users.add("sales", roles=["sales"], email="sales@supplier.example")
@@ -92,7 +92,7 @@ async def test_a_deep_link_binds_the_chat_to_the_contact_once_and_a_second_use_i
 
 
 async def test_start_explains_in_the_users_language_and_a_shared_phone_finds_the_contact(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     kefu = tg.kefu
     reference = await open_case(kefu, "咨询", sender="wang@dfmc-parts.cn")
     async with kefu.db.unit_of_work() as s:
@@ -185,14 +185,14 @@ async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_
 
 
 async def test_free_text_joins_the_one_open_case_and_with_several_the_customer_picks(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     chat = 88
-    first = await telegram_case(tg, chat, "传感器信号不稳定")
+    first = await telegram_case(tg.kefu, chat, "传感器信号不稳定")
     updates = Updates()
     botapi.push(updates.message(chat, "补充：今天又坏了两个"))
     await botapi.wait_text(chat, f"已补充到反馈 {first}")
 
-    second = await telegram_case(tg, chat, "另一个问题：壳体裂纹")
+    second = await telegram_case(tg.kefu, chat, "另一个问题：壳体裂纹")
     botapi.push(updates.message(chat, "/status"))
     status = (await botapi.wait_text(chat, "您未结的反馈"))[0]
     assert first in status and second in status and "待审批" in status
@@ -209,7 +209,7 @@ async def test_free_text_joins_the_one_open_case_and_with_several_the_customer_p
         (first, "补充：今天又坏了两个"), (second, "这条是关于裂纹的")]
 
 
-async def _to_awaiting_satisfaction(run: Running, reference: str) -> None:
+async def _to_awaiting_satisfaction(run: RunningBot, reference: str) -> None:
     service = run.kefu.service
     await service.approve(Actor("gm", frozenset({Role.APPROVER})), reference, "quality")
     qe = Actor("qe", frozenset({Role.QUALITY}))
@@ -220,9 +220,9 @@ async def _to_awaiting_satisfaction(run: Running, reference: str) -> None:
 
 
 async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     chat = 99
-    pleased, unhappy = await telegram_case(tg, chat, "异响一"), await telegram_case(tg, chat, "异响二")
+    pleased, unhappy = await telegram_case(tg.kefu, chat, "异响一"), await telegram_case(tg.kefu, chat, "异响二")
     for reference in (pleased, unhappy):
         await _to_awaiting_satisfaction(tg, reference)
     await botapi.wait_for(lambda: len([c for c in botapi.sent(chat) if any(b.startswith("rt:") for b in buttons(c.params))]) == 2,
@@ -256,9 +256,9 @@ async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer
 
 
 async def test_a_typed_satisfaction_answer_in_the_chat_is_read_like_an_email_answer(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     chat = 97
-    reference = await telegram_case(tg, chat, "线束插头松动")
+    reference = await telegram_case(tg.kefu, chat, "线束插头松动")
     await _to_awaiting_satisfaction(tg, reference)
     await botapi.wait_for(lambda: any(f"rt:{reference}:5" in buttons(c.params) for c in botapi.sent(chat)))
     botapi.push(Updates().message(chat, "５分，谢谢！"))
@@ -269,9 +269,9 @@ async def test_a_typed_satisfaction_answer_in_the_chat_is_read_like_an_email_ans
 
 
 async def test_an_album_sent_to_the_open_case_becomes_one_message_with_all_its_photos(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     chat = 95
-    reference = await telegram_case(tg, chat, "壳体裂纹")
+    reference = await telegram_case(tg.kefu, chat, "壳体裂纹")
     updates = Updates()
     for i in range(3):
         botapi.files[f"a{i}-s"], botapi.files[f"a{i}-l"] = b"s", bytes([i + 1]) * 3000
@@ -293,7 +293,7 @@ async def test_an_album_sent_to_the_open_case_becomes_one_message_with_all_its_p
 
 
 async def test_the_acknowledgement_mail_carries_a_deep_link_that_binds_the_chat(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     from tests.mailhelpers import parse
 
     kefu = tg.kefu

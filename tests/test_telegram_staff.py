@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bots.sender import Limiter
-from cases.models import Case, Contact, Delivery, Identity, TelegramUpdate, User
+from cases.store.models import Case, Contact, Delivery, Identity, TelegramUpdate, User
 from cases.settings import Settings
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
-from tests.telegram_helpers import Running, Updates, run_kefu, telegram_settings
+from tests.telegram_helpers import RunningBot, Updates, run_kefu, telegram_settings
 from tests.test_telegram_customer import botapi, buttons, telegram_case, tg  # noqa: F401  (fixtures)
 
 
-async def bind_staff(run: Running, api: FakeBotApi, updates: Updates, username: str, chat: int,
+async def bind_staff(run: RunningBot, api: FakeBotApi, updates: Updates, username: str, chat: int,
                      roles: list[str], department: str | None = None) -> User:
     user = await run.kefu.users.add(username, roles=roles, department=department, email=f"{username}@supplier.example")
     assert run.kefu.telegram_links is not None
@@ -30,7 +30,7 @@ async def bind_staff(run: Running, api: FakeBotApi, updates: Updates, username: 
     return user
 
 
-async def case_row(run: Running, reference: str) -> Case:
+async def case_row(run: RunningBot, reference: str) -> Case:
     async with run.kefu.db.reader() as s:
         return (await s.execute(select(Case).where(Case.reference == reference))).scalar_one()
 
@@ -40,7 +40,7 @@ def notice_with(api: FakeBotApi, chat: int, data: str) -> Any:
 
 
 async def test_an_approver_approves_and_assigns_a_department_from_the_push_notice(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     updates = Updates()
     await bind_staff(tg, botapi, updates, "gm", 500, ["approver"])
     await bind_staff(tg, botapi, updates, "nobody", 501, [])
@@ -71,7 +71,7 @@ async def test_an_approver_approves_and_assigns_a_department_from_the_push_notic
     assert email == 1  # the push comes in addition to the approver's email
 
 
-async def test_no_action_from_a_button_takes_the_next_message_as_the_reason(tg: Running, botapi: FakeBotApi) -> None:
+async def test_no_action_from_a_button_takes_the_next_message_as_the_reason(tg: RunningBot, botapi: FakeBotApi) -> None:
     updates = Updates()
     await bind_staff(tg, botapi, updates, "gm", 600, ["approver"], None)
     reference = await open_case(tg.kefu, "咨询安装说明")
@@ -83,6 +83,23 @@ async def test_no_action_from_a_button_takes_the_next_message_as_the_reason(tg: 
     assert "决定不做处理：非我司供货产品，已电话说明" in edited[0].params["text"]
     case = await case_row(tg, reference)
     assert (case.state, case.no_action_reason) == ("no_action", "非我司供货产品，已电话说明")
+
+
+@pytest.mark.parametrize("data", ["zz:FB-2026-000001", "ap:{reference}", "pk:not-a-number:{reference}", "rt:", "na:"])
+async def test_a_button_with_unknown_or_malformed_data_is_answered_and_changes_nothing(
+        tg: RunningBot, botapi: FakeBotApi, data: str) -> None:
+    """The button table matches each kind of callback data by its pattern; anything else gets
+    its answer (the client stops its spinner) and no step is taken."""
+    updates = Updates()
+    await bind_staff(tg, botapi, updates, "gm", 700, ["approver"], None)
+    reference = await open_case(tg.kefu, "咨询安装说明")
+    await botapi.wait_for(lambda: notice_with(botapi, 700, f"na:{reference}"), what="approval push")
+    before = len(botapi.sent(700))
+    pressed = updates.button(700, data.format(reference=reference))
+    botapi.push(pressed)
+    await botapi.wait_for(lambda: botapi.sent(None, "answerCallbackQuery"), what="the button answered")
+    assert (await case_row(tg, reference)).state == "new"
+    assert len(botapi.sent(700)) == before  # no reply, no prompt for a reason
 
 
 async def test_the_webhook_checks_the_secret_stores_before_200_and_handles_a_repeat_once(
@@ -126,9 +143,9 @@ async def test_an_update_with_a_nul_in_its_text_is_stored_without_it(settings: S
     """PostgreSQL refuses \\u0000 in JSON: such an update once failed the store, and Telegram
     would have delivered it again and again (a webhook answered 500, a poll stuck on it)."""
     from bots.updates import UpdateStore
-    from cases.clock import utcnow
-    from cases.main import bootstrap
-    from cases.migrate import upgrade_async
+    from cases.domain.clock import utcnow
+    from kefu.bootstrap import bootstrap
+    from cases.store.migrate import upgrade_async
 
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings)
@@ -145,7 +162,7 @@ async def test_an_update_with_a_nul_in_its_text_is_stored_without_it(settings: S
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
-        tg: Running, botapi: FakeBotApi) -> None:
+        tg: RunningBot, botapi: FakeBotApi) -> None:
     kefu = tg.kefu
     first = await open_case(kefu, "旧反馈", sender="li.na@dfmc-parts.cn")
     async with kefu.db.reader() as s:
@@ -157,7 +174,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
     await botapi.wait_text(61, "已关联")
     mails_before = len(tg.mail.sent)
     botapi.blocked.add(61)
-    reference = await telegram_case(tg, 61, "壳体裂纹")
+    reference = await telegram_case(tg.kefu, 61, "壳体裂纹")
 
     def mailed() -> Any:
         return [m for m in tg.mail.sent[mails_before:] if m.recipients == ["li.na@dfmc-parts.cn"]
@@ -179,7 +196,7 @@ async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
     assert identity.active is True
 
 
-async def test_retry_after_is_waited_out_and_then_the_message_is_delivered(tg: Running, botapi: FakeBotApi) -> None:
+async def test_retry_after_is_waited_out_and_then_the_message_is_delivered(tg: RunningBot, botapi: FakeBotApi) -> None:
     botapi.flood["sendMessage"] = [1]
     botapi.push(Updates().message(70, "/start"))
     await botapi.wait_text(70, "客服")
@@ -215,7 +232,7 @@ async def test_with_the_bot_off_a_chat_bound_earlier_gets_its_notices_by_email(k
         s.add(Identity(contact_id=case.contact_id, kind="telegram", value="4242", created_at=kefu.clock()))
         contact = await s.get(Contact, case.contact_id)
         contact.preferred_channel = "telegram"  # as a deep link left it
-    reference = await telegram_case(Running(kefu, [], kefu.dispatcher.transport), 4242, "新反馈")
+    reference = await telegram_case(kefu, 4242, "新反馈")
     await kefu.dispatcher.run_once()
     mails = [m for m in kefu.dispatcher.transport.sent if m.recipients == ["zhao@dfmc-parts.cn"]
              and reference.encode() in m.data]

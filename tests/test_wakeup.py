@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from cases.wakeup import wait_awake
+from cases.services.wakeup import wait_awake
 
 
 async def _worker(event: asyncio.Event, rounds: list[int]) -> None:
@@ -40,7 +40,7 @@ async def test_it_returns_on_the_event_or_after_the_interval_with_the_event_clea
 
 
 async def test_a_failing_round_is_logged_and_tried_again(caplog: pytest.LogCaptureFixture) -> None:
-    from cases.wakeup import run_rounds
+    from cases.services.wakeup import run_rounds
 
     calls: list[int] = []
     event = asyncio.Event()

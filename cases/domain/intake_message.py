@@ -1,0 +1,48 @@
+"""IntakeMessage: the one value every channel adapter hands to the case service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cases.domain.enums import Channel, Language
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str  # already sanitised by the adapter
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadHints:
+    """What the adapter found that may name an existing case, strongest first."""
+
+    message_ids: tuple[str, ...] = ()  # In-Reply-To then References, without <>
+    address_token: str | None = None  # the +token of service+token@domain
+    subject_reference: str | None = None  # FB-2026-000123 from a [tag]
+    # A case the channel itself names (a Telegram button or case choice); honoured only when
+    # the sender's identity belongs to that case's own contact.
+    case_reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeMessage:
+    channel: Channel
+    source_id: str  # unique within the channel: inbound row id, update id, form token
+    sender_identity: str  # normalised: lower-case email, E.164 number, chat id
+    sender_name: str
+    subject: str
+    text: str  # full readable text
+    new_text: str  # the part above any quotation (what the sender wrote now)
+    received_at: datetime  # aware UTC
+    language: Language
+    message_id: str | None = None  # RFC 5322 Message-ID, without <>
+    hints: ThreadHints = field(default_factory=ThreadHints)
+    attachments: tuple[Attachment, ...] = ()
+    auto_reply_allowed: bool = True  # False for auto-submitted, bulk, list, bounce mail
+    is_automatic: bool = False  # out-of-office and other machine answers: never a rating
+    html: str | None = None  # sanitised HTML, stored, never served inline
+    contact_id: int | None = None  # staff-logged entries: the contact staff chose (else by identity)
+    rule_hits: tuple[str, ...] = ()  # adapter rules that fired (e.g. the fax gateway rule)

@@ -1,0 +1,95 @@
+"""The workflow as one table: every step of the procedure, who may take it, from where to where.
+
+The after-sale branch of the flow chart: feedback form -> approval (or 不做处理) -> department
+handles and analyses -> corrective action -> Quality verifies -> Sales replies -> the customer
+confirms satisfaction (满意度确认); unsatisfied reopens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cases.domain.actors import Actor
+from cases.domain.enums import CaseState as S
+from cases.domain.enums import Role as R
+from cases.domain.errors import Forbidden, IllegalTransition
+
+
+class Action(StrEnum):
+    APPROVE = "approve"  # approve and assign the responsible department (6.2.3, 6.3.2)
+    DECIDE_NO_ACTION = "decide_no_action"  # 不做处理, with a recorded reason
+    REASSIGN = "reassign"  # approver moves the case to another department
+    RECORD_ANALYSIS = "record_analysis"  # review team's cause analysis (6.3.3)
+    RECORD_MEASURES = "record_measures"  # corrective and preventive action (6.3.4)
+    VERIFY = "verify"  # Quality follows up and verifies (6.3.5)
+    REJECT_VERIFICATION = "reject_verification"  # not effective: back to the department
+    REPLY = "reply"  # Sales reports the result to the customer and asks 满意度确认 (6.3.6)
+    RATE = "rate"  # the customer's 满意 / 一般 / score closes the case
+    REOPEN = "reopen"  # the customer's 不满意 reopens it
+    REMIND = "remind"  # one reminder when no answer came
+    CLOSE_NO_RESPONSE = "close_no_response"  # no answer after the reminder
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    sources: frozenset[S]
+    target: S
+    roles: frozenset[R]
+    # Department members may act only on cases of their own department.
+    own_department: bool = False
+
+
+def _t(sources: set[S], target: S, roles: set[R], own_department: bool = False) -> Transition:
+    return Transition(frozenset(sources), target, frozenset(roles), own_department)
+
+
+TRANSITIONS: dict[Action, Transition] = {
+    Action.APPROVE: _t({S.NEW}, S.ASSIGNED, {R.APPROVER}),
+    Action.DECIDE_NO_ACTION: _t({S.NEW}, S.NO_ACTION, {R.APPROVER}),
+    Action.REASSIGN: _t({S.ASSIGNED, S.ANALYSED}, S.ASSIGNED, {R.APPROVER}),
+    Action.RECORD_ANALYSIS: _t({S.ASSIGNED}, S.ANALYSED, {R.DEPARTMENT, R.QUALITY}, own_department=True),
+    Action.RECORD_MEASURES: _t({S.ANALYSED}, S.MEASURES_TAKEN, {R.DEPARTMENT, R.QUALITY}, own_department=True),
+    Action.VERIFY: _t({S.MEASURES_TAKEN}, S.VERIFIED, {R.QUALITY}),
+    Action.REJECT_VERIFICATION: _t({S.MEASURES_TAKEN}, S.ANALYSED, {R.QUALITY}),
+    Action.REPLY: _t({S.VERIFIED}, S.AWAITING_SATISFACTION, {R.SALES}),
+    Action.RATE: _t({S.AWAITING_SATISFACTION}, S.CLOSED, {R.SYSTEM}),
+    Action.REOPEN: _t({S.AWAITING_SATISFACTION, S.CLOSED}, S.ASSIGNED, {R.SYSTEM}),
+    Action.REMIND: _t({S.AWAITING_SATISFACTION}, S.AWAITING_SATISFACTION, {R.SYSTEM}),
+    Action.CLOSE_NO_RESPONSE: _t({S.AWAITING_SATISFACTION}, S.CLOSED, {R.SYSTEM}),
+}
+
+TERMINAL: frozenset[S] = frozenset({S.NO_ACTION, S.CLOSED})
+
+# The customer's deadline (6.2.8: corrective and preventive actions "within the customer's
+# deadline") runs until Sales has answered; these states still owe the answer.
+DEADLINE_RUNS: frozenset[S] = frozenset({S.NEW, S.ASSIGNED, S.ANALYSED, S.MEASURES_TAKEN, S.VERIFIED})
+# Who may set or move it: the people who agree it with the customer or own the CAPA.
+DEADLINE_SETTERS: frozenset[R] = frozenset({R.APPROVER, R.SALES, R.QUALITY})
+
+
+def check(action: Action, state: S, actor: Actor, case_department_id: int | None) -> Transition:
+    """Return the transition, or raise the error a person understands."""
+    transition = TRANSITIONS[action]
+    if state not in transition.sources:
+        allowed = ", ".join(sorted(transition.sources))
+        raise IllegalTransition(f"cannot {action} a case in state '{state}' (allowed from: {allowed})")
+    granted = transition.roles & actor.roles
+    if not granted:
+        needed = " or ".join(sorted(transition.roles))
+        raise Forbidden(f"{action} needs the role {needed}")
+    if transition.own_department and granted == {R.DEPARTMENT} and actor.department_id != case_department_id:
+        raise Forbidden(f"{action}: this case belongs to another department")
+    return transition
+
+
+def allowed_actions(state: S, actor: Actor, case_department_id: int | None) -> list[Action]:
+    """What this actor may do now (the console shows these as buttons)."""
+    result = []
+    for action in TRANSITIONS:
+        try:
+            check(action, state, actor, case_department_id)
+        except (Forbidden, IllegalTransition):
+            continue
+        result.append(action)
+    return result

@@ -1,0 +1,263 @@
+"""What staff see of cases: lists, details, attachments, their departments and themselves.
+
+Plain dicts out (ready for JSON), datetimes as ISO 8601 UTC strings. Every case read takes a
+`Scope`: which departments' cases the reader may see. A case outside the scope is reported as
+not found, so that its existence does not leak (intake rules, "Web console").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from cases.domain.actors import Actor
+from cases.domain.enums import CaseState
+from cases.domain.errors import InvalidInput, NotFound
+from cases.store.models import (
+    Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Delivery, DeliveryStatus, Department,
+    DocumentText, User,
+)
+from cases.domain.states import allowed_actions
+
+Row = dict[str, Any]
+MAX_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which cases a reader may see: every case, or only those of one department."""
+
+    all_departments: bool
+    department_id: int | None = None
+
+    def condition(self) -> ColumnElement[bool]:
+        if self.all_departments:
+            return true()
+        if self.department_id is None:
+            # `Case.department_id == None` would be IS NULL: every unassigned case. Nothing instead.
+            return false()
+        return Case.department_id == self.department_id
+
+
+EVERYTHING = Scope(all_departments=True)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    state: CaseState | None = None
+    department: str | None = None  # a department code
+    type: str | None = None  # a CaseType value
+    customer_id: int | None = None
+    q: str | None = None  # text in reference, subject or part number
+    received_from: datetime | None = None  # inclusive
+    received_to: datetime | None = None  # exclusive
+    limit: int = 50
+    offset: int = 0
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def redact(address: str) -> str:
+    """`zhang.wei@example.cn` -> `z***@example.cn`.
+
+    The same rule as intake.smtp.redact; kept here because `cases` must not import `intake`."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+# -- departments and the caller -------------------------------------------------------------
+async def departments(s: AsyncSession) -> list[Row]:
+    rows = (await s.execute(select(Department).order_by(Department.id))).scalars()
+    return [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en} for d in rows]
+
+
+async def department_codes(s: AsyncSession) -> list[str]:
+    return list((await s.execute(select(Department.code).order_by(Department.id))).scalars())
+
+
+async def me(s: AsyncSession, actor: Actor) -> Row:
+    user = await s.get(User, actor.user_id) if actor.user_id is not None else None
+    return {
+        "username": actor.label,
+        "display_name": user.display_name if user else actor.label,
+        "roles": sorted(r.value for r in actor.roles),
+        "department": user.department.code if user and user.department else None,
+    }
+
+
+# -- cases ----------------------------------------------------------------------------------
+def _summary_select() -> Select[Case, str, str | None]:
+    return (
+        select(Case, Customer.name, Department.code)
+        .join(Customer, Customer.id == Case.customer_id)
+        .outerjoin(Department, Department.id == Case.department_id)
+    )
+
+
+def _summary(case: Case, customer_name: str, department: str | None) -> Row:
+    return {
+        "reference": case.reference,
+        "type": case.type,
+        "channel": case.channel,
+        "state": case.state,
+        "severity": case.severity,
+        "subject": case.subject,
+        "part_number": case.part_number,
+        "customer_id": case.customer_id,
+        "customer_name": customer_name,
+        "department": department,
+        "received_at": iso(case.received_at),
+        "updated_at": iso(case.updated_at),
+        "customer_deadline": iso(case.customer_deadline),
+    }
+
+
+async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
+    """{"items": [...], "total": n}; newest first."""
+    conditions: list[ColumnElement[bool]] = [scope.condition()]
+    if f.state is not None:
+        conditions.append(Case.state == f.state.value)
+    if f.department is not None:
+        dept_id = (await s.execute(select(Department.id).where(Department.code == f.department))).scalar_one_or_none()
+        if dept_id is None:
+            codes = ", ".join(await department_codes(s))
+            raise InvalidInput(f"unknown department {f.department!r}; one of: {codes}")
+        conditions.append(Case.department_id == dept_id)
+    if f.type is not None:
+        conditions.append(Case.type == f.type)
+    if f.customer_id is not None:
+        conditions.append(Case.customer_id == f.customer_id)
+    if f.q:
+        text = f.q.strip()
+        conditions.append(or_(Case.reference.icontains(text, autoescape=True),
+                              Case.subject.icontains(text, autoescape=True),
+                              Case.part_number.icontains(text, autoescape=True),
+                              # text read from faxes and scanned letters (cases/services/documents.py)
+                              Case.id.in_(select(DocumentText.case_id).where(
+                                  DocumentText.text.icontains(text, autoescape=True)))))
+    if f.received_from is not None:
+        conditions.append(Case.received_at >= f.received_from)
+    if f.received_to is not None:
+        conditions.append(Case.received_at < f.received_to)
+    total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
+    stmt = (_summary_select().where(*conditions).order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(min(f.limit, MAX_LIMIT)).offset(f.offset))
+    items = [_summary(case, name, dept) for case, name, dept in (await s.execute(stmt)).all()]
+    return {"items": items, "total": total}
+
+
+async def _visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:
+    row = (await s.execute(
+        _summary_select().where(Case.reference == reference.strip().upper(), scope.condition())
+    )).first()
+    if row is None:
+        # The same answer whether the case is missing or another department's: no existence leak.
+        hint = "" if scope.all_departments else " in your department"
+        raise NotFound(f"there is no case {reference}{hint}")
+    return row[0], row[1], row[2]
+
+
+async def ensure_visible(s: AsyncSession, scope: Scope, reference: str) -> None:
+    """Raise NotFound unless the reader may see this case (checked before every write too)."""
+    await _visible_case(s, scope, reference)
+
+
+async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Actor) -> Row:
+    """The case with its conversation, history and what the actor may do next."""
+    case, customer_name, department = await _visible_case(s, scope, reference)
+    contact_name = (await s.execute(select(Contact.name).where(Contact.id == case.contact_id))).scalar_one()
+    linked = None
+    if case.linked_case_id is not None:
+        linked = (await s.execute(select(Case.reference).where(Case.id == case.linked_case_id))).scalar_one_or_none()
+    row = _summary(case, customer_name, department)
+    row.update({
+        "description": case.description,
+        "batch": case.batch,
+        "quantity": case.quantity,
+        "vehicle": case.vehicle,
+        "reply_channel": case.reply_channel,
+        "language": case.language,
+        "contact": {"id": case.contact_id, "name": contact_name},
+        "linked_case": linked,
+        "created_at": iso(case.created_at),
+        "no_action_reason": case.no_action_reason,
+        "analysis": case.analysis,
+        "measures": case.measures,
+        "verification": case.verification,
+        "rating": case.rating,
+        "rating_score": case.rating_score,
+        "satisfaction_requested_at": iso(case.satisfaction_requested_at),
+        "reminder_sent_at": iso(case.reminder_sent_at),
+        "closed_at": iso(case.closed_at),
+        "reopen_count": case.reopen_count,
+        "version": case.version,
+        "messages": await _messages(s, case),
+        "history": await _history(s, case.id),
+        "allowed_actions": [a.value for a in allowed_actions(CaseState(case.state), actor, case.department_id)],
+    })
+    return row
+
+
+async def _messages(s: AsyncSession, case: Case) -> list[Row]:
+    author = aliased(User)
+    rows = (await s.execute(
+        select(CaseMessage.id, CaseMessage.direction, CaseMessage.channel, CaseMessage.message_id,
+               CaseMessage.sender, author.username, CaseMessage.subject, CaseMessage.body,
+               CaseMessage.new_text, CaseMessage.html.is_not(None), CaseMessage.is_automatic,
+               CaseMessage.created_at)
+        .outerjoin(author, author.id == CaseMessage.author_user_id)
+        .where(CaseMessage.case_id == case.id)
+        .order_by(CaseMessage.created_at, CaseMessage.id)
+    )).all()
+    attachments: dict[int, list[Row]] = {}
+    for att in (await s.execute(
+        select(Attachment).join(CaseMessage, CaseMessage.id == Attachment.message_id)
+        .where(CaseMessage.case_id == case.id).order_by(Attachment.id)
+    )).scalars():
+        attachments.setdefault(att.message_id, []).append({
+            "id": att.id, "filename": att.filename, "content_type": att.content_type, "size": att.size,
+            "url": f"/api/v1/cases/{case.reference}/attachments/{att.id}",
+        })
+    # The stored HTML is never handed out: it would render from our origin (stored XSS).
+    return [{
+        "id": r[0], "direction": r[1], "channel": r[2], "message_id": r[3], "sender": r[4],
+        "author": r[5], "subject": r[6], "body": r[7], "new_text": r[8], "has_html": bool(r[9]),
+        "is_automatic": r[10], "created_at": iso(r[11]), "attachments": attachments.get(r[0], []),
+    } for r in rows]
+
+
+async def _history(s: AsyncSession, case_id: int) -> list[Row]:
+    rows = (await s.execute(
+        select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.at, CaseHistory.id)
+    )).scalars()
+    return [{
+        "id": h.id, "at": iso(h.at), "actor": h.actor, "action": h.action, "from_state": h.from_state,
+        "to_state": h.to_state, "changes": h.changes, "note": h.note,
+    } for h in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFile:
+    filename: str
+    content_type: str  # as the sender declared it: informative only, never served as such
+    data: bytes
+
+
+async def attachment(s: AsyncSession, scope: Scope, reference: str, attachment_id: int) -> AttachmentFile:
+    row = (await s.execute(
+        select(Attachment.filename, Attachment.content_type, Blob.data)
+        .join(Blob, Blob.sha256 == Attachment.sha256)
+        .join(CaseMessage, CaseMessage.id == Attachment.message_id)
+        .join(Case, Case.id == CaseMessage.case_id)
+        .where(Attachment.id == attachment_id, Case.reference == reference.strip().upper(), scope.condition())
+    )).first()
+    if row is None:
+        raise NotFound(f"there is no attachment {attachment_id} on case {reference}")
+    return AttachmentFile(row[0], row[1], row[2])

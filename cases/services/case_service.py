@@ -1,0 +1,211 @@
+"""CaseService: the only writer of case state. Every workflow step is one unit of work that
+checks the transition table, changes the case, appends history and writes outbox events."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.domain.actors import SYSTEM, Actor
+from cases.domain.clock import Clock
+from cases.store.db import Database
+from cases.services.deadlines import Deadlines, parse_deadline
+from cases.domain.enums import CaseState, Direction, Severity
+from cases.domain.errors import InvalidInput
+from cases.domain.events import EventKind
+from cases.domain.intake_message import IntakeMessage
+from cases.store.models import Case, CaseMessage, Department
+from cases.services.receiving import Outcome, Receiver
+from cases.services.records import apply_step, emit, locked_case, record_history
+from cases.settings import Settings
+from cases.domain.states import Action
+from cases.domain.tokens import Signer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    reference: str
+    state: str
+
+
+def _text(value: str | None, what: str, limit: int = 20000) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{what} must not be empty")
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    return value
+
+
+class CaseService:
+    def __init__(self, db: Database, settings: Settings, signer: Signer, clock: Clock,
+                 on_commit: Callable[[], None] = lambda: None) -> None:
+        self.db = db
+        self.settings = settings
+        self.signer = signer
+        self.clock = clock
+        self.receiver = Receiver(signer, settings.reference_prefix, settings.tz)
+        self._on_commit = on_commit  # wakes the notification dispatcher
+        self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
+
+    # -- intake ------------------------------------------------------------------------------
+    async def receive(self, session: AsyncSession, msg: IntakeMessage, inbound_id: int | None = None,
+                      *, flush: bool = True) -> Outcome:
+        """Within the caller's unit of work. Flushed at once, so that a new case has its id and
+        reference; the intake processor receives a whole batch and flushes once (flush=False)."""
+        outcome = await self.receiver.receive(session, msg, self.clock(), inbound_id)
+        if flush:
+            await session.flush()
+        return outcome
+
+    def committed(self) -> None:
+        self._on_commit()
+
+    # -- workflow ----------------------------------------------------------------------------
+    async def approve(self, actor: Actor, reference: str, department: str,
+                      severity: str | None = None, note: str = "", deadline: str | None = None) -> StepResult:
+        due = parse_deadline(deadline, self.settings.tz, self.clock()) if deadline else None
+        async with self.db.unit_of_work() as s:
+            dept = await self._department(s, department)
+            values: dict[str, Any] = {"department_id": dept.id}
+            if severity:
+                values["severity"] = _severity(severity)
+            case = await self._step(s, actor, reference, Action.APPROVE, values, note)
+            if due is not None:
+                self.deadlines.apply(s, case, due, actor, self.clock())
+            emit(s, EventKind.CASE_APPROVED, case, self.clock(), department=dept.code)
+        return self._done(case)
+
+    async def set_deadline(self, actor: Actor, reference: str, deadline: str, note: str = "") -> StepResult:
+        """Record or move the customer's deadline (approver, Sales or Quality)."""
+        return self._done(await self.deadlines.set(actor, reference, deadline, note))
+
+    async def run_deadline_timers(self) -> tuple[int, int]:
+        return await self.deadlines.run_timers()
+
+    async def decide_no_action(self, actor: Actor, reference: str, reason: str) -> StepResult:
+        reason = _text(reason, "the reason for no action (不做处理)", 4000)
+        async with self.db.unit_of_work() as s:
+            case = await self._step(s, actor, reference, Action.DECIDE_NO_ACTION,
+                                    {"no_action_reason": reason, "closed_at": self.clock()})
+            emit(s, EventKind.NO_ACTION_DECIDED, case, self.clock(), reason=reason)
+        return self._done(case)
+
+    async def reassign(self, actor: Actor, reference: str, department: str, note: str = "") -> StepResult:
+        async with self.db.unit_of_work() as s:
+            dept = await self._department(s, department)
+            case = await self._step(s, actor, reference, Action.REASSIGN, {"department_id": dept.id}, note)
+            emit(s, EventKind.CASE_REASSIGNED, case, self.clock(), department=dept.code)
+        return self._done(case)
+
+    async def record_analysis(self, actor: Actor, reference: str, analysis: str) -> StepResult:
+        analysis = _text(analysis, "the analysis")
+        async with self.db.unit_of_work() as s:
+            case = await self._step(s, actor, reference, Action.RECORD_ANALYSIS, {"analysis": analysis})
+            emit(s, EventKind.ANALYSIS_RECORDED, case, self.clock())
+        return self._done(case)
+
+    async def record_measures(self, actor: Actor, reference: str, measures: str) -> StepResult:
+        measures = _text(measures, "the measures")
+        async with self.db.unit_of_work() as s:
+            case = await self._step(s, actor, reference, Action.RECORD_MEASURES, {"measures": measures})
+            emit(s, EventKind.MEASURES_RECORDED, case, self.clock())
+        return self._done(case)
+
+    async def verify(self, actor: Actor, reference: str, verification: str) -> StepResult:
+        verification = _text(verification, "the verification result")
+        async with self.db.unit_of_work() as s:
+            case = await self._step(s, actor, reference, Action.VERIFY, {"verification": verification})
+            emit(s, EventKind.CASE_VERIFIED, case, self.clock())
+        return self._done(case)
+
+    async def reject_verification(self, actor: Actor, reference: str, note: str) -> StepResult:
+        note = _text(note, "why the measures are not effective", 4000)
+        async with self.db.unit_of_work() as s:
+            case = await self._step(s, actor, reference, Action.REJECT_VERIFICATION, {"verification": note}, note)
+            emit(s, EventKind.VERIFICATION_REJECTED, case, self.clock(), note=note)
+        return self._done(case)
+
+    async def reply(self, actor: Actor, reference: str, message: str) -> StepResult:
+        """Sales reports the result to the customer, which also asks for 满意度确认."""
+        message = _text(message, "the reply to the customer")
+        now = self.clock()
+        async with self.db.unit_of_work() as s:
+            case = await self._step(s, actor, reference, Action.REPLY,
+                                    {"satisfaction_requested_at": now, "reminder_sent_at": None})
+            s.add(CaseMessage(case_id=case.id, direction=Direction.OUT.value, channel=case.reply_channel,
+                              author_user_id=actor.user_id, sender=actor.label, subject=case.subject,
+                              body=message, new_text=message, created_at=now))
+            emit(s, EventKind.CUSTOMER_REPLIED_TO, case, now, message=message)
+        return self._done(case)
+
+    async def add_note(self, actor: Actor, reference: str, text: str) -> StepResult:
+        text = _text(text, "the note")
+        now = self.clock()
+        async with self.db.unit_of_work() as s:
+            case = await self._case(s, reference)
+            s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE.value, channel="internal",
+                              author_user_id=actor.user_id, sender=actor.label, body=text,
+                              new_text=text, created_at=now))
+            record_history(s, case=case, at=now, actor=actor, action="note", note=text[:500])
+        return self._done(case)
+
+    # -- timers ------------------------------------------------------------------------------
+    async def run_satisfaction_timers(self) -> tuple[int, int]:
+        """One reminder after N days without an answer, then close as "no response"."""
+        now = self.clock()
+        remind_before = now - timedelta(days=self.settings.satisfaction_reminder_days)
+        close_before = now - timedelta(days=self.settings.satisfaction_close_days)
+        reminded = closed = 0
+        async with self.db.unit_of_work() as s:
+            waiting = (await s.execute(
+                select(Case).where(Case.state == CaseState.AWAITING_SATISFACTION.value).with_for_update(skip_locked=True)
+            )).scalars().all()
+            for case in waiting:
+                if case.reminder_sent_at is None and case.satisfaction_requested_at and case.satisfaction_requested_at <= remind_before:
+                    apply_step(s, case, Action.REMIND, SYSTEM, now, {"reminder_sent_at": now}, "")
+                    emit(s, EventKind.SATISFACTION_REMINDER, case, now)
+                    reminded += 1
+                elif case.reminder_sent_at is not None and case.reminder_sent_at <= close_before:
+                    apply_step(s, case, Action.CLOSE_NO_RESPONSE, SYSTEM, now,
+                                {"rating": "no_response", "closed_at": now}, "no answer after the reminder")
+                    emit(s, EventKind.CLOSED_NO_RESPONSE, case, now)
+                    closed += 1
+        if reminded or closed:
+            self._on_commit()
+        return reminded, closed
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _case(self, s: AsyncSession, reference: str) -> Case:
+        return await locked_case(s, reference)
+
+    async def _department(self, s: AsyncSession, code: str) -> Department:
+        dept = (await s.execute(select(Department).where(Department.code == code))).scalar_one_or_none()
+        if dept is None:
+            codes = ", ".join((await s.execute(select(Department.code).order_by(Department.id))).scalars())
+            raise InvalidInput(f"unknown department {code!r}; one of: {codes}")
+        return dept
+
+    async def _step(self, s: AsyncSession, actor: Actor, reference: str, action: Action,
+                    values: dict[str, Any], note: str = "") -> Case:
+        case = await self._case(s, reference)
+        apply_step(s, case, action, actor, self.clock(), values, note)
+        return case
+
+    def _done(self, case: Case) -> StepResult:
+        self._on_commit()
+        return StepResult(case.reference, case.state)
+
+
+def _severity(value: str) -> str:
+    try:
+        return Severity(value).value
+    except ValueError:
+        raise InvalidInput(f"unknown severity {value!r}; one of: {', '.join(Severity)}") from None

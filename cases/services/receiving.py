@@ -1,0 +1,267 @@
+"""Customer input becomes a case, or joins the conversation of the case it belongs to.
+
+Threading order (intake rules): a Message-ID we sent or received on the case, then our signed
+reply-address token, then a `[FB-2026-000123]` subject tag, which counts only from a sender of
+that case's customer; a tag from anyone else opens a new case linked to the old one
+(Zammad #5064). An answer to our satisfaction request is read as a rating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.archive import lookup as archive
+
+from cases.domain import classify
+
+from cases.store import rows
+from cases.domain.actors import customer
+from cases.domain.enums import CaseState, Direction, Language, Satisfaction
+from cases.domain.events import EventKind
+from cases.domain.intake_message import IntakeMessage
+from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
+from cases.store.models.base import clip
+from cases.services.records import Numbering, apply_step, emit, record_history
+from cases.services.satisfaction import parse_satisfaction
+from cases.domain.states import TERMINAL, Action
+from cases.domain.tokens import Signer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    case: Case  # a new case is queued until the flush (the processor flushes a whole batch)
+    opened: bool  # a new case, or a message on an existing one
+    how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
+    rating: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """A new case has its reference from the flush on (records.Numbering)."""
+        return self.case.reference
+
+
+class Receiver:
+    def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo) -> None:
+        self.signer = signer
+        self.prefix = prefix
+        self.tz = tz
+
+    async def receive(
+        self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
+    ) -> Outcome:
+        contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
+        if contact is None:
+            contact, _ = await archive.contact_for(
+                session, msg.channel, msg.sender_identity, msg.sender_name, msg.language.value, now
+            )
+        case, how = await self._find_case(session, msg)
+        linked_to: Case | None = None
+        if case is not None and how == "subject_tag" and case.customer_id != contact.customer_id:
+            linked_to, case, how = case, None, "linked"
+        elif case is not None and how == "subject_tag" and case.customer_id == contact.customer_id:
+            # The unassigned pool is not one customer: there the tag must come from the contact itself.
+            if (contact.id is None or case.contact_id != contact.id) and await _is_unassigned(session, case.customer_id):
+                linked_to, case, how = case, None, "linked"
+        if case is None:
+            case = await self._open(session, msg, contact, now, linked_to)
+            await self._add_message(session, case, msg, now, inbound_id)
+            return Outcome(case, True, "new" if linked_to is None else "linked")
+        await self._add_message(session, case, msg, now, inbound_id)
+        rating = await self._follow_up(session, case, msg, now)
+        return Outcome(case, False, how, rating)
+
+    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
+        hints = msg.hints
+        if hints.message_ids:
+            ids = list(hints.message_ids)
+            in_batch = _batch_messages(session)
+            for mid in ids:
+                if mid in in_batch:
+                    return in_batch[mid], "message_id"
+            await prefetch_threads(session, ids)  # nothing to do when the batch's lookup had them
+            known: dict[str, _Named] = session.info[_THREADS]
+            # A message of the case first, else a notice we sent on it; in the order the mail names them.
+            case_id = next((n.by_message for mid in ids if (n := known[mid]).by_message is not None), None)
+            if case_id is None:
+                case_id = next((n.by_notice for mid in ids if (n := known[mid]).by_notice is not None), None)
+            if case_id is not None:
+                return await session.get(Case, case_id), "message_id"
+            for mid in ids:
+                ref = self.signer.reference_from_message_id(mid)
+                if ref and (case := await _by_reference(session, ref)):
+                    return case, "message_id"
+        if hints.address_token:
+            ref = self.signer.verify_case_token(hints.address_token)
+            if ref and (case := await _by_reference(session, ref)):
+                return case, "address_token"
+        if hints.subject_reference:
+            case = await _by_reference(session, hints.subject_reference.upper())
+            if case is not None:
+                return case, "subject_tag"
+        if hints.case_reference:
+            case = await _by_reference(session, hints.case_reference.upper())
+            if case is not None and await _is_own_case(session, case, msg):
+                return case, "case_reference"
+        return None, "new"
+
+    async def _open(
+        self, session: AsyncSession, msg: IntakeMessage, contact: Contact, now: datetime, linked_to: Case | None
+    ) -> Case:
+        g = classify.guess(msg.subject, msg.text)
+        year = msg.received_at.astimezone(self.tz).year
+        language = Language.EN if Language.EN in (msg.language, contact.language) else Language.ZH
+        case = Case(
+            type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
+            customer_id=contact.customer_id, contact=contact,
+            subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
+            description=msg.text, part_number=g.part_number, batch=g.batch, quantity=g.quantity,
+            vehicle=g.vehicle, severity=g.severity.value, reply_channel=contact.preferred_channel,
+            language=language.value, received_at=msg.received_at, created_at=now, updated_at=now,
+            linked_case_id=linked_to.id if linked_to else None,
+        )
+        # Inserted with the batch's other new cases at the flush, and numbered then.
+        rows.add_new(session, case, before_insert=Numbering(self.prefix, year))
+        actor = customer(msg.sender_identity)
+        note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
+        record_history(session, case=case, at=now, actor=actor, action="opened",
+                       to_state=case.state, note=note)
+        emit(session, EventKind.CASE_OPENED, case, now, auto_reply=msg.auto_reply_allowed)
+        return case
+
+    async def _add_message(
+        self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
+    ) -> None:
+        message = rows.append(session, CaseMessage, dict(
+            direction=Direction.IN.value, channel=msg.channel.value,
+            message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
+            subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
+            is_automatic=msg.is_automatic, created_at=msg.received_at,
+        ), case_id=case)
+        if msg.message_id:
+            _batch_messages(session)[msg.message_id] = case
+        if msg.attachments:
+            await store_attachments(session, message, msg.attachments)
+
+    async def _follow_up(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> str | None:
+        actor = customer(msg.sender_identity)
+        state = CaseState(case.state)
+        if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
+            answer = parse_satisfaction(msg.new_text or msg.text)
+            if answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous:
+                apply_step(session, case, Action.RATE, actor, now,
+                                 {"rating": answer.rating.value, "rating_score": answer.score, "closed_at": now},
+                                 note=f"customer answered {answer.matched!r}")
+                emit(session, EventKind.CASE_RATED, case, now, rating=answer.rating.value, score=answer.score)
+                return answer.rating.value
+            if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
+                apply_step(session, case, Action.REOPEN, actor, now,
+                                 {"rating": None, "rating_score": None, "satisfaction_requested_at": None,
+                                  "reminder_sent_at": None, "reopen_count": case.reopen_count + 1},
+                                 note=f"customer answered {answer.matched!r}")
+                emit(session, EventKind.CASE_REOPENED, case, now, rating=Satisfaction.UNSATISFIED.value,
+                     text=msg.new_text[:2000])
+                return Satisfaction.UNSATISFIED.value
+            record_history(session, case=case, at=now, actor=actor, action="rating_unclear",
+                           note=(msg.new_text or msg.text)[:500])
+            emit(session, EventKind.RATING_UNCLEAR, case, now, text=msg.new_text[:2000])
+            return None
+        case.updated_at = now
+        record_history(session, case=case, at=now, actor=actor, action="customer_message",
+                       note="automatic reply" if msg.is_automatic else "")
+        if not msg.is_automatic or state not in TERMINAL:
+            emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000],
+                 automatic=msg.is_automatic)
+        return None
+
+
+_THREADS = "kefu_known_threads"  # session.info: Message-ID -> _Named, for the ids mails named
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """The case a Message-ID belongs to: a message stored on it, or a notice we sent on it."""
+
+    by_message: int | None
+    by_notice: int | None
+
+
+# Values in one IN list: far below the bound parameters a statement may have (32,766 in
+# SQLite's default build, 32,767 with asyncpg), which a batch of long References chains
+# would otherwise reach.
+IN_CHUNK = 1000
+
+
+def _chunks(values: set[Any]) -> Iterator[list[Any]]:
+    ordered = sorted(values)
+    for i in range(0, len(ordered), IN_CHUNK):
+        yield ordered[i:i + IN_CHUNK]
+
+
+async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> None:
+    """The cases that the Message-IDs of a whole batch's replies name, in three queries (their
+    messages, our notices, the cases themselves; more only for thousands of ids);
+    `_find_case` reads it. The cases stay referenced from ``session.info`` so the identity map
+    keeps them for ``get``."""
+    known: dict[str, _Named] = session.info.setdefault(_THREADS, {})
+    wanted = {mid for mid in message_ids if mid not in known}
+    if not wanted:
+        return
+    by_message: dict[str | None, int] = {}
+    by_notice: dict[str | None, int | None] = {}
+    for part in _chunks(wanted):
+        for mid, case_id in (await session.execute(
+                select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(part)))).all():
+            by_message.setdefault(mid, case_id)
+        for mid, noticed in (await session.execute(
+                select(Delivery.message_id, Delivery.case_id).where(
+                    Delivery.message_id.in_(part), Delivery.case_id.is_not(None)))).all():
+            by_notice.setdefault(mid, noticed)
+    for mid in wanted:
+        known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
+    case_ids = set(by_message.values()) | {c for c in by_notice.values() if c is not None}
+    for ids in _chunks(case_ids):
+        loaded = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
+        session.info.setdefault("kefu_known_cases", []).extend(loaded)
+
+
+async def _by_reference(session: AsyncSession, reference: str) -> Case | None:
+    return (await session.execute(select(Case).where(Case.reference == reference))).scalar_one_or_none()
+
+
+async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) -> bool:
+    from cases.store.models import Identity
+
+    return (await session.execute(select(Identity.id).where(
+        Identity.contact_id == case.contact_id, Identity.kind == msg.channel.value,
+        Identity.value == msg.sender_identity).limit(1))).first() is not None
+
+
+async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:
+    from cases.store.models import Customer
+
+    return bool((await session.execute(select(Customer.is_unassigned).where(Customer.id == customer_id))).scalar())
+
+
+def _batch_messages(session: AsyncSession) -> dict[str, Case]:
+    """Message-IDs stored in this unit of work but not flushed yet (a batch flushes once)."""
+    return session.info.setdefault("kefu_batch_messages", {})  # type: ignore[no-any-return]
+
+
+async def store_attachments(session: AsyncSession, message: CaseMessage | rows.Row, attachments: tuple) -> None:  # type: ignore[type-arg]
+    """Attachments of a message (stored or queued in this unit of work); the bytes once per hash."""
+    for att in attachments:
+        digest = hashlib.sha256(att.data).hexdigest()
+        rows.append(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data})
+        rows.append(session, Attachment, dict(filename=att.filename, content_type=clip(Attachment.content_type, att.content_type),
+                                              size=len(att.data), sha256=digest), message_id=message)

@@ -1,0 +1,1 @@
+"""Persistence: the models, the Alembic migrations, the engine and unit of work."""

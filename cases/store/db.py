@@ -1,0 +1,108 @@
+"""Engine and unit of work.
+
+SQLite (the embedded default) runs with WAL and ``synchronous=FULL`` so that a commit is on
+disk before we acknowledge anything, and with a single pooled connection: SQLite allows one
+writer at a time, and queueing inside the pool is fairer and faster than its busy-retry loop.
+PostgreSQL uses an ordinary pool; several instances can share it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+from cases.store import rows
+log = logging.getLogger(__name__)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(pool_size=1, max_overflow=0, pool_timeout=120)
+        if parsed.database and parsed.database != ":memory:":
+            from cases.store.sqlite_inline import inline_creator
+
+            kwargs["async_creator"] = inline_creator(parsed.database)
+    else:
+        kwargs.update(pool_size=10, max_overflow=5, pool_pre_ping=True)
+    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class UnitOfWorkSession(Session):
+    """kefu's sessions: a flush also writes what was queued with `cases.store.rows` (bulk rows and
+    new intake objects), and every commit flushes that first."""
+
+    def flush(self, objects: Any = None) -> None:
+        super().flush(objects)
+        rows.write(self)
+
+
+event.listen(UnitOfWorkSession, "before_commit", rows.before_commit)
+event.listen(UnitOfWorkSession, "after_soft_rollback", rows.forget)
+
+
+# The key of the PostgreSQL advisory lock that serialises schema upgrades and seeding: several
+# instances started at once against an empty database take turns instead of all creating the
+# same tables ("kefu" in ASCII; any constant works, as long as every instance uses the same).
+SCHEMA_LOCK_KEY = 0x6B656675
+
+
+def hold_schema_lock(connection: Connection) -> None:
+    """Wait for the schema lock; it is released when the transaction ends. On PostgreSQL an
+    advisory lock; on SQLite the database's write lock, taken now (BEGIN IMMEDIATE) rather
+    than at the first write, since Python's sqlite3 starts no transaction before DDL and two
+    upgrades would both find the schema empty."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+    elif connection.dialect.name == "sqlite" and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Holds the engine and hands out units of work (one session, one transaction)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
+                                           sync_session_class=UnitOfWorkSession)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """Commits when the block ends normally, rolls back on any exception."""
+        async with self.sessions.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

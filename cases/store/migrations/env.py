@@ -1,0 +1,54 @@
+"""Alembic environment: runs on the async engine kefu itself uses (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from cases.store.db import hold_schema_lock, make_engine
+from cases.store.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        # All migrations in one transaction under the schema lock, on SQLite too (it has
+        # transactional DDL; alembic otherwise commits after each migration there, letting a
+        # second upgrade in between).
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        # Before the current revision is read: a second instance upgrading at the same moment
+        # waits here, then finds the schema at head and has nothing to do.
+        hold_schema_lock(connection)
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+    else:
+        asyncio.run(_run_async())

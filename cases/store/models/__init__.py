@@ -1,0 +1,21 @@
+"""SQLAlchemy models; one module per concept, all on one metadata."""
+
+from cases.store.models.archive import Contact, Customer, Identity
+from cases.store.models.base import Base
+from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
+from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
+from cases.store.models.imap import ImapCursor
+from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
+from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
+from cases.store.models.staff import ApiToken, Department, User, UserRole
+from cases.store.models.telegram import (
+    TelegramConversation, TelegramLinkToken, TelegramStaffChat, TelegramUpdate, UpdateStatus,
+)
+
+__all__ = [
+    "ApiToken", "Attachment", "Base", "Blob", "Case", "CaseHistory", "CaseMessage", "Contact",
+    "Customer", "Delivery", "DeliveryStatus", "Department", "Identity", "InboundMessage", "InboundRaw",
+    "ImapCursor", "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
+    "ArchiveMerge", "DocumentText", "StaffEntry",
+]
+__all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]

@@ -1,0 +1,141 @@
+"""The case (the feedback / early-warning form), its conversation and its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cases.store.models.base import Base, BatchInserted, BigId
+
+if TYPE_CHECKING:
+    from cases.store.models.archive import Contact
+
+
+class Case(BatchInserted, Base):
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_state_department", "state", "department_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    part_number: Mapped[str | None] = mapped_column(String(80), index=True)
+    batch: Mapped[str | None] = mapped_column(String(80))
+    quantity: Mapped[int | None]
+    vehicle: Mapped[str | None] = mapped_column(String(80))  # model or VIN
+    severity: Mapped[str] = mapped_column(String(20), default="medium")
+    reply_channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    customer_deadline: Mapped[datetime | None]  # by when the customer wants the answer / CAPA
+    deadline_warned_at: Mapped[datetime | None]  # "deadline near" told to the department
+    deadline_overdue_at: Mapped[datetime | None]  # "deadline passed" told to them and the approvers
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    received_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # What each step recorded (procedure 6.3.3-6.3.6); the history keeps every change.
+    no_action_reason: Mapped[str | None] = mapped_column(Text)
+    analysis: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[str | None] = mapped_column(Text)
+    verification: Mapped[str | None] = mapped_column(Text)
+    rating: Mapped[str | None] = mapped_column(String(20))
+    rating_score: Mapped[int | None]
+    satisfaction_requested_at: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    contact: Mapped["Contact"] = relationship(lazy="raise")
+
+
+class CaseMessage(BatchInserted, Base):
+    """One message of the case's conversation, in or out, on any channel."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(20))
+    # RFC 5322 Message-ID (without <>), in or out: the first threading key.
+    message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"))
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sender: Mapped[str] = mapped_column(String(254), default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    new_text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)  # sanitised; never served inline
+    is_automatic: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+    attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="Attachment.id",
+                                                           back_populates="message")
+    # Many-to-one links let one flush insert a whole batch of new cases (insertmanyvalues).
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
+class Blob(Base):
+    """Attachment bytes, stored once per content hash (in the database: several instances share it)."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(BatchInserted, Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+
+    message: Mapped[CaseMessage] = relationship(lazy="raise", back_populates="attachments")
+
+
+class CaseHistory(BatchInserted, Base):
+    """Append-only: who did what when, before and after. Triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "case_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime]
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(120))  # username, "customer:<address>", "system"
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str | None] = mapped_column(String(30))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [before, after]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
+class ReferenceCounter(Base):
+    """Per prefix and year: FB-2026-000123. A row lock serialises instances on PostgreSQL."""
+
+    __tablename__ = "reference_counters"
+    __table_args__ = (UniqueConstraint("prefix", "year"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(10))
+    year: Mapped[int]
+    last_value: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,64 @@
+"""Outbox: events written in the case's own transaction, and their deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cases.store.models.base import Base, BatchInserted, BigId
+
+if TYPE_CHECKING:
+    from cases.store.models.case import Case
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"  # gave up: permanent error or too many attempts; visible to staff
+    SUPPRESSED = "suppressed"  # a rule (loop cap, no address) decided not to send
+
+
+class OutboxEvent(BatchInserted, Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_pending", "fanned_out_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    fanned_out_at: Mapped[datetime | None]
+    # Set when the event could not be fanned out even on its own (logged; the others go on).
+    fanout_error: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped["Case | None"] = relationship(lazy="raise")
+
+
+class Delivery(BatchInserted, Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "audience", "channel", "recipient"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    # Outgoing Message-ID, chosen before sending so that replies thread even before it is sent.
+    message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]

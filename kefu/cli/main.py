@@ -1,0 +1,253 @@
+"""`kefu`: the command line. Each subcommand is a small function over the composition root."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import sys
+from typing import Any
+
+from cases.domain.errors import CaseError
+from cases.settings import Settings, SettingsError
+from kefu import logs
+from kefu.bootstrap import Kefu
+from kefu.cli.common import cli_actor, settings_from_env, with_kefu
+from kefu.cli.entries import add_log_commands
+
+log = logging.getLogger("kefu")
+
+FIRST_ADMIN_ROLES = ["admin", "approver", "sales", "quality"]
+
+
+async def _prepare(settings: Settings, quiet: bool = False) -> None:
+    """Create or upgrade the schema and seed the departments of the procedure."""
+    from cases.store.db import Database, make_engine
+    from cases.store.migrate import upgrade_async
+    from cases.services.users import seed_departments
+
+    if not quiet:
+        print(f"kefu: database {_redact_url(settings.sqlalchemy_url)}: upgrading schema ...", flush=True)
+    await upgrade_async(settings.sqlalchemy_url)
+    db = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        added = await seed_departments(db)
+    finally:
+        await db.dispose()
+    if not quiet:
+        print(f"kefu: schema up to date; {added} department(s) added", flush=True)
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _first_admin(settings: Settings) -> None:
+    """On a fresh database, make the first admin and say how to log in; otherwise say how to get a token."""
+    from cases.domain.clock import utcnow
+    from cases.store.db import Database, make_engine
+    from cases.services.users import Users
+
+    db = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        users = Users(db, utcnow)
+        if await users.list():
+            print("kefu: staff accounts exist. New API token: kefu token create USERNAME", flush=True)
+            return
+        password = secrets.token_urlsafe(12)
+        await users.add("admin", display_name="Administrator", roles=FIRST_ADMIN_ROLES, password=password)
+        token = await users.create_token("admin", "first start")
+        print("kefu: created the first staff account (shown once, keep it safe):", flush=True)
+        print(f"  user: admin   password: {password}   roles: {', '.join(FIRST_ADMIN_ROLES)}")
+        print(f"  API token: {token.token}")
+        print(f"  try: curl -H 'Authorization: Bearer {token.token}' "
+              f"http://{settings.http_listen[0]}:{settings.http_listen[1]}/api/v1/cases", flush=True)
+    finally:
+        await db.dispose()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kefu.parts import ALL, parse_parts, serve
+
+    try:
+        parts = parse_parts(args.only) if args.only else ALL
+    except ValueError as exc:
+        raise SettingsError(f"--only: {exc}") from None
+    settings = settings_from_env()
+    asyncio.run(_prepare(settings))
+    asyncio.run(_first_admin(settings))
+    s = settings
+    print(f"kefu: SMTP intake on {s.smtp_listen[0]}:{s.smtp_listen[1]} for "
+          f"{s.service_local_part}@{{{', '.join(s.mail_domains)}}}", flush=True)
+    print(f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 "
+          f"(OpenAPI: /api/v1/openapi.json)", flush=True)
+    print("kefu: outgoing mail " + (f"via relay {_redact_url(s.outgoing_smtp)}" if s.outgoing_smtp and "://" in s.outgoing_smtp
+          else f"written to {s.outgoing_folder}/ (set KEFU_OUTGOING_SMTP for a relay)"), flush=True)
+    from intake.imap_config import imap_config
+
+    imap = imap_config(s)  # a bad KEFU_IMAP_URL stops here, before anything runs
+    print(f"kefu: IMAP mailbox {imap.label} ({'moved to ' + imap.move_to if imap.move_to else 'flagged'} "
+          f"after import)" if imap else "kefu: IMAP mailbox off (no KEFU_IMAP_URL)", flush=True)
+    print("kefu: Telegram bot " + (
+        f"on ({'webhook ' + s.telegram_webhook_url if s.telegram_webhook_url else 'long polling'}; "
+        f"Bot API {s.telegram_api_url})" if s.telegram_token else "off (no KEFU_TELEGRAM_TOKEN)"), flush=True)
+    if parts != ALL:
+        print(f"kefu: running only {', '.join(sorted(parts))}", flush=True)
+    asyncio.run(serve(settings, parts))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    asyncio.run(_prepare(settings_from_env()))
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    async def run(kefu: Kefu) -> None:
+        user = await kefu.users.add(args.username, display_name=args.name or "", email=args.email,
+                                    roles=args.role or [], department=args.department,
+                                    password=args.password, language=args.language)
+        print(f"added user {user.username} (roles: {', '.join(args.role or []) or 'none'})")
+
+    asyncio.run(with_kefu(run))
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    async def run(kefu: Kefu) -> None:
+        created = await kefu.users.create_token(args.username, args.name)
+        print(created.token)
+
+    asyncio.run(with_kefu(run))
+    return 0
+
+
+def cmd_case_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from cases.domain.enums import CaseState
+    from cases.queries.case_views import EVERYTHING, CaseFilter, list_cases
+
+    try:
+        state = CaseState(args.state) if args.state else None
+    except ValueError:
+        raise SettingsError(f"unknown state {args.state!r}; one of: {', '.join(CaseState)}") from None
+
+    async def run(kefu: Kefu) -> None:
+        async with kefu.db.reader() as s:
+            page = await list_cases(s, EVERYTHING, CaseFilter(state=state, limit=args.limit))
+        if args.json:
+            print(json.dumps(page, ensure_ascii=False, indent=2, default=str))
+            return
+        tz = kefu.settings.tz
+        print(f"{'REFERENCE':<16} {'STATE':<22} {'RECEIVED':<17} {'CHANNEL':<8} SUBJECT")
+        for item in page["items"]:
+            received = datetime.fromisoformat(item["received_at"].replace("Z", "+00:00")).astimezone(tz)
+            print(f"{item['reference']:<16} {item['state']:<22} {received:%Y-%m-%d %H:%M}  {item['channel']:<8} {item['subject'][:60]}")
+        print(f"({len(page['items'])} of {page['total']})")
+
+    asyncio.run(with_kefu(run))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """What is waiting, read from the database (GET /health shows it too, with the channels)."""
+    from cases.queries.operations import backlog
+
+    async def run(kefu: Kefu) -> None:
+        async with kefu.db.reader() as s:
+            waiting = await backlog(s, kefu.clock())
+        if args.json:
+            print(json.dumps(waiting, indent=2))
+            return
+        oldest = waiting["oldest_pending_seconds"]
+        since = f", the oldest for {_duration(oldest)}" if oldest is not None else ""
+        print(f"inbound mail  {waiting['inbound_pending']} not yet processed{since}; "
+              f"{waiting['inbound_quarantined']} quarantined (GET /api/v1/inbound?status=quarantined)")
+        print(f"notices       {waiting['notices_pending']} to send; {waiting['notices_dead']} given up on")
+
+    asyncio.run(with_kefu(run))
+    return 0
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def cmd_case_show(args: argparse.Namespace) -> int:
+    from cases.queries.case_views import EVERYTHING, case_detail
+
+    async def run(kefu: Kefu) -> None:
+        async with kefu.db.reader() as s:
+            case = await case_detail(s, EVERYTHING, args.reference, cli_actor())
+        print(json.dumps(case, ensure_ascii=False, indent=2, default=str))
+
+    asyncio.run(with_kefu(run))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kefu", description="kefu 客服: service cases for automotive suppliers")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="upgrade the database and run SMTP intake, the API and the workers")
+    serve.add_argument("--only", metavar="PARTS",
+                       help="run only these parts, comma-separated: workers, imap, telegram, web, smtp "
+                            "(e.g. --only web for another web process beside a full one)")
+    serve.set_defaults(fn=cmd_serve)
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create or upgrade the schema, seed departments").set_defaults(fn=cmd_db_upgrade)
+    user = sub.add_parser("user", help="staff accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="add a staff account")
+    add.add_argument("username")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--email", help="where staff notices go")
+    add.add_argument("--role", action="append", help="approver, department, quality, sales, admin (repeat)")
+    add.add_argument("--department", help="sales, quality, production_equipment, technical_development, general_management")
+    add.add_argument("--password", help="for the console (argon2id hashed)")
+    add.add_argument("--language", default="zh", choices=["zh", "en"])
+    add.set_defaults(fn=cmd_user_add)
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
+    create = token.add_parser("create", help="make a bearer token for a user (printed once)")
+    create.add_argument("username")
+    create.add_argument("--name", default="cli", help="a label for the token")
+    create.set_defaults(fn=cmd_token_create)
+    status = sub.add_parser("status", help="what is waiting: mail not yet processed, the quarantine, notices")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(fn=cmd_status)
+    case = sub.add_parser("case", help="cases").add_subparsers(dest="case_command", required=True)
+    lst = case.add_parser("list", help="list cases, newest first")
+    lst.add_argument("--state")
+    lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(fn=cmd_case_list)
+    show = case.add_parser("show", help="one case with its conversation and history (JSON)")
+    show.add_argument("reference")
+    show.set_defaults(fn=cmd_case_show)
+    add_log_commands(sub)  # kefu log phone|letter|visit|survey
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings_level = Settings.from_env().log_level
+    except SettingsError as exc:
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings_level)
+    try:
+        return int(args.fn(args) or 0)
+    except (CaseError, SettingsError) as exc:
+        print(f"kefu: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+

@@ -1,0 +1,205 @@
+"""The parts a kefu process runs, each an async context: started in order, stopped in reverse.
+
+    async with running(kefu):                      # everything (what `kefu serve` runs)
+    async with running(kefu, {Part.WEB}):          # the web alone (`kefu serve --only web`)
+
+The base under every part holds the inbox writer, the parse workers and the database engine.
+The order of `Part` is the start order: workers before the edges that feed them, SMTP last,
+so on stop the edges close first (no new mail, sessions finish storing) and the engine last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from enum import StrEnum
+
+from aiohttp import web
+
+from cases.services.wakeup import run_rounds
+from cases.settings import Settings
+from kefu.bootstrap import Kefu, bootstrap
+
+log = logging.getLogger(__name__)
+
+SMTP_CLOSE_SECONDS = 10  # an SMTP client idling in its session does not hold the shutdown longer
+
+
+class Part(StrEnum):
+    WORKERS = "workers"  # mail processor, notice dispatcher, timers, document reader
+    IMAP = "imap"  # only where KEFU_IMAP_URL is set
+    TELEGRAM = "telegram"  # only where KEFU_TELEGRAM_TOKEN is set
+    WEB = "web"  # REST API (and the Telegram webhook) on KEFU_HTTP_LISTEN
+    SMTP = "smtp"  # SMTP intake on KEFU_SMTP_LISTEN
+
+
+ALL: frozenset[Part] = frozenset(Part)
+
+
+def parse_parts(text: str) -> frozenset[Part]:
+    """`web` or `smtp,workers` (the --only flag of `kefu serve`)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in Part.__members__.values()]
+    if unknown or not names:
+        raise ValueError(f"unknown part {', '.join(unknown) or '(none)'}; the parts are {', '.join(Part)}")
+    return frozenset(Part(n) for n in names)
+
+
+@asynccontextmanager
+async def _base(kefu: Kefu) -> AsyncIterator[None]:
+    await kefu.inbox.start()
+    try:
+        yield
+    finally:
+        await kefu.inbox.stop()
+        kefu.processor.pool.close()
+        await kefu.db.dispose()
+
+
+@asynccontextmanager
+async def _workers(kefu: Kefu) -> AsyncIterator[None]:
+    tasks = [
+        asyncio.create_task(kefu.processor.run(), name="processor"),
+        asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
+        # Timers: a round every few minutes (an event nobody sets: they are never woken early).
+        asyncio.create_task(run_rounds(kefu.service.run_satisfaction_timers, asyncio.Event(), 600,
+                                       "satisfaction timers"), name="timers"),
+        asyncio.create_task(run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300,
+                                       "deadline timers"), name="deadline timers"),
+        asyncio.create_task(kefu.documents.run(), name="document reader"),
+    ]
+    kefu.processor.pool.warm_up()
+    kefu.processor.wake()
+    kefu.dispatcher.wake()
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@asynccontextmanager
+async def _imap(kefu: Kefu) -> AsyncIterator[None]:
+    if kefu.imap is None:
+        yield
+        return
+    await kefu.imap.start()
+    try:
+        yield
+    finally:
+        await kefu.imap.stop()
+
+
+@asynccontextmanager
+async def _telegram(kefu: Kefu) -> AsyncIterator[None]:
+    if kefu.telegram is None:
+        yield
+        return
+    await kefu.telegram.start()
+    try:
+        yield
+    finally:
+        await kefu.telegram.stop()
+
+
+@asynccontextmanager
+async def _web(kefu: Kefu, with_webhook: bool) -> AsyncIterator[object]:
+    from kefu.web.app import create_app, web_services
+
+    app = create_app(web_services(kefu))
+    if with_webhook and kefu.telegram is not None:
+        from bots.webhook import add_webhook_route
+
+        add_webhook_route(app, kefu.telegram)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        host, port = kefu.settings.http_listen
+        await web.TCPSite(runner, host, port).start()
+        log.info("HTTP API listening on http://%s:%d/api/v1", host, port)
+        yield runner
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def _smtp(kefu: Kefu) -> AsyncIterator[object]:
+    if kefu.settings.smtp_process:  # SMTP sessions and the raw store on the other core
+        from intake.smtp_process import SmtpProcess
+
+        child = SmtpProcess(kefu.settings, kefu.processor.wake, close_seconds=SMTP_CLOSE_SECONDS)
+        kefu.channel_status["smtp"] = child.status
+        try:
+            await child.start()
+            yield child
+        finally:
+            await child.stop()  # its status stays, saying "stopped"
+        return
+    from intake.smtp import close_smtp_server, start_smtp_server
+
+    server = await start_smtp_server(kefu.inbox, kefu.settings)
+    try:
+        yield server
+    finally:
+        await close_smtp_server(server, SMTP_CLOSE_SECONDS)
+
+
+def _context(kefu: Kefu, part: Part, parts: frozenset[Part]) -> AbstractAsyncContextManager[object]:
+    if part is Part.WEB:
+        return _web(kefu, with_webhook=Part.TELEGRAM in parts)
+    contexts: dict[Part, Callable[[Kefu], AbstractAsyncContextManager[object]]] = {
+        Part.WORKERS: _workers, Part.IMAP: _imap, Part.TELEGRAM: _telegram, Part.SMTP: _smtp,
+    }
+    return contexts[part](kefu)
+
+
+class Running:
+    """The started parts of one kefu; `stop` stops them in reverse order. `servers` holds what a
+    part serves with, for callers that look at it (the SMTP process's pid, say): the SMTP server
+    or process under Part.SMTP, the web runner under Part.WEB, None for the others."""
+
+    def __init__(self, kefu: Kefu, servers: dict[Part, object], stack: AsyncExitStack) -> None:
+        self.kefu = kefu
+        self.servers = servers
+        self._stack = stack
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+
+
+async def start(kefu: Kefu, parts: Iterable[Part | str] = ALL) -> Running:
+    """Start the chosen parts (in the order of `Part`); if one fails, the ones started before it
+    are stopped again and the error is raised."""
+    chosen = frozenset(Part(p) for p in parts)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(_base(kefu))
+        servers = {part: await stack.enter_async_context(_context(kefu, part, chosen))
+                   for part in Part if part in chosen}
+        return Running(kefu, servers, stack.pop_all())
+    raise AssertionError("unreachable")  # pragma: no cover (the stack re-raises what failed)
+
+
+@asynccontextmanager
+async def running(kefu: Kefu, parts: Iterable[Part | str] = ALL) -> AsyncIterator[Running]:
+    """`start` as a context: the parts run inside the block and are stopped when it ends."""
+    started = await start(kefu, parts)
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+async def serve(settings: Settings, parts: Iterable[Part | str] = ALL) -> None:
+    """Build, start the parts, run until SIGINT or SIGTERM, stop in reverse."""
+    kefu = bootstrap(settings)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    async with running(kefu, parts):
+        await stopped.wait()
+        log.info("stopping")

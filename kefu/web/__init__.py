@@ -1,0 +1,1 @@
+"""The web: the REST API now, the staff console next to it."""

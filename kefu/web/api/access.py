@@ -1,0 +1,86 @@
+"""Who may call what: the API's access policy in one place.
+
+Two rules. (1) `ACCESS`: per route name, the roles that may call it (checked by the auth
+middleware on every request, before the handler runs). (2) `scope_for`: which cases a caller
+may read or act on; a member of a department sees only that department's cases, everyone
+else with a case role sees all. Workflow steps are further checked by CaseService against the
+transition table (cases/domain/states.py); this module does not repeat that.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from cases.domain.actors import Actor
+from cases.domain.enums import Role
+from cases.queries.case_views import EVERYTHING, Scope
+
+
+class Open(Enum):
+    PUBLIC = "public"  # no token needed (health checks, the API description)
+    SIGNED_IN = "signed_in"  # any valid token, whatever the roles
+
+
+Access = frozenset[Role] | Open
+
+# May see every case, whatever its department.
+ALL_CASES: frozenset[Role] = frozenset({Role.APPROVER, Role.QUALITY, Role.SALES, Role.ADMIN})
+# May read cases at all (department members: their own department's only).
+CASE_READERS: frozenset[Role] = ALL_CASES | {Role.DEPARTMENT}
+# May look at and re-run held inbound mail and set-aside notification events.
+INBOUND_KEEPERS: frozenset[Role] = frozenset({Role.ADMIN, Role.SALES, Role.QUALITY})
+# Log calls, letters, visits and surveys; keep the customer archive (Sales, procedure 6.3.1).
+SALES_DESK: frozenset[Role] = frozenset({Role.SALES, Role.ADMIN})
+
+ACCESS: dict[str, Access] = {
+    "health": Open.PUBLIC,
+    "openapi": Open.PUBLIC,
+    "me": Open.SIGNED_IN,
+    "list_departments": CASE_READERS,
+    "list_cases": CASE_READERS,
+    "get_case": CASE_READERS,
+    "get_attachment": CASE_READERS,
+    # Workflow steps: CaseService decides per step (state first, then role, then department).
+    "approve": CASE_READERS,
+    "no_action": CASE_READERS,
+    "reassign": CASE_READERS,
+    "analysis": CASE_READERS,
+    "measures": CASE_READERS,
+    "verify": CASE_READERS,
+    "reject_verification": CASE_READERS,
+    "reply": CASE_READERS,
+    "add_note": CASE_READERS,
+    "set_deadline": CASE_READERS,  # the service checks DEADLINE_SETTERS (cases/domain/states.py)
+    "list_inbound": INBOUND_KEEPERS,
+    "rerun_inbound": INBOUND_KEEPERS,
+    "list_set_aside": INBOUND_KEEPERS,
+    "refan_event": INBOUND_KEEPERS,
+    "log_entry": SALES_DESK,
+    "create_customer": SALES_DESK,
+    "list_customers": ALL_CASES,
+    "get_customer": ALL_CASES,
+    "create_contact": SALES_DESK,
+    "update_contact": SALES_DESK,
+    "add_identity": SALES_DESK,
+    "merge": SALES_DESK,
+    "unmerge": SALES_DESK,
+    "contact_telegram_link": ALL_CASES,  # staff who talk to customers bind their chats
+    "my_telegram_link": Open.SIGNED_IN,
+}
+
+
+def scope_for(actor: Actor) -> Scope:
+    """The department rule: which cases this caller may see and act on."""
+    if actor.roles & ALL_CASES:
+        return EVERYTHING
+    return Scope(all_departments=False, department_id=actor.department_id)
+
+
+def describe(access: Access) -> str:
+    """For the API description and error messages."""
+    if access is Open.PUBLIC:
+        return "no authentication"
+    if access is Open.SIGNED_IN:
+        return "any signed-in user"
+    names = sorted(r.value for r in access)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"

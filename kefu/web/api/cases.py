@@ -1,0 +1,165 @@
+"""Case endpoints: list, read, download an attachment, and the workflow steps.
+
+Every workflow step is one row of `STEPS`: its URL segment, its body fields and the
+CaseService call. The handler checks only that the caller may see the case (the department
+rule); the service checks the transition table and the roles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import web
+
+from cases.queries import case_views as queries
+from cases.domain.actors import Actor
+from cases.domain.enums import CaseState, CaseType
+from cases.services.case_service import CaseService, StepResult
+from cases.domain.states import Action
+from kefu.web.api.access import scope_for
+from kefu.web.api.support import (
+    actor_of, json_object, DB, CASES, SETTINGS, no_other_fields, path_id, query_choice, query_instant, query_int,
+    text_field,
+)
+
+Fields = dict[str, str]
+
+
+async def list_cases(request: web.Request) -> web.Response:
+    tz = request.app[SETTINGS].tz
+    state = query_choice(request, "state", [s.value for s in CaseState])
+    f = queries.CaseFilter(
+        state=CaseState(state) if state else None,
+        department=request.query.get("department", "").strip() or None,
+        type=query_choice(request, "type", [t.value for t in CaseType]),
+        customer_id=query_int(request, "customer_id", None, minimum=1),
+        q=request.query.get("q", "").strip() or None,
+        received_from=query_instant(request, "received_from", tz),
+        received_to=query_instant(request, "received_to", tz, end_of_day=True),
+        limit=query_int(request, "limit", 50, minimum=1, maximum=queries.MAX_LIMIT) or 50,
+        offset=query_int(request, "offset", 0) or 0,
+    )
+    async with request.app[DB].reader() as s:
+        return web.json_response(await queries.list_cases(s, scope_for(actor_of(request)), f))
+
+
+async def get_case(request: web.Request) -> web.Response:
+    actor = actor_of(request)
+    async with request.app[DB].reader() as s:
+        return web.json_response(await queries.case_detail(s, scope_for(actor), request.match_info["reference"], actor))
+
+
+async def get_attachment(request: web.Request) -> web.Response:
+    """The file as a download, never rendered from our origin (django-helpdesk's stored XSS)."""
+    attachment_id = path_id(request, "attachment_id")
+    async with request.app[DB].reader() as s:
+        f = await queries.attachment(s, scope_for(actor_of(request)), request.match_info["reference"], attachment_id)
+    return web.Response(body=f.data, headers={
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": content_disposition(f.filename),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Cache-Control": "private, no-store",
+    })
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback name, and the real (often Chinese) name as filename*."""
+    # No quote, backslash or semicolon in the fallback: nothing can break out of the parameter.
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+    fallback = fallback or "attachment"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+# -- workflow -------------------------------------------------------------------------------
+StepCall = Callable[[CaseService, Actor, str, Fields], Awaitable[StepResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    description: str
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One workflow endpoint: POST /api/v1/cases/{reference}/<segment>."""
+
+    name: str  # the route name (ACCESS and the API description use it)
+    segment: str
+    action: Action | None  # the transition it takes, as named in a case's allowed_actions
+    summary: str
+    fields: tuple[Field, ...]
+    call: StepCall
+
+
+STEPS: tuple[Step, ...] = (
+    Step("approve", "approve", Action.APPROVE,
+         "Approve the case and assign the responsible department (approver)",
+         (Field("department", "a department code from GET /departments"),
+          Field("severity", "low, medium, high or critical", required=False),
+          Field("note", "why, for the history", required=False),
+          Field("deadline", "the customer's deadline: 2026-12-15 (end of that day) or 2026-12-15T17:00+08:00",
+                required=False)),
+         lambda svc, a, ref, f: svc.approve(a, ref, f["department"], f.get("severity") or None, f.get("note", ""),
+                                            f.get("deadline") or None)),
+    Step("no_action", "no-action", Action.DECIDE_NO_ACTION,
+         "Decide 不做处理 (no action), with the reason told to the customer (approver)",
+         (Field("reason", "why no action is taken"),),
+         lambda svc, a, ref, f: svc.decide_no_action(a, ref, f["reason"])),
+    Step("reassign", "reassign", Action.REASSIGN,
+         "Move the case to another department (approver)",
+         (Field("department", "a department code from GET /departments"),
+          Field("note", "why, for the history", required=False)),
+         lambda svc, a, ref, f: svc.reassign(a, ref, f["department"], f.get("note", ""))),
+    Step("analysis", "analysis", Action.RECORD_ANALYSIS,
+         "Record the cause analysis (the case's department, or quality)",
+         (Field("analysis", "the cause analysis"),),
+         lambda svc, a, ref, f: svc.record_analysis(a, ref, f["analysis"])),
+    Step("measures", "measures", Action.RECORD_MEASURES,
+         "Record corrective and preventive measures (the case's department, or quality)",
+         (Field("measures", "the corrective and preventive action taken"),),
+         lambda svc, a, ref, f: svc.record_measures(a, ref, f["measures"])),
+    Step("verify", "verify", Action.VERIFY,
+         "Verify that the measures are effective (quality)",
+         (Field("verification", "how the measures were verified"),),
+         lambda svc, a, ref, f: svc.verify(a, ref, f["verification"])),
+    Step("reject_verification", "reject-verification", Action.REJECT_VERIFICATION,
+         "Measures not effective: back to the department (quality)",
+         (Field("note", "why the measures are not effective"),),
+         lambda svc, a, ref, f: svc.reject_verification(a, ref, f["note"])),
+    Step("reply", "reply", Action.REPLY,
+         "Report the result to the customer and ask for 满意度确认 (sales)",
+         (Field("message", "the reply sent to the customer"),),
+         lambda svc, a, ref, f: svc.reply(a, ref, f["message"])),
+    Step("set_deadline", "deadline", None,
+         "Record or move the customer's deadline for the answer or CAPA (approver, sales or quality)",
+         (Field("deadline", "2026-12-15 (end of that day) or 2026-12-15T17:00+08:00"),
+          Field("note", "why, for the history", required=False)),
+         lambda svc, a, ref, f: svc.set_deadline(a, ref, f["deadline"], f.get("note", ""))),
+    Step("add_note", "notes", None,
+         "Add an internal note (never sent to the customer)",
+         (Field("text", "the note"),),
+         lambda svc, a, ref, f: svc.add_note(a, ref, f["text"])),
+)
+
+
+def step_handler(step: Step) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        actor = actor_of(request)
+        reference = request.match_info["reference"]
+        body = await json_object(request)
+        no_other_fields(body, {f.name for f in step.fields})
+        fields = {f.name: text_field(body, f.name, required=f.required) for f in step.fields}
+        # The department rule before the service: a case of another department is "not found".
+        async with request.app[DB].reader() as s:
+            await queries.ensure_visible(s, scope_for(actor), reference)
+        result = await step.call(request.app[CASES], actor, reference, fields)
+        return web.json_response({"reference": result.reference, "state": result.state})
+
+    handle.__name__ = handle.__qualname__ = f"step_{step.name}"
+    handle.__doc__ = step.summary
+    return handle

@@ -1,0 +1,131 @@
+"""Staff-logged entries over the API: POST /entries/{phone|letter|visit|survey}.
+
+A JSON object, or multipart/form-data with the same object in a part named `entry` and a
+scanned letter in a file part named `attachment`. 201 with the new case; a form token seen
+before answers 200 with the case the first submit opened.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import BodyPartReader, web
+
+from cases.services.entries import ENTRY_KINDS, MAX_ATTACHMENT_BYTES, EntryInput, safe_filename
+from cases.domain.enums import Channel
+from cases.domain.intake_message import Attachment
+from kefu.web.api.support import (
+    CLOCK, ENTRIES, SETTINGS, RequestError, actor_of, json_object, no_other_fields, refuse_nul, text_field,
+)
+
+FIELDS = {"customer", "contact", "caller", "at", "subject", "description", "type", "part_number", "batch", "quantity",
+          "reply_channel", "language", "form_token", "attachment"}
+CALLER_FIELDS = {"number", "name", "email"}
+
+
+def parse_at(raw: Any, tz: ZoneInfo) -> datetime | None:
+    """ISO 8601 (`2026-11-30T14:05:00+08:00`, `2026-11-30 14:05`); without an offset: the company's zone."""
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, str):
+        raise RequestError("The field 'at' must be a string: an ISO 8601 time such as 2026-11-30 14:05.")
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise RequestError(f"The field 'at' must be an ISO 8601 time such as 2026-11-30 14:05, got {raw!r}.") from None
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def _caller(body: dict[str, Any]) -> dict[str, str]:
+    caller = body.get("caller")
+    if caller is None:
+        return {}
+    if isinstance(caller, str):
+        return {"number": caller}
+    if not isinstance(caller, dict):
+        raise RequestError("The field 'caller' must be a phone number or an object {number, name, email}.")
+    no_other_fields(caller, CALLER_FIELDS)
+    return {k: text_field(caller, k) for k in CALLER_FIELDS if caller.get(k) is not None}
+
+
+def _attachment_from_json(raw: Any) -> Attachment | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), str):
+        raise RequestError("The field 'attachment' must be an object {filename, content_type, data (base64)}.")
+    no_other_fields(raw, {"filename", "content_type", "data"})
+    try:
+        data = base64.b64decode(raw["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError("The attachment's 'data' is not valid base64.") from None
+    return Attachment(safe_filename(str(raw.get("filename") or "letter.pdf")),
+                      str(raw.get("content_type") or "application/octet-stream")[:120], data)
+
+
+async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment | None]:
+    body: dict[str, Any] | None = None
+    attachment: Attachment | None = None
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        if part.name == "entry":
+            try:
+                body = json.loads(await part.text())
+            except ValueError as exc:
+                raise RequestError(f"The part 'entry' is not valid JSON ({exc}).") from None
+        elif part.name == "attachment":
+            data = await part.read()
+            if len(data) > MAX_ATTACHMENT_BYTES:
+                raise RequestError(f"The attachment is larger than {MAX_ATTACHMENT_BYTES} bytes.")
+            attachment = Attachment(safe_filename(part.filename or "letter.pdf"),
+                                    (part.headers.get("Content-Type") or "application/octet-stream")[:120], bytes(data))
+    if not isinstance(body, dict):
+        raise RequestError("A multipart entry needs a part named 'entry' holding a JSON object.")
+    refuse_nul(body)
+    return body, attachment
+
+
+async def log_entry(request: web.Request) -> web.Response:
+    kind_raw = request.match_info["kind"]
+    kind = next((k for k in ENTRY_KINDS if k.value == kind_raw), None)
+    if kind is None:
+        raise RequestError(f"There is no entry kind {kind_raw!r}; one of: {', '.join(k.value for k in ENTRY_KINDS)}.")
+    if request.content_type.startswith("multipart/"):
+        body, attachment = await _multipart(request)
+    else:
+        body = await json_object(request)
+        attachment = None
+    no_other_fields(body, FIELDS)
+    attachment = attachment or _attachment_from_json(body.get("attachment"))
+    caller = _caller(body)
+    customer = body.get("customer")
+    if isinstance(customer, bool) or (customer is not None and not isinstance(customer, (str, int))):
+        raise RequestError("The field 'customer' must be a customer id, code or name.")
+    contact = body.get("contact")
+    if contact is not None and (not isinstance(contact, int) or isinstance(contact, bool)):
+        raise RequestError("The field 'contact' must be a contact id (a whole number).")
+    quantity = body.get("quantity")
+    if quantity is not None and (not isinstance(quantity, int) or isinstance(quantity, bool)):
+        raise RequestError("The field 'quantity' must be a whole number.")
+    entry = EntryInput(
+        kind=Channel(kind), at=parse_at(body.get("at"), request.app[SETTINGS].tz) or request.app[CLOCK](),
+        subject=text_field(body, "subject", required=False), description=text_field(body, "description", required=False),
+        customer=customer, contact_id=contact, caller_number=caller.get("number"), caller_name=caller.get("name", ""),
+        caller_email=caller.get("email"), type=text_field(body, "type", required=False) or None,
+        part_number=text_field(body, "part_number", required=False) or None,
+        batch=text_field(body, "batch", required=False) or None, quantity=quantity,
+        reply_channel=text_field(body, "reply_channel", required=False) or None,
+        language=text_field(body, "language", required=False) or None,
+        form_token=text_field(body, "form_token", required=False) or None,
+        attachments=(attachment,) if attachment else (),
+    )
+    result = await request.app[ENTRIES].log_entry(actor_of(request), entry)
+    return web.json_response({"reference": result.reference, "created": result.created,
+                              "customer_id": result.customer_id, "contact_id": result.contact_id},
+                             status=201 if result.created else 200)

@@ -1,0 +1,66 @@
+"""The building blocks of the OpenAPI description: schema shorthands, parameters, operations
+(used by openapi.py and the parts it merges in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kefu.web.api.access import ACCESS, Open, describe
+
+Doc = dict[str, Any]
+
+
+def ref(name: str) -> Doc:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: Doc, required: list[str] | None = None, **extra: Any) -> Doc:
+    return {"type": "object", "properties": properties, "required": required or list(properties), **extra}
+
+
+STR: Doc = {"type": "string"}
+INT: Doc = {"type": "integer"}
+TIME: Doc = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
+OPT_STR: Doc = {"type": ["string", "null"]}
+OPT_INT: Doc = {"type": ["integer", "null"]}
+OPT_TIME: Doc = {"type": ["string", "null"], "format": "date-time"}
+
+ERRORS: dict[str, str] = {
+    "400": "The request is malformed: not JSON, a missing field, a wrong type, a bad query parameter.",
+    "401": "No token, or an invalid one.",
+    "403": "The caller's roles do not allow this.",
+    "404": "No such thing, or it belongs to another department.",
+    "409": "The step is not allowed in the case's current state, or the thing changed meanwhile.",
+    "422": "The values are well-formed but refused (an empty text, an unknown department).",
+}
+
+
+def error_refs(*codes: str) -> Doc:
+    return {code: {"$ref": f"#/components/responses/E{code}"} for code in codes}
+
+
+def json_doc(schema: Doc, description: str) -> Doc:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def param(name: str, where: str, schema: Doc, description: str, required: bool = False) -> Doc:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            "description": description}
+
+
+def operation(name: str, summary: str, ok: Doc, *errors: str, parameters: list[Doc] | None = None,
+        body: Doc | None = None, tag: str = "cases") -> Doc:
+    access = ACCESS[name]
+    op: Doc = {
+        "operationId": name, "summary": summary, "tags": [tag],
+        "description": f"Allowed for: {describe(access)}.",
+        "x-roles": sorted(r.value for r in access) if isinstance(access, frozenset) else access.value,
+        "responses": {**ok, **error_refs(*(() if access is Open.PUBLIC else ("401",)), *errors)},
+    }
+    if access is Open.PUBLIC:
+        op["security"] = []
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return op

@@ -1,0 +1,112 @@
+"""The REST API's route table and its small system endpoints (health, description, caller).
+
+Every endpoint is one row of `ROUTES`; its name is the key of the access table
+(kefu/web/api/access.py) and the operationId of the API description (kefu/web/api/openapi.py).
+Tests check that the three agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy import text
+
+from cases.queries import case_views as queries
+from cases.queries import operations
+from kefu.web.api import archive as api_archive
+from kefu.web.api import cases as api_cases
+from kefu.web.api import entries as api_entries
+from kefu.web.api import inbound as api_inbound
+from kefu.web.api import outbox as api_outbox
+from kefu.web.api import telegram as api_telegram
+from kefu.web.api import openapi
+from kefu.web.api.access import ACCESS
+from kefu.web.api.support import CHANNEL_STATUS, CLOCK, DB, actor_of
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+HEALTH_TIMEOUT_SECONDS = 5.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def health(request: web.Request) -> web.Response:
+    """A load balancer's question: can this instance reach its database? And for the person on
+    call: what is waiting (the backlog) and how each channel is."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+            async with request.app[DB].reader() as s:
+                await s.execute(text("SELECT 1"))
+                waiting = await operations.backlog(s, request.app[CLOCK]())
+    except Exception as exc:
+        log.warning("health: the database does not answer: %s: %s", type(exc).__name__, exc)
+        return web.json_response({"status": "unavailable", "database": "unavailable"}, status=503)
+    body: dict[str, object] = {"status": "ok", "database": "ok", "backlog": waiting}
+    # Channels (the IMAP mailbox, ...) report their own state; a channel in error does not
+    # make the instance unhealthy for a load balancer, it is for the person on call to see.
+    body.update({name: status() for name, status in request.app[CHANNEL_STATUS].items()})
+    return web.json_response(body)
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(openapi.document())
+
+
+async def me(request: web.Request) -> web.Response:
+    async with request.app[DB].reader() as s:
+        return web.json_response(await queries.me(s, actor_of(request)))
+
+
+async def list_departments(request: web.Request) -> web.Response:
+    async with request.app[DB].reader() as s:
+        return web.json_response({"items": await queries.departments(s)})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    name: str
+    method: str
+    path: str  # below PREFIX
+    handler: Handler
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("health", "GET", "/health", health),
+    Route("openapi", "GET", "/openapi.json", openapi_json),
+    Route("me", "GET", "/me", me),
+    Route("list_departments", "GET", "/departments", list_departments),
+    Route("list_cases", "GET", "/cases", api_cases.list_cases),
+    Route("get_case", "GET", "/cases/{reference}", api_cases.get_case),
+    Route("get_attachment", "GET", "/cases/{reference}/attachments/{attachment_id}", api_cases.get_attachment),
+    *(Route(step.name, "POST", f"/cases/{{reference}}/{step.segment}", api_cases.step_handler(step))
+      for step in api_cases.STEPS),
+    Route("list_inbound", "GET", "/inbound", api_inbound.list_inbound),
+    Route("rerun_inbound", "POST", "/inbound/{inbound_id}/rerun", api_inbound.rerun_inbound),
+    Route("list_set_aside", "GET", "/notifications/set-aside", api_outbox.list_set_aside),
+    Route("refan_event", "POST", "/notifications/set-aside/{event_id}/rerun", api_outbox.refan_event),
+    # Staff-logged entries and the customer archive (README "Fax, phone, letter, visit, survey")
+    Route("log_entry", "POST", "/entries/{kind}", api_entries.log_entry),
+    Route("create_customer", "POST", "/customers", api_archive.create_customer),
+    Route("list_customers", "GET", "/customers", api_archive.list_customers),
+    Route("get_customer", "GET", "/customers/{customer_id}", api_archive.get_customer),
+    Route("create_contact", "POST", "/customers/{customer_id}/contacts", api_archive.create_contact),
+    Route("update_contact", "PATCH", "/contacts/{contact_id}", api_archive.update_contact),
+    Route("add_identity", "POST", "/contacts/{contact_id}/identities", api_archive.add_identity),
+    Route("merge", "POST", "/merges", api_archive.merge),
+    Route("unmerge", "POST", "/merges/{merge_id}/undo", api_archive.unmerge),
+    # Telegram deep links (README "Telegram bot")
+    Route("contact_telegram_link", "POST", "/contacts/{contact_id}/telegram-link", api_telegram.contact_telegram_link),
+    Route("my_telegram_link", "POST", "/me/telegram-link", api_telegram.my_telegram_link),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    missing = [r.name for r in ROUTES if r.name not in ACCESS]
+    if missing:  # fail at start, not open: a route without a rule would be nobody's decision
+        raise RuntimeError(f"routes without an access rule: {', '.join(missing)}")
+    for r in ROUTES:
+        app.router.add_route(r.method, PREFIX + r.path, r.handler, name=r.name)
