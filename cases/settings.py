@@ -1,8 +1,10 @@
 """Settings: one frozen dataclass, loaded from the environment in one place.
 
-Every setting is documented in README.md ("Settings") with its default. An optional TOML
-file (``KEFU_CONFIG``) supplies the same keys in lower case without the ``KEFU_`` prefix;
-the environment wins over the file.
+Each setting is declared once, below: its type, its default, how its text is read and what it
+means. The reader (`Settings.from_env`), a Settings built in code and the table in
+docs/settings.md (`settings_table`, checked by a test) all come from that declaration. An
+optional TOML file (``KEFU_CONFIG``) supplies the same keys in lower case without the
+``KEFU_`` prefix; the environment wins over the file.
 """
 
 from __future__ import annotations
@@ -10,84 +12,207 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
+
+T = TypeVar("T")
+Parse = Callable[[str, str], Any]  # (name, text) -> value; raises SettingsError
 
 
 class SettingsError(ValueError):
     """A setting has a value we cannot use; the message names the variable."""
 
 
-def _split_hostport(value: str, name: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise SettingsError(f"{name} must look like HOST:PORT, got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+# -- how a setting's text is read ---------------------------------------------------------------
+def text(name: str, raw: str) -> str:
+    return raw
 
 
-def _default_parse_workers() -> int:
-    """Mail is parsed in worker processes; one core stays with the event loop."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
+def optional_text(name: str, raw: str) -> str | None:
+    return raw
 
 
-def _smtp_process(raw: str | None) -> bool:
-    """KEFU_SMTP_PROCESS: ``auto`` (the default) runs SMTP intake in its own process when the
-    machine has two cores or more, so that SMTP sessions and case writing each get one."""
-    value = (raw or "auto").strip().lower()
-    if value == "auto":
-        return (os.cpu_count() or 1) >= 2
+def lower(name: str, raw: str) -> str:
+    return raw.strip().lower()
+
+
+def upper(name: str, raw: str) -> str:
+    return raw.strip().upper()
+
+
+def number(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def whole(name: str, raw: str) -> int:
+    value = number(name, raw)
+    if value != int(value):
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}")
+    return int(value)
+
+
+def switch(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
     if value in ("on", "1", "true", "yes"):
         return True
     if value in ("off", "0", "false", "no"):
         return False
-    raise SettingsError(f"KEFU_SMTP_PROCESS must be auto, on or off, got {raw!r}")
+    raise SettingsError(f"{name} must be on or off, got {raw!r}")
+
+
+def host_port(name: str, raw: str) -> tuple[str, int]:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SettingsError(f"{name} must look like HOST:PORT, got {raw!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def word_list(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(w.strip().lower() for w in raw.split(",") if w.strip())
+
+
+def domains(name: str, raw: str) -> tuple[str, ...]:
+    found = word_list(name, raw)
+    if not found:
+        raise SettingsError(f"{name} must name at least one domain")
+    return found
+
+
+def time_zone(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except Exception:
+        raise SettingsError(f"{name}: unknown time zone {raw!r}") from None
+    return raw
+
+
+def path(name: str, raw: str) -> Path:
+    return Path(raw)
+
+
+def _auto(parse: Parse, auto: Callable[[], Any]) -> Parse:
+    """`auto` means the machine's default (the same as leaving the setting out)."""
+    return lambda name, raw: auto() if raw.strip().lower() == "auto" else parse(name, raw)
+
+
+# -- defaults that depend on the machine ----------------------------------------------------------
+def default_parse_workers() -> int:
+    """Mail is parsed in worker processes; one core stays with the event loop."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def default_smtp_process() -> bool:
+    """SMTP intake in its own process when the machine has two cores or more, so that SMTP
+    sessions and case writing each get one."""
+    return (os.cpu_count() or 1) >= 2
+
+
+def setting(default: Any, doc: str, parse: Parse, *, shown: str | None = None,
+            factory: Callable[[], Any] | None = None) -> Any:
+    """Declare a setting: its default (or a factory for a default the machine decides), how
+    its text is read, and what docs/settings.md says of it (`shown` for a default that is not
+    a plain value)."""
+    meta = {"doc": doc, "parse": parse, "shown": shown}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    data_dir: Path = Path("var")
-    database_url: str = ""  # default: SQLite file under data_dir
-    smtp_listen: tuple[str, int] = ("127.0.0.1", 2525)
-    mail_domains: tuple[str, ...] = ("localhost",)
-    service_local_part: str = "service"
-    http_listen: tuple[str, int] = ("127.0.0.1", 8080)
-    outgoing_smtp: str | None = None
-    mail_from_name: str = "客服 kefu"
-    timezone: str = "Asia/Shanghai"
-    secret_key: str = ""
-    reference_prefix: str = "FB"
-    public_url: str = ""
-    satisfaction_reminder_days: float = 7.0
-    satisfaction_close_days: float = 7.0
-    deadline_warning_hours: float = 48.0
-    max_message_bytes: int = 25 * 1024 * 1024
-    auto_mail_per_recipient_per_day: int = 20
-    instance_id: str = field(default_factory=lambda: secrets.token_hex(4))
-    log_level: str = "INFO"
-    parse_workers: int = 0  # from the environment: one less than the cores, at most 4
-    smtp_process: bool = False  # from the environment: on with two cores or more (intake/smtp_process.py)
-    fax_gateways: tuple[str, ...] = ()  # the site's own fax-to-email sender addresses (patterns)
-    # IMAP mailbox (README "IMAP mailbox"); the URL is checked by intake/imap_config.py.
-    imap_url: str | None = None
-    imap_password: str = ""
-    imap_move_to: str | None = None
-    imap_poll_seconds: float = 60.0
-    imap_max_message_bytes: int = 0  # 0: the same as max_message_bytes
-    imap_ca_file: str | None = None
-    # Faxes and scanned letters (README "Fax, phone, letter, visit, survey").
-    ocr_languages: str = "chi_sim+eng"
-    ocr_timeout_seconds: float = 120.0
-    # Telegram bot (README "Telegram bot"); off without a token.
-    telegram_token: str = ""
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_webhook_url: str = ""
-    telegram_webhook_secret: str = ""
-    telegram_bot_username: str = ""
-    telegram_poll_timeout: float = 30.0
-    telegram_per_chat_seconds: float = 1.0
-    telegram_per_second: float = 30.0
+    data_dir: Path = setting(Path("var"), "data folder: SQLite database, `secret_key`, `outgoing/`", path)
+    database_url: str = setting(
+        "", "database; `postgresql+asyncpg://user@host:5432/db` for PostgreSQL", text,
+        shown="`sqlite+aiosqlite:///var/kefu.sqlite3`")
+    smtp_listen: tuple[str, int] = setting(("127.0.0.1", 2525), "SMTP intake address", host_port,
+                                           shown="`127.0.0.1:2525`")
+    mail_domains: tuple[str, ...] = setting(
+        ("localhost",), "comma-separated recipient domains we accept; the first is used in our own addresses",
+        domains, shown="`localhost`")
+    service_local_part: str = setting("service", "local part of the service address", lower)
+    http_listen: tuple[str, int] = setting(("127.0.0.1", 8080), "HTTP API (and console) address", host_port,
+                                           shown="`127.0.0.1:8080`")
+    outgoing_smtp: str | None = setting(
+        None, "relay URL: `smtp://host:25`, `smtp+starttls://user:pw@host:587`, `smtps://host:465`; unset: mail "
+              "is written to `var/outgoing/*.eml`", optional_text)
+    mail_from_name: str = setting("客服 kefu", "display name of our mail", text)
+    timezone: str = setting("Asia/Shanghai", "time zone for display; everything is stored in UTC", time_zone)
+    secret_key: str = setting(
+        "", "signs reply-address and Message-ID tokens; **set the same value on every instance**", text,
+        shown="generated into `var/secret_key`")
+    reference_prefix: str = setting("FB", "prefix of case references (`FB-2026-000123`)", upper)
+    public_url: str = setting("", "base URL of the console, for links in staff notices",
+                              lambda name, raw: raw.rstrip("/"))
+    satisfaction_reminder_days: float = setting(
+        7.0, "days without a satisfaction answer before the one reminder", number)
+    satisfaction_close_days: float = setting(
+        7.0, "days after the reminder before closing as \"no response\"", number)
+    deadline_warning_hours: float = setting(
+        48.0, "how long before the customer's deadline the department and Sales are told it is near", number)
+    max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
+    auto_mail_per_recipient_per_day: int = setting(
+        20, "cap on automatic mail to one customer address a day (loop guard)", whole)
+    instance_id: str = setting(None, "names this instance in our loop header", text, shown="random",
+                               factory=lambda: secrets.token_hex(4))
+    log_level: str = setting(
+        "INFO", "`DEBUG`, `INFO`, `WARNING`, …; aiosmtpd's line per SMTP command (with the addresses) is "
+                "logged only at `DEBUG` (`kefu/logs.py`)", upper)
+    parse_workers: int = setting(
+        None, "processes that parse incoming mail beside the event loop; `0` parses inline. They end with "
+              "`kefu serve`, even after a `kill -9`", _auto(whole, default_parse_workers),
+        shown="`auto`: one less than the cores, at most 4 (`1` on two cores)", factory=default_parse_workers)
+    smtp_process: bool = setting(
+        None, "`on`: SMTP intake runs in its own process beside the one that writes cases; `off`: in the "
+              "same process. The child is started with `spawn`: a Python program of your own that starts "
+              "kefu (`kefu.parts.running`) with it on must do so under `if __name__ == \"__main__\":`",
+        _auto(switch, default_smtp_process), shown="`auto`: on with two cores or more",
+        factory=default_smtp_process)
+    fax_gateways: tuple[str, ...] = setting(
+        (), "comma-separated sender addresses (shell patterns such as `*@fax.example.cn`) of the site's own "
+            "fax-to-email gateways, tried before the built-in rules and read like \"Fax from …\" / "
+            "\"来自 … 的传真\"", word_list)
+    # IMAP mailbox (docs/imap.md); the URL is checked by intake/imap_config.py.
+    imap_url: str | None = setting(
+        None, "`imaps://user:password@host[:993]/FOLDER` (TLS), or `imap://user@host[:143]/FOLDER` with "
+              "STARTTLS, which is then required; `?starttls=never` is accepted only for a loopback host "
+              "(tests, a local Dovecot). Folder default `INBOX`; `%40` for an `@` in the user",
+        optional_text, shown="— (off)")
+    imap_password: str = setting("", "the password, when it is not in the URL", text)
+    imap_move_to: str | None = setting(
+        None, "folder to move imported mail to; unset: flag it `\\Seen` and `$KefuImported`", optional_text,
+        shown="— (flag instead)")
+    imap_poll_seconds: float = setting(60.0, "polling interval when the server has no IDLE", number)
+    imap_max_message_bytes: int = setting(0, "larger mail is reported, not downloaded", whole,
+                                          shown="`KEFU_MAX_MESSAGE_BYTES`")
+    imap_ca_file: str | None = setting(
+        None, "PEM file of the CA that signed the server's certificate; certificates and host names are "
+              "always verified", optional_text, shown="system CAs")
+    # Faxes and scanned letters (docs/fax-and-phone.md).
+    ocr_languages: str = setting(
+        "chi_sim+eng", "Tesseract languages for faxes and scanned letters (those installed are used)", text)
+    ocr_timeout_seconds: float = setting(
+        120.0, "longest one tool (pdftotext, pdftoppm, tesseract) may run on a document", number)
+    # Telegram bot (docs/telegram.md); off without a token.
+    telegram_token: str = setting("", "the bot's token from @BotFather; unset: the bot is off", text)
+    telegram_api_url: str = setting(
+        "https://api.telegram.org/bot", "Bot API base URL (the token is appended); a self-hosted Bot API "
+        "server or a test server can stand in; files are fetched from the same URL with `/file/bot`", text)
+    telegram_webhook_url: str = setting(
+        "", "public HTTPS URL that reaches `POST /telegram/webhook`; unset: long polling", text)
+    telegram_webhook_secret: str = setting(
+        "", "the secret token Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (`A-Z a-z 0-9 _ -`, up to "
+            "256)", text, shown="derived from `KEFU_SECRET_KEY`")
+    telegram_bot_username: str = setting("", "the bot's username for `t.me` links",
+                                         lambda name, raw: raw.strip().lstrip("@"), shown="from `getMe`")
+    telegram_poll_timeout: float = setting(30.0, "long-polling timeout of `getUpdates`, seconds", number)
+    telegram_per_chat_seconds: float = setting(1.0, "least time between two messages to one chat", number)
+    telegram_per_second: float = setting(30.0, "most messages a second in all", number)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -106,7 +231,7 @@ class Settings:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'kefu.sqlite3'}"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         values: dict[str, str] = {}
         config = env.get("KEFU_CONFIG")
@@ -117,74 +242,19 @@ class Settings:
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise SettingsError(f"KEFU_CONFIG: cannot read {config}: {exc}") from exc
         values.update({k: v for k, v in env.items() if k.startswith("KEFU_")})
-        return cls._from_values(values)
+        return cls.from_values(values)
 
     @classmethod
-    def _from_values(cls, v: Mapping[str, str]) -> "Settings":
-        def num(name: str, default: float) -> float:
-            raw = v.get(name)
-            if raw in (None, ""):
-                return default
-            try:
-                return float(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    def from_values(cls, values: Mapping[str, str]) -> Settings:
+        """Every setting from its KEFU_ variable; one that is unset or empty keeps its default."""
+        given: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = values.get(env_name(f.name))
+            if raw is not None and raw.strip():
+                given[f.name] = f.metadata["parse"](env_name(f.name), raw)
+        return cls(**given)
 
-        data_dir = Path(v.get("KEFU_DATA_DIR") or "var")
-        domains = tuple(
-            d.strip().lower() for d in (v.get("KEFU_MAIL_DOMAINS") or "localhost").split(",") if d.strip()
-        )
-        if not domains:
-            raise SettingsError("KEFU_MAIL_DOMAINS must name at least one domain")
-        timezone = v.get("KEFU_TIMEZONE") or "Asia/Shanghai"
-        try:
-            ZoneInfo(timezone)
-        except Exception:
-            raise SettingsError(f"KEFU_TIMEZONE: unknown time zone {timezone!r}") from None
-        kwargs: dict[str, object] = dict(
-            data_dir=data_dir,
-            database_url=v.get("KEFU_DATABASE_URL", ""),
-            smtp_listen=_split_hostport(v.get("KEFU_SMTP_LISTEN") or "127.0.0.1:2525", "KEFU_SMTP_LISTEN"),
-            mail_domains=domains,
-            service_local_part=(v.get("KEFU_SERVICE_LOCAL_PART") or "service").lower(),
-            http_listen=_split_hostport(v.get("KEFU_HTTP_LISTEN") or "127.0.0.1:8080", "KEFU_HTTP_LISTEN"),
-            outgoing_smtp=v.get("KEFU_OUTGOING_SMTP") or None,
-            mail_from_name=v.get("KEFU_MAIL_FROM_NAME") or "客服 kefu",
-            timezone=timezone,
-            secret_key=v.get("KEFU_SECRET_KEY", ""),
-            reference_prefix=(v.get("KEFU_REFERENCE_PREFIX") or "FB").upper(),
-            public_url=(v.get("KEFU_PUBLIC_URL") or "").rstrip("/"),
-            satisfaction_reminder_days=num("KEFU_SATISFACTION_REMINDER_DAYS", 7.0),
-            satisfaction_close_days=num("KEFU_SATISFACTION_CLOSE_DAYS", 7.0),
-            deadline_warning_hours=num("KEFU_DEADLINE_WARNING_HOURS", 48.0),
-            max_message_bytes=int(num("KEFU_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)),
-            auto_mail_per_recipient_per_day=int(num("KEFU_AUTO_MAIL_PER_RECIPIENT_PER_DAY", 20)),
-            log_level=(v.get("KEFU_LOG_LEVEL") or "INFO").upper(),
-            parse_workers=int(num("KEFU_PARSE_WORKERS", _default_parse_workers())),
-            smtp_process=_smtp_process(v.get("KEFU_SMTP_PROCESS")),
-            fax_gateways=tuple(g.strip().lower() for g in (v.get("KEFU_FAX_GATEWAYS") or "").split(",") if g.strip()),
-            imap_url=v.get("KEFU_IMAP_URL") or None,
-            imap_password=v.get("KEFU_IMAP_PASSWORD", ""),
-            imap_move_to=v.get("KEFU_IMAP_MOVE_TO") or None,
-            imap_poll_seconds=num("KEFU_IMAP_POLL_SECONDS", 60.0),
-            imap_max_message_bytes=int(num("KEFU_IMAP_MAX_MESSAGE_BYTES", 0)),
-            imap_ca_file=v.get("KEFU_IMAP_CA_FILE") or None,
-            ocr_languages=v.get("KEFU_OCR_LANGUAGES") or "chi_sim+eng",
-            ocr_timeout_seconds=num("KEFU_OCR_TIMEOUT_SECONDS", 120.0),
-            telegram_token=v.get("KEFU_TELEGRAM_TOKEN", ""),
-            telegram_api_url=v.get("KEFU_TELEGRAM_API_URL") or "https://api.telegram.org/bot",
-            telegram_webhook_url=v.get("KEFU_TELEGRAM_WEBHOOK_URL", ""),
-            telegram_webhook_secret=v.get("KEFU_TELEGRAM_WEBHOOK_SECRET", ""),
-            telegram_bot_username=(v.get("KEFU_TELEGRAM_BOT_USERNAME") or "").lstrip("@"),
-            telegram_poll_timeout=num("KEFU_TELEGRAM_POLL_TIMEOUT", 30.0),
-            telegram_per_chat_seconds=num("KEFU_TELEGRAM_PER_CHAT_SECONDS", 1.0),
-            telegram_per_second=num("KEFU_TELEGRAM_PER_SECOND", 30.0),
-        )
-        if v.get("KEFU_INSTANCE_ID"):
-            kwargs["instance_id"] = v["KEFU_INSTANCE_ID"]
-        return cls(**kwargs)  # type: ignore[arg-type]
-
-    def with_secret(self) -> "Settings":
+    def with_secret(self) -> Settings:
         """Return settings whose secret key is set, reading or creating ``data_dir/secret_key``.
 
         Several instances on PostgreSQL must share KEFU_SECRET_KEY; a single machine keeps the
@@ -201,6 +271,28 @@ class Settings:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(key + "\n")
-        from dataclasses import replace
-
         return replace(self, secret_key=key)
+
+
+def env_name(field_name: str) -> str:
+    return "KEFU_" + field_name.upper()
+
+
+def _shown(value: Any) -> str:
+    if value in ("", None, ()):
+        return "—"
+    if isinstance(value, tuple):
+        return "`" + ",".join(str(v) for v in value) + "`"
+    if isinstance(value, float) and value == int(value):
+        value = int(value)
+    return f"`{value}`"
+
+
+def settings_table() -> str:
+    """The table of docs/settings.md: every setting, its default and what it means."""
+    rows = ["| variable | default | meaning |", "|---|---|---|",
+            "| `KEFU_CONFIG` | — | optional TOML file with the settings below |"]
+    for f in fields(Settings):
+        shown = f.metadata["shown"] or _shown(f.default)
+        rows.append(f"| `{env_name(f.name)}` | {shown} | {f.metadata['doc']} |")
+    return "\n".join(rows) + "\n"

@@ -197,7 +197,8 @@ async def test_a_port_in_use_fails_the_start_naming_the_address(settings: Settin
 
 
 def test_kefu_smtp_process_setting() -> None:
-    assert Settings().smtp_process is False  # what tests build directly: in-process
+    assert Settings().smtp_process is Settings.from_env({}).smtp_process  # one default, in code and env
+    assert Settings.from_env({"KEFU_SMTP_PROCESS": "auto"}).smtp_process is Settings().smtp_process
     assert Settings.from_env({"KEFU_SMTP_PROCESS": "on"}).smtp_process is True
     assert Settings.from_env({"KEFU_SMTP_PROCESS": "0"}).smtp_process is False
     assert Settings.from_env({}).smtp_process is ((os.cpu_count() or 1) >= 2)

@@ -194,6 +194,30 @@ def cmd_case_show(args: argparse.Namespace) -> int:
     return 0
 
 
+SECRET_SETTINGS = frozenset({"secret_key", "imap_password", "telegram_token", "telegram_webhook_secret"})
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Every setting with the value this environment gives it (secrets hidden), or the table
+    of docs/settings.md."""
+    from dataclasses import fields
+
+    from cases.settings import env_name, settings_table
+
+    if args.markdown:
+        print(settings_table(), end="")
+        return 0
+    settings = Settings.from_env()
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if f.name in SECRET_SETTINGS and value:
+            value = "(set, hidden)"
+        elif f.name == "database_url" and value:
+            value = _redact_url(value)
+        print(f"{env_name(f.name):<40} {value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kefu", description="kefu 客服: service cases for automotive suppliers")
     sub = p.add_subparsers(dest="command", required=True)
@@ -219,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--name", default="cli", help="a label for the token")
     create.set_defaults(fn=cmd_token_create)
+    shown = sub.add_parser("settings", help="every setting and the value it has here (secrets hidden)")
+    shown.add_argument("--markdown", action="store_true", help="the table of docs/settings.md instead")
+    shown.set_defaults(fn=cmd_settings)
     status = sub.add_parser("status", help="what is waiting: mail not yet processed, the quarantine, notices")
     status.add_argument("--json", action="store_true")
     status.set_defaults(fn=cmd_status)
