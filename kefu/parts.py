@@ -20,7 +20,7 @@ from enum import StrEnum
 from aiohttp import web
 
 from cases.services.wakeup import run_rounds
-from cases.settings import Settings
+from cases.settings import Settings, SettingsError
 from kefu.bootstrap import Kefu, bootstrap
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,16 @@ class Part(StrEnum):
 
 
 ALL: frozenset[Part] = frozenset(Part)
+
+
+class ListenError(SettingsError):
+    """A part cannot listen where its setting says (the port is taken, the address is not
+    this machine's): one line that names the setting, for the person starting kefu."""
+
+    def __init__(self, setting: str, address: tuple[str, int], cause: OSError) -> None:
+        reason = cause.strerror or str(cause)
+        super().__init__(f"{setting}={address[0]}:{address[1]}: cannot listen there: {reason.lower()}; is another "
+                         f"kefu or another server running there? Stop it or set {setting} to a free HOST:PORT")
 
 
 def parse_parts(text: str) -> frozenset[Part]:
@@ -119,7 +129,10 @@ async def _web(kefu: Kefu, with_webhook: bool) -> AsyncIterator[object]:
     await runner.setup()
     try:
         host, port = kefu.settings.http_listen
-        await web.TCPSite(runner, host, port).start()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            raise ListenError("KEFU_HTTP_LISTEN", (host, port), exc) from exc
         log.info("HTTP API listening on http://%s:%d/api/v1", host, port)
         yield runner
     finally:
@@ -134,14 +147,22 @@ async def _smtp(kefu: Kefu) -> AsyncIterator[object]:
         child = SmtpProcess(kefu.settings, kefu.processor.wake, close_seconds=SMTP_CLOSE_SECONDS)
         kefu.channel_status["smtp"] = child.status
         try:
-            await child.start()
+            try:
+                await child.start()
+            except OSError as exc:
+                if exc.errno is None:
+                    raise  # the process failed for another reason; its message says which
+                raise ListenError("KEFU_SMTP_LISTEN", kefu.settings.smtp_listen, exc) from exc
             yield child
         finally:
             await child.stop()  # its status stays, saying "stopped"
         return
     from intake.smtp import close_smtp_server, start_smtp_server
 
-    server = await start_smtp_server(kefu.inbox, kefu.settings)
+    try:
+        server = await start_smtp_server(kefu.inbox, kefu.settings)
+    except OSError as exc:
+        raise ListenError("KEFU_SMTP_LISTEN", kefu.settings.smtp_listen, exc) from exc
     try:
         yield server
     finally:

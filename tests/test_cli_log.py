@@ -50,3 +50,17 @@ def test_kefu_log_phone_opens_one_case_at_the_call_time_per_form_token(tmp_path:
         assert actors == ["wang"]
 
     asyncio.run(check())
+
+
+def test_kefu_case_show_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    """A reader that stops early (`| head`) is no error worth a traceback."""
+    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "test", "KEFU_LOG_LEVEL": "WARNING"}
+    assert _run(env, "db", "upgrade").returncode == 0
+    long_text = "客户来电：装车后异响。" * 3_000  # 99 KB: more than a pipe holds
+    logged = _run(env, "log", "phone", "--customer", "东风零部件", "--subject", "异响", "--text", long_text, "--json")
+    assert logged.returncode == 0, logged.stderr
+    reference = json.loads(logged.stdout)["reference"]
+    piped = subprocess.run(f"{sys.executable} -m kefu case show {reference} | head -c 100", shell=True, env=env,
+                           capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert reference in piped.stdout
+    assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from cases.settings import Settings
+from tests.conftest import free_port
 from tests.mailhelpers import customer_mail
 from tests.test_crash import _start
 
@@ -101,6 +103,26 @@ def test_a_bad_state_filter_is_a_clear_error(settings: Settings, tmp_path: Path)
     assert _kefu(env, "db", "upgrade").returncode == 0
     result = _kefu(env, "case", "list", "--state", "open")
     assert result.returncode == 1 and "unknown state 'open'" in result.stderr
+
+
+@pytest.mark.parametrize("setting", ["KEFU_SMTP_LISTEN", "KEFU_HTTP_LISTEN"])
+def test_kefu_serve_on_a_busy_port_says_so_in_one_line_naming_the_setting(
+        settings: Settings, tmp_path: Path, setting: str) -> None:
+    if not settings.sqlalchemy_url.startswith("sqlite"):
+        pytest.skip("listening does not depend on the database")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = "127.0.0.1:%d" % taken.getsockname()[1]
+        env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x",
+               "KEFU_SMTP_LISTEN": "127.0.0.1:%d" % free_port(), "KEFU_HTTP_LISTEN": "127.0.0.1:%d" % free_port(),
+               setting: busy}
+        result = subprocess.run([sys.executable, "-m", "kefu", "serve"], env=env, capture_output=True, text=True,
+                                timeout=120)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("kefu: ")]
+    assert len(errors) == 1 and f"{setting}={busy}" in errors[0] and "address already in use" in errors[0]
 
 
 def test_kefu_status_shows_mail_waiting_for_the_processor(settings: Settings, tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from cases.store.db import Database, make_engine
 from kefu.bootstrap import Kefu, bootstrap
-from kefu.parts import ALL, Part, running, start
+from kefu.parts import ALL, ListenError, Part, running, start
 from cases.store.migrate import upgrade_async
 from cases.store.models import Case, InboundMessage
 from cases.settings import Settings, SettingsError
@@ -181,19 +181,33 @@ async def test_stop_ends_the_smtp_process_and_frees_its_port(settings: Settings)
     assert kefu.channel_status["smtp"]()["state"] == "stopped"
 
 
-async def test_a_port_in_use_fails_the_start_naming_the_address(settings: Settings) -> None:
-    settings = replace(settings, smtp_process=True)
+@pytest.mark.parametrize("own_process", [True, False], ids=["smtp process", "in process"])
+async def test_a_port_in_use_fails_the_start_naming_the_setting_and_the_address(
+        settings: Settings, own_process: bool) -> None:
+    settings = replace(settings, smtp_process=own_process)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=LONG_POLL)
     host, port = settings.smtp_listen
     with socket.socket() as taken:
         taken.bind((host, port))
         taken.listen()
-        with pytest.raises(SmtpProcessError) as raised:
+        with pytest.raises(ListenError) as raised:
             await start(kefu, ALL - {Part.WEB})  # what started before SMTP is stopped again
-    assert f"{host}:{port}" in str(raised.value)
+    assert f"KEFU_SMTP_LISTEN={host}:{port}" in str(raised.value)
     assert "address already in use" in str(raised.value)
-    assert isinstance(raised.value, OSError) and raised.value.errno == 98
+    cause = raised.value.__cause__
+    assert isinstance(cause, SmtpProcessError if own_process else OSError) and cause.errno == 98
+
+
+async def test_a_busy_http_port_fails_the_start_naming_kefu_http_listen(settings: Settings) -> None:
+    await upgrade_async(settings.sqlalchemy_url)
+    kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=LONG_POLL)
+    host, port = settings.http_listen
+    with socket.socket() as taken:
+        taken.bind((host, port))
+        taken.listen()
+        with pytest.raises(ListenError, match=f"KEFU_HTTP_LISTEN={host}:{port}: cannot listen there"):
+            await start(kefu, {Part.WEB})
 
 
 def test_kefu_smtp_process_setting() -> None:
