@@ -26,6 +26,7 @@ import psutil
 from sqlalchemy import event
 
 from bench.corpus import generate_corpus
+from cases.domain.enums import Channel
 from cases.settings import Settings
 
 
@@ -66,7 +67,7 @@ async def stored_corpus(folder: Path, messages: int, database_url: str | None = 
         corpus = generate_corpus(messages)
         for start in range(0, len(corpus), 200):  # concurrent puts: the inbox's group commit
             await asyncio.gather(*(kefu.inbox.put(RawInput(
-                channel="email", dedupe_key=key, raw=m.data, message_id=message_id,
+                channel=Channel.EMAIL, dedupe_key=key, raw=m.data, message_id=message_id,
                 envelope_from=m.sender, envelope_to=m.recipients))
                 for m in corpus[start:start + 200] for message_id, key in [dedupe_key(m.data)]))
     finally:

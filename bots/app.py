@@ -230,7 +230,7 @@ class TelegramBot:
         await self.store.failed(row, f"{type(error).__name__}: {error}")
         if row.attempts + 1 >= MAX_ATTEMPTS and row.chat_id is not None:
             user = update.effective_user
-            language = language_of(user.language_code if user else None).value
+            language = language_of(user.language_code if user else None)
             try:
                 await self.d.sender.message(row.chat_id, t("sorry", language))
             except (ChatBlocked, SendLater, SendRefused):

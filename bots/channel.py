@@ -21,7 +21,7 @@ from bots.sender import ChatBlocked, SendLater, SendRefused, Sender
 from cases.domain.clock import Clock
 from cases.store.db import Database
 from cases.store.upsert import insert_ignore
-from cases.domain.enums import CaseState, Channel
+from cases.domain.enums import CaseState, Channel, Language
 from cases.store.models import Case, Delivery, DeliveryStatus, Department, Identity, TelegramStaffChat, User
 from cases.domain.tokens import Signer
 from notifications.email_out import make_message_id
@@ -36,11 +36,11 @@ Keyboard = Callable[[AsyncSession, Case, str], Awaitable[InlineKeyboardMarkup | 
 
 
 async def _rating(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
-    return keyboards.rating(case.reference, language) if case.state == CaseState.AWAITING_SATISFACTION.value else None
+    return keyboards.rating(case.reference, language) if case.state == CaseState.AWAITING_SATISFACTION else None
 
 
 async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
-    if case.state != CaseState.NEW.value:
+    if case.state != CaseState.NEW:
         return None  # decided meanwhile: no buttons that can only fail
     depts = (await s.execute(select(Department).order_by(Department.id))).scalars()
     return keyboards.approval(case.reference, language,
@@ -94,7 +94,7 @@ class TelegramChannel:
                 log.warning("%s: staff chat blocked the bot; marked inactive (email still goes)", case.reference)
                 return "staff chat marked inactive"
             await s.execute(update(Identity).where(
-                Identity.kind == Channel.TELEGRAM.value, Identity.value == d.recipient).values(active=False))
+                Identity.kind == Channel.TELEGRAM, Identity.value == d.recipient).values(active=False))
             log.warning("%s: customer chat blocked the bot; marked inactive", case.reference)
             return await self._fall_back(s, d, case)
 
@@ -110,12 +110,12 @@ class TelegramChannel:
         log.warning("%s: %s falls back to %s", case.reference, d.template, targets[0][0])
         return f"fell back to {targets[0][0]}"
 
-    async def _add_fallback(self, s: AsyncSession, d: Delivery, case: Case, channel: str, recipient: str,
-                            language: str, now: datetime) -> None:
+    async def _add_fallback(self, s: AsyncSession, d: Delivery, case: Case, channel: Channel, recipient: str,
+                            language: Language, now: datetime) -> None:
         message_id = make_message_id(self.signer.case_token(case.reference), self.mail_domain) \
-            if channel == Channel.EMAIL.value else None
+            if channel == Channel.EMAIL else None
         await insert_ignore(s, Delivery, {
             "event_id": d.event_id, "case_id": case.id, "audience": d.audience, "template": d.template,
             "channel": channel, "recipient": recipient, "language": language, "message_id": message_id,
-            "status": DeliveryStatus.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
         }, ["event_id", "audience", "channel", "recipient"])

@@ -10,19 +10,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import lookup as archive
-from cases.domain.enums import CaseState, Channel
+from cases.domain.enums import CaseState, Channel, Language
 from cases.store.models import Case, Contact, Identity, TelegramStaffChat, User
 from cases.archive.phones import BadNumber, normalise_number
 from cases.domain.states import TERMINAL
 
 log = logging.getLogger(__name__)
 
-OPEN_STATES = [s.value for s in CaseState if s not in TERMINAL]
+OPEN_STATES = [s for s in CaseState if s not in TERMINAL]
 
 
 async def chat_identity(s: AsyncSession, chat_id: int) -> Identity | None:
     return (await s.execute(select(Identity).where(
-        Identity.kind == Channel.TELEGRAM.value, Identity.value == str(chat_id)))).scalar_one_or_none()
+        Identity.kind == Channel.TELEGRAM, Identity.value == str(chat_id)))).scalar_one_or_none()
 
 
 async def contact_of_chat(s: AsyncSession, chat_id: int) -> Contact | None:
@@ -43,15 +43,15 @@ async def bind_contact(s: AsyncSession, chat_id: int, contact_id: int, now: date
     assert contact is not None
     identity = await chat_identity(s, chat_id)
     if identity is None:
-        s.add(Identity(contact_id=contact.id, kind=Channel.TELEGRAM.value, value=str(chat_id), created_at=now))
+        s.add(Identity(contact_id=contact.id, kind=Channel.TELEGRAM, value=str(chat_id), created_at=now))
     else:
         identity.contact_id, identity.active = contact.id, True
-    contact.preferred_channel = Channel.TELEGRAM.value  # "in the way the customer asked for"
+    contact.preferred_channel = Channel.TELEGRAM  # "in the way the customer asked for"
     log.info("telegram chat %d bound to contact %d", chat_id, contact.id)
     return contact
 
 
-async def match_phone(s: AsyncSession, chat_id: int, phone: str, name: str, language: str,
+async def match_phone(s: AsyncSession, chat_id: int, phone: str, name: str, language: Language,
                       now: datetime) -> Contact | None:
     """A shared number that belongs to a known contact binds the chat to it; an unknown number is
     kept on the chat's own contact so that staff can match it later."""
@@ -65,7 +65,7 @@ async def match_phone(s: AsyncSession, chat_id: int, phone: str, name: str, lang
         return await bind_contact(s, chat_id, known.id, now)
     contact, _ = await archive.contact_for(s, Channel.TELEGRAM, str(chat_id), name, language, now)
     await s.flush()
-    s.add(Identity(contact_id=contact.id, kind=Channel.PHONE.value, value=number, created_at=now))
+    s.add(Identity(contact_id=contact.id, kind=Channel.PHONE, value=number, created_at=now))
     return None
 
 

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bots import media
 from bots.texts import t
+from cases.domain.enums import Language
 from cases.store.models import TelegramConversation
 
 COMPLAINT = "complaint"
@@ -51,7 +52,7 @@ def _buttons(conv: TelegramConversation, *names: str) -> InlineKeyboardMarkup:
                                   for n in names]])
 
 
-def begin(chat_id: int, language: str, now: datetime) -> TelegramConversation:
+def begin(chat_id: int, language: Language, now: datetime) -> TelegramConversation:
     return TelegramConversation(chat_id=chat_id, kind=COMPLAINT, step=STEPS[0].name, language=language,
                                 data={"files": [], "albums": []}, created_at=now, updated_at=now)
 
@@ -143,7 +144,7 @@ def case_text(conv: TelegramConversation, limit: int) -> tuple[str, str]:
     """Subject and text of the new case; labelled lines first, so that the case's first guesses
     (cases/domain/classify.py) read part number, batch, quantity and vehicle from them."""
     d = conv.data
-    en = conv.language == "en"
+    en = conv.language == Language.EN
     labels = (("Part number", "Batch", "Quantity", "Vehicle/VIN") if en else ("零件号", "批次", "数量", "车型/VIN"))
     sep = ": " if en else "："
     lines = [f"{labels[0]}{sep}{d.get('part_number', '')}", f"{labels[1]}{sep}{d.get('batch', '')}",

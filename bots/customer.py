@@ -23,7 +23,7 @@ from bots.links import LinkRefused
 from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, stage, t
 from bots.updates import mark_processed
-from cases.domain.enums import Channel
+from cases.domain.enums import Channel, Language
 from cases.domain.intake_message import IntakeMessage
 from cases.store.models import TelegramConversation, User
 
@@ -184,7 +184,7 @@ class CustomerChat:
             outcome = await self.d.service.receive(s, IntakeMessage(
                 channel=Channel.TELEGRAM, source_id=f"conv-{row.id}", sender_identity=str(row.chat_id),
                 sender_name=user.full_name if user else "", subject=subject, text=text, new_text=text,
-                received_at=now, language=language_of(row.language), attachments=attachments,
+                received_at=now, language=row.language, attachments=attachments,
             ))
             row.step, row.finished_at, row.case_reference, row.updated_at = complaint.DONE, now, outcome.reference, now
             await mark_processed(s, update.update_id, now)
@@ -200,6 +200,6 @@ class CustomerChat:
         await self.joiner.rate(update, reference, value, _lang(update))
 
 
-def _lang(update: Update) -> str:
+def _lang(update: Update) -> Language:
     user = update.effective_user
-    return language_of(user.language_code if user else None).value
+    return language_of(user.language_code if user else None)

@@ -20,9 +20,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bots import chats, media
 from bots.complaint import Reply
 from bots.deps import Deps
-from bots.texts import language_of, t
+from bots.texts import t
 from bots.updates import mark_processed
-from cases.domain.enums import CaseState, Channel
+from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.intake_message import Attachment, IntakeMessage, ThreadHints
 from cases.store.models import CaseMessage, TelegramConversation
 from cases.services.receiving import store_attachments
@@ -42,7 +42,7 @@ class Joiner:
         self.d = deps
         self.say = say
 
-    async def free_text(self, update: Update, msg: Message, lang: str) -> None:
+    async def free_text(self, update: Update, msg: Message, lang: Language) -> None:
         async with self.d.db.reader() as s:
             cases = await chats.open_cases_of_chat(s, msg.chat.id)
         if not cases:
@@ -81,7 +81,7 @@ class Joiner:
         await self.say(msg.chat.id, [*notes, Reply(t("which_case", lang), InlineKeyboardMarkup(buttons))])
 
     async def join(self, update_id: int, msg: Message, reference: str, text: str, attachments: tuple[Attachment, ...],
-                   lang: str, name: str, *, finish: int | None = None, notes: list[Reply] | None = None) -> None:
+                   lang: Language, name: str, *, finish: int | None = None, notes: list[Reply] | None = None) -> None:
         now = self.d.clock()
         key = album_key(msg) if msg.from_user is not None and not msg.from_user.is_bot else None
         async with self.d.db.unit_of_work() as s:
@@ -94,7 +94,7 @@ class Joiner:
                 outcome = await self.d.service.receive(s, IntakeMessage(
                     channel=Channel.TELEGRAM, source_id=f"update-{update_id}", sender_identity=str(msg.chat.id),
                     sender_name=name, subject="", text=text, new_text=text, received_at=_when(msg, now),
-                    language=language_of(lang), message_id=key, hints=ThreadHints(case_reference=reference),
+                    language=lang, message_id=key, hints=ThreadHints(case_reference=reference),
                     attachments=attachments))
             if finish is not None and (conv := await s.get(TelegramConversation, finish, with_for_update=True)):
                 conv.finished_at, conv.case_reference = now, reference
@@ -107,7 +107,7 @@ class Joiner:
         done = t("rated", lang) if outcome.rating else t("joined", lang, reference=outcome.reference)
         await self.say(msg.chat.id, [*(notes or []), Reply(done)])
 
-    async def pick(self, update: Update, conv_id: int, reference: str, lang: str) -> None:
+    async def pick(self, update: Update, conv_id: int, reference: str, lang: Language) -> None:
         query = update.callback_query
         assert query is not None and query.message is not None
         chat_id = query.message.chat.id
@@ -122,12 +122,12 @@ class Joiner:
         await self.join(update.update_id, query.message, case.reference, str(conv.data.get("text", "")),  # type: ignore[arg-type]
                         attachments, lang, str(conv.data.get("name", "")), finish=conv.id)
 
-    async def rate(self, update: Update, reference: str, value: str, lang: str) -> None:
+    async def rate(self, update: Update, reference: str, value: str, lang: Language) -> None:
         query = update.callback_query
         assert query is not None and query.message is not None
         async with self.d.db.reader() as s:
             case = await chats.own_case(s, query.message.chat.id, reference)
-        if case is None or value not in RATINGS or case.state != CaseState.AWAITING_SATISFACTION.value:
+        if case is None or value not in RATINGS or case.state != CaseState.AWAITING_SATISFACTION:
             await self.d.sender.answer(query.id, t("not_in_conversation", lang))
             return
         await self.d.sender.answer(query.id, t("rated", lang))

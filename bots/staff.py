@@ -15,6 +15,7 @@ from bots.deps import Deps
 from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, t
 from bots.updates import mark_processed
+from cases.domain.enums import Language
 from cases.domain.errors import CaseError
 from cases.store.models import Department, TelegramStaffChat
 from cases.services.users import actor_for
@@ -120,9 +121,9 @@ class StaffChat:
             await mark_processed(s, update_id, self.d.clock())
 
 
-def _lang(update: Update) -> str:
+def _lang(update: Update) -> Language:
     user = update.effective_user
-    return language_of(user.language_code if user else None).value
+    return language_of(user.language_code if user else None)
 
 
 def _text_of(message: object) -> str:

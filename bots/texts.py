@@ -101,10 +101,10 @@ def language_of(code: str | None) -> Language:
 
 def t(key: str, language: str, **values: object) -> str:
     zh, en = TEXTS[key]
-    text = en if language == Language.EN.value else zh
+    text = en if language == Language.EN else zh
     return text.format(**values) if values else text
 
 
 def stage(state: str, language: str) -> str:
     zh, en = STAGES.get(state, (state, state))
-    return en if language == Language.EN.value else zh
+    return en if language == Language.EN else zh

@@ -52,7 +52,7 @@ class TelegramParts:
         their contact, unless they already follow us by chat."""
         async with self.db.reader() as s:
             bound = (await s.execute(select(Identity.id).where(
-                Identity.contact_id == case.contact_id, Identity.kind == Channel.TELEGRAM.value,
+                Identity.contact_id == case.contact_id, Identity.kind == Channel.TELEGRAM,
                 Identity.active.is_(True)).limit(1))).first()
         if bound is not None:
             return {"telegram_link": ""}

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from cases.domain.clock import Clock
+from cases.domain.enums import Channel
 from intake.imap_client import FolderState, ImapDropped, ImapMailbox, ImapSetupError
 from intake.imap_config import ImapConfig
 from intake.imap_cursor import Cursor, CursorStore
@@ -195,7 +196,7 @@ class ImapPoller:
 
     async def _store(self, raw: bytes, uid: int) -> bool:
         message_id, key = dedupe_key(raw)
-        result = await self.inbox.put(RawInput(channel="email", dedupe_key=key, raw=raw, message_id=message_id,
+        result = await self.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
                                                envelope_from=envelope_sender(raw)))
         log.info("imap %s UID %d: %s <%s>", self.config.label, uid,
                  "stored before" if result.duplicate else f"stored as inbound #{result.inbound_id}", message_id)

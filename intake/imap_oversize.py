@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from cases.domain.clock import Clock
 from cases.store.db import Database
 from cases.store.upsert import insert_ignore
+from cases.domain.enums import Channel
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
 from intake.inbox import envelope_values
 from intake.mailkey import dedupe_key
@@ -70,9 +71,9 @@ class OversizeReporter:
                   f"UID {item.uid} / 邮件过大未下载，原件仍在邮箱中")
         async with self.db.unit_of_work() as s:
             row_id = await insert_ignore(s, InboundMessage, dict(
-                channel="email", dedupe_key=key, **envelope_values(message_id, item.envelope_from),
+                channel=Channel.EMAIL, dedupe_key=key, **envelope_values(message_id, item.envelope_from),
                 envelope_to=[], size=item.size, received_at=self.clock(),
-                status=InboundStatus.QUARANTINED.value, reason=reason, attempts=0, rule_hits=["oversized"],
+                status=InboundStatus.QUARANTINED, reason=reason, attempts=0, rule_hits=["oversized"],
             ), ["dedupe_key"], returning=InboundMessage.id)
             if row_id is not None:
                 s.add(InboundRaw(inbound_id=row_id, raw=raw))

@@ -19,7 +19,8 @@ from sqlalchemy import insert
 from cases.domain.clock import Clock
 from cases.store.db import Database
 from cases.store.upsert import insert_or_skip
-from cases.store.models import InboundMessage, InboundRaw
+from cases.domain.enums import Channel
+from cases.store.models import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class RawInput:
-    channel: str
+    channel: Channel
     dedupe_key: str
     raw: bytes
     message_id: str | None = None
@@ -141,7 +142,7 @@ class Inbox:
             channel=p.item.channel, dedupe_key=p.item.dedupe_key,
             **envelope_values(p.item.message_id, p.item.envelope_from),
             envelope_to=[_text(address) for address in p.item.envelope_to],
-            size=len(p.item.raw), received_at=now, status="pending", attempts=0, rule_hits=[],
+            size=len(p.item.raw), received_at=now, status=InboundStatus.PENDING, attempts=0, rule_hits=[],
         ) for p in batch]
         raw: dict[str, bytes] = {}
         for p in batch:

@@ -135,14 +135,14 @@ class MailProcessor:
             found = (await s.execute(
                 select(m.id, InboundRaw.raw, m.envelope_from, m.envelope_to, m.received_at)
                 .join(InboundRaw, InboundRaw.inbound_id == m.id)
-                .where(m.status == InboundStatus.PENDING.value, m.id > after).order_by(m.id).limit(limit)
+                .where(m.status == InboundStatus.PENDING, m.id > after).order_by(m.id).limit(limit)
             )).all()
         return [RawRow(i, raw, env_from, tuple(env_to or ()), at) for i, raw, env_from, env_to, at in found]
 
     async def _claim(self, s: AsyncSession, ids: list[int]) -> dict[int, int]:
         """Lock the rows still pending; returns id -> attempts so far."""
         m = InboundMessage
-        stmt = (select(m.id, m.attempts).where(m.id.in_(ids), m.status == InboundStatus.PENDING.value)
+        stmt = (select(m.id, m.attempts).where(m.id.in_(ids), m.status == InboundStatus.PENDING)
                 .with_for_update(skip_locked=True))
         return {row_id: attempts for row_id, attempts in (await s.execute(stmt)).all()}
 
@@ -168,14 +168,14 @@ class MailProcessor:
             case_id=bindparam("new_case"), processed_at=bindparam("new_at", type_=m.__table__.c.processed_at.type))
         conn = await s.connection()
         await conn.execute(stmt, [dict(
-            row_id=k.inbound_id, new_status=k.status.value, new_reason=k.reason, new_attempts=k.attempts,
+            row_id=k.inbound_id, new_status=k.status, new_reason=k.reason, new_attempts=k.attempts,
             new_hits=k.rule_hits, new_case=k.case.id if k.case is not None else None, new_at=now,
         ) for k in marks])
 
     async def _one_by_one(self) -> BatchResult:
         async with self.db.reader() as s:
             ids = list((await s.execute(
-                select(InboundMessage.id).where(InboundMessage.status == InboundStatus.PENDING.value)
+                select(InboundMessage.id).where(InboundMessage.status == InboundStatus.PENDING)
                 .order_by(InboundMessage.id).limit(self.batch_size)
             )).scalars())
         processed = quarantined = 0
@@ -183,7 +183,7 @@ class MailProcessor:
             try:
                 async with self.db.unit_of_work() as s:
                     row = await s.get(InboundMessage, inbound_id, with_for_update=True)
-                    if row is None or row.status != InboundStatus.PENDING.value:
+                    if row is None or row.status != InboundStatus.PENDING:
                         continue
                     data = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == row.id))).scalar_one()
                     raw = RawRow(row.id, data, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
@@ -202,7 +202,7 @@ class MailProcessor:
         async with self.db.unit_of_work() as s:
             await s.execute(
                 update(InboundMessage).where(InboundMessage.id == inbound_id).values(
-                    status=InboundStatus.QUARANTINED.value, reason=reason[:4000],
+                    status=InboundStatus.QUARANTINED, reason=reason[:4000],
                     attempts=InboundMessage.attempts + 1, processed_at=self.clock(),
                 )
             )
@@ -215,9 +215,9 @@ class MailProcessor:
                 from cases.domain.errors import NotFound
 
                 raise NotFound(f"no inbound message #{inbound_id}")
-            if row.status not in (InboundStatus.QUARANTINED.value, InboundStatus.IGNORED.value):
+            if row.status not in (InboundStatus.QUARANTINED, InboundStatus.IGNORED):
                 from cases.domain.errors import Conflict
 
                 raise Conflict(f"inbound message #{inbound_id} is {row.status}, not quarantined")
-            row.status, row.reason = InboundStatus.PENDING.value, None
+            row.status, row.reason = InboundStatus.PENDING, None
         self.wake()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from cases.domain.enums import Channel
 from intake.inbox import Inbox, RawInput
 from intake.mailkey import dedupe_key
 from intake.smtp_data import ChunkedDataSMTP
@@ -67,7 +68,7 @@ class IntakeHandler:
         try:
             message_id, key = dedupe_key(raw)
             stored = await self.inbox.put(RawInput(
-                channel="email", dedupe_key=key, raw=raw, message_id=message_id,
+                channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
                 envelope_from=envelope.mail_from or "", envelope_to=tuple(envelope.rcpt_tos),
             ))
         except Exception:

@@ -35,13 +35,13 @@ class Job:
 class Batch:
     jobs: list[Job]
     # case id -> (message id, direction) of its conversation, oldest first (customer notices only)
-    threads: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    threads: dict[int, list[tuple[str, Direction]]] = field(default_factory=dict)
 
     def thread_ids(self, case_id: int) -> tuple[str | None, tuple[str, ...]]:
         """In-Reply-To: the customer's latest mail; References: first and recent messages, oldest first."""
         rows = self.threads.get(case_id, [])
         ids = [mid for mid, _ in rows]
-        inbound = [mid for mid, direction in rows if direction == Direction.IN.value]
+        inbound = [mid for mid, direction in rows if direction == Direction.IN]
         in_reply_to = inbound[-1] if inbound else None
         refs = ids[:1] + ids[-9:] if len(ids) > 10 else ids
         return in_reply_to, tuple(dict.fromkeys(refs))
@@ -50,7 +50,7 @@ class Batch:
         """A notice of this batch joined the conversation: later notices of the batch refer to it,
         as they did when each delivery read the conversation afresh."""
         if case_id in self.threads:
-            self.threads[case_id].append((message_id, Direction.OUT.value))
+            self.threads[case_id].append((message_id, Direction.OUT))
 
 
 async def by_id(s: AsyncSession, model: type[T], ids: Iterable[int | None]) -> dict[int, T]:

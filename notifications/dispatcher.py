@@ -161,7 +161,7 @@ class Dispatcher:
         async with self.db.unit_of_work() as s:
             ids = list((await s.execute(
                 select(Delivery.id).where(
-                    Delivery.status == DeliveryStatus.PENDING.value, Delivery.next_attempt_at <= now,
+                    Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now,
                     or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
                 ).order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
             )).scalars())
@@ -200,7 +200,7 @@ class Dispatcher:
         if extra is not None:
             context.update(await extra(case))
         rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context)
-        if d.channel != Channel.EMAIL.value:
+        if d.channel != Channel.EMAIL:
             return await self._send_by(d, case, rendered)
         in_reply_to, references = batch.thread_ids(case.id) if d.audience == "customer" else (None, ())
         message_id = d.message_id or _staff_message_id(self.signer, case.reference, self._domain)
@@ -244,17 +244,17 @@ class Dispatcher:
         note = None
         if d.audience == "customer" and d.template != "reply":
             # Automatic notices join the conversation, so staff see what the customer got.
-            note = {"case_id": case.id, "direction": Direction.OUT.value, "channel": d.channel,
+            note = {"case_id": case.id, "direction": Direction.OUT, "channel": d.channel,
                     "message_id": message_id, "sender": "kefu", "subject": rendered.subject,
                     "body": rendered.body, "new_text": "", "is_automatic": True, "created_at": now}
         return _Outcome(d.id, DeliveryStatus.SENT, now, note=note)
 
     async def _record(self, outcomes: list[_Outcome], handed_back: list[int]) -> None:
         """One transaction for a batch's results: finished, retried, handed back, conversation."""
-        finished = [{"b_id": o.delivery_id, "b_status": o.status.value, "b_error": o.error,
+        finished = [{"b_id": o.delivery_id, "b_status": o.status, "b_error": o.error,
                      "b_sent_at": o.at if o.status is DeliveryStatus.SENT else None}
                     for o in outcomes if not o.retried]
-        retried = [{"b_id": o.delivery_id, "b_attempts": o.attempts, "b_status": o.status.value,
+        retried = [{"b_id": o.delivery_id, "b_attempts": o.attempts, "b_status": o.status,
                     "b_error": o.error, "b_next": o.at + backoff(o.attempts)}
                    for o in outcomes if o.retried]
         async with self.db.unit_of_work() as s:
@@ -274,7 +274,7 @@ class ChannelSender(Protocol):
 
 
 async def _no_sender(channel: str) -> None:
-    raise PermanentSendError(f"no sender for channel {channel!r} (is it configured?)")
+    raise PermanentSendError(f"no sender for channel {str(channel)!r} (is it configured?)")
 
 
 def _staff_message_id(signer: Signer, reference: str, domain: str) -> str:

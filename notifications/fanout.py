@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.domain.enums import Channel, Role
+from cases.domain.enums import Channel, Language, Role
 from cases.domain.events import EventKind
 from cases.store.models import Case, Contact, Delivery, DeliveryStatus, Department, Identity, OutboxEvent, User, UserRole
 from cases.domain.tokens import Signer
@@ -26,6 +26,8 @@ from notifications.routing import ROUTES, Notice, To
 from notifications.staff_chats import staff_chat_targets
 
 log = logging.getLogger(__name__)
+
+Target = tuple[Channel, str, Language]  # (channel, recipient, language) of one delivery
 
 _ROLE_OF = {To.APPROVERS: Role.APPROVER, To.QUALITY: Role.QUALITY, To.SALES: Role.SALES}
 
@@ -47,19 +49,19 @@ class Fanout:
         if not events:
             return 0
         known = await _Known.read(s, events)
-        planned: list[tuple[OutboxEvent, Case, Notice, list[tuple[str, str, str]]]] = []
+        planned: list[tuple[OutboxEvent, Case, Notice, list[Target]]] = []
         for event in events:
             planned.extend(await self._plan(s, known, event, now))
             event.fanned_out_at = now
         # One count for every customer address of the batch; `_add` adds the batch's own mails.
         counts = await self._sent_today(s, {r for _, _, n, targets in planned if n.to is To.CUSTOMER
-                                            for c, r, _ in targets if c == Channel.EMAIL.value}, now)
+                                            for c, r, _ in targets if c == Channel.EMAIL}, now)
         for event, case, notice, targets in planned:
             self._add(s, event, case, notice, targets, counts, now)
         return len(events)
 
     async def _plan(self, s: AsyncSession, known: _Known, event: OutboxEvent, now: datetime,
-                    ) -> list[tuple[OutboxEvent, Case, Notice, list[tuple[str, str, str]]]]:
+                    ) -> list[tuple[OutboxEvent, Case, Notice, list[Target]]]:
         """The event's notices and their targets, in routing order; a customer notice with no
         way to reach the customer records its callback task here."""
         case = known.cases.get(event.case_id) if event.case_id else None
@@ -81,18 +83,18 @@ class Fanout:
         return planned
 
     def _add(self, s: AsyncSession, event: OutboxEvent, case: Case, notice: Notice,
-             targets: list[tuple[str, str, str]], counts: dict[str, int], now: datetime) -> None:
+             targets: list[Target], counts: dict[str, int], now: datetime) -> None:
         for channel, recipient, language in targets:
             delivery = Delivery(
                 event_id=event.id, case_id=case.id, audience=notice.audience, template=notice.template,
-                channel=channel, recipient=recipient, language=language, status=DeliveryStatus.PENDING.value,
+                channel=channel, recipient=recipient, language=language, status=DeliveryStatus.PENDING,
                 next_attempt_at=now, created_at=now, attempts=0,
             )
-            if notice.to is To.CUSTOMER and channel == Channel.EMAIL.value:
+            if notice.to is To.CUSTOMER and channel == Channel.EMAIL:
                 delivery.message_id = event.payload.get("message_id") or make_message_id(
                     self.signer.case_token(case.reference), self.mail_domain)
                 if counts.get(recipient, 0) >= self.cap_per_day:
-                    delivery.status = DeliveryStatus.SUPPRESSED.value
+                    delivery.status = DeliveryStatus.SUPPRESSED
                     delivery.last_error = f"more than {self.cap_per_day} automatic mails to this address today"
                     log.warning("%s: suppressed %s to a customer: daily cap", case.reference, notice.template)
                 else:  # the batch's own mails count too (a burst from one address is one batch)
@@ -100,7 +102,7 @@ class Fanout:
             s.add(delivery)
 
     async def _recipients(self, s: AsyncSession, known: _Known, notice: Notice, case: Case,
-                          ) -> list[tuple[str, str, str]]:
+                          ) -> list[Target]:
         if notice.to is To.CUSTOMER:
             return await customer_targets(s, case, identities=known.identities)
         key = (notice.to, case.department_id if notice.to is To.DEPARTMENT else None)
@@ -110,7 +112,7 @@ class Fanout:
         chats = known.chats.get((notice.template, key))
         if chats is None:
             chats = known.chats[(notice.template, key)] = await staff_chat_targets(s, notice.template, users)
-        return [(Channel.EMAIL.value, u.email, u.language) for u in users if u.email] + \
+        return [(Channel.EMAIL, u.email, u.language) for u in users if u.email] + \
             list(chats)  # Telegram push, besides the email
 
     async def _staff(self, s: AsyncSession, to: To, case: Case) -> list[User]:
@@ -119,7 +121,7 @@ class Fanout:
             stmt = stmt.where(User.department_id == case.department_id)
         else:
             role = _ROLE_OF.get(to, Role.APPROVER)  # no department yet: the approvers hear of it
-            stmt = stmt.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role.value)
+            stmt = stmt.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
         return list((await s.execute(stmt.order_by(User.id))).scalars().unique())
 
     async def _sent_today(self, s: AsyncSession, recipients: set[str], now: datetime) -> dict[str, int]:
@@ -131,7 +133,7 @@ class Fanout:
             select(Delivery.recipient, func.count(Delivery.id)).where(
                 Delivery.recipient.in_(sorted(recipients)), Delivery.audience == "customer",
                 Delivery.created_at >= now - timedelta(days=1),
-                Delivery.status != DeliveryStatus.SUPPRESSED.value,
+                Delivery.status != DeliveryStatus.SUPPRESSED,
             ).group_by(Delivery.recipient)
         )
         return {recipient: count for recipient, count in rows}
@@ -144,15 +146,15 @@ class _Known:
     and staff chats of each audience, asked for at most once per batch."""
 
     cases: dict[int, Case]
-    identities: dict[tuple[int, str], list[str]]
+    identities: dict[tuple[int, Channel], list[str]]
     staff: dict[tuple[To, int | None], list[User]] = field(default_factory=dict)
-    chats: dict[tuple[str, tuple[To, int | None]], list[tuple[str, str, str]]] = field(default_factory=dict)
+    chats: dict[tuple[str, tuple[To, int | None]], list[Target]] = field(default_factory=dict)
 
     @classmethod
     async def read(cls, s: AsyncSession, events: list[OutboxEvent]) -> _Known:
         cases = await by_id(s, Case, (e.case_id for e in events))
         contact_ids = sorted({c.contact_id for c in cases.values()})
-        identities: dict[tuple[int, str], list[str]] = {}
+        identities: dict[tuple[int, Channel], list[str]] = {}
         if contact_ids:
             await by_id(s, Contact, contact_ids)  # now in the session: customer_targets finds them
             for contact_id, kind, value in await s.execute(

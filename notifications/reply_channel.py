@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import lookup as archive
-from cases.domain.enums import Channel
+from cases.domain.enums import Channel, Language
 from cases.store.models import Case, Contact
 
 log = logging.getLogger(__name__)
@@ -37,21 +37,22 @@ SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: bots/channel.py
 
 
 async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = None,
-                           identities: Mapping[tuple[int, str], list[str]] | None = None) -> list[tuple[str, str, str]]:
+                           identities: Mapping[tuple[int, Channel], list[str]] | None = None,
+                           ) -> list[tuple[Channel, str, Language]]:
     """(channel, recipient, language) for one customer notice; empty when there is no way.
     `skip`: a channel that just failed (a blocked Telegram chat), for the fallback.
     `identities`: (contact id, channel) -> active identities in id order, read beforehand for a
     whole fan-out batch; without it they are read here."""
     contact = await s.get(Contact, case.contact_id)
-    language = case.language or (contact.language if contact else "zh")
-    requested = Channel(case.reply_channel) if case.reply_channel else C.EMAIL
+    language = case.language or (contact.language if contact else Language.ZH)
+    requested = case.reply_channel or C.EMAIL
     for channel in FALLBACKS.get(requested, (C.EMAIL,)):
         if channel not in SENDABLE or channel is skip:
             continue
-        found = identities.get((case.contact_id, channel.value), []) if identities is not None \
+        found = identities.get((case.contact_id, channel), []) if identities is not None \
             else await archive.identities_of(s, case.contact_id, channel)
         if found:
-            return [(channel.value, found[0], language)]
+            return [(channel, found[0], language)]
     log.warning("%s: contact has no way to reach them for reply channel %s; customer notice not sent",
                 case.reference, requested)
     return []

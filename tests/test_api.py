@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
+from cases.domain.enums import Channel
 from cases.domain.intake_message import Attachment
 from kefu.bootstrap import Kefu
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
@@ -43,7 +44,7 @@ async def test_health_shows_what_waits_mail_not_processed_quarantined_and_notice
 
     kefu = api.kefu
     for n in range(3):  # no processor runs here: they stay pending
-        await kefu.inbox.put(RawInput(channel="email", dedupe_key=f"k{n}", raw=f"Subject: {n}\r\n\r\nx\r\n".encode()))
+        await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=f"k{n}", raw=f"Subject: {n}\r\n\r\nx\r\n".encode()))
     async with kefu.db.unit_of_work() as s:
         first = min((await s.execute(select(InboundMessage.id))).scalars())
         await s.execute(update(InboundMessage).where(InboundMessage.id == first).values(
@@ -55,8 +56,8 @@ async def test_health_shows_what_waits_mail_not_processed_quarantined_and_notice
     async with kefu.db.unit_of_work() as s:
         ids = list((await s.execute(select(Delivery.id).order_by(Delivery.id))).scalars())
         assert ids, "the case's notices were fanned out"
-        await s.execute(update(Delivery).where(Delivery.id == ids[0]).values(status=DeliveryStatus.DEAD.value))
-        await s.execute(update(Delivery).where(Delivery.id.in_(ids[1:])).values(status=DeliveryStatus.PENDING.value))
+        await s.execute(update(Delivery).where(Delivery.id == ids[0]).values(status=DeliveryStatus.DEAD))
+        await s.execute(update(Delivery).where(Delivery.id.in_(ids[1:])).values(status=DeliveryStatus.PENDING))
 
     waiting = (await api.call(None, "GET", "/health"))["backlog"]
     assert waiting["inbound_pending"] == 2 and waiting["inbound_quarantined"] == 1
@@ -278,9 +279,9 @@ async def test_an_attachment_is_found_only_under_its_own_case(api: Api) -> None:
 async def _held(kefu: Kefu, status: InboundStatus, key: str, sender: str = "zhang.wei@dfmc-parts.cn") -> int:
     async with kefu.db.unit_of_work() as s:
         row = InboundMessage(
-            channel="email", dedupe_key=key, message_id=f"{key}@dfmc-parts.cn", envelope_from=sender,
+            channel=Channel.EMAIL, dedupe_key=key, message_id=f"{key}@dfmc-parts.cn", envelope_from=sender,
             envelope_to=["service@kefu.example"], size=17, received_at=_at(1),
-            status=status.value, attempts=1, reason=f"held by rule: {key}", rule_hits=[key],
+            status=status, attempts=1, reason=f"held by rule: {key}", rule_hits=[key],
         )
         s.add(row)
         await s.flush()

@@ -118,7 +118,7 @@ async def test_no_answer_brings_one_reminder_then_closes_as_no_response(
         case = (await s.execute(select(Case).where(Case.reference == reference))).scalar_one()
         templates = [d.template for d in (await s.execute(select(Delivery).where(Delivery.audience == "customer")
                                                           .order_by(Delivery.id))).scalars()]
-    assert case.state == CaseState.CLOSED.value and case.rating == "no_response"
+    assert case.state == CaseState.CLOSED and case.rating == "no_response"
     assert templates.count("satisfaction_reminder") == 1
 
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from cases.domain.clock import utcnow
+from cases.domain.enums import Channel
 from cases.domain.events import EventKind
 from cases.store.models import Case, CaseMessage, Delivery
 from cases.services.records import emit
@@ -27,7 +28,7 @@ async def _cases(kefu: Any, count: int) -> None:
         raw = customer_mail(f"customer{i}@example.cn", f"刹车片异响 {i}", "装车后刹车片异响。",
                             message_id=f"c{i}@example.cn").as_bytes()
         message_id, key = dedupe_key(raw)
-        await kefu.inbox.put(RawInput(channel="email", dedupe_key=key, raw=raw, message_id=message_id,
+        await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
                                       envelope_from=f"customer{i}@example.cn",
                                       envelope_to=("service@kefu.example",)))
     await kefu.processor.drain()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from cases.domain.enums import Channel
 from cases.domain.events import EventKind
 from cases.store.models import Case, Delivery, Department
 from cases.services.records import emit
@@ -46,7 +47,7 @@ async def test_the_daily_cap_counts_a_burst_that_arrives_in_one_batch(kefu: Any)
     for i in range(5):
         raw = customer_mail("loop@example.cn", f"问题 {i}", "请处理。", message_id=f"l{i}@example.cn").as_bytes()
         message_id, key = dedupe_key(raw)
-        await kefu.inbox.put(RawInput(channel="email", dedupe_key=key, raw=raw, message_id=message_id,
+        await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
                                       envelope_from="loop@example.cn", envelope_to=("service@kefu.example",)))
     await kefu.processor.drain()
     await kefu.dispatcher.run_once()

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from cases.store import rows
 from cases.domain.actors import SYSTEM
 from cases.archive.lookup import contact_for
-from cases.domain.enums import CaseState, Channel
+from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.events import EventKind
 from kefu.bootstrap import Kefu
 from cases.store.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Customer, OutboxEvent
@@ -22,8 +22,8 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 async def _new_case(s, reference: str) -> Case:  # type: ignore[no-untyped-def]
-    contact, _ = await contact_for(s, Channel.EMAIL, f"{reference.lower()}@example.cn", "", "zh", NOW)
-    case = Case(reference=reference, type="quality_complaint", channel="email", state=CaseState.NEW.value,
+    contact, _ = await contact_for(s, Channel.EMAIL, f"{reference.lower()}@example.cn", "", Language.ZH, NOW)
+    case = Case(reference=reference, type="quality_complaint", channel="email", state=CaseState.NEW,
                 customer_id=contact.customer_id, contact=contact, subject="s", reply_channel="email",
                 received_at=NOW, created_at=NOW, updated_at=NOW)
     s.add(case)
@@ -87,10 +87,10 @@ async def test_a_rollback_drops_the_queued_rows(kefu: Kefu) -> None:
 async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loaded_ones(kefu: Kefu) -> None:
     from cases.archive import lookup as archive
     async with kefu.db.unit_of_work() as s:
-        contact, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "李娜", "zh", NOW)
+        contact, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "李娜", Language.ZH, NOW)
         assert created and contact.id is None  # queued, not written
         case = Case(reference="FB-2026-900030", type="quality_complaint", channel="email",
-                    state=CaseState.NEW.value, customer_id=contact.customer_id, contact=contact,
+                    state=CaseState.NEW, customer_id=contact.customer_id, contact=contact,
                     subject="s", reply_channel="email", received_at=NOW, created_at=NOW, updated_at=NOW)
         rows.add_new(s, case)
         case.part_number = "BP-100"  # changed before the flush: part of the insert
@@ -101,5 +101,5 @@ async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loade
     async with kefu.db.reader() as s:
         stored = (await s.execute(select(Case).where(Case.reference == "FB-2026-900030"))).scalar_one()
         assert (stored.part_number, stored.severity, stored.version) == ("BP-100", "high", 2)
-        again, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "", "zh", NOW)
+        again, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "", Language.ZH, NOW)
         assert not created and again.id == contact.id

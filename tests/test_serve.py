@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cases.domain.enums import Channel
 from cases.settings import Settings
 from tests.conftest import free_port
 from tests.mailhelpers import customer_mail
@@ -143,7 +144,7 @@ def test_kefu_status_shows_mail_waiting_for_the_processor(settings: Settings, tm
     async def store() -> None:  # stored as SMTP would, with no kefu serve to process it
         db = Database(make_engine(Settings.from_env({"KEFU_DATA_DIR": str(tmp_path)}).sqlalchemy_url))
         try:
-            await Inbox(db, utcnow).put(RawInput(channel="email", dedupe_key="k1", raw=b"Subject: x\r\n\r\nx\r\n"))
+            await Inbox(db, utcnow).put(RawInput(channel=Channel.EMAIL, dedupe_key="k1", raw=b"Subject: x\r\n\r\nx\r\n"))
         finally:
             await db.dispose()
 

@@ -44,11 +44,11 @@ def channel_of(value: str, what: str, allowed: tuple[Channel, ...] = tuple(Chann
     return channel
 
 
-def language_of(value: str | None) -> str:
+def language_of(value: str | None) -> Language:
     if value in (None, ""):
-        return Language.ZH.value
+        return Language.ZH
     try:
-        return Language(value).value
+        return Language(value)
     except ValueError:
         raise InvalidInput(f"unknown language {value!r}; one of: zh, en") from None
 
@@ -57,15 +57,15 @@ async def attach_identity(s: AsyncSession, contact: Contact, kind: Channel, valu
     """The identity on this contact (idempotent); Conflict when another contact has it."""
     value = normalise_identity(kind, value)
     found = (await s.execute(
-        select(Identity).where(Identity.kind == kind.value, Identity.value == value)
+        select(Identity).where(Identity.kind == kind, Identity.value == value)
     )).scalar_one_or_none()
     if found is not None:
         if found.contact_id != contact.id:
-            raise Conflict(f"the {kind.value} {value} belongs to contact #{found.contact_id}; "
+            raise Conflict(f"the {kind} {value} belongs to contact #{found.contact_id}; "
                            "merge the two contacts instead")
         found.active = True
         return found
-    identity = Identity(contact_id=contact.id, kind=kind.value, value=value, created_at=now)
+    identity = Identity(contact_id=contact.id, kind=kind, value=value, created_at=now)
     s.add(identity)
     return identity
 
@@ -100,7 +100,7 @@ class ArchiveService:
         async with self.db.unit_of_work() as s:
             await self._customer(s, customer_id)
             contact = Contact(customer_id=customer_id, name=name[:200], language=language_of(language),
-                              preferred_channel=channel_of(preferred_channel or "email", "reply channel").value,
+                              preferred_channel=channel_of(preferred_channel or "email", "reply channel"),
                               created_at=now)
             s.add(contact)
             await s.flush()
@@ -137,10 +137,10 @@ class ArchiveService:
             if language is not None:
                 contact.language = language_of(language)
             if preferred_channel is not None:
-                new = channel_of(preferred_channel, "reply channel").value
+                new = channel_of(preferred_channel, "reply channel")
                 was, contact.preferred_channel = contact.preferred_channel, new
                 open_cases = (await s.execute(select(Case).where(
-                    Case.contact_id == contact.id, Case.state.not_in([t.value for t in TERMINAL]),
+                    Case.contact_id == contact.id, Case.state.not_in(TERMINAL),
                     Case.reply_channel != new))).scalars()
                 for case in open_cases:
                     record_history(s, case=case, at=now, actor=actor, action="reply_channel",

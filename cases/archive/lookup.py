@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.store import rows
-from cases.domain.enums import Channel
+from cases.domain.enums import Channel, Language
 from cases.store.models import Contact, Customer, Identity
 from cases.store.models.base import clip
 
@@ -33,7 +33,7 @@ async def find_contact(session: AsyncSession, kind: Channel, value: str) -> Cont
     stmt = (
         select(Contact)
         .join(Identity, Identity.contact_id == Contact.id)
-        .where(Identity.kind == kind.value, Identity.value == value)
+        .where(Identity.kind == kind, Identity.value == value)
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -43,31 +43,31 @@ _KNOWN = "kefu_known_contacts"  # session.info: (kind, value) -> Contact, or Non
 
 async def prefetch_contacts(session: AsyncSession, identities: list[tuple[Channel, str]]) -> None:
     """Look up the contacts of a whole batch of senders in one query; `contact_for` uses it."""
-    known: dict[tuple[str, str], Contact | None] = session.info.setdefault(_KNOWN, {})
-    wanted: dict[str, set[str]] = {}
+    known: dict[tuple[Channel, str], Contact | None] = session.info.setdefault(_KNOWN, {})
+    wanted: dict[Channel, set[str]] = {}
     for kind, value in identities:
-        if (kind.value, value) not in known:
-            wanted.setdefault(kind.value, set()).add(value)
-    for kind_value, values in wanted.items():
+        if (kind, value) not in known:
+            wanted.setdefault(kind, set()).add(value)
+    for kind, values in wanted.items():
         found = (await session.execute(
             select(Identity.value, Contact).join(Contact, Identity.contact_id == Contact.id)
-            .where(Identity.kind == kind_value, Identity.value.in_(values))
+            .where(Identity.kind == kind, Identity.value.in_(values))
         )).all()
         by_value = {v: c for v, c in found}
         for v in values:
-            known[(kind_value, v)] = by_value.get(v)
+            known[(kind, v)] = by_value.get(v)
 
 
 async def contact_for(
-    session: AsyncSession, kind: Channel, value: str, name: str, language: str, now: datetime,
+    session: AsyncSession, kind: Channel, value: str, name: str, language: Language, now: datetime,
 ) -> tuple[Contact, bool]:
     """The contact with this identity; unknown senders become contacts of the unassigned customer.
 
     New contacts are not flushed here (a batch is flushed once); ``session.info`` remembers
     them so that a second mail of the same new sender in the batch finds the same contact."""
-    pending: dict[tuple[str, str], Contact] = session.info.setdefault("kefu_new_contacts", {})
-    known: dict[tuple[str, str], Contact | None] = session.info.get(_KNOWN, {})
-    key = (kind.value, value)
+    pending: dict[tuple[Channel, str], Contact] = session.info.setdefault("kefu_new_contacts", {})
+    known: dict[tuple[Channel, str], Contact | None] = session.info.get(_KNOWN, {})
+    key = (kind, value)
     contact = pending.get(key) or (known[key] if key in known else await find_contact(session, kind, value))
     if contact is not None:
         return contact, False
@@ -75,17 +75,17 @@ async def contact_for(
         session.info["kefu_unassigned"] = await unassigned_customer_id(session, now)
     contact = Contact(
         customer_id=session.info["kefu_unassigned"], name=clip(Contact.name, name or value), language=language,
-        preferred_channel=kind.value, created_at=now,
+        preferred_channel=kind, created_at=now,
     )
     # Inserted with the batch's other new rows at the flush (cases/store/rows.py).
     rows.add_new(session, contact)
-    rows.append(session, Identity, dict(kind=kind.value, value=value, created_at=now), contact_id=contact)
-    pending[(kind.value, value)] = contact
+    rows.append(session, Identity, dict(kind=kind, value=value, created_at=now), contact_id=contact)
+    pending[key] = contact
     return contact, True
 
 
 async def identities_of(session: AsyncSession, contact_id: int, kind: Channel) -> list[str]:
     stmt = select(Identity.value).where(
-        Identity.contact_id == contact_id, Identity.kind == kind.value, Identity.active.is_(True)
+        Identity.contact_id == contact_id, Identity.kind == kind, Identity.active.is_(True)
     ).order_by(Identity.id)
     return list((await session.execute(stmt)).scalars())

@@ -123,7 +123,7 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
     """{"items": [...], "total": n}; newest first."""
     conditions: list[ColumnElement[bool]] = [scope.condition()]
     if f.state is not None:
-        conditions.append(Case.state == f.state.value)
+        conditions.append(Case.state == f.state)
     if f.department is not None:
         dept_id = (await s.execute(select(Department.id).where(Department.code == f.department))).scalar_one_or_none()
         if dept_id is None:
@@ -200,7 +200,7 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
         "version": case.version,
         "messages": await _messages(s, case),
         "history": await _history(s, case.id),
-        "allowed_actions": [a.value for a in allowed_actions(CaseState(case.state), actor, case.department_id)],
+        "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id)],
     })
     return row
 

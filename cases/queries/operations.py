@@ -17,7 +17,7 @@ HELD = (InboundStatus.QUARANTINED, InboundStatus.IGNORED)
 async def held_inbound(s: AsyncSession, statuses: tuple[InboundStatus, ...] = HELD,
                        limit: int = 50, offset: int = 0) -> Row:
     """Inbound messages a person should look at: quarantined or ignored, newest first."""
-    where = InboundMessage.status.in_([st.value for st in statuses])
+    where = InboundMessage.status.in_(statuses)
     total = (await s.execute(select(func.count()).select_from(InboundMessage).where(where))).scalar_one()
     rows = (await s.execute(
         select(InboundMessage.id, InboundMessage.channel, InboundMessage.status, InboundMessage.received_at,
@@ -56,12 +56,12 @@ async def backlog(s: AsyncSession, now: datetime) -> Row:
     async def count(model: Any, *where: ColumnElement[bool]) -> int:
         return int((await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 
-    oldest = (await s.execute(select(m.received_at).where(m.status == InboundStatus.PENDING.value)
+    oldest = (await s.execute(select(m.received_at).where(m.status == InboundStatus.PENDING)
                               .order_by(m.id).limit(1))).scalar_one_or_none()
     return {
-        "inbound_pending": await count(m, m.status == InboundStatus.PENDING.value),
+        "inbound_pending": await count(m, m.status == InboundStatus.PENDING),
         "oldest_pending_seconds": max(0, round((now - oldest).total_seconds())) if oldest else None,
-        "inbound_quarantined": await count(m, m.status == InboundStatus.QUARANTINED.value),
-        "notices_pending": await count(d, d.status == DeliveryStatus.PENDING.value),
-        "notices_dead": await count(d, d.status == DeliveryStatus.DEAD.value),
+        "inbound_quarantined": await count(m, m.status == InboundStatus.QUARANTINED),
+        "notices_pending": await count(d, d.status == DeliveryStatus.PENDING),
+        "notices_dead": await count(d, d.status == DeliveryStatus.DEAD),
     }

@@ -15,7 +15,7 @@ from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
 from cases.store.db import Database
 from cases.services.deadlines import Deadlines, parse_deadline
-from cases.domain.enums import CaseState, Direction, Severity
+from cases.domain.enums import CaseState, Direction, Satisfaction, Severity
 from cases.domain.errors import InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
@@ -140,7 +140,7 @@ class CaseService:
         async with self.db.unit_of_work() as s:
             case = await self._step(s, actor, reference, Action.REPLY,
                                     {"satisfaction_requested_at": now, "reminder_sent_at": None})
-            s.add(CaseMessage(case_id=case.id, direction=Direction.OUT.value, channel=case.reply_channel,
+            s.add(CaseMessage(case_id=case.id, direction=Direction.OUT, channel=case.reply_channel,
                               author_user_id=actor.user_id, sender=actor.label, subject=case.subject,
                               body=message, new_text=message, created_at=now))
             emit(s, EventKind.CUSTOMER_REPLIED_TO, case, now, message=message)
@@ -151,7 +151,7 @@ class CaseService:
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await self._case(s, reference)
-            s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE.value, channel="internal",
+            s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE, channel="internal",
                               author_user_id=actor.user_id, sender=actor.label, body=text,
                               new_text=text, created_at=now))
             record_history(s, case=case, at=now, actor=actor, action="note", note=text[:500])
@@ -166,7 +166,7 @@ class CaseService:
         reminded = closed = 0
         async with self.db.unit_of_work() as s:
             waiting = (await s.execute(
-                select(Case).where(Case.state == CaseState.AWAITING_SATISFACTION.value).with_for_update(skip_locked=True)
+                select(Case).where(Case.state == CaseState.AWAITING_SATISFACTION).with_for_update(skip_locked=True)
             )).scalars().all()
             for case in waiting:
                 if case.reminder_sent_at is None and case.satisfaction_requested_at and case.satisfaction_requested_at <= remind_before:
@@ -175,7 +175,7 @@ class CaseService:
                     reminded += 1
                 elif case.reminder_sent_at is not None and case.reminder_sent_at <= close_before:
                     apply_step(s, case, Action.CLOSE_NO_RESPONSE, SYSTEM, now,
-                                {"rating": "no_response", "closed_at": now}, "no answer after the reminder")
+                                {"rating": Satisfaction.NO_RESPONSE, "closed_at": now}, "no answer after the reminder")
                     emit(s, EventKind.CLOSED_NO_RESPONSE, case, now)
                     closed += 1
         if reminded or closed:
@@ -204,8 +204,8 @@ class CaseService:
         return StepResult(case.reference, case.state)
 
 
-def _severity(value: str) -> str:
+def _severity(value: str) -> Severity:
     try:
-        return Severity(value).value
+        return Severity(value)
     except ValueError:
         raise InvalidInput(f"unknown severity {value!r}; one of: {', '.join(Severity)}") from None

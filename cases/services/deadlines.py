@@ -19,7 +19,6 @@ from sqlalchemy import and_, or_, select
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
 from cases.store.db import Database
-from cases.domain.enums import CaseState
 from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.events import EventKind
 from cases.store.models import Case
@@ -67,7 +66,7 @@ class Deadlines:
         deadline = parse_deadline(value, self.tz, now)
         async with self.db.unit_of_work() as s:
             case = await locked_case(s, reference)
-            if CaseState(case.state) not in DEADLINE_RUNS:
+            if case.state not in DEADLINE_RUNS:
                 raise IllegalTransition(f"a case in state '{case.state}' has been answered; its deadline no longer runs")
             self.apply(s, case, deadline, actor, now, note)
         self._on_commit()
@@ -90,7 +89,7 @@ class Deadlines:
         async with self.db.unit_of_work() as s:
             due = (await s.execute(
                 select(Case).where(
-                    Case.state.in_([st.value for st in DEADLINE_RUNS]), Case.customer_deadline.is_not(None),
+                    Case.state.in_(DEADLINE_RUNS), Case.customer_deadline.is_not(None),
                     or_(and_(Case.deadline_overdue_at.is_(None), Case.customer_deadline <= now),
                         and_(Case.deadline_warned_at.is_(None), Case.customer_deadline <= now + self.warning)),
                 ).order_by(Case.id).with_for_update(skip_locked=True)

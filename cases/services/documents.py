@@ -82,7 +82,7 @@ class DocumentTexts:
                 select(Attachment.id, Attachment.filename, Attachment.content_type, CaseMessage.case_id)
                 .join(CaseMessage, CaseMessage.id == Attachment.message_id)
                 .outerjoin(DocumentText, DocumentText.attachment_id == Attachment.id)
-                .where(DocumentText.id.is_(None), CaseMessage.direction == Direction.IN.value,
+                .where(DocumentText.id.is_(None), CaseMessage.direction == Direction.IN,
                        CaseMessage.channel.in_(READABLE_CHANNELS))
                 .order_by(Attachment.id).limit(limit)
             )).all()
@@ -121,7 +121,7 @@ class DocumentTexts:
             if result.status == "read":
                 body = f"传真/信函文字（{result.method}） Text read from {filename} ({result.method}):\n\n" \
                        f"{result.text[:NOTE_LIMIT]}"
-                s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE.value, channel="internal",
+                s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE, channel="internal",
                                   sender=SYSTEM.label, body=body, new_text=body, created_at=now))
                 # What the fax says fills what the gateway's mail could not (part number, batch).
                 guess = classify.guess(case.subject, result.text)

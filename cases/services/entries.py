@@ -110,7 +110,7 @@ class EntryService:
         msg = IntakeMessage(
             channel=entry.kind, source_id=token, sender_identity=number or contact.name,
             sender_name=contact.name, subject=entry.subject.strip()[:500], text=text, new_text=text,
-            received_at=entry.at, language=Language(language_of(entry.language or contact.language)),
+            received_at=entry.at, language=language_of(entry.language or contact.language),
             attachments=entry.attachments, contact_id=contact.id,
         )
         outcome = await self.service.receive(s, msg)
@@ -122,15 +122,15 @@ class EntryService:
         case.batch = (entry.batch or "").strip()[:80] or case.batch
         case.quantity = entry.quantity if entry.quantity is not None else case.quantity
         if entry.reply_channel:
-            case.reply_channel = channel_of(entry.reply_channel, "reply channel").value
+            case.reply_channel = channel_of(entry.reply_channel, "reply channel")
         local = entry.at.astimezone(self.service.settings.tz).strftime("%Y-%m-%d %H:%M")
         record_history(s, case=case, at=now, actor=actor, action="logged",
-                       note=f"{entry.kind.value} at {local} logged by {actor.label}")
+                       note=f"{entry.kind} at {local} logged by {actor.label}")
         # The case has its id (receive flushed); the flush below checks the token's unique key.
-        s.add(StaffEntry(form_token=token, kind=entry.kind.value, case_id=case.id, user_id=actor.user_id,
+        s.add(StaffEntry(form_token=token, kind=entry.kind, case_id=case.id, user_id=actor.user_id,
                          actor=actor.label, at=entry.at, created_at=now))
         await s.flush()
-        log.info("%s: %s logged by %s", case.reference, entry.kind.value, actor.label)
+        log.info("%s: %s logged by %s", case.reference, entry.kind, actor.label)
         return EntryResult(case.reference, True, case.customer_id, contact.id)
 
     async def _contact(self, s: AsyncSession, customer: Customer | None, entry: EntryInput, now: datetime) -> Contact:
@@ -161,7 +161,7 @@ class EntryService:
             customer_id = customer.id if customer else await archive.unassigned_customer_id(s, now)
             contact = Contact(customer_id=customer_id, name=(name or number or "(unknown)")[:200],
                               language=language_of(entry.language),
-                              preferred_channel=Channel.PHONE.value if number else Channel.LETTER.value,
+                              preferred_channel=Channel.PHONE if number else Channel.LETTER,
                               created_at=now)
             s.add(contact)
             await s.flush()
@@ -188,9 +188,9 @@ def _check(entry: EntryInput, now: datetime) -> None:
             raise InvalidInput(f"the attachment {att.filename} is larger than {MAX_ATTACHMENT_BYTES} bytes")
 
 
-def _case_type(value: str) -> str:
+def _case_type(value: str) -> CaseType:
     try:
-        return CaseType(value).value
+        return CaseType(value)
     except ValueError:
         raise InvalidInput(f"unknown case type {value!r}; one of: {', '.join(CaseType)}") from None
 

@@ -63,7 +63,7 @@ class Receiver:
         contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
         if contact is None:
             contact, _ = await archive.contact_for(
-                session, msg.channel, msg.sender_identity, msg.sender_name, msg.language.value, now
+                session, msg.channel, msg.sender_identity, msg.sender_name, msg.language, now
             )
         case, how = await self._find_case(session, msg)
         linked_to: Case | None = None
@@ -122,12 +122,12 @@ class Receiver:
         year = msg.received_at.astimezone(self.tz).year
         language = Language.EN if Language.EN in (msg.language, contact.language) else Language.ZH
         case = Case(
-            type=g.type.value, channel=msg.channel.value, state=CaseState.NEW.value,
+            type=g.type, channel=msg.channel, state=CaseState.NEW,
             customer_id=contact.customer_id, contact=contact,
             subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
             description=msg.text, part_number=g.part_number, batch=g.batch, quantity=g.quantity,
-            vehicle=g.vehicle, severity=g.severity.value, reply_channel=contact.preferred_channel,
-            language=language.value, received_at=msg.received_at, created_at=now, updated_at=now,
+            vehicle=g.vehicle, severity=g.severity, reply_channel=contact.preferred_channel,
+            language=language, received_at=msg.received_at, created_at=now, updated_at=now,
             linked_case_id=linked_to.id if linked_to else None,
         )
         # Inserted with the batch's other new cases at the flush, and numbered then.
@@ -143,7 +143,7 @@ class Receiver:
         self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
     ) -> None:
         message = rows.append(session, CaseMessage, dict(
-            direction=Direction.IN.value, channel=msg.channel.value,
+            direction=Direction.IN, channel=msg.channel,
             message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
             subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
             is_automatic=msg.is_automatic, created_at=msg.received_at,
@@ -155,12 +155,12 @@ class Receiver:
 
     async def _follow_up(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> str | None:
         actor = customer(msg.sender_identity)
-        state = CaseState(case.state)
+        state = case.state
         if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
             answer = parse_satisfaction(msg.new_text or msg.text)
             if answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous:
                 apply_step(session, case, Action.RATE, actor, now,
-                                 {"rating": answer.rating.value, "rating_score": answer.score, "closed_at": now},
+                                 {"rating": answer.rating, "rating_score": answer.score, "closed_at": now},
                                  note=f"customer answered {answer.matched!r}")
                 emit(session, EventKind.CASE_RATED, case, now, rating=answer.rating.value, score=answer.score)
                 return answer.rating.value
@@ -243,7 +243,7 @@ async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) ->
     from cases.store.models import Identity
 
     return (await session.execute(select(Identity.id).where(
-        Identity.contact_id == case.contact_id, Identity.kind == msg.channel.value,
+        Identity.contact_id == case.contact_id, Identity.kind == msg.channel,
         Identity.value == msg.sender_identity).limit(1))).first() is not None
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.store import rows
 from cases.domain.actors import Actor
+from cases.domain.enums import CaseState
 from cases.store.upsert import insert_or_skip
 from cases.domain.events import EventKind
 from cases.store.models import CaseHistory, OutboxEvent, ReferenceCounter
@@ -33,8 +34,8 @@ def record_history(
     at: datetime,
     actor: Actor,
     action: str,
-    from_state: str | None = None,
-    to_state: str | None = None,
+    from_state: CaseState | None = None,
+    to_state: CaseState | None = None,
     changes: dict[str, Any] | None = None,
     note: str = "",
 ) -> None:
@@ -107,15 +108,14 @@ def _plain(value: object) -> object:
 def apply_step(session: AsyncSession, case: Case, action: Action, actor: Actor, now: datetime,
                values: dict[str, Any], note: str = "") -> None:
     """Check the transition table, change the case, and append the history row with before/after."""
-    from cases.domain.enums import CaseState
     from cases.domain.states import check
 
-    transition = check(action, CaseState(case.state), actor, case.department_id)
+    transition = check(action, case.state, actor, case.department_id)
     before = case.state
     changes = {k: [_plain(getattr(case, k)), _plain(v)] for k, v in values.items() if getattr(case, k) != v}
     for key, value in values.items():
         setattr(case, key, value)
-    case.state = transition.target.value
+    case.state = transition.target
     case.updated_at = now
     record_history(session, case=case, at=now, actor=actor, action=action.value,
                    from_state=before, to_state=case.state, changes=changes, note=note)

@@ -13,7 +13,7 @@ from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.store.db import Database, hold_schema_lock
 from cases.domain.departments import DEPARTMENTS
-from cases.domain.enums import Role
+from cases.domain.enums import Language, Role
 from cases.domain.errors import Conflict, InvalidInput, NotFound
 from cases.store.models import ApiToken, Department, User, UserRole
 from cases.domain.tokens import hash_api_token, new_api_token
@@ -56,11 +56,13 @@ class Users:
         username = username.strip()
         if not username:
             raise InvalidInput("the username must not be empty")
-        bad = [r for r in roles if r not in {x.value for x in PERSON_ROLES}]
+        bad = [r for r in roles if r not in PERSON_ROLES]
         if bad:
             raise InvalidInput(f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}")
-        if Role.DEPARTMENT.value in roles and not department:
+        if Role.DEPARTMENT in roles and not department:
             raise InvalidInput("the role 'department' needs --department")
+        if language not in tuple(Language):
+            raise InvalidInput(f"unknown language {language!r}; one of: {', '.join(Language)}")
         async with self.db.unit_of_work() as s:
             if (await s.execute(select(User.id).where(User.username == username))).first():
                 raise Conflict(f"user {username!r} exists already")
@@ -70,9 +72,9 @@ class Users:
                 if dept_id is None:
                     raise InvalidInput(f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}")
             user = User(username=username, display_name=display_name or username, email=email,
-                        password_hash=_hasher.hash(password) if password else None, language=language,
+                        password_hash=_hasher.hash(password) if password else None, language=Language(language),
                         department_id=dept_id, created_at=self.clock(),
-                        roles=[UserRole(role=r) for r in dict.fromkeys(roles)])
+                        roles=[UserRole(role=Role(r)) for r in dict.fromkeys(roles)])
             s.add(user)
         return user
 

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.store.models.base import Base, BatchInserted, BigId
+from cases.domain.enums import Channel, Language
+from cases.store.models.base import Base, BatchInserted, BigId, enum_column
 
 
 class Customer(Base):
@@ -18,7 +19,7 @@ class Customer(Base):
     code: Mapped[str | None] = mapped_column(String(40), unique=True)
     # Unknown senders land in the one "unassigned" customer until staff attach them.
     is_unassigned: Mapped[bool] = mapped_column(default=False)
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     created_at: Mapped[datetime]
 
 
@@ -28,9 +29,9 @@ class Contact(BatchInserted, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     # The procedure: reply "in the way the customer asked for".
-    preferred_channel: Mapped[str] = mapped_column(String(20), default="email")
+    preferred_channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20), default=Channel.EMAIL)
     created_at: Mapped[datetime]
 
     identities: Mapped[list["Identity"]] = relationship(lazy="raise", back_populates="contact")
@@ -45,7 +46,7 @@ class Identity(BatchInserted, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # a cases.domain.enums.Channel value
+    kind: Mapped[Channel] = mapped_column(enum_column(Channel, 20))
     value: Mapped[str] = mapped_column(String(254))  # normalised: lower-case address, E.164
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]

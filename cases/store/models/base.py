@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import JSON, BigInteger, DateTime, Enum, Integer, MetaData
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, orm_insert_sentinel
@@ -25,6 +26,15 @@ def clip(column: Any, value: str) -> str:
     describe a row: a name, a content type, a label."""
     length: int | None = column.type.length
     return value[:length] if length is not None else value
+
+
+def enum_column(enum_cls: type[StrEnum], length: int) -> Enum:
+    """The column type of a closed vocabulary: the ORM reads and writes members of `enum_cls`,
+    the database keeps their values in a VARCHAR(length), exactly as a String(length) column
+    did (no native ENUM, no CHECK constraint: the schema and the stored values stay as they
+    are). A string that is not one of the values is refused when it is written."""
+    return Enum(enum_cls, native_enum=False, create_constraint=False, length=length, validate_strings=True,
+                values_callable=lambda members: [m.value for m in members])
 
 
 # BIGINT primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.

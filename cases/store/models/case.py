@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.store.models.base import Base, BatchInserted, BigId
+from cases.domain.enums import CaseState, CaseType, Channel, Direction, Language, Satisfaction, Severity
+from cases.store.models.base import Base, BatchInserted, BigId, enum_column
 
 if TYPE_CHECKING:
     from cases.store.models.archive import Contact
@@ -20,9 +21,9 @@ class Case(BatchInserted, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
-    type: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(30), index=True)
+    type: Mapped[CaseType] = mapped_column(enum_column(CaseType, 40))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20))
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState, 30), index=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     subject: Mapped[str] = mapped_column(String(500))
@@ -31,9 +32,9 @@ class Case(BatchInserted, Base):
     batch: Mapped[str | None] = mapped_column(String(80))
     quantity: Mapped[int | None]
     vehicle: Mapped[str | None] = mapped_column(String(80))  # model or VIN
-    severity: Mapped[str] = mapped_column(String(20), default="medium")
-    reply_channel: Mapped[str] = mapped_column(String(20))
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    severity: Mapped[Severity] = mapped_column(enum_column(Severity, 20), default=Severity.MEDIUM)
+    reply_channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20))
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     customer_deadline: Mapped[datetime | None]  # by when the customer wants the answer / CAPA
     deadline_warned_at: Mapped[datetime | None]  # "deadline near" told to the department
     deadline_overdue_at: Mapped[datetime | None]  # "deadline passed" told to them and the approvers
@@ -47,7 +48,7 @@ class Case(BatchInserted, Base):
     analysis: Mapped[str | None] = mapped_column(Text)
     measures: Mapped[str | None] = mapped_column(Text)
     verification: Mapped[str | None] = mapped_column(Text)
-    rating: Mapped[str | None] = mapped_column(String(20))
+    rating: Mapped[Satisfaction | None] = mapped_column(enum_column(Satisfaction, 20))
     rating_score: Mapped[int | None]
     satisfaction_requested_at: Mapped[datetime | None]
     reminder_sent_at: Mapped[datetime | None]
@@ -67,7 +68,8 @@ class CaseMessage(BatchInserted, Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    direction: Mapped[str] = mapped_column(String(8))
+    direction: Mapped[Direction] = mapped_column(enum_column(Direction, 8))
+    # A Channel value, or "internal" for a note (Direction.NOTE): not typed as a Channel.
     channel: Mapped[str] = mapped_column(String(20))
     # RFC 5322 Message-ID (without <>), in or out: the first threading key.
     message_id: Mapped[str | None] = mapped_column(String(500), index=True)
@@ -120,9 +122,9 @@ class CaseHistory(BatchInserted, Base):
     at: Mapped[datetime]
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(120))  # username, "customer:<address>", "system"
-    action: Mapped[str] = mapped_column(String(40))
-    from_state: Mapped[str | None] = mapped_column(String(30))
-    to_state: Mapped[str | None] = mapped_column(String(30))
+    action: Mapped[str] = mapped_column(String(40))  # an Action value, or "opened", "note", "logged", ...
+    from_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, 30))
+    to_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, 30))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [before, after]
     note: Mapped[str] = mapped_column(Text, default="")
 

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cases.store.models.base import Base, BigId
+from cases.domain.enums import Channel
+from cases.store.models.base import Base, BigId, enum_column
 
 
 class StaffEntry(Base):
@@ -21,7 +22,7 @@ class StaffEntry(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     form_token: Mapped[str] = mapped_column(String(120), unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # a cases.domain.enums.Channel value
+    kind: Mapped[Channel] = mapped_column(enum_column(Channel, 20))  # phone, letter, visit, survey, fax
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor: Mapped[str] = mapped_column(String(120))

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.store.models.base import Base, BigId
+from cases.domain.enums import Channel
+from cases.store.models.base import Base, BigId, enum_column
 
 if TYPE_CHECKING:
     from cases.store.models.case import Case
@@ -27,7 +28,7 @@ class InboundMessage(Base):
     __table_args__ = (Index("ix_inbound_messages_status_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20))
     # Message-ID plus a hash of the content: the same mail twice (a retry after a lost 250,
     # a crash between commit and IMAP flag) is stored once (Zammad #1662).
     dedupe_key: Mapped[str] = mapped_column(String(600), unique=True)
@@ -36,7 +37,7 @@ class InboundMessage(Base):
     envelope_to: Mapped[list[Any]] = mapped_column(default=list)
     size: Mapped[int]  # of the raw bytes (InboundRaw)
     received_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default=InboundStatus.PENDING)
+    status: Mapped[InboundStatus] = mapped_column(enum_column(InboundStatus, 20), default=InboundStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     reason: Mapped[str | None] = mapped_column(Text)  # why it is quarantined or ignored
     rule_hits: Mapped[list[Any]] = mapped_column(default=list)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.store.models.base import Base, BatchInserted, BigId
+from cases.domain.enums import Channel, Language
+from cases.store.models.base import Base, BatchInserted, BigId, enum_column
 
 if TYPE_CHECKING:
     from cases.store.models.case import Case
@@ -27,6 +28,8 @@ class OutboxEvent(BatchInserted, Base):
     __table_args__ = (Index("ix_outbox_events_pending", "fanned_out_at", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # An EventKind value, kept a plain string: an event of a kind this version does not know
+    # (written by a newer instance) must still load, so that the fan-out can set it aside.
     kind: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -48,14 +51,14 @@ class Delivery(BatchInserted, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    audience: Mapped[str] = mapped_column(String(20))
+    audience: Mapped[str] = mapped_column(String(20))  # "customer" or "staff" (routing.Notice.audience)
     template: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20))
     recipient: Mapped[str] = mapped_column(String(254))
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     # Outgoing Message-ID, chosen before sending so that replies thread even before it is sent.
     message_id: Mapped[str | None] = mapped_column(String(500), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING)
+    status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, 20), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.store.models.base import Base, BigId
+from cases.domain.enums import Language, Role
+from cases.store.models.base import Base, BigId, enum_column
 
 
 class Department(Base):
@@ -27,7 +28,7 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
@@ -48,7 +49,7 @@ class UserRole(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(enum_column(Role, 20))
     user: Mapped[User] = relationship(back_populates="roles", lazy="raise")
 
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cases.store.models.base import Base, BigId
+from cases.domain.enums import Language
+from cases.store.models.base import Base, BigId, enum_column
 
 
 class UpdateStatus(StrEnum):
@@ -29,7 +30,7 @@ class TelegramUpdate(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     received_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default=UpdateStatus.PENDING)
+    status: Mapped[UpdateStatus] = mapped_column(enum_column(UpdateStatus, 20), default=UpdateStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
@@ -61,7 +62,7 @@ class TelegramConversation(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))  # "complaint" or "pick_case"
     step: Mapped[str] = mapped_column(String(30))
-    language: Mapped[str] = mapped_column(String(8), default="zh")
+    language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     case_reference: Mapped[str | None] = mapped_column(String(20))  # what the confirm created
     created_at: Mapped[datetime]
