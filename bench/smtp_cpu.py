@@ -36,7 +36,7 @@ async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder
 
     settings = Settings(data_dir=folder, secret_key="bench", mail_domains=("kefu.example",),
                         smtp_listen=("127.0.0.1", free_port()), parse_workers=0,
-                        smtp_process=False)  # SMTP in this process: process_time counts it
+                        )
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)

@@ -57,15 +57,6 @@ def whole(name: str, raw: str) -> int:
     return int(value)
 
 
-def switch(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("on", "1", "true", "yes"):
-        return True
-    if value in ("off", "0", "false", "no"):
-        return False
-    raise SettingsError(f"{name} must be on or off, got {raw!r}")
-
-
 def host_port(name: str, raw: str) -> tuple[str, int]:
     host, sep, port = raw.rpartition(":")
     if not sep or not port.isdigit():
@@ -105,12 +96,6 @@ def _auto(parse: Parse, auto: Callable[[], Any]) -> Parse:
 def default_parse_workers() -> int:
     """Mail is parsed in worker processes; one core stays with the event loop."""
     return max(0, min(4, (os.cpu_count() or 1) - 1))
-
-
-def default_smtp_process() -> bool:
-    """SMTP intake in its own process when the machine has two cores or more, so that SMTP
-    sessions and case writing each get one."""
-    return (os.cpu_count() or 1) >= 2
 
 
 def setting(default: Any, doc: str, parse: Parse, *, shown: str | None = None,
@@ -167,12 +152,6 @@ class Settings:
         None, "processes that parse incoming mail beside the event loop; `0` parses inline. They end with "
               "`kefu serve`, even after a `kill -9`", _auto(whole, default_parse_workers),
         shown="`auto`: one less than the cores, at most 4 (`1` on two cores)", factory=default_parse_workers)
-    smtp_process: bool = setting(
-        None, "`on`: SMTP intake runs in its own process beside the one that writes cases; `off`: in the "
-              "same process. The child is started with `spawn`: a Python program of your own that starts "
-              "kefu (`kefu.parts.running`) with it on must do so under `if __name__ == \"__main__\":`",
-        _auto(switch, default_smtp_process), shown="`auto`: on with two cores or more",
-        factory=default_smtp_process)
     fax_gateways: tuple[str, ...] = setting(
         (), "comma-separated sender addresses (shell patterns such as `*@fax.example.cn`) of the site's own "
             "fax-to-email gateways, tried before the built-in rules and read like \"Fax from …\" / "

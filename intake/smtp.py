@@ -97,7 +97,7 @@ def create_smtp_factory(handler: IntakeHandler, hostname: str, max_bytes: int) -
 
 async def start_smtp_server(inbox: Inbox, settings: Settings) -> asyncio.base_events.Server:
     """SMTP intake as the settings say (listen address, our domains and local part, the size
-    limit), storing into `inbox`: the same in kefu's process and in the SMTP process."""
+    limit), storing into `inbox`."""
     s = settings
     handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part)
     host, port = s.smtp_listen

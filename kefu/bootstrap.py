@@ -62,8 +62,7 @@ class Kefu:
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
     telegram_links: LinkTokens | None = None
-    # Filled by the parts as they start (the SMTP process reports its own state) and read by
-    # the health endpoint; a registry of live status, not wiring.
+    # Read by the health endpoint: each channel that has a state of its own reports it.
     channel_status: ChannelStatus = field(default_factory=dict)
 
 

@@ -4,8 +4,10 @@
     async with running(kefu, {Part.WEB}):          # the web alone (`kefu serve --only web`)
 
 The base under every part holds the inbox writer, the parse workers and the database engine.
-The order of `Part` is the start order: workers before the edges that feed them, SMTP last,
-so on stop the edges close first (no new mail, sessions finish storing) and the engine last.
+The order of `Part` is the start order: the listening edges first, so that a port that is taken
+fails the start before any worker has a query in flight; the workers last. On stop the workers
+go first, then the edges (an SMTP session still open finishes storing: the inbox is in the
+base), then the base with the engine.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ SMTP_CLOSE_SECONDS = 10  # an SMTP client idling in its session does not hold th
 
 
 class Part(StrEnum):
-    WORKERS = "workers"  # mail processor, notice dispatcher, timers, document reader
+    SMTP = "smtp"  # SMTP intake on KEFU_SMTP_LISTEN
+    WEB = "web"  # REST API (and the Telegram webhook) on KEFU_HTTP_LISTEN
     IMAP = "imap"  # only where KEFU_IMAP_URL is set
     TELEGRAM = "telegram"  # only where KEFU_TELEGRAM_TOKEN is set
-    WEB = "web"  # REST API (and the Telegram webhook) on KEFU_HTTP_LISTEN
-    SMTP = "smtp"  # SMTP intake on KEFU_SMTP_LISTEN
+    WORKERS = "workers"  # mail processor, notice dispatcher, timers, document reader
 
 
 ALL: frozenset[Part] = frozenset(Part)
@@ -141,22 +143,6 @@ async def _web(kefu: Kefu, with_webhook: bool) -> AsyncIterator[object]:
 
 @asynccontextmanager
 async def _smtp(kefu: Kefu) -> AsyncIterator[object]:
-    if kefu.settings.smtp_process:  # SMTP sessions and the raw store on the other core
-        from intake.smtp_process import SmtpProcess
-
-        child = SmtpProcess(kefu.settings, kefu.processor.wake, close_seconds=SMTP_CLOSE_SECONDS)
-        kefu.channel_status["smtp"] = child.status
-        try:
-            try:
-                await child.start()
-            except OSError as exc:
-                if exc.errno is None:
-                    raise  # the process failed for another reason; its message says which
-                raise ListenError("KEFU_SMTP_LISTEN", kefu.settings.smtp_listen, exc) from exc
-            yield child
-        finally:
-            await child.stop()  # its status stays, saying "stopped"
-        return
     from intake.smtp import close_smtp_server, start_smtp_server
 
     try:
@@ -180,8 +166,8 @@ def _context(kefu: Kefu, part: Part, parts: frozenset[Part]) -> AbstractAsyncCon
 
 class Running:
     """The started parts of one kefu; `stop` stops them in reverse order. `servers` holds what a
-    part serves with, for callers that look at it (the SMTP process's pid, say): the SMTP server
-    or process under Part.SMTP, the web runner under Part.WEB, None for the others."""
+    part serves with, for callers that look at it: the SMTP server under Part.SMTP, the web
+    runner under Part.WEB, None for the others."""
 
     def __init__(self, kefu: Kefu, servers: dict[Part, object], stack: AsyncExitStack) -> None:
         self.kefu = kefu

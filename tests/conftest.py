@@ -99,7 +99,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path, database_url=database_url, secret_key="test-secret",
         mail_domains=("kefu.example",), smtp_listen=("127.0.0.1", free_port()),
         http_listen=("127.0.0.1", free_port()), instance_id="test",
-        parse_workers=0, smtp_process=False,  # in-process unless a test asks for more
+        parse_workers=0,  # parsed inline unless a test asks for workers
     )
 
 

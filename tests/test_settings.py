@@ -39,7 +39,7 @@ def test_each_kind_of_setting_is_read_from_its_text() -> None:
     s = Settings.from_env({
         "KEFU_SMTP_LISTEN": "[::1]:2626", "KEFU_MAIL_DOMAINS": " Supplier.Example , b.example ",
         "KEFU_SERVICE_LOCAL_PART": "Kefu", "KEFU_REFERENCE_PREFIX": "cs", "KEFU_PUBLIC_URL": "https://k.example/",
-        "KEFU_SATISFACTION_REMINDER_DAYS": "2.5", "KEFU_MAX_MESSAGE_BYTES": "1000", "KEFU_SMTP_PROCESS": "off",
+        "KEFU_SATISFACTION_REMINDER_DAYS": "2.5", "KEFU_MAX_MESSAGE_BYTES": "1000",
         "KEFU_PARSE_WORKERS": "3", "KEFU_TELEGRAM_BOT_USERNAME": "@kefu_bot", "KEFU_DATA_DIR": "/srv/kefu",
         "KEFU_OUTGOING_SMTP": "", "KEFU_LOG_LEVEL": "debug",
     })
@@ -47,14 +47,15 @@ def test_each_kind_of_setting_is_read_from_its_text() -> None:
     assert s.mail_domains == ("supplier.example", "b.example")
     assert (s.service_local_part, s.reference_prefix, s.public_url) == ("kefu", "CS", "https://k.example")
     assert (s.satisfaction_reminder_days, s.max_message_bytes) == (2.5, 1000)
-    assert (s.smtp_process, s.parse_workers) == (False, 3)
+    assert s.parse_workers == 3
+    assert Settings.from_env({"KEFU_PARSE_WORKERS": "auto"}).parse_workers == Settings().parse_workers
     assert (s.telegram_bot_username, s.data_dir, s.log_level) == ("kefu_bot", Path("/srv/kefu"), "DEBUG")
     assert s.outgoing_smtp is None  # empty is unset
 
 
 @pytest.mark.parametrize(("name", "value"), [
     ("KEFU_SMTP_LISTEN", "localhost"), ("KEFU_MAIL_DOMAINS", " , "), ("KEFU_TIMEZONE", "Mars/Olympus"),
-    ("KEFU_MAX_MESSAGE_BYTES", "ten"), ("KEFU_MAX_MESSAGE_BYTES", "1.5"), ("KEFU_SMTP_PROCESS", "sometimes"),
+    ("KEFU_MAX_MESSAGE_BYTES", "ten"), ("KEFU_MAX_MESSAGE_BYTES", "1.5"), ("KEFU_PARSE_WORKERS", "many"),
     ("KEFU_IMAP_POLL_SECONDS", "soon"),
 ])
 def test_a_value_that_cannot_be_used_is_refused_naming_the_variable(name: str, value: str) -> None:
