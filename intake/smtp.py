@@ -48,8 +48,7 @@ class IntakeHandler:
         """aiosmtpd's EHLO reply, offering PIPELINING (RFC 2920) and CHUNKING (RFC 3030) too:
         mail servers then send MAIL, RCPT and DATA in one packet, or MAIL, RCPT and the whole
         mail as ``BDAT <size> LAST``. aiosmtpd reads commands in order from one buffer, which
-        is all PIPELINING asks of a server; ChunkedDataSMTP sends the group's replies in one
-        write, and reads BDAT."""
+        is all PIPELINING asks of a server; ChunkedDataSMTP reads BDAT."""
         session.host_name = hostname  # this form of the hook sets it itself
         return [*responses[:-1], "250-PIPELINING", "250-CHUNKING", responses[-1]]
 

@@ -14,10 +14,6 @@ bytes):
   ``500``, both only after the terminator (RFC 5321 4.2.5); which one wins is decided by the
   first offending line, in aiosmtpd's order (see ``_LineCheck``).
 
-It also sends replies together (``push``): the lines of a multi-line reply, and the ``250``
-replies to commands a client sent in one group (PIPELINING, RFC 2920), go out in one write
-when the group has been read, not one system call each. The bytes on the wire are the same.
-
 And it takes ``BDAT`` (CHUNKING, RFC 3030), as Exchange Online and other large senders send
 when it is offered: the message in chunks of a stated size, with no dot-stuffing and no
 terminator, so a whole mail can come in the same packet as its MAIL and RCPT, and the session
@@ -29,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import AnyStr
 from warnings import warn
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
@@ -148,35 +143,12 @@ class ChunkedDataSMTP(SMTP):
     def __init__(self, *args: object, **kwargs: object) -> None:
         # aiosmtpd's StreamReader is made with this limit: keep it for rule A of _LineCheck.
         self._data_reader_limit = self.line_length_limit
-        self._replies: list[bytes] = []  # replies held back until the client's group is read
         self._chunks: list[bytes] | None = None  # the BDAT chunks of this transaction; None: no BDAT
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def _set_post_data_state(self) -> None:
         super()._set_post_data_state()  # type: ignore[no-untyped-call]  # also called for RSET, a new EHLO and a new connection
         self._chunks = None
-
-    def _command_waiting(self) -> bool:
-        """Has the client already sent another whole command line (a pipelined group)?"""
-        buffered = getattr(self._reader, "_buffer", None)  # asyncio.StreamReader's read buffer
-        return buffered is not None and b"\n" in buffered
-
-    async def push(self, status: AnyStr) -> None:
-        """aiosmtpd's push, except that a reply line may wait for the next one (RFC 2920 5):
-        a line a multi-line reply continues after, and a ``250`` while the client's next
-        command is already here. Every other reply (errors, ``354``, ``221``, ``421``) goes out
-        at once with those before it, and so does a ``250`` once the input is read: the client
-        never waits for a reply to a command the server has finished."""
-        if isinstance(status, str):
-            response = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii")
-        else:
-            response = status
-        self._replies.append(response + b"\r\n")
-        if response[3:4] == b"-" or (response[:4] == b"250 " and self._command_waiting()):
-            return
-        replies, self._replies = self._replies, []
-        self._writer.write(replies[0] if len(replies) == 1 else b"".join(replies))
-        await self._writer.drain()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # The simple <local@domain> form without aiosmtpd's RFC 5322 tokenizer (intake/smtp_addr.py).

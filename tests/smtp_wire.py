@@ -1,5 +1,5 @@
-"""SMTP over a real socket, byte for byte: a server class that records its writes, a handler
-that keeps what it was given, and a client that sends groups of commands in one write."""
+"""SMTP over a real socket, byte for byte: a handler that keeps what it was given, and a client
+that sends groups of commands in one write."""
 
 from __future__ import annotations
 
@@ -7,24 +7,6 @@ import asyncio
 from typing import Any
 
 from aiosmtpd.smtp import SMTP
-
-from intake.smtp_data import ChunkedDataSMTP
-
-
-class Writes(ChunkedDataSMTP):
-    """ChunkedDataSMTP that records each write to the client's socket."""
-
-    log: list[bytes] = []
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        write = self._writer.write
-
-        def recorded(data: bytes | bytearray | memoryview) -> None:
-            Writes.log.append(bytes(data))
-            write(data)
-
-        self._writer.write = recorded  # type: ignore[method-assign]
 
 
 class Handler:
