@@ -52,3 +52,9 @@ def test_dispatch_sends_the_notices_of_the_cases() -> None:
 def test_write_floor_writes_every_mail_as_a_case() -> None:
     out = bench("bench.write_floor", "--messages", "40", "--runs", "1")
     assert re.search(r"40 mails: [\d.]+ ms CPU a mail", out), out
+
+
+def test_api_during_intake_answers_every_request_while_the_mail_comes_in() -> None:
+    out = bench("bench.api_during_intake", "--seconds", "2", "--mails-per-second", "20", "--requests-per-second", "10")
+    assert re.search(r"intake: 40 mails sent in [\d.]+ s \(0 errors\), 40 processed", out), out
+    assert re.search(r"GET /api/v1/cases: 20 answered \(0 errors\); latency ms p50 [\d.]+", out), out
