@@ -93,24 +93,24 @@ def _read(base: str, token: str, rate: float, count: int, in_flight: int, start_
 
 
 async def measure(args: argparse.Namespace, folder: Path) -> dict[str, float]:
-    from cases.main import bootstrap, start, stop
-    from cases.migrate import upgrade_async
-    from cases.models import InboundMessage
-    from cases.users import seed_departments
+    from cases.services.users import seed_departments
+    from cases.store.migrate import upgrade_async
+    from cases.store.models import InboundMessage, InboundStatus
+    from kefu.bootstrap import bootstrap
+    from kefu.parts import start
     from tests.conftest import free_port
 
     defaults = Settings.from_env({})
     settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
                         smtp_listen=("127.0.0.1", free_port()), http_listen=("127.0.0.1", free_port()),
-                        auto_mail_per_recipient_per_day=10**6, parse_workers=defaults.parse_workers,
-                        smtp_process=defaults.smtp_process)
+                        auto_mail_per_recipient_per_day=10**6, parse_workers=defaults.parse_workers)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
     await kefu.users.add("reader", roles=["approver"])
     token = (await kefu.users.create_token("reader")).token
     kefu.dispatcher.run = _idle  # type: ignore[method-assign]  # intake and the API are measured, not sending
-    servers = await start(kefu, http=True)
+    started = await start(kefu)
     await asyncio.gather(*(asyncio.wrap_future(f) for f in kefu.processor.pool.warm_up()))
 
     count = int(args.mails_per_second * args.seconds)
@@ -135,9 +135,9 @@ async def measure(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     while done < sum(s for s, _ in parts) and time.monotonic() < deadline:
         async with kefu.db.reader() as s:
             done = (await s.execute(select(func.count()).select_from(InboundMessage)
-                                    .where(InboundMessage.status != "pending"))).scalar_one()
+                                    .where(InboundMessage.status != InboundStatus.PENDING))).scalar_one()
         await asyncio.sleep(0.2)
-    await stop(kefu, servers)
+    await started.stop()
     cut = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0.0] * 99
     return {"requests": len(latencies), "api_errors": api_errors, "p50": cut[49] * 1e3, "p95": cut[94] * 1e3,
             "p99": cut[98] * 1e3, "max": max(latencies, default=0.0) * 1e3, "sent": sum(s for s, _ in parts),
