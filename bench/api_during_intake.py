@@ -29,7 +29,7 @@ from cases.settings import Settings
 Mail = tuple[str, tuple[str, ...], bytes]
 
 
-def _send(port: int, mails: list[Mail], rate: float, start_at: float, out: "mp.Queue[tuple[int, int]]") -> None:
+def _send(port: int, mails: list[Mail], rate: float, start_at: float, out: mp.Queue[tuple[int, int]]) -> None:
     """Send `mails` at `rate` a second from `start_at` (time.time()), two connections; a sender
     that falls behind sends at once, so it never sends more than its share."""
     def run(part: list[Mail], offset: int, step: int) -> None:
@@ -55,7 +55,7 @@ def _send(port: int, mails: list[Mail], rate: float, start_at: float, out: "mp.Q
 
 
 def _read(base: str, token: str, rate: float, count: int, in_flight: int, start_at: float,
-          out: "mp.Queue[tuple[list[float], int]]") -> None:
+          out: mp.Queue[tuple[list[float], int]]) -> None:
     import aiohttp
 
     async def main() -> None:

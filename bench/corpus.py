@@ -23,11 +23,11 @@ import base64
 import binascii
 import html
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from itertools import accumulate
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 

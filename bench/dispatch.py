@@ -22,7 +22,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 
-
 @dataclass(frozen=True, slots=True)
 class DispatchFigures:
     attempted: int  # deliveries run_once reported

@@ -56,7 +56,7 @@ def bare_insert(corpus: list[CorpusMessage], folder: Path) -> float:
     return rate
 
 
-def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: "mp.Queue[str]",
+def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: mp.Queue[str],
             kind: str) -> None:
     def run_smtplib(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as c:
@@ -88,12 +88,12 @@ def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: 
 async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None,
                    parse_workers: int = 0, client: str = "pipelining",
                    ) -> dict[str, float]:
-    from kefu.bootstrap import bootstrap
-    from kefu.parts import ALL, Part, start
+    from cases.services.users import seed_departments
+    from cases.settings import Settings
     from cases.store.migrate import upgrade_async
     from cases.store.models import InboundMessage
-    from cases.settings import Settings
-    from cases.services.users import seed_departments
+    from kefu.bootstrap import bootstrap
+    from kefu.parts import ALL, Part, start
     from tests.conftest import free_port
 
     settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),

@@ -50,11 +50,11 @@ class ProcessorFigures:
 async def stored_corpus(folder: Path, messages: int, database_url: str | None = None,
                         parse_workers: int = 0) -> Any:
     """A bootstrapped kefu whose inbox holds the corpus as pending raw mail, nothing processed."""
-    from kefu.bootstrap import bootstrap
-    from cases.store.migrate import upgrade_async
     from cases.services.users import seed_departments
+    from cases.store.migrate import upgrade_async
     from intake.inbox import RawInput
     from intake.mailkey import dedupe_key
+    from kefu.bootstrap import bootstrap
 
     settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
                         database_url=database_url or "", auto_mail_per_recipient_per_day=10**6,

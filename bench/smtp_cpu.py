@@ -26,12 +26,12 @@ from intake.smtp_data import ChunkedDataSMTP
 async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder: Path,
                          clients: int, client: str = "pipelining") -> tuple[float, float]:
     """(CPU seconds, wall seconds) per mail until every mail is stored."""
-    from kefu.bootstrap import bootstrap
-    from kefu.parts import Part, start
+    from cases.services.users import seed_departments
+    from cases.settings import Settings
     from cases.store.migrate import upgrade_async
     from cases.store.models import InboundMessage
-    from cases.settings import Settings
-    from cases.services.users import seed_departments
+    from kefu.bootstrap import bootstrap
+    from kefu.parts import Part, start
     from tests.conftest import free_port
 
     settings = Settings(data_dir=folder, secret_key="bench", mail_domains=("kefu.example",),

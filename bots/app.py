@@ -19,7 +19,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
 )
 
 from bots import chats
@@ -29,9 +34,9 @@ from bots.sender import ChatBlocked, SendLater, SendRefused
 from bots.staff import StaffChat
 from bots.texts import language_of, t
 from bots.updates import MAX_ATTEMPTS, UpdateStore
-from cases.store.models import TelegramUpdate
-from cases.settings import Settings
 from cases.services.wakeup import run_rounds
+from cases.settings import Settings
+from cases.store.models import TelegramUpdate
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +155,7 @@ class TelegramBot:
                 delay = min(delay * 2, 300.0)
 
     async def _go(self) -> None:
-        if not self.application._initialized:  # noqa: SLF001 (no public flag in PTB 22)
+        if not self.application._initialized:  # no public flag for this in PTB 22
             await self.application.initialize()  # getMe
         if not self.application.running:
             await self.application.start()
@@ -175,7 +180,7 @@ class TelegramBot:
         self.tasks.clear()
         if self.application.running:
             await self.application.stop()
-        if self.application._initialized:  # noqa: SLF001
+        if self.application._initialized:
             await self.application.shutdown()
 
     def wake(self) -> None:

@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from bots import keyboards
-from bots.sender import ChatBlocked, SendLater, SendRefused, Sender
+from bots.sender import ChatBlocked, Sender, SendLater, SendRefused
 from cases.domain.clock import Clock
-from cases.store.db import Database
-from cases.store.upsert import insert_ignore
 from cases.domain.enums import CaseState, Channel, Language
-from cases.store.models import Case, Delivery, DeliveryStatus, Department, Identity, TelegramStaffChat, User
 from cases.domain.tokens import Signer
+from cases.store.db import Database
+from cases.store.models import Case, Delivery, DeliveryStatus, Department, Identity, TelegramStaffChat
+from cases.store.upsert import insert_ignore
 from notifications.email_out import make_message_id
 from notifications.render import Rendered
 from notifications.reply_channel import customer_targets

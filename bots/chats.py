@@ -10,10 +10,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import lookup as archive
-from cases.domain.enums import CaseState, Channel, Language
-from cases.store.models import Case, Contact, Identity, TelegramStaffChat, User
 from cases.archive.phones import BadNumber, normalise_number
+from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.states import TERMINAL
+from cases.store.models import Case, Contact, Identity, TelegramStaffChat, User
 
 log = logging.getLogger(__name__)
 

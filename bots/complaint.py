@@ -5,6 +5,7 @@ what to answer; customer.py runs it inside a unit of work and sends the answer a
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +39,7 @@ STEPS: tuple[Step, ...] = (
     Step("files", "ask_files", "files"),
 )
 _BY_NAME = {s.name: s for s in STEPS}
-_NEXT = {a.name: b.name for a, b in zip(STEPS, STEPS[1:])} | {STEPS[-1].name: CONFIRM}
+_NEXT = {a.name: b.name for a, b in itertools.pairwise(STEPS)} | {STEPS[-1].name: CONFIRM}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ def _on_files(conv: TelegramConversation, msg: Message, limit: int, now: datetim
         return replies  # one acknowledgement per album, not one per photo
     if album:
         _set(conv, "albums", [*conv.data.get("albums", []), album])
-    return replies + [Reply(t("file_received", lang, count=len(files)), _buttons(conv, "done"))]
+    return [*replies, Reply(t("file_received", lang, count=len(files)), _buttons(conv, "done"))]
 
 
 def on_button(conv: TelegramConversation, action: str, now: datetime) -> Reply | None:

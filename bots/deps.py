@@ -9,8 +9,8 @@ from telegram import Bot
 from bots.links import LinkTokens
 from bots.sender import Sender
 from cases.domain.clock import Clock
-from cases.store.db import Database
 from cases.services.case_service import CaseService
+from cases.store.db import Database
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from bots.texts import t
 from bots.updates import mark_processed
 from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.intake_message import Attachment, IntakeMessage, ThreadHints
-from cases.store.models import CaseMessage, TelegramConversation
 from cases.services.receiving import store_attachments
+from cases.store.models import CaseMessage, TelegramConversation
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.clock import Clock
-from cases.store.db import Database
 from cases.domain.errors import CaseError, NotFound
+from cases.store.db import Database
 from cases.store.models import Contact, TelegramLinkToken, User
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from bots.texts import language_of, t
 from bots.updates import mark_processed
 from cases.domain.enums import Language
 from cases.domain.errors import CaseError
-from cases.store.models import Department, TelegramStaffChat
 from cases.services.users import actor_for
+from cases.store.models import Department, TelegramStaffChat
 
 log = logging.getLogger(__name__)
 

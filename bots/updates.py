@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.clock import Clock
 from cases.store.db import Database
-from cases.store.upsert import insert_ignore
 from cases.store.models import TelegramUpdate, UpdateStatus
+from cases.store.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 

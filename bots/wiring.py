@@ -7,18 +7,18 @@ from sqlalchemy import select
 from telegram.ext import Application, ApplicationBuilder
 
 from bots.app import DOWNLOAD_LIMIT, TelegramBot
+from bots.channel import TelegramChannel
 from bots.deps import Deps
 from bots.links import LinkTokens
 from bots.sender import Limiter, Sender
 from bots.updates import UpdateStore
 from cases.domain.clock import Clock
-from cases.store.db import Database
 from cases.domain.enums import Channel
-from cases.store.models import Case, Identity
+from cases.domain.tokens import Signer
 from cases.services.case_service import CaseService
 from cases.settings import Settings
-from cases.domain.tokens import Signer
-from bots.channel import TelegramChannel
+from cases.store.db import Database
+from cases.store.models import Case, Identity
 
 
 def file_url(api_url: str) -> str:

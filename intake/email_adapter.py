@@ -9,9 +9,8 @@ from cases.domain.intake_message import Attachment, IntakeMessage
 from intake.fax_rules import RULES, FaxRule, as_fax
 from intake.mailparse import ParsedMail
 from intake.mailrules import MailAction, MailVerdict
-from intake.quotes import new_text
 from intake.mailthread import thread_hints
-
+from intake.quotes import new_text
 
 MAX_ADDRESS = 254  # RFC 5321 4.5.3.1.3: a path of 256 octets, its angle brackets included
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 from fnmatch import translate
 from functools import cache
 
+from cases.archive.phones import BadNumber, normalise_number
 from cases.domain.enums import Channel
 from cases.domain.intake_message import IntakeMessage
-from cases.archive.phones import BadNumber, normalise_number
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from cases.domain.clock import Clock
 from cases.store.db import Database
-from cases.store.upsert import insert_ignore
 from cases.store.models import ImapCursor
+from cases.store.upsert import insert_ignore
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Cursor:
     uidvalidity: int
     last_uid: int
 
-    def under(self, uidvalidity: int) -> "Cursor":
+    def under(self, uidvalidity: int) -> Cursor:
         """The cursor to read from under the folder's current UIDVALIDITY: a new one means
         the folder was rebuilt and its UIDs say nothing about ours (RFC 3501 2.3.1.1)."""
         return self if self.uidvalidity == uidvalidity else Cursor(uidvalidity, 0)

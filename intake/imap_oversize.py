@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass
 
 from cases.domain.clock import Clock
-from cases.store.db import Database
-from cases.store.upsert import insert_ignore
 from cases.domain.enums import Channel
+from cases.store.db import Database
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
+from cases.store.upsert import insert_ignore
 from intake.inbox import envelope_values
 from intake.mailkey import dedupe_key
 

@@ -17,11 +17,11 @@ from datetime import datetime
 from sqlalchemy import insert
 
 from cases.domain.clock import Clock
-from cases.store.db import Database
-from cases.store.upsert import insert_or_skip
 from cases.domain.enums import Channel
+from cases.store.db import Database
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.base import clip
+from cases.store.upsert import insert_or_skip
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class Inbox:
                 if not await self._store_alone(batch, exc):  # the database is away: every sender retries
                     await asyncio.sleep(0.2)
                 continue
-            for p, result in zip(batch, results):
+            for p, result in zip(batch, results, strict=True):
                 if not p.future.done():
                     p.future.set_result(result)
 

@@ -18,12 +18,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive.lookup import prefetch_contacts
-from cases.services.receiving import prefetch_threads
 from cases.domain.clock import Clock
+from cases.services.case_service import CaseService
+from cases.services.receiving import prefetch_threads
+from cases.services.wakeup import run_rounds
 from cases.store.db import Database
 from cases.store.models import Case, InboundMessage, InboundRaw, InboundStatus
-from cases.services.case_service import CaseService
-from cases.services.wakeup import run_rounds
 from intake.parse_pool import ParsePool
 from intake.prepare import Prepared, RawRow
 

@@ -71,8 +71,17 @@ class _LineCheck:
     and a CRLF split between two chunks is seen whole.
     """
 
-    __slots__ = ("size_limit", "line_limit", "reader_limit", "fast_max", "parts", "held",
-                 "done", "partial", "reply")
+    __slots__ = (
+        "done",
+        "fast_max",
+        "held",
+        "line_limit",
+        "partial",
+        "parts",
+        "reader_limit",
+        "reply",
+        "size_limit",
+    )
 
     def __init__(self, size_limit: int | None, line_limit: int, reader_limit: int) -> None:
         self.size_limit = size_limit or 0
@@ -241,7 +250,7 @@ class ChunkedDataSMTP(SMTP):
         else:
             status = MISSING
             if hasattr(self.event_handler, "process_message"):
-                warn("Use handler.handle_DATA() instead of .process_message()", DeprecationWarning)
+                warn("Use handler.handle_DATA() instead of .process_message()", DeprecationWarning, stacklevel=2)
                 assert self.session is not None
                 args = (self.session.peer, self.envelope.mail_from, self.envelope.rcpt_tos,
                         self.envelope.content)

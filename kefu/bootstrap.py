@@ -32,8 +32,8 @@ from notifications.transports import MailTransport, transport_from_url
 
 if TYPE_CHECKING:
     from bots.app import TelegramBot
-    from bots.wiring import TelegramParts
     from bots.links import LinkTokens
+    from bots.wiring import TelegramParts
     from intake.imap import ImapPoller
 
 log = logging.getLogger(__name__)

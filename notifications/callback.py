@@ -19,8 +19,8 @@ from cases.archive import lookup as archive
 from cases.domain.actors import SYSTEM
 from cases.domain.enums import Channel
 from cases.domain.events import EventKind
-from cases.store.models import Case
 from cases.services.records import emit, record_history
+from cases.store.models import Case
 
 log = logging.getLogger(__name__)
 

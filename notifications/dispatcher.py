@@ -17,22 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr
-from typing import Any, Awaitable, Callable, Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from cases.store import rows
 from cases.domain.clock import Clock
-from cases.store.db import Database
 from cases.domain.enums import Channel, Direction
-from cases.store.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
-from cases.settings import Settings
 from cases.domain.tokens import Signer
 from cases.services.wakeup import run_rounds
+from cases.settings import Settings
+from cases.store import rows
+from cases.store.db import Database
+from cases.store.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from notifications.batch import Batch, Job, load_batch
 from notifications.email_out import OutgoingEmail, build_email, make_message_id
 from notifications.fanout import Fanout

@@ -22,13 +22,13 @@ import email.policy
 import re
 import secrets
 from dataclasses import dataclass
-from email import quoprimime
-from functools import lru_cache
 from datetime import datetime
+from email import quoprimime
 from email.headerregistry import BaseHeader, HeaderRegistry, MessageIDHeader, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import cast
 
 # RFC 5322 §2.1.1: a line is at most 998 characters, CRLF excluded.

@@ -16,8 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.enums import Channel, Language, Role
 from cases.domain.events import EventKind
-from cases.store.models import Case, Contact, Delivery, DeliveryStatus, Department, Identity, OutboxEvent, User, UserRole
 from cases.domain.tokens import Signer
+from cases.store.models import (
+    Case,
+    Contact,
+    Delivery,
+    DeliveryStatus,
+    Department,
+    Identity,
+    OutboxEvent,
+    User,
+    UserRole,
+)
 from notifications.batch import by_id
 from notifications.callback import no_way_to_reach
 from notifications.email_out import make_message_id

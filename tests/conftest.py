@@ -122,9 +122,9 @@ class ListTransport:
 
 @pytest.fixture
 async def kefu(settings: Settings) -> AsyncIterator[object]:
-    from kefu.bootstrap import bootstrap
-    from cases.store.migrate import upgrade_async
     from cases.services.users import seed_departments
+    from cases.store.migrate import upgrade_async
+    from kefu.bootstrap import bootstrap
 
     await upgrade_async(settings.sqlalchemy_url)
     app = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)

@@ -114,7 +114,7 @@ class Dovecot:
         self.conf = self.dir / "dovecot.conf"
         self.conf.write_text(CONF.format(d=self.dir, port=self.port, tls_port=self.tls_port, ssl=ssl))
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         assert DOVECOT is not None and self._process is None
         # In the foreground (-F), in its own process group: stop() ends exactly this instance
         # and its children at once, and no other dovecot on the machine.

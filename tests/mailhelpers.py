@@ -7,8 +7,9 @@ import email
 import email.policy
 import smtplib
 import time
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
-from typing import Any, Awaitable, Callable, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 

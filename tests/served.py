@@ -9,11 +9,11 @@ from typing import Any
 
 import aiohttp
 
+from cases.services.users import seed_departments
+from cases.settings import Settings
+from cases.store.migrate import upgrade_async
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import ALL, Part, running
-from cases.store.migrate import upgrade_async
-from cases.settings import Settings
-from cases.services.users import seed_departments
 from notifications.transports import MailTransport
 
 # username, roles, department: the approver, a Quality engineer, a Sales clerk

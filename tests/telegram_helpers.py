@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
+from cases.services.users import seed_departments
+from cases.settings import Settings
+from cases.store.migrate import upgrade_async
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import ALL, Part, Running, start
-from cases.store.migrate import upgrade_async
-from cases.settings import Settings
-from cases.services.users import seed_departments
 from tests.conftest import ListTransport
 from tests.fake_botapi import BOT_USER, TOKEN, FakeBotApi
 
@@ -58,7 +59,7 @@ class Updates:
     def photo(self, chat_id: int, file_ids: tuple[str, ...], sizes: tuple[int, ...], *,
               media_group_id: str | None = None, caption: str | None = None, language: str = "zh") -> dict[str, Any]:
         photos = [{"file_id": f, "file_unique_id": f"u-{f}", "width": 90 * (i + 1), "height": 60 * (i + 1),
-                   "file_size": size} for i, (f, size) in enumerate(zip(file_ids, sizes))]
+                   "file_size": size} for i, (f, size) in enumerate(zip(file_ids, sizes, strict=True))]
         extra: dict[str, Any] = {"photo": photos}
         if media_group_id:
             extra["media_group_id"] = media_group_id

@@ -4,9 +4,9 @@ aiohttp app on a real migrated database (SQLite file; PostgreSQL when it answers
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from cases.domain.enums import Channel
 from cases.domain.intake_message import Attachment
-from kefu.bootstrap import Kefu
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
+from kefu.bootstrap import Kefu
 from kefu.web.api import routes as api_module
 from kefu.web.api.access import ACCESS
 from kefu.web.app import create_app, web_services

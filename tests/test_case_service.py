@@ -15,12 +15,12 @@ from cases.domain.clock import FrozenClock
 from cases.domain.enums import CaseState, Channel, Language, Role
 from cases.domain.errors import Forbidden, IllegalTransition
 from cases.domain.intake_message import IntakeMessage, ThreadHints
-from kefu.bootstrap import Kefu, bootstrap
-from cases.store.migrate import upgrade_async
-from cases.store.models import Case, CaseHistory, CaseMessage, Delivery
-from cases.settings import Settings
 from cases.domain.states import TRANSITIONS, Action, allowed_actions, check
 from cases.services.users import seed_departments
+from cases.settings import Settings
+from cases.store.migrate import upgrade_async
+from cases.store.models import Case, CaseHistory, CaseMessage, Delivery
+from kefu.bootstrap import Kefu, bootstrap
 from tests.conftest import ListTransport
 
 GM = Actor("gm", frozenset({Role.APPROVER}), user_id=None)
@@ -95,7 +95,7 @@ async def test_the_history_refuses_update_and_delete(world: tuple[Kefu, FrozenCl
     kefu, _, _ = world
     await _mail(kefu, "li.na@chery-parts.cn", "转向器漏油", "三台车漏油。")
     for sql in ("UPDATE case_history SET note = 'rewritten'", "DELETE FROM case_history"):
-        with pytest.raises(Exception, match="(?i)append-only|append only|not allowed|refuse"):
+        with pytest.raises(Exception, match=r"(?i)append-only|append only|not allowed|refuse"):
             async with kefu.db.unit_of_work() as s:
                 await s.execute(text(sql))
     async with kefu.db.reader() as s:
@@ -148,7 +148,7 @@ async def test_a_reply_naming_more_message_ids_than_a_statement_may_bind_still_j
     assert first is not None
     # asyncpg binds at most 32,767 values in a statement, SQLite 32,766 by default: a References chain
     # this long (or a batch of long ones) is looked up in parts.
-    ids = tuple(f"old{n}@customer.example" for n in range(40_000)) + (first,)
+    ids = (*tuple(f"old{n}@customer.example" for n in range(40000)), first)
     msg = IntakeMessage(
         channel=Channel.EMAIL, source_id=uuid.uuid4().hex, sender_identity="li.na@chery-parts.cn",
         sender_name="李娜", subject="Re: 转向器漏油", text="补充", new_text="补充", received_at=kefu.clock(),

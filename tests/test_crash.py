@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cases.settings import Settings
 from cases.store.db import Database, make_engine
 from cases.store.models import CaseMessage, InboundMessage
-from cases.settings import Settings
 from tests.conftest import free_port
 from tests.mailhelpers import customer_mail
 
@@ -42,7 +42,7 @@ def _start(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], Sett
 def _start_once(settings: Settings, log: Path) -> subprocess.Popen[bytes] | None:
     log_start = log.stat().st_size if log.exists() else 0
     env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
-           "KEFU_SMTP_LISTEN": "%s:%d" % settings.smtp_listen, "KEFU_HTTP_LISTEN": "%s:%d" % settings.http_listen,
+           "KEFU_SMTP_LISTEN": "{}:{}".format(*settings.smtp_listen), "KEFU_HTTP_LISTEN": "{}:{}".format(*settings.http_listen),
            "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "crash-test"}
     proc = subprocess.Popen([sys.executable, "-m", "kefu", "serve"], env=env,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)

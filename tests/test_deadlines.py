@@ -14,15 +14,15 @@ from sqlalchemy import select
 
 from cases.domain.actors import Actor
 from cases.domain.clock import FrozenClock
-from cases.services.deadlines import parse_deadline
 from cases.domain.enums import Channel, Language, Role
 from cases.domain.errors import InvalidInput
 from cases.domain.intake_message import IntakeMessage
-from kefu.bootstrap import Kefu, bootstrap
+from cases.services.deadlines import parse_deadline
+from cases.services.users import seed_departments
+from cases.settings import Settings
 from cases.store.migrate import upgrade_async
 from cases.store.models import Case, CaseHistory, Delivery, TelegramStaffChat, User
-from cases.settings import Settings
-from cases.services.users import seed_departments
+from kefu.bootstrap import Kefu, bootstrap
 from tests.apihelpers import Api, api_fixture, open_case  # noqa: F401  (the api fixture)
 from tests.conftest import ListTransport
 
@@ -51,7 +51,7 @@ async def test_sales_record_the_deadline_and_others_may_not(api: Api) -> None:
     assert await api.step("sales", reference, "deadline", deadline="2099-01-31", note="客户要求月底前提交8D") == "new"
     case = await api.call("sales", "GET", f"/cases/{reference}")
     assert case["customer_deadline"] == "2099-01-31T15:59:59Z"
-    entry = [h for h in case["history"] if h["action"] == "set_deadline"][0]
+    entry = next(h for h in case["history"] if h["action"] == "set_deadline")
     assert entry["actor"] == "sales" and entry["note"] == "客户要求月底前提交8D"
     bad = await api.error("sales", "POST", f"/cases/{reference}/deadline", {"deadline": "soon"}, expect=422)
     assert "must be a date" in bad["message"]

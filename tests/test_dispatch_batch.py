@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,8 +15,8 @@ from sqlalchemy import select
 from cases.domain.clock import utcnow
 from cases.domain.enums import Channel
 from cases.domain.events import EventKind
-from cases.store.models import Case, CaseMessage, Delivery
 from cases.services.records import emit
+from cases.store.models import Case, CaseMessage, Delivery
 from intake.inbox import RawInput
 from intake.mailkey import dedupe_key
 from tests.conftest import Caught

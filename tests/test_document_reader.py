@@ -9,12 +9,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from cases.services.documents import DocumentTexts, ReadResult
 from cases.domain.enums import Channel, Language
 from cases.domain.intake_message import Attachment, IntakeMessage
-from kefu.bootstrap import Kefu
+from cases.services.documents import DocumentTexts, ReadResult
 from cases.store.models import CaseHistory, CaseMessage, DocumentText
 from intake.doctext import DocTextReader, tidy
+from kefu.bootstrap import Kefu
 
 
 def text_pdf(line: str) -> bytes:
@@ -51,8 +51,9 @@ def test_read_text_keeps_no_nul_form_feed_or_gap_between_chinese_characters() ->
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) is not installed")
 def test_without_the_ocr_languages_a_scan_is_reported_not_read() -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("L", (400, 300), 255).save(buf, "PDF")

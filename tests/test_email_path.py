@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from kefu.bootstrap import Kefu
 from cases.settings import Settings
+from kefu.bootstrap import Kefu
 from tests.conftest import Relay
+from tests.mailhelpers import customer_mail, eventually, parse, smtp_send
 from tests.served import SocketApi as Api
 from tests.served import served_with_staff
-from tests.mailhelpers import customer_mail, eventually, parse, smtp_send
 
 CUSTOMER = "zhang.wei@dfmc-parts.cn"
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from cases.domain.enums import Channel
 from cases.domain.events import EventKind
-from cases.store.models import Case, Delivery, Department
 from cases.services.records import emit
+from cases.store.models import Case, Delivery, Department
 from tests.test_dispatch_batch import _cases, _Transport
 
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from kefu.bootstrap import Kefu
-from cases.store.models import DocumentText, InboundMessage
 from cases.settings import Settings
+from cases.store.models import DocumentText, InboundMessage
+from kefu.bootstrap import Kefu
 from tests.conftest import Relay
 from tests.mailhelpers import eventually, parse, plain_text, smtp_send
 from tests.served import SocketApi as Api

@@ -14,17 +14,17 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from kefu.bootstrap import Kefu, bootstrap
-from kefu.parts import ALL, Part, Running, start
+from cases.services.users import seed_departments
+from cases.settings import Settings
 from cases.store.migrate import upgrade_async
 from cases.store.models import Case, InboundMessage, InboundRaw
-from cases.settings import Settings
-from cases.services.users import seed_departments
 from intake.imap import ImapPoller
 from intake.imap_client import FolderState, ImapMailbox
 from intake.imap_config import ImapConfig, imap_config
 from intake.imap_cursor import Cursor, CursorStore
 from intake.imap_oversize import OversizeReporter
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, Running, start
 from tests.dovecot import Dovecot, why_no_dovecot
 from tests.mailhelpers import customer_mail, eventually
 
@@ -133,7 +133,7 @@ async def test_a_rebuilt_folder_with_a_new_uidvalidity_opens_no_second_case(kefu
     p = poller(kefu, dovecot.url("Service"))
     assert (await one_check(p)).stored == 2
     old = dovecot.uidvalidity("Service")
-    dovecot.rebuild("Service", mails + [complaint(3)])  # restored from a backup, plus one new mail
+    dovecot.rebuild("Service", [*mails, complaint(3)])  # restored from a backup, plus one new mail
     assert dovecot.uidvalidity("Service") != old
     result = await one_check(p)
     assert (result.stored, result.duplicates) == (1, 2)
@@ -159,7 +159,7 @@ async def test_a_folder_rebuilt_while_the_poller_has_it_open_is_read_again(kefu:
     try:
         await eventually(lambda: p.status()["stored"] == 2, 8, "the first pass")
         old = dovecot.uidvalidity("Service")
-        dovecot.rebuild("Service", mails + [complaint(3)])
+        dovecot.rebuild("Service", [*mails, complaint(3)])
         await eventually(lambda: p.status()["stored"] == 3, 10, "the new mail of the rebuilt folder")
         assert p.status()["duplicates"] == 2
     finally:

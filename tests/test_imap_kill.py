@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from kefu.bootstrap import Kefu
-from cases.store.models import Case, InboundMessage
 from cases.settings import Settings
+from cases.store.models import Case, InboundMessage
+from kefu.bootstrap import Kefu
 from tests.dovecot import PASSWORD, USER, Dovecot
 from tests.test_imap import complaint, dovecot, needs_dovecot, one_check, poller  # noqa: F401 (fixture)
 
@@ -81,7 +81,7 @@ class HoldingProxy:
 
 def _serve(settings: Settings, imap_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
-           "KEFU_SMTP_LISTEN": "%s:%d" % settings.smtp_listen, "KEFU_HTTP_LISTEN": "%s:%d" % settings.http_listen,
+           "KEFU_SMTP_LISTEN": "{}:{}".format(*settings.smtp_listen), "KEFU_HTTP_LISTEN": "{}:{}".format(*settings.http_listen),
            "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "imap-kill-test", "KEFU_IMAP_URL": imap_url}
     return subprocess.Popen([sys.executable, "-m", "kefu", "serve"], env=env, stdin=subprocess.DEVNULL,
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
@@ -93,7 +93,7 @@ async def _count(kefu: Kefu, model: object) -> int:
 
 
 @needs_dovecot
-async def test_kill_9_between_commit_and_flag_opens_no_second_case(kefu: Kefu, dovecot: Dovecot,  # noqa: F811
+async def test_kill_9_between_commit_and_flag_opens_no_second_case(kefu: Kefu, dovecot: Dovecot,
                                                                    tmp_path: Path) -> None:
     dovecot.append(complaint())
     proxy = HoldingProxy(dovecot.port, b"UID STORE")

@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from cases.store.models import Case, CaseMessage, Delivery, InboundMessage
 from cases.settings import Settings
+from cases.store.models import Case, CaseMessage, Delivery, InboundMessage
 from tests.conftest import ListTransport, free_port
 from tests.mailhelpers import customer_mail, eventually, smtp_send
 from tests.served import served

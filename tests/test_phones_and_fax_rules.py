@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cases.archive.phones import BadNumber, normalise_identity, normalise_number
 from cases.domain.enums import Channel, Language
 from cases.domain.errors import InvalidInput
 from cases.domain.intake_message import IntakeMessage
-from cases.archive.phones import BadNumber, normalise_identity, normalise_number
 from intake.doctext import tidy
 from intake.fax_rules import UNKNOWN_NUMBER, as_fax, match_fax
 

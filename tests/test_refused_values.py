@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from kefu.bootstrap import Kefu
-from cases.store.models import Attachment, Case, CaseHistory, CaseMessage, Contact, InboundMessage
 from cases.settings import Settings
+from cases.store.models import Attachment, Case, CaseHistory, CaseMessage, Contact, InboundMessage
+from kefu.bootstrap import Kefu
 from tests.conftest import ListTransport
 from tests.mailhelpers import eventually, smtp_send
 from tests.served import served

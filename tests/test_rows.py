@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from cases.store import rows
-from cases.domain.actors import SYSTEM
 from cases.archive.lookup import contact_for
+from cases.domain.actors import SYSTEM
 from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.events import EventKind
-from kefu.bootstrap import Kefu
-from cases.store.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Customer, OutboxEvent
 from cases.services.records import emit, record_history
+from cases.store import rows
+from cases.store.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Customer, OutboxEvent
+from kefu.bootstrap import Kefu
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

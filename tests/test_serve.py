@@ -114,9 +114,9 @@ def test_kefu_serve_on_a_busy_port_says_so_in_one_line_naming_the_setting(
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        busy = "127.0.0.1:%d" % taken.getsockname()[1]
+        busy = f"127.0.0.1:{taken.getsockname()[1]}"
         env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x",
-               "KEFU_SMTP_LISTEN": "127.0.0.1:%d" % free_port(), "KEFU_HTTP_LISTEN": "127.0.0.1:%d" % free_port(),
+               "KEFU_SMTP_LISTEN": f"127.0.0.1:{free_port()}", "KEFU_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
                setting: busy}
         result = subprocess.run([sys.executable, "-m", "kefu", "serve"], env=env, capture_output=True, text=True,
                                 timeout=120)

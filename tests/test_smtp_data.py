@@ -19,10 +19,10 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
-from kefu.bootstrap import Kefu
-from cases.store.models import InboundMessage, InboundRaw
 from cases.settings import Settings
+from cases.store.models import InboundMessage, InboundRaw
 from intake.smtp_data import ChunkedDataSMTP, partial_terminator
+from kefu.bootstrap import Kefu
 from tests.conftest import ListTransport
 from tests.served import served
 
@@ -205,7 +205,7 @@ async def test_the_bench_corpus_sent_by_smtplib_arrives_as_with_aiosmtpd() -> No
         handler, server = await _serve(cls, 2**25, False)
         port = server.sockets[0].getsockname()[1]
 
-        def send() -> None:
+        def send(port: int = port) -> None:
             with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
                 for m in corpus:
                     c.sendmail(m.sender, list(m.recipients), m.data)

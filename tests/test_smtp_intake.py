@@ -16,12 +16,12 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import func, select
 
-from kefu.bootstrap import Kefu, bootstrap
-from kefu.parts import ALL, Part, start
+from cases.services.users import seed_departments
+from cases.settings import Settings
 from cases.store.migrate import upgrade_async
 from cases.store.models import Attachment, Case, CaseMessage, Contact, InboundMessage, InboundRaw, ReferenceCounter
-from cases.settings import Settings
-from cases.services.users import seed_departments
+from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import ALL, Part, start
 from tests.conftest import ListTransport
 from tests.mailhelpers import customer_mail, eventually, smtp_send
 from tests.served import served
@@ -160,9 +160,9 @@ async def test_a_mixed_batch_becomes_cases_with_gapless_references(paused: Kefu)
     await smtp_send(port, customer_mail("陈刚 <chen@dfmc-parts.cn>", "另一个问题", "雨刮器不回位。", message_id="b2@dfmc-parts.cn"))
     await smtp_send(port, customer_mail("chen@dfmc-parts.cn", "Re: 减震器异响", "补充照片稍后发送。",
                                         message_id="b3@dfmc-parts.cn", in_reply_to="b1@dfmc-parts.cn"))
-    gbk = ("From: =?gb2312?B?1cXI/Q==?= <zhang.san@example.cn>\r\nTo: service@kefu.example\r\n"
-           "Subject: =?gb2312?B?sarJ/A==?=\r\nMessage-ID: <b4@example.cn>\r\nMIME-Version: 1.0\r\n"
-           "Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n").encode() \
+    gbk = (b"From: =?gb2312?B?1cXI/Q==?= <zhang.san@example.cn>\r\nTo: service@kefu.example\r\n"
+           b"Subject: =?gb2312?B?sarJ/A==?=\r\nMessage-ID: <b4@example.cn>\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n") \
         + "镕铸件批次–B7 裂纹".encode("gb18030") + b"\r\n"
     await smtp_send(port, gbk)
     broken = (b"From: ops@fleet.example\r\nTo: service@kefu.example\r\nSubject: broken boundary\r\n"

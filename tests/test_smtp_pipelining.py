@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bench.smtp_client import PipeliningSender, crlf, stuffed
-from kefu.bootstrap import Kefu
-from cases.store.models import InboundRaw
 from cases.settings import Settings
+from cases.store.models import InboundRaw
+from intake.smtp_data import ChunkedDataSMTP
+from kefu.bootstrap import Kefu
 from tests.conftest import ListTransport
 from tests.served import served
-from intake.smtp_data import ChunkedDataSMTP
 from tests.smtp_wire import Handler, codes, converse
 
 MAIL = (b"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: pipelined\r\n"

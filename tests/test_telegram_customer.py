@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from cases.domain.actors import Actor
 from cases.domain.enums import Channel, Language, Role
 from cases.domain.intake_message import IntakeMessage
-from cases.store.models import Attachment, Case, CaseMessage, Contact, Identity, TelegramUpdate
 from cases.settings import Settings
+from cases.store.models import Attachment, Case, CaseMessage, Contact, Identity, TelegramUpdate
+from kefu.bootstrap import Kefu
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
-from kefu.bootstrap import Kefu
 from tests.telegram_helpers import RunningBot, Updates, eventually, run_kefu, telegram_settings
 
 

@@ -4,6 +4,7 @@ through the real bot code against a local fake Bot API server, on SQLite and Pos
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -12,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bots.sender import Limiter
-from cases.store.models import Case, Contact, Delivery, Identity, TelegramUpdate, User
 from cases.settings import Settings
+from cases.store.models import Case, Contact, Delivery, Identity, TelegramUpdate, User
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
 from tests.telegram_helpers import RunningBot, Updates, run_kefu, telegram_settings
@@ -144,8 +145,8 @@ async def test_an_update_with_a_nul_in_its_text_is_stored_without_it(settings: S
     would have delivered it again and again (a webhook answered 500, a poll stuck on it)."""
     from bots.updates import UpdateStore
     from cases.domain.clock import utcnow
-    from kefu.bootstrap import bootstrap
     from cases.store.migrate import upgrade_async
+    from kefu.bootstrap import bootstrap
 
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings)
@@ -218,7 +219,7 @@ async def test_the_limiter_spaces_messages_per_chat_and_overall() -> None:
     a, b = stamps["a"], stamps["b"]
     assert a[1] - a[0] >= 0.19 and a[2] - a[1] >= 0.19  # one a chat per interval
     everything = sorted(a + b)
-    assert all(later - earlier >= 0.045 for earlier, later in zip(everything, everything[1:]))  # 20 a second
+    assert all(later - earlier >= 0.045 for earlier, later in itertools.pairwise(everything))  # 20 a second
     assert b[0] < a[1]  # another chat does not wait for chat a's interval
 
 

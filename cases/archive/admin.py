@@ -17,16 +17,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import merges
-from cases.domain.actors import Actor
 from cases.archive.merges import MergeResult
+from cases.archive.phones import normalise_identity
+from cases.domain.actors import Actor
 from cases.domain.clock import Clock
-from cases.store.db import Database
 from cases.domain.enums import Channel, Language
 from cases.domain.errors import Conflict, InvalidInput, NotFound
-from cases.store.models import Case, Contact, Customer, Identity
-from cases.archive.phones import normalise_identity
-from cases.services.records import record_history
 from cases.domain.states import TERMINAL
+from cases.services.records import record_history
+from cases.store.db import Database
+from cases.store.models import Case, Contact, Customer, Identity
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.store import rows
 from cases.domain.enums import Channel, Language
+from cases.store import rows
 from cases.store.models import Contact, Customer, Identity
 from cases.store.models.base import clip
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import Actor
 from cases.domain.errors import Conflict, InvalidInput, NotFound
-from cases.store.models import ArchiveMerge, Case, Contact, Customer, Identity
 from cases.services.records import record_history
+from cases.store.models import ArchiveMerge, Case, Contact, Customer, Identity
 
 Moved = dict[str, list[list[int]]]
 # kind -> which column of a moved case says it is still where the merge put it

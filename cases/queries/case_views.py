@@ -18,11 +18,19 @@ from sqlalchemy.orm import aliased
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState
 from cases.domain.errors import InvalidInput, NotFound
-from cases.store.models import (
-    Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Customer, Delivery, DeliveryStatus, Department,
-    DocumentText, User,
-)
 from cases.domain.states import allowed_actions
+from cases.store.models import (
+    Attachment,
+    Blob,
+    Case,
+    CaseHistory,
+    CaseMessage,
+    Contact,
+    Customer,
+    Department,
+    DocumentText,
+    User,
+)
 
 Row = dict[str, Any]
 MAX_LIMIT = 200

@@ -4,27 +4,28 @@ checks the transition table, changes the case, appends history and writes outbox
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
-from cases.store.db import Database
-from cases.services.deadlines import Deadlines, parse_deadline
 from cases.domain.enums import CaseState, Direction, Satisfaction, Severity
 from cases.domain.errors import InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
-from cases.store.models import Case, CaseMessage, Department
+from cases.domain.states import Action
+from cases.domain.tokens import Signer
+from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
 from cases.services.records import apply_step, emit, locked_case, record_history
 from cases.settings import Settings
-from cases.domain.states import Action
-from cases.domain.tokens import Signer
+from cases.store.db import Database
+from cases.store.models import Case, CaseMessage, Department
 
 log = logging.getLogger(__name__)
 

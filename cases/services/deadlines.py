@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
-from cases.store.db import Database
 from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.events import EventKind
-from cases.store.models import Case
-from cases.services.records import emit, locked_case, record_history
 from cases.domain.states import DEADLINE_RUNS, DEADLINE_SETTERS
+from cases.services.records import emit, locked_case, record_history
+from cases.store.db import Database
+from cases.store.models import Case
 
 log = logging.getLogger(__name__)
 

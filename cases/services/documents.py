@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import and_, select
 
 from cases.domain import classify
 from cases.domain.actors import SYSTEM
 from cases.domain.clock import Clock
-from cases.store.db import Database
-from cases.store.upsert import insert_ignore
 from cases.domain.enums import Channel, Direction
-from cases.store.models import Attachment, Blob, Case, CaseMessage, DocumentText
 from cases.services.records import record_history
 from cases.services.wakeup import run_rounds
+from cases.store.db import Database
+from cases.store.models import Attachment, Blob, Case, CaseMessage, DocumentText
+from cases.store.upsert import insert_ignore
 
 log = logging.getLogger(__name__)
 

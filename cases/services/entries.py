@@ -20,17 +20,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import lookup as archive
-from cases.domain.actors import Actor
 from cases.archive.admin import attach_identity, channel_of, language_of
+from cases.archive.phones import normalise_number
+from cases.domain.actors import Actor
 from cases.domain.clock import Clock
-from cases.store.db import Database
-from cases.domain.enums import CaseType, Channel, Language
+from cases.domain.enums import CaseType, Channel
 from cases.domain.errors import Conflict, InvalidInput
 from cases.domain.intake_message import Attachment, IntakeMessage
-from cases.store.models import Contact, Customer, StaffEntry
-from cases.archive.phones import normalise_number
-from cases.services.records import record_history
 from cases.services.case_service import CaseService
+from cases.services.records import record_history
+from cases.store.db import Database
+from cases.store.models import Contact, Customer, StaffEntry
 
 log = logging.getLogger(__name__)
 

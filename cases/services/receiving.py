@@ -20,20 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import lookup as archive
-
 from cases.domain import classify
-
-from cases.store import rows
 from cases.domain.actors import customer
 from cases.domain.enums import CaseState, Direction, Language, Satisfaction
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
-from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
-from cases.store.models.base import clip
-from cases.services.records import Numbering, apply_step, emit, record_history
-from cases.services.satisfaction import parse_satisfaction
 from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
+from cases.services.records import Numbering, apply_step, emit, record_history
+from cases.services.satisfaction import parse_satisfaction
+from cases.store import rows
+from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
+from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +65,12 @@ class Receiver:
             )
         case, how = await self._find_case(session, msg)
         linked_to: Case | None = None
-        if case is not None and how == "subject_tag" and case.customer_id != contact.customer_id:
+        if case is not None and how == "subject_tag" and (
+                case.customer_id != contact.customer_id
+                # The unassigned pool is not one customer: there the tag must come from the contact itself.
+                or ((contact.id is None or case.contact_id != contact.id)
+                    and await _is_unassigned(session, case.customer_id))):
             linked_to, case, how = case, None, "linked"
-        elif case is not None and how == "subject_tag" and case.customer_id == contact.customer_id:
-            # The unassigned pool is not one customer: there the tag must come from the contact itself.
-            if (contact.id is None or case.contact_id != contact.id) and await _is_unassigned(session, case.customer_id):
-                linked_to, case, how = case, None, "linked"
         if case is None:
             case = await self._open(session, msg, contact, now, linked_to)
             await self._add_message(session, case, msg, now, inbound_id)

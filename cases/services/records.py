@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.store import rows
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState
-from cases.store.upsert import insert_or_skip
 from cases.domain.events import EventKind
+from cases.store import rows
 from cases.store.models import CaseHistory, OutboxEvent, ReferenceCounter
 from cases.store.models.base import clip
+from cases.store.upsert import insert_or_skip
 
 if TYPE_CHECKING:
-    from cases.store.models import Case
     from cases.domain.states import Action
+    from cases.store.models import Case
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _advance(conn: Connection, prefix: str, year: int, count: int) -> int:
     return int(value)
 
 
-async def locked_case(session: AsyncSession, reference: str) -> "Case":
+async def locked_case(session: AsyncSession, reference: str) -> Case:
     """The case with this reference, row-locked for the caller's unit of work."""
     from cases.domain.errors import NotFound
     from cases.store.models import Case

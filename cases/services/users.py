@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
-from cases.store.db import Database, hold_schema_lock
 from cases.domain.departments import DEPARTMENTS
 from cases.domain.enums import Language, Role
 from cases.domain.errors import Conflict, InvalidInput, NotFound
-from cases.store.models import ApiToken, Department, User, UserRole
 from cases.domain.tokens import hash_api_token, new_api_token
+from cases.store.db import Database, hold_schema_lock
+from cases.store.models import ApiToken, Department, User, UserRole
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 PERSON_ROLES = frozenset(Role) - {Role.SYSTEM}

@@ -9,8 +9,9 @@ PostgreSQL uses an ordinary pool; several instances can share it.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from cases.store import rows
+
 log = logging.getLogger(__name__)
 
 

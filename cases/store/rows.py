@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, inspect, insert
+from sqlalchemy import Connection, insert, inspect
 from sqlalchemy.orm import RelationshipDirection, Session, make_transient_to_detached
 
-from cases.store.upsert import insert_or_skip
 from cases.store.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Identity, OutboxEvent
+from cases.store.upsert import insert_or_skip
 
 _ROWS = "kefu_rows"  # session.info: rows not written yet, in the order they were added
 
@@ -97,7 +97,7 @@ def write(session: Session) -> None:
                 conn.execute(insert_or_skip(conn.dialect.name, Blob, ["sha256"]), params)
             elif model in _KEYED or group[0].obj is not None:
                 stmt = insert(model).returning(model.id, sort_by_parameter_order=True)  # type: ignore[union-attr]
-                for row, new_id in zip(group, conn.execute(stmt, params).scalars()):
+                for row, new_id in zip(group, conn.execute(stmt, params).scalars(), strict=True):
                     row.id = new_id
                     if row.obj is not None:
                         row.obj.id = new_id

@@ -11,8 +11,9 @@ threads never use the sqlite3 connection at once (hence ``check_same_thread=Fals
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import aiosqlite
 

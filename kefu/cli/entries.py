@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cases.services.entries import ENTRY_KINDS, EntryInput, safe_filename
 from cases.domain.errors import InvalidInput
+from cases.services.entries import ENTRY_KINDS, EntryInput, safe_filename
 from kefu.cli.common import with_kefu
 
 

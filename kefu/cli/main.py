@@ -9,7 +9,6 @@ import logging
 import os
 import secrets
 import sys
-from typing import Any
 
 from cases.domain.errors import CaseError
 from cases.settings import Settings, SettingsError
@@ -25,9 +24,9 @@ FIRST_ADMIN_ROLES = ["admin", "approver", "sales", "quality"]
 
 async def _prepare(settings: Settings, quiet: bool = False) -> None:
     """Create or upgrade the schema and seed the departments of the procedure."""
+    from cases.services.users import seed_departments
     from cases.store.db import Database, make_engine
     from cases.store.migrate import upgrade_async
-    from cases.services.users import seed_departments
 
     if not quiet:
         print(f"kefu: database {_redact_url(settings.sqlalchemy_url)}: upgrading schema ...", flush=True)
@@ -50,8 +49,8 @@ def _redact_url(url: str) -> str:
 async def _first_admin(settings: Settings) -> None:
     """On a fresh database, make the first admin and say how to log in; otherwise say how to get a token."""
     from cases.domain.clock import utcnow
-    from cases.store.db import Database, make_engine
     from cases.services.users import Users
+    from cases.store.db import Database, make_engine
 
     db = Database(make_engine(settings.sqlalchemy_url))
     try:

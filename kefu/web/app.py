@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
-from kefu.web.api.routes import add_routes
-from kefu.web.api.access import ACCESS, Open, describe
 from cases.archive.admin import ArchiveService
 from cases.domain.clock import Clock
+from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from cases.services.case_service import CaseService
 from cases.services.entries import EntryService
 from cases.services.users import Users
 from cases.settings import Settings
 from cases.store.db import Database
 from kefu.web.api import support as keys
+from kefu.web.api.access import ACCESS, Open, describe
+from kefu.web.api.routes import add_routes
 from kefu.web.api.support import ACTOR, RequestError
 
 if TYPE_CHECKING:

@@ -9,13 +9,37 @@ from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
 from cases.store.models.staff import ApiToken, Department, User, UserRole
 from cases.store.models.telegram import (
-    TelegramConversation, TelegramLinkToken, TelegramStaffChat, TelegramUpdate, UpdateStatus,
+    TelegramConversation,
+    TelegramLinkToken,
+    TelegramStaffChat,
+    TelegramUpdate,
+    UpdateStatus,
 )
 
 __all__ = [
-    "ApiToken", "Attachment", "Base", "Blob", "Case", "CaseHistory", "CaseMessage", "Contact",
-    "Customer", "Delivery", "DeliveryStatus", "Department", "Identity", "InboundMessage", "InboundRaw",
-    "ImapCursor", "InboundStatus", "OutboxEvent", "ReferenceCounter", "User", "UserRole",
-    "ArchiveMerge", "DocumentText", "StaffEntry",
+    "ApiToken",
+    "ArchiveMerge",
+    "Attachment",
+    "Base",
+    "Blob",
+    "Case",
+    "CaseHistory",
+    "CaseMessage",
+    "Contact",
+    "Customer",
+    "Delivery",
+    "DeliveryStatus",
+    "Department",
+    "DocumentText",
+    "Identity",
+    "ImapCursor",
+    "InboundMessage",
+    "InboundRaw",
+    "InboundStatus",
+    "OutboxEvent",
+    "ReferenceCounter",
+    "StaffEntry",
+    "User",
+    "UserRole",
 ]
 __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]

@@ -34,7 +34,7 @@ class Contact(BatchInserted, Base):
     preferred_channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20), default=Channel.EMAIL)
     created_at: Mapped[datetime]
 
-    identities: Mapped[list["Identity"]] = relationship(lazy="raise", back_populates="contact")
+    identities: Mapped[list[Identity]] = relationship(lazy="raise", back_populates="contact")
     customer: Mapped[Customer] = relationship(lazy="raise")
 
 

@@ -58,7 +58,7 @@ class Case(BatchInserted, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    contact: Mapped["Contact"] = relationship(lazy="raise")
+    contact: Mapped[Contact] = relationship(lazy="raise")
 
 
 class CaseMessage(BatchInserted, Base):
@@ -83,7 +83,7 @@ class CaseMessage(BatchInserted, Base):
     is_automatic: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
 
-    attachments: Mapped[list["Attachment"]] = relationship(lazy="raise", order_by="Attachment.id",
+    attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.id",
                                                            back_populates="message")
     # Many-to-one links let one flush insert a whole batch of new cases (insertmanyvalues).
     case: Mapped[Case] = relationship(lazy="raise")

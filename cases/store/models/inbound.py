@@ -44,7 +44,7 @@ class InboundMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     processed_at: Mapped[datetime | None]
 
-    case: Mapped["Case | None"] = relationship(lazy="raise")
+    case: Mapped[Case | None] = relationship(lazy="raise")
 
 
 class InboundRaw(Base):

@@ -38,7 +38,7 @@ class OutboxEvent(BatchInserted, Base):
     # Set when the event could not be fanned out even on its own (logged; the others go on).
     fanout_error: Mapped[str | None] = mapped_column(Text)
 
-    case: Mapped["Case | None"] = relationship(lazy="raise")
+    case: Mapped[Case | None] = relationship(lazy="raise")
 
 
 class Delivery(BatchInserted, Base):

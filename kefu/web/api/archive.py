@@ -6,8 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kefu.web.api.support import (ARCHIVE, RequestError, actor_of, json_object, no_other_fields, path_id,
-                                   text_field)
+from kefu.web.api.support import ARCHIVE, RequestError, actor_of, json_object, no_other_fields, path_id, text_field
 
 
 def _int_field(body: dict[str, Any], name: str) -> int:

@@ -7,20 +7,29 @@ rule); the service checks the transition table and the roles.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
 
-from cases.queries import case_views as queries
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, CaseType
-from cases.services.case_service import CaseService, StepResult
 from cases.domain.states import Action
+from cases.queries import case_views as queries
+from cases.services.case_service import CaseService, StepResult
 from kefu.web.api.access import scope_for
 from kefu.web.api.support import (
-    actor_of, json_object, DB, CASES, SETTINGS, no_other_fields, path_id, query_choice, query_instant, query_int,
+    CASES,
+    DB,
+    SETTINGS,
+    actor_of,
+    json_object,
+    no_other_fields,
+    path_id,
+    query_choice,
+    query_instant,
+    query_int,
     text_field,
 )
 

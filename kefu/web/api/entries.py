@@ -16,11 +16,19 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import BodyPartReader, web
 
-from cases.services.entries import ENTRY_KINDS, MAX_ATTACHMENT_BYTES, EntryInput, safe_filename
 from cases.domain.enums import Channel
 from cases.domain.intake_message import Attachment
+from cases.services.entries import ENTRY_KINDS, MAX_ATTACHMENT_BYTES, EntryInput, safe_filename
 from kefu.web.api.support import (
-    CLOCK, ENTRIES, SETTINGS, RequestError, actor_of, json_object, no_other_fields, refuse_nul, text_field,
+    CLOCK,
+    ENTRIES,
+    SETTINGS,
+    RequestError,
+    actor_of,
+    json_object,
+    no_other_fields,
+    refuse_nul,
+    text_field,
 )
 
 FIELDS = {"customer", "contact", "caller", "at", "subject", "description", "type", "part_number", "batch", "quantity",

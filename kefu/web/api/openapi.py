@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import copy
 from functools import cache
-from typing import Any
 
 from cases.domain.enums import CaseState, CaseType, Severity
-from cases.store.models import InboundStatus
 from cases.domain.states import Action
-from kefu.web.api.access import ACCESS, Open, describe
-from kefu.web.api.openapi_blocks import (
-    ERRORS, INT, OPT_INT, OPT_STR, OPT_TIME, STR, TIME, Doc, error_refs, json_doc, obj, operation, param, ref,
-)
-from kefu.web.api import openapi_channels
-from kefu.web.api import openapi_telegram
+from cases.store.models import InboundStatus
+from kefu.web.api import openapi_channels, openapi_telegram
 from kefu.web.api.cases import STEPS
+from kefu.web.api.openapi_blocks import (
+    ERRORS,
+    INT,
+    OPT_INT,
+    OPT_STR,
+    OPT_TIME,
+    STR,
+    TIME,
+    Doc,
+    json_doc,
+    obj,
+    operation,
+    param,
+    ref,
+)
 
 SCHEMAS: Doc = {
     "Error": obj({"error": obj({

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from kefu.web.api.openapi_blocks import INT, OPT_STR, STR, Doc, json_doc, obj, operation, param, ref
-
-from cases.services.entries import ENTRY_KINDS
 from cases.domain.enums import CaseType, Channel
+from cases.services.entries import ENTRY_KINDS
+from kefu.web.api.openapi_blocks import INT, OPT_STR, STR, json_doc, obj, operation, param, ref
 
 IDENTITY_KINDS = ["email", "phone", "fax", "telegram"]
 

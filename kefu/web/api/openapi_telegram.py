@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from kefu.web.api.openapi_blocks import INT, OPT_STR, STR, Doc, json_doc, obj, operation, param, ref
-
-from typing import Any
+from kefu.web.api.openapi_blocks import INT, Doc, json_doc, obj, operation, param, ref
 
 
 def schemas() -> Doc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import text
@@ -21,9 +21,9 @@ from kefu.web.api import archive as api_archive
 from kefu.web.api import cases as api_cases
 from kefu.web.api import entries as api_entries
 from kefu.web.api import inbound as api_inbound
+from kefu.web.api import openapi
 from kefu.web.api import outbox as api_outbox
 from kefu.web.api import telegram as api_telegram
-from kefu.web.api import openapi
 from kefu.web.api.access import ACCESS
 from kefu.web.api.support import CHANNEL_STATUS, CLOCK, DB, actor_of
 

@@ -7,8 +7,8 @@ error middleware in app.py turns it into the JSON error body.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
