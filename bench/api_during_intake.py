@@ -32,6 +32,7 @@ Mail = tuple[str, tuple[str, ...], bytes]
 def _send(port: int, mails: list[Mail], rate: float, start_at: float, out: mp.Queue[tuple[int, int]]) -> None:
     """Send `mails` at `rate` a second from `start_at` (time.time()), two connections; a sender
     that falls behind sends at once, so it never sends more than its share."""
+
     def run(part: list[Mail], offset: int, step: int) -> None:
         sent = errors = 0
         c = PipeliningSender("127.0.0.1", port)
@@ -54,8 +55,15 @@ def _send(port: int, mails: list[Mail], rate: float, start_at: float, out: mp.Qu
         t.join()
 
 
-def _read(base: str, token: str, rate: float, count: int, in_flight: int, start_at: float,
-          out: mp.Queue[tuple[list[float], int]]) -> None:
+def _read(
+    base: str,
+    token: str,
+    rate: float,
+    count: int,
+    in_flight: int,
+    start_at: float,
+    out: mp.Queue[tuple[list[float], int]],
+) -> None:
     import aiohttp
 
     async def main() -> None:
@@ -101,9 +109,15 @@ async def measure(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     from tests.conftest import free_port
 
     defaults = Settings.from_env({})
-    settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
-                        smtp_listen=("127.0.0.1", free_port()), http_listen=("127.0.0.1", free_port()),
-                        auto_mail_per_recipient_per_day=10**6, parse_workers=defaults.parse_workers)
+    settings = Settings(
+        data_dir=folder / "kefu",
+        secret_key="bench",
+        mail_domains=("kefu.example",),
+        smtp_listen=("127.0.0.1", free_port()),
+        http_listen=("127.0.0.1", free_port()),
+        auto_mail_per_recipient_per_day=10**6,
+        parse_workers=defaults.parse_workers,
+    )
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
@@ -120,9 +134,21 @@ async def measure(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     read_q: mp.Queue[tuple[list[float], int]] = mp.Queue()
     start_at = time.time() + 1.0  # both begin together, once their processes are up
     host, port = settings.http_listen
-    procs = [mp.Process(target=_send, args=(settings.smtp_listen[1], mails, args.mails_per_second, start_at, sent_q)),
-             mp.Process(target=_read, args=(f"http://{host}:{port}/api/v1", token, args.requests_per_second,
-                                            requests, args.in_flight, start_at, read_q))]
+    procs = [
+        mp.Process(target=_send, args=(settings.smtp_listen[1], mails, args.mails_per_second, start_at, sent_q)),
+        mp.Process(
+            target=_read,
+            args=(
+                f"http://{host}:{port}/api/v1",
+                token,
+                args.requests_per_second,
+                requests,
+                args.in_flight,
+                start_at,
+                read_q,
+            ),
+        ),
+    ]
     for p in procs:
         p.start()
     latencies, api_errors = await asyncio.to_thread(read_q.get, True, args.seconds + 120)
@@ -134,14 +160,28 @@ async def measure(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     deadline = time.monotonic() + 120
     while done < sum(s for s, _ in parts) and time.monotonic() < deadline:
         async with kefu.db.reader() as s:
-            done = (await s.execute(select(func.count()).select_from(InboundMessage)
-                                    .where(InboundMessage.status != InboundStatus.PENDING))).scalar_one()
+            done = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(InboundMessage)
+                    .where(InboundMessage.status != InboundStatus.PENDING)
+                )
+            ).scalar_one()
         await asyncio.sleep(0.2)
     await started.stop()
     cut = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else [0.0] * 99
-    return {"requests": len(latencies), "api_errors": api_errors, "p50": cut[49] * 1e3, "p95": cut[94] * 1e3,
-            "p99": cut[98] * 1e3, "max": max(latencies, default=0.0) * 1e3, "sent": sum(s for s, _ in parts),
-            "smtp_errors": sum(e for _, e in parts), "sent_seconds": sent_done, "processed": done}
+    return {
+        "requests": len(latencies),
+        "api_errors": api_errors,
+        "p50": cut[49] * 1e3,
+        "p95": cut[94] * 1e3,
+        "p99": cut[98] * 1e3,
+        "max": max(latencies, default=0.0) * 1e3,
+        "sent": sum(s for s, _ in parts),
+        "smtp_errors": sum(e for _, e in parts),
+        "sent_seconds": sent_done,
+        "processed": done,
+    }
 
 
 async def _idle() -> None:
@@ -157,10 +197,16 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="kefu-bench-") as tmp:
         r = asyncio.run(measure(args, Path(tmp)))
-    print(f"intake: {r['sent']:.0f} mails sent in {r['sent_seconds']:.1f} s ({r['smtp_errors']:.0f} errors), "
-          f"{r['processed']:.0f} processed", flush=True)
-    print(f"GET /api/v1/cases: {r['requests']:.0f} answered ({r['api_errors']:.0f} errors); latency ms "
-          f"p50 {r['p50']:.1f}  p95 {r['p95']:.1f}  p99 {r['p99']:.1f}  max {r['max']:.1f}", flush=True)
+    print(
+        f"intake: {r['sent']:.0f} mails sent in {r['sent_seconds']:.1f} s ({r['smtp_errors']:.0f} errors), "
+        f"{r['processed']:.0f} processed",
+        flush=True,
+    )
+    print(
+        f"GET /api/v1/cases: {r['requests']:.0f} answered ({r['api_errors']:.0f} errors); latency ms "
+        f"p50 {r['p50']:.1f}  p95 {r['p95']:.1f}  p99 {r['p99']:.1f}  max {r['max']:.1f}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -35,19 +35,23 @@ from bench import corpus_text as text
 from bench.corpus_text import Facts, Person
 
 KIND_SHARES: tuple[tuple[str, int], ...] = (
-    ("new_zh", 37), ("gb2312_gbk_chars", 4), ("gbk_header", 4), ("new_en", 20),
-    ("reply_header", 10), ("reply_subject_tag", 10), ("attachment", 10), ("html_only", 3),
+    ("new_zh", 37),
+    ("gb2312_gbk_chars", 4),
+    ("gbk_header", 4),
+    ("new_en", 20),
+    ("reply_header", 10),
+    ("reply_subject_tag", 10),
+    ("attachment", 10),
+    ("html_only", 3),
     ("out_of_office", 2),
 )
-OPENING_KINDS = frozenset({"new_zh", "gb2312_gbk_chars", "gbk_header", "new_en", "attachment",
-                           "html_only"})
+OPENING_KINDS = frozenset({"new_zh", "gb2312_gbk_chars", "gbk_header", "new_en", "attachment", "html_only"})
 SENDERS = 300
 DOMAINS = 60
 _START = datetime(2026, 11, 2, 8, 0, tzinfo=timezone(timedelta(hours=8)))
 CTES = ("base64", "quoted-printable", "8bit")
 Header = tuple[str, str | bytes]  # bytes: a raw 8-bit value
-_CODECS = {"utf-8": "utf-8", "gbk": "gbk", "gb18030": "gb18030", "gb2312": "gb2312",
-           "us-ascii": "ascii"}
+_CODECS = {"utf-8": "utf-8", "gbk": "gbk", "gb18030": "gb18030", "gb2312": "gb2312", "us-ascii": "ascii"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +86,7 @@ def encoded_words(value: str, charset: str = "UTF-8") -> str:
             chunk = ""
         chunk += ch
     words.append(chunk)
-    return "\n ".join(f"=?{charset}?B?{base64.b64encode(w.encode(codec)).decode()}?="
-                      for w in words)
+    return "\n ".join(f"=?{charset}?B?{base64.b64encode(w.encode(codec)).decode()}?=" for w in words)
 
 
 def _rfc2231(name: str, key: str, charset: str) -> str:
@@ -98,8 +101,7 @@ def _rfc2231(name: str, key: str, charset: str) -> str:
     pieces.append(chunk)
     if len(pieces) == 1:
         return f"{key}*={charset}''{pieces[0]}"
-    return ";\n ".join(f"{key}*{i}*={charset}''{p}" if i == 0 else f"{key}*{i}*={p}"
-                       for i, p in enumerate(pieces))
+    return ";\n ".join(f"{key}*{i}*={charset}''{p}" if i == 0 else f"{key}*{i}*={p}" for i, p in enumerate(pieces))
 
 
 def text_part(body: str, subtype: str, charset: str, cte: str, codec: str | None = None) -> bytes:
@@ -111,15 +113,16 @@ def text_part(body: str, subtype: str, charset: str, cte: str, codec: str | None
         payload = binascii.b2a_qp(raw, istext=True)
     else:
         payload = raw
-    head = (f"Content-Type: text/{subtype}; charset=\"{charset}\"\n"
-            f"Content-Transfer-Encoding: {cte}\n\n")
+    head = f'Content-Type: text/{subtype}; charset="{charset}"\nContent-Transfer-Encoding: {cte}\n\n'
     return head.encode() + payload
 
 
 def multipart(subtype: str, parts: list[bytes], boundary: str) -> bytes:
     """A multipart/* entity with its own Content-Type header."""
-    out = [f"Content-Type: multipart/{subtype};\n boundary=\"{boundary}\"\n\n"
-           "This is a multi-part message in MIME format.\n".encode()]
+    out = [
+        f'Content-Type: multipart/{subtype};\n boundary="{boundary}"\n\n'
+        "This is a multi-part message in MIME format.\n".encode()
+    ]
     for part in parts:
         out.append(f"\n--{boundary}\n".encode() + part.rstrip(b"\n") + b"\n")
     out.append(f"\n--{boundary}--\n".encode())
@@ -135,19 +138,22 @@ class _Generator:
         self.tags = with_subject_tags
         self.people = text.make_people(self.rng, SENDERS, DOMAINS)
         weights = {p.address: self.rng.choice((1, 1, 1, 2, 2, 4)) for p in self.people}
-        self.pools = {lang: ([p for p in self.people if p.lang == lang],
-                             list(accumulate(weights[p.address] for p in self.people
-                                             if p.lang == lang)))
-                      for lang in ("zh", "en")}
-        self.mailer = {p.address: self.rng.choice(("foxmail", "outlook", "plain"))
-                       for p in self.people}
+        self.pools = {
+            lang: (
+                [p for p in self.people if p.lang == lang],
+                list(accumulate(weights[p.address] for p in self.people if p.lang == lang)),
+            )
+            for lang in ("zh", "en")
+        }
+        self.mailer = {p.address: self.rng.choice(("foxmail", "outlook", "plain")) for p in self.people}
         self.clock = _START
         self.sent: list[_Sent] = []
         self.openings = 0
         self.index = 0
         self.builders: dict[str, Callable[[str], tuple[Person, list[Header], bytes]]] = {
             **{kind: self._opening for kind in OPENING_KINDS},
-            "reply_header": self._reply, "reply_subject_tag": self._reply,
+            "reply_header": self._reply,
+            "reply_subject_tag": self._reply,
             "out_of_office": self._out_of_office,
         }
 
@@ -189,9 +195,12 @@ class _Generator:
     def _assemble(self, who: Person, headers: list[Header], body: bytes) -> bytes:
         domain = who.address.split("@")[1]
         top: list[Header] = [
-            ("Received", f"from [192.168.{self.index % 250}.{self.index % 199 + 2}]\n\tby smtp."
-                         f"{domain} with ESMTPSA id {self.rng.getrandbits(40):010x}\n\tfor "
-                         f"<{self.service}>; {self._date(who)}"),
+            (
+                "Received",
+                f"from [192.168.{self.index % 250}.{self.index % 199 + 2}]\n\tby smtp."
+                f"{domain} with ESMTPSA id {self.rng.getrandbits(40):010x}\n\tfor "
+                f"<{self.service}>; {self._date(who)}",
+            ),
             ("Date", self._date(who)),
         ]
         if self.mailer[who.address] == "foxmail" and who.lang == "zh":
@@ -199,18 +208,27 @@ class _Generator:
         elif self.mailer[who.address] == "outlook":
             headers.append(("X-Mailer", "Microsoft Outlook 16.0"))
         headers.append(("MIME-Version", "1.0"))
-        lines = [n.encode() + b": " + (v if isinstance(v, bytes) else v.encode("ascii")) + b"\n"
-                 for n, v in top + headers]
+        lines = [
+            n.encode() + b": " + (v if isinstance(v, bytes) else v.encode("ascii")) + b"\n" for n, v in top + headers
+        ]
         return b"".join(lines) + body
 
-    def _headers(self, who: Person, subject: str, charset: str = "UTF-8", raw: bool = False,
-                 ) -> tuple[str, list[Header]]:
+    def _headers(
+        self,
+        who: Person,
+        subject: str,
+        charset: str = "UTF-8",
+        raw: bool = False,
+    ) -> tuple[str, list[Header]]:
         """From, To, Subject, Message-ID; ``raw`` writes 8-bit GBK as some old clients do."""
         message_id = self._message_id(who)
         if raw:
-            return message_id, [("From", who.name.encode("gbk") + f" <{who.address}>".encode()),
-                                ("To", self.service), ("Subject", subject.encode("gbk")),
-                                ("Message-ID", message_id)]
+            return message_id, [
+                ("From", who.name.encode("gbk") + f" <{who.address}>".encode()),
+                ("To", self.service),
+                ("Subject", subject.encode("gbk")),
+                ("Message-ID", message_id),
+            ]
         return message_id, [
             ("From", f"{encoded_words(who.name, charset)} <{who.address}>"),
             ("To", f"{encoded_words('客服中心', charset)} <{self.service}>"),
@@ -224,7 +242,8 @@ class _Generator:
         """A new complaint: the first message of a thread (one case each)."""
         rng = self.rng
         lang = {"new_en": "en", "new_zh": "zh", "gb2312_gbk_chars": "zh", "gbk_header": "zh"}.get(
-            kind, "zh" if rng.random() < 0.7 else "en")
+            kind, "zh" if rng.random() < 0.7 else "en"
+        )
         who, facts = self._person(lang), text.make_facts(rng, lang)
         subject, body = text.complaint(rng, who, facts)
         charset, cte = "UTF-8", rng.choices(CTES, (40, 30, 30))[0]
@@ -243,8 +262,7 @@ class _Generator:
         else:  # attachment
             parts = [text_part(body, "plain", "UTF-8", "base64")]
             if rng.random() < 0.5:
-                parts = [multipart("alternative", [*parts, self._html(body, "UTF-8")],
-                                   self._boundary())]
+                parts = [multipart("alternative", [*parts, self._html(body, "UTF-8")], self._boundary())]
             parts += [self._file(who, facts, n) for n in range(rng.randint(1, 3))]
             entity = multipart("mixed", parts, self._boundary())
         message_id, headers = self._headers(who, subject, charset, raw=kind == "gbk_header")
@@ -267,8 +285,7 @@ class _Generator:
         references = f"{earlier.references}\n {earlier.message_id}".strip()
         if kind == "reply_header":
             headers += [("In-Reply-To", earlier.message_id), ("References", references)]
-        self.sent.append(_Sent(who, message_id, references, earlier.subject, body, self.clock,
-                               earlier.ordinal))
+        self.sent.append(_Sent(who, message_id, references, earlier.subject, body, self.clock, earlier.ordinal))
         if body.isascii():
             return who, headers, text_part(body, "plain", "us-ascii", "7bit")
         charset = self.rng.choice(("UTF-8", "GBK"))
@@ -292,9 +309,11 @@ class _Generator:
 
     def _html(self, body: str, charset: str) -> bytes:
         rows = "".join(f"<div>{html.escape(line) or '<br>'}</div>\n" for line in body.splitlines())
-        page = (f"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
-                f"charset={charset}\"><style>body {{ font-size: 14px; }}</style></head>\n"
-                f"<body>\n{rows}<div>&nbsp;</div>\n</body></html>\n")
+        page = (
+            f'<html><head><meta http-equiv="Content-Type" content="text/html; '
+            f'charset={charset}"><style>body {{ font-size: 14px; }}</style></head>\n'
+            f"<body>\n{rows}<div>&nbsp;</div>\n</body></html>\n"
+        )
         return text_part(page, "html", charset, self.rng.choice(("quoted-printable", "base64")))
 
     def _file(self, who: Person, facts: Facts, n: int) -> bytes:
@@ -302,20 +321,23 @@ class _Generator:
         ctype, name, data = text.attachment(self.rng, who, facts, n, self.clock)
         style = self.rng.choices(("rfc2231", "rfc2047", "rfc2231_gbk"), (60, 30, 10))[0]
         if name.isascii():
-            ctype_line, disposition = f"{ctype};\n name=\"{name}\"", f"filename=\"{name}\""
+            ctype_line, disposition = f'{ctype};\n name="{name}"', f'filename="{name}"'
         elif style == "rfc2047":  # RFC 2047 forbids encoded words in parameters; clients do it
             word = encoded_words(name).replace("\n ", " ")
-            ctype_line, disposition = f"{ctype};\n name=\"{word}\"", f"filename=\"{word}\""
+            ctype_line, disposition = f'{ctype};\n name="{word}"', f'filename="{word}"'
         else:
             charset = "GBK" if style == "rfc2231_gbk" else "UTF-8"
             ctype_line, disposition = ctype, _rfc2231(name, "filename", charset)
-        head = (f"Content-Type: {ctype_line}\nContent-Transfer-Encoding: base64\n"
-                f"Content-Disposition: attachment;\n {disposition}\n\n")
+        head = (
+            f"Content-Type: {ctype_line}\nContent-Transfer-Encoding: base64\n"
+            f"Content-Disposition: attachment;\n {disposition}\n\n"
+        )
         return head.encode() + base64.encodebytes(data)
 
 
-def generate_corpus(n: int = 2000, seed: int = 7, domain: str = "kefu.example", *,
-                    with_subject_tags: bool = False) -> list[CorpusMessage]:
+def generate_corpus(
+    n: int = 2000, seed: int = 7, domain: str = "kefu.example", *, with_subject_tags: bool = False
+) -> list[CorpusMessage]:
     """``n`` messages in arrival order; the same arguments always give the same bytes."""
     generator = _Generator(seed, domain, with_subject_tags)
     return [generator.message() for _ in range(n)]

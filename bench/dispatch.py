@@ -85,8 +85,10 @@ async def measure(messages: int, database_url: str | None, profile: Path | None)
 
 def report(f: DispatchFigures) -> str:
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(Counter(f.by_status).items()))
-    return (f"  {f.sent} notices sent in {f.wall:.2f} s: {f.rate:.0f} notices/s, "
-            f"{f.cpu_ms:.2f} ms CPU per notice ({f.attempted} deliveries attempted; {statuses})")
+    return (
+        f"  {f.sent} notices sent in {f.wall:.2f} s: {f.rate:.0f} notices/s, "
+        f"{f.cpu_ms:.2f} ms CPU per notice ({f.attempted} deliveries attempted; {statuses})"
+    )
 
 
 def main() -> None:

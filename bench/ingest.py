@@ -56,8 +56,7 @@ def bare_insert(corpus: list[CorpusMessage], folder: Path) -> float:
     return rate
 
 
-def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: mp.Queue[str],
-            kind: str) -> None:
+def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: mp.Queue[str], kind: str) -> None:
     def run_smtplib(part: list[tuple[str, tuple[str, ...], bytes]]) -> None:
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as c:
             for sender, rcpts, data in part:
@@ -85,9 +84,14 @@ def _client(port: int, chunk: list[tuple[str, tuple[str, ...], bytes]], errors: 
         t.join()
 
 
-async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, database_url: str | None,
-                   parse_workers: int = 0, client: str = "pipelining",
-                   ) -> dict[str, float]:
+async def pipeline(
+    corpus: list[CorpusMessage],
+    folder: Path,
+    clients: int,
+    database_url: str | None,
+    parse_workers: int = 0,
+    client: str = "pipelining",
+) -> dict[str, float]:
     from cases.services.users import seed_departments
     from cases.settings import Settings
     from cases.store.migrate import upgrade_async
@@ -96,9 +100,15 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     from kefu.parts import ALL, Part, start
     from tests.conftest import free_port
 
-    settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
-                        smtp_listen=("127.0.0.1", free_port()), database_url=database_url or "",
-                        auto_mail_per_recipient_per_day=10**6, parse_workers=parse_workers)
+    settings = Settings(
+        data_dir=folder / "kefu",
+        secret_key="bench",
+        mail_domains=("kefu.example",),
+        smtp_listen=("127.0.0.1", free_port()),
+        database_url=database_url or "",
+        auto_mail_per_recipient_per_day=10**6,
+        parse_workers=parse_workers,
+    )
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
@@ -111,8 +121,11 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     rss_start = proc.memory_info().rss
     items = [(m.sender, m.recipients, m.data) for m in corpus]
     errors: mp.Queue[str] = mp.Queue()
-    workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
-               for i in range(clients)]
+    workers = [
+        mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
+        for i in range(clients)
+    ]
+
     def cpu_now() -> dict[str, float]:
         return {"main": _cpu(proc.pid), "parse": sum(_cpu(pid) for pid in kefu.processor.pool.pids())}
 
@@ -129,8 +142,11 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
         if sent_at is None and not any(w.is_alive() for w in workers):
             sent_at = time.perf_counter() - t0
         async with kefu.db.reader() as s:
-            done = (await s.execute(select(func.count()).select_from(InboundMessage)
-                                    .where(InboundMessage.status != "pending"))).scalar_one()
+            done = (
+                await s.execute(
+                    select(func.count()).select_from(InboundMessage).where(InboundMessage.status != "pending")
+                )
+            ).scalar_one()
         rss_peak = max(rss_peak, proc.memory_info().rss)
         if time.perf_counter() - t0 > 600:
             _say(f"  gave up after 600 s with {done} of {len(corpus)} processed")
@@ -147,8 +163,11 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
         from cases.store.models import Case
 
         cases = (await s.execute(select(func.count()).select_from(Case))).scalar_one()
-        quarantined = (await s.execute(select(func.count()).select_from(InboundMessage)
-                                       .where(InboundMessage.status == "quarantined"))).scalar_one()
+        quarantined = (
+            await s.execute(
+                select(func.count()).select_from(InboundMessage).where(InboundMessage.status == "quarantined")
+            )
+        ).scalar_one()
     await started.stop()
     # Now the notifications those cases caused: fan-out, render, compose, write .eml files.
     from bench.dispatch import dispatch_all
@@ -158,10 +177,17 @@ async def pipeline(corpus: list[CorpusMessage], folder: Path, clients: int, data
     sent, dispatch_elapsed = dispatched.attempted, dispatched.wall
     await kefu2.db.dispose()
     return {
-        "rate": done / elapsed, "elapsed": elapsed, "sent_at": sent_at or elapsed, "processed": done, "cases": cases,
-        "quarantined": quarantined, "client_errors": len(failures),
-        "rss_start_mb": rss_start / 2**20, "rss_peak_mb": rss_peak / 2**20,
-        "dispatch_rate": sent / dispatch_elapsed if dispatch_elapsed else 0.0, "sent": sent,
+        "rate": done / elapsed,
+        "elapsed": elapsed,
+        "sent_at": sent_at or elapsed,
+        "processed": done,
+        "cases": cases,
+        "quarantined": quarantined,
+        "client_errors": len(failures),
+        "rss_start_mb": rss_start / 2**20,
+        "rss_peak_mb": rss_peak / 2**20,
+        "dispatch_rate": sent / dispatch_elapsed if dispatch_elapsed else 0.0,
+        "sent": sent,
         "dispatch_cpu_ms": dispatched.cpu_ms,
         **{f"cpu_{k}_ms": v * 1e3 / max(done, 1) for k, v in cpu.items()},
     }
@@ -192,15 +218,27 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--clients", type=int, default=4, help="client processes (each with 4 SMTP connections)")
     p.add_argument("--database-url", help="default: a SQLite file in a temporary folder")
-    p.add_argument("--parse-workers", type=int, default=Settings.from_env({}).parse_workers,
-                   help="parse worker processes (default as kefu serve: one less than the cores, at most 4)")
-    p.add_argument("--client", choices=["pipelining", "bdat", "smtplib"], default="pipelining",
-                   help="the senders: a lean client that pipelines MAIL, RCPT and DATA as mail servers do "
-                        "(RFC 2920); the same sending each mail with its envelope as BDAT LAST (RFC 3030, "
-                        "as Exchange Online does); or Python's smtplib, which waits for each reply")
-    p.add_argument("--runs", type=int, default=1,
-                   help="repeat the three measurements; prints each run, then the median and range "
-                        "(SQLite only: every run needs an empty database)")
+    p.add_argument(
+        "--parse-workers",
+        type=int,
+        default=Settings.from_env({}).parse_workers,
+        help="parse worker processes (default as kefu serve: one less than the cores, at most 4)",
+    )
+    p.add_argument(
+        "--client",
+        choices=["pipelining", "bdat", "smtplib"],
+        default="pipelining",
+        help="the senders: a lean client that pipelines MAIL, RCPT and DATA as mail servers do "
+        "(RFC 2920); the same sending each mail with its envelope as BDAT LAST (RFC 3030, "
+        "as Exchange Online does); or Python's smtplib, which waits for each reply",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="repeat the three measurements; prints each run, then the median and range "
+        "(SQLite only: every run needs an empty database)",
+    )
     args = p.parse_args()
     if args.runs > 1 and args.database_url:
         p.error("--runs needs an empty database per run: use it without --database-url")
@@ -215,11 +253,14 @@ def main() -> None:
         results.append(_run(args, corpus))
     if args.runs > 1:
         _say(f"\n{args.runs} runs, median (lowest-highest):")
-        for key, label, form in (("parse", "parse only", ".0f"), ("bare", "bare insert", ".0f"),
-                                 ("rate", "SMTP session to committed case", ".0f"),
-                                 ("parse_ratio", "ratio pipeline / parse-only", ".2f"),
-                                 ("bare_ratio", "ratio pipeline / bare insert", ".2f"),
-                                 ("pipeline_cpu", "pipeline CPU per mail, ms", ".2f")):
+        for key, label, form in (
+            ("parse", "parse only", ".0f"),
+            ("bare", "bare insert", ".0f"),
+            ("rate", "SMTP session to committed case", ".0f"),
+            ("parse_ratio", "ratio pipeline / parse-only", ".2f"),
+            ("bare_ratio", "ratio pipeline / bare insert", ".2f"),
+            ("pipeline_cpu", "pipeline CPU per mail, ms", ".2f"),
+        ):
             values = sorted(r[key] for r in results)
             _say(f"  {label:31s} {statistics.median(values):{form}}  ({values[0]:{form}}-{values[-1]:{form}})")
 
@@ -234,33 +275,56 @@ def _run(args: argparse.Namespace, corpus: list[CorpusMessage]) -> dict[str, flo
         _say("2/3 bare insert, one durable commit per message (SQLite WAL, synchronous=FULL) ...")
         bare_rate = bare_insert(corpus, folder)
         _say(f"  {bare_rate:8.0f} msg/s")
-        _say(f"3/3 SMTP session to committed case ({args.clients * 4} concurrent SMTP connections, "
-             f"{args.client} senders, {args.parse_workers} parse worker(s)) ...")
-        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url, args.parse_workers,
-                                 args.client))
-        _say(f"  {r['rate']:8.0f} msg/s  ({r['processed']:.0f} messages in {r['elapsed']:.1f} s: "
-             f"{r['cases']:.0f} cases, {r['quarantined']:.0f} quarantined, {r['client_errors']:.0f} client errors)")
-        _say(f"  the senders had their last 250 after {r['sent_at']:.1f} s, the last case was committed "
-             f"after {r['elapsed']:.1f} s")
+        _say(
+            f"3/3 SMTP session to committed case ({args.clients * 4} concurrent SMTP connections, "
+            f"{args.client} senders, {args.parse_workers} parse worker(s)) ..."
+        )
+        r = asyncio.run(pipeline(corpus, folder, args.clients, args.database_url, args.parse_workers, args.client))
+        _say(
+            f"  {r['rate']:8.0f} msg/s  ({r['processed']:.0f} messages in {r['elapsed']:.1f} s: "
+            f"{r['cases']:.0f} cases, {r['quarantined']:.0f} quarantined, {r['client_errors']:.0f} client errors)"
+        )
+        _say(
+            f"  the senders had their last 250 after {r['sent_at']:.1f} s, the last case was committed "
+            f"after {r['elapsed']:.1f} s"
+        )
         _say(f"  memory: {r['rss_start_mb']:.0f} MiB at start, {r['rss_peak_mb']:.0f} MiB peak")
-        parts = {"kefu main process (SMTP, writing)": r["cpu_main_ms"], "parse workers": r["cpu_parse_ms"],
-                 f"SMTP clients ({args.client})": r["cpu_clients_ms"]}
+        parts = {
+            "kefu main process (SMTP, writing)": r["cpu_main_ms"],
+            "parse workers": r["cpu_parse_ms"],
+            f"SMTP clients ({args.client})": r["cpu_clients_ms"],
+        }
         total = sum(parts.values())
         cores = os.cpu_count() or 1
-        _say("  CPU per mail: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in parts.items() if ms)
-             + f"; {total:.2f} ms in all")
-        _say(f"  the pipeline's CPU per mail (kefu's processes, not the clients): "
-             f"{r['cpu_main_ms'] + r['cpu_parse_ms']:.2f} ms")
-        _say(f"  on {cores} cores that allows at most {cores * 1e3 / total:.0f} msg/s; "
-             f"the target needs at most {cores * 2e3 / parse_rate:.2f} ms a mail in all "
-             f"(parsing alone is {1e3 / parse_rate:.2f} ms)")
-        _say(f"  notifications afterwards: {r['sent']:.0f} sent at {r['dispatch_rate']:.0f} msg/s (written as .eml, "
-             f"{r['dispatch_cpu_ms']:.1f} ms CPU per notice)")
+        _say(
+            "  CPU per mail: "
+            + ", ".join(f"{name} {ms:.2f} ms" for name, ms in parts.items() if ms)
+            + f"; {total:.2f} ms in all"
+        )
+        _say(
+            f"  the pipeline's CPU per mail (kefu's processes, not the clients): "
+            f"{r['cpu_main_ms'] + r['cpu_parse_ms']:.2f} ms"
+        )
+        _say(
+            f"  on {cores} cores that allows at most {cores * 1e3 / total:.0f} msg/s; "
+            f"the target needs at most {cores * 2e3 / parse_rate:.2f} ms a mail in all "
+            f"(parsing alone is {1e3 / parse_rate:.2f} ms)"
+        )
+        _say(
+            f"  notifications afterwards: {r['sent']:.0f} sent at {r['dispatch_rate']:.0f} msg/s (written as .eml, "
+            f"{r['dispatch_cpu_ms']:.1f} ms CPU per notice)"
+        )
         _say("")
         _say(f"ratio pipeline / parse-only : {r['rate'] / parse_rate:6.2f}   (target >= 0.50)")
         _say(f"ratio pipeline / bare insert: {r['rate'] / bare_rate:6.2f}")
-    return {"parse": parse_rate, "bare": bare_rate, "rate": r["rate"], "parse_ratio": r["rate"] / parse_rate,
-            "bare_ratio": r["rate"] / bare_rate, "pipeline_cpu": r["cpu_main_ms"] + r["cpu_parse_ms"]}
+    return {
+        "parse": parse_rate,
+        "bare": bare_rate,
+        "rate": r["rate"],
+        "parse_ratio": r["rate"] / parse_rate,
+        "bare_ratio": r["rate"] / bare_rate,
+        "pipeline_cpu": r["cpu_main_ms"] + r["cpu_parse_ms"],
+    }
 
 
 if __name__ == "__main__":

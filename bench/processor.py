@@ -47,8 +47,7 @@ class ProcessorFigures:
         return 1000 * seconds / self.processed if self.processed else 0.0
 
 
-async def stored_corpus(folder: Path, messages: int, database_url: str | None = None,
-                        parse_workers: int = 0) -> Any:
+async def stored_corpus(folder: Path, messages: int, database_url: str | None = None, parse_workers: int = 0) -> Any:
     """A bootstrapped kefu whose inbox holds the corpus as pending raw mail, nothing processed."""
     from cases.services.users import seed_departments
     from cases.store.migrate import upgrade_async
@@ -56,9 +55,14 @@ async def stored_corpus(folder: Path, messages: int, database_url: str | None = 
     from intake.mailkey import dedupe_key
     from kefu.bootstrap import bootstrap
 
-    settings = Settings(data_dir=folder / "kefu", secret_key="bench", mail_domains=("kefu.example",),
-                        database_url=database_url or "", auto_mail_per_recipient_per_day=10**6,
-                        parse_workers=parse_workers)
+    settings = Settings(
+        data_dir=folder / "kefu",
+        secret_key="bench",
+        mail_domains=("kefu.example",),
+        database_url=database_url or "",
+        auto_mail_per_recipient_per_day=10**6,
+        parse_workers=parse_workers,
+    )
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
@@ -66,10 +70,22 @@ async def stored_corpus(folder: Path, messages: int, database_url: str | None = 
     try:
         corpus = generate_corpus(messages)
         for start in range(0, len(corpus), 200):  # concurrent puts: the inbox's group commit
-            await asyncio.gather(*(kefu.inbox.put(RawInput(
-                channel=Channel.EMAIL, dedupe_key=key, raw=m.data, message_id=message_id,
-                envelope_from=m.sender, envelope_to=m.recipients))
-                for m in corpus[start:start + 200] for message_id, key in [dedupe_key(m.data)]))
+            await asyncio.gather(
+                *(
+                    kefu.inbox.put(
+                        RawInput(
+                            channel=Channel.EMAIL,
+                            dedupe_key=key,
+                            raw=m.data,
+                            message_id=message_id,
+                            envelope_from=m.sender,
+                            envelope_to=m.recipients,
+                        )
+                    )
+                    for m in corpus[start : start + 200]
+                    for message_id, key in [dedupe_key(m.data)]
+                )
+            )
     finally:
         await kefu.inbox.stop()
     return kefu
@@ -108,8 +124,9 @@ async def drain_timed(kefu: Any, profile: Path | None = None) -> ProcessorFigure
     return ProcessorFigures(result.processed, result.quarantined, wall, cpu, wcpu, statements)
 
 
-async def measure(messages: int, database_url: str | None, parse_workers: int,
-                  profile: Path | None) -> ProcessorFigures:
+async def measure(
+    messages: int, database_url: str | None, parse_workers: int, profile: Path | None
+) -> ProcessorFigures:
     with tempfile.TemporaryDirectory(prefix="kefu-bench-processor-") as tmp:
         kefu = await stored_corpus(Path(tmp), messages, database_url, parse_workers)
         try:
@@ -120,24 +137,33 @@ async def measure(messages: int, database_url: str | None, parse_workers: int,
 
 
 def report(f: ProcessorFigures) -> str:
-    return (f"  {f.processed} mails in {f.wall:.2f} s: {f.rate:.0f} mails/s, {f.quarantined} quarantined; "
-            f"CPU per mail: kefu process {f.per_mail_ms(f.main_cpu):.3f} ms, parse workers "
-            f"{f.per_mail_ms(f.worker_cpu):.3f} ms; {f.statements / max(f.processed, 1):.2f} SQL statements per mail")
+    return (
+        f"  {f.processed} mails in {f.wall:.2f} s: {f.rate:.0f} mails/s, {f.quarantined} quarantined; "
+        f"CPU per mail: kefu process {f.per_mail_ms(f.main_cpu):.3f} ms, parse workers "
+        f"{f.per_mail_ms(f.worker_cpu):.3f} ms; {f.statements / max(f.processed, 1):.2f} SQL statements per mail"
+    )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--database-url", help="default: a SQLite file in a temporary folder (an empty database)")
-    p.add_argument("--parse-workers", type=int, default=Settings.from_env({}).parse_workers,
-                   help="parse worker processes (default as kefu serve; 0 parses in kefu's process)")
+    p.add_argument(
+        "--parse-workers",
+        type=int,
+        default=Settings.from_env({}).parse_workers,
+        help="parse worker processes (default as kefu serve; 0 parses in kefu's process)",
+    )
     p.add_argument("--runs", type=int, default=3, help="repeat on a fresh database; prints each, then the median")
     p.add_argument("--profile", type=Path, help="write a cProfile of the (last) drain to this file")
     args = p.parse_args()
     if args.runs > 1 and args.database_url:
         p.error("--runs needs an empty database per run: use it without --database-url")
-    print(f"kefu processor bench: {args.messages} generated mails stored, then drained "
-          f"({args.parse_workers} parse worker(s)) ...", flush=True)
+    print(
+        f"kefu processor bench: {args.messages} generated mails stored, then drained "
+        f"({args.parse_workers} parse worker(s)) ...",
+        flush=True,
+    )
     runs = []
     for _ in range(args.runs):
         runs.append(asyncio.run(measure(args.messages, args.database_url, args.parse_workers, args.profile)))
@@ -145,9 +171,12 @@ def main() -> None:
     if len(runs) > 1:
         main_ms = sorted(r.per_mail_ms(r.main_cpu) for r in runs)
         rates = sorted(r.rate for r in runs)
-        print(f"median of {len(runs)}: {statistics.median(rates):.0f} mails/s ({rates[0]:.0f}-{rates[-1]:.0f}), "
-              f"kefu process {statistics.median(main_ms):.3f} ms CPU per mail "
-              f"({main_ms[0]:.3f}-{main_ms[-1]:.3f})", flush=True)
+        print(
+            f"median of {len(runs)}: {statistics.median(rates):.0f} mails/s ({rates[0]:.0f}-{rates[-1]:.0f}), "
+            f"kefu process {statistics.median(main_ms):.3f} ms CPU per mail "
+            f"({main_ms[0]:.3f}-{main_ms[-1]:.3f})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -95,9 +95,16 @@ class PipeliningSender:
         if not (self.chunking and self.pipelining):
             raise SMTPError("the server offers no CHUNKING with PIPELINING")
         rcpts = list(recipients)
-        self.sock.sendall(b"".join([f"MAIL FROM:<{sender}>\r\n".encode(),
-                                    *(f"RCPT TO:<{r}>\r\n".encode() for r in rcpts),
-                                    f"BDAT {len(message)} LAST\r\n".encode(), message]))
+        self.sock.sendall(
+            b"".join(
+                [
+                    f"MAIL FROM:<{sender}>\r\n".encode(),
+                    *(f"RCPT TO:<{r}>\r\n".encode() for r in rcpts),
+                    f"BDAT {len(message)} LAST\r\n".encode(),
+                    message,
+                ]
+            )
+        )
         self._expect(2 + len(rcpts), b"250")
 
     def close(self) -> None:

@@ -23,8 +23,9 @@ from bench.ingest import _client, _idle, _say
 from intake.smtp_data import ChunkedDataSMTP
 
 
-async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder: Path,
-                         clients: int, client: str = "pipelining") -> tuple[float, float]:
+async def smtp_and_store(
+    items: list[tuple[str, tuple[str, ...], bytes]], folder: Path, clients: int, client: str = "pipelining"
+) -> tuple[float, float]:
     """(CPU seconds, wall seconds) per mail until every mail is stored."""
     from cases.services.users import seed_departments
     from cases.settings import Settings
@@ -34,17 +35,23 @@ async def smtp_and_store(items: list[tuple[str, tuple[str, ...], bytes]], folder
     from kefu.parts import Part, start
     from tests.conftest import free_port
 
-    settings = Settings(data_dir=folder, secret_key="bench", mail_domains=("kefu.example",),
-                        smtp_listen=("127.0.0.1", free_port()), parse_workers=0,
-                        )
+    settings = Settings(
+        data_dir=folder,
+        secret_key="bench",
+        mail_domains=("kefu.example",),
+        smtp_listen=("127.0.0.1", free_port()),
+        parse_workers=0,
+    )
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, poll_seconds=0.5)
     await seed_departments(kefu.db)
     kefu.dispatcher.run = _idle  # type: ignore[method-assign]
     started = await start(kefu, {Part.SMTP})  # SMTP and the inbox only: no processor
     errors: mp.Queue[str] = mp.Queue()
-    workers = [mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
-               for i in range(clients)]
+    workers = [
+        mp.Process(target=_client, args=(settings.smtp_listen[1], items[i::clients], errors, client))
+        for i in range(clients)
+    ]
     cpu0, t0 = time.process_time(), time.perf_counter()
     for w in workers:
         w.start()
@@ -67,8 +74,12 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--clients", type=int, default=2, help="client processes (4 connections each)")
     p.add_argument("--rounds", type=int, default=2)
-    p.add_argument("--client", choices=["pipelining", "smtplib"], default="pipelining",
-                   help="the senders (as in bench.ingest); BDAT would not use the DATA readers compared here")
+    p.add_argument(
+        "--client",
+        choices=["pipelining", "smtplib"],
+        default="pipelining",
+        help="the senders (as in bench.ingest); BDAT would not use the DATA readers compared here",
+    )
     args = p.parse_args()
     corpus = generate_corpus(args.messages)
     items = [(m.sender, m.recipients, m.data) for m in corpus]

@@ -40,31 +40,68 @@ def _write(conn: sqlite3.Connection, number: int, m: IntakeMessage, at: str) -> 
     g = classify.guess(m.subject, m.text)
     contact = conn.execute(
         "INSERT INTO contacts (customer_id, name, language, preferred_channel, created_at) VALUES (1, ?, ?, ?, ?)",
-        (m.sender_name[:200], m.language.value, "email", at)).lastrowid
-    conn.execute("INSERT INTO identities (contact_id, kind, value, active, created_at) VALUES (?, ?, ?, 1, ?)",
-                 (contact, "email", f"{number}.{m.sender_identity}", at))
+        (m.sender_name[:200], m.language.value, "email", at),
+    ).lastrowid
+    conn.execute(
+        "INSERT INTO identities (contact_id, kind, value, active, created_at) VALUES (?, ?, ?, 1, ?)",
+        (contact, "email", f"{number}.{m.sender_identity}", at),
+    )
     case = conn.execute(
         "INSERT INTO cases (reference, type, channel, state, customer_id, contact_id, subject, description,"
         " part_number, batch, quantity, vehicle, severity, reply_channel, language, received_at, created_at,"
         " updated_at, reopen_count, version) VALUES (?, ?, 'email', 'new', 1, ?, ?, ?, ?, ?, ?, ?, ?, 'email', ?,"
         " ?, ?, ?, 0, 1)",
-        (f"FB-2026-{number:06d}", g.type.value, contact, m.subject[:500], m.text, g.part_number, g.batch,
-         g.quantity, g.vehicle, g.severity.value, m.language.value, _ts(m.received_at), at, at)).lastrowid
+        (
+            f"FB-2026-{number:06d}",
+            g.type.value,
+            contact,
+            m.subject[:500],
+            m.text,
+            g.part_number,
+            g.batch,
+            g.quantity,
+            g.vehicle,
+            g.severity.value,
+            m.language.value,
+            _ts(m.received_at),
+            at,
+            at,
+        ),
+    ).lastrowid
     message = conn.execute(
         "INSERT INTO case_messages (case_id, direction, channel, message_id, sender, subject, body, new_text,"
         " html, is_automatic, created_at) VALUES (?, 'in', 'email', ?, ?, ?, ?, ?, ?, ?, ?)",
-        (case, m.message_id, m.sender_identity, m.subject[:500], m.text, m.new_text, m.html,
-         int(m.is_automatic), _ts(m.received_at))).lastrowid
+        (
+            case,
+            m.message_id,
+            m.sender_identity,
+            m.subject[:500],
+            m.text,
+            m.new_text,
+            m.html,
+            int(m.is_automatic),
+            _ts(m.received_at),
+        ),
+    ).lastrowid
     for a in m.attachments:
         digest = hashlib.sha256(a.data).hexdigest()
-        conn.execute("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                     (digest, len(a.data), a.data))
-        conn.execute("INSERT INTO attachments (message_id, filename, content_type, size, sha256) VALUES (?, ?, ?, ?, ?)",
-                     (message, a.filename, a.content_type, len(a.data), digest))
-    conn.execute("INSERT INTO case_history (case_id, at, actor, action, to_state, changes, note)"
-                 " VALUES (?, ?, ?, 'opened', 'new', '{}', '')", (case, at, f"customer {m.sender_identity}"))
-    conn.execute("INSERT INTO outbox_events (kind, case_id, payload, created_at) VALUES ('case_opened', ?, ?, ?)",
-                 (case, json.dumps({"auto_reply": m.auto_reply_allowed}), at))
+        conn.execute(
+            "INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+            (digest, len(a.data), a.data),
+        )
+        conn.execute(
+            "INSERT INTO attachments (message_id, filename, content_type, size, sha256) VALUES (?, ?, ?, ?, ?)",
+            (message, a.filename, a.content_type, len(a.data), digest),
+        )
+    conn.execute(
+        "INSERT INTO case_history (case_id, at, actor, action, to_state, changes, note)"
+        " VALUES (?, ?, ?, 'opened', 'new', '{}', '')",
+        (case, at, f"customer {m.sender_identity}"),
+    )
+    conn.execute(
+        "INSERT INTO outbox_events (kind, case_id, payload, created_at) VALUES ('case_opened', ?, ?, ?)",
+        (case, json.dumps({"auto_reply": m.auto_reply_allowed}), at),
+    )
 
 
 def measure(messages: list[IntakeMessage]) -> tuple[float, float]:
@@ -75,13 +112,16 @@ def measure(messages: list[IntakeMessage]) -> tuple[float, float]:
         conn = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
             conn.execute(f"PRAGMA {pragma}")  # as kefu's connections (cases/store/db.py)
-        conn.execute("INSERT INTO customers (name, code, is_unassigned, language, created_at)"
-                     " VALUES ('unassigned', 'UNASSIGNED', 1, 'zh', ?)", (_ts(datetime.now(UTC)),))
+        conn.execute(
+            "INSERT INTO customers (name, code, is_unassigned, language, created_at)"
+            " VALUES ('unassigned', 'UNASSIGNED', 1, 'zh', ?)",
+            (_ts(datetime.now(UTC)),),
+        )
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for start in range(0, len(messages), BATCH):
             conn.execute("BEGIN")
             at = _ts(datetime.now(UTC))
-            for number, m in enumerate(messages[start:start + BATCH], start + 1):
+            for number, m in enumerate(messages[start : start + BATCH], start + 1):
                 _write(conn, number, m, at)
             conn.execute("COMMIT")
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -94,8 +134,10 @@ def main() -> None:
     p.add_argument("--messages", type=int, default=2000)
     p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
-    print(f"kefu write floor: {args.messages} generated mails parsed, then written as new cases with sqlite3 "
-          "alone ...", flush=True)
+    print(
+        f"kefu write floor: {args.messages} generated mails parsed, then written as new cases with sqlite3 alone ...",
+        flush=True,
+    )
     now = datetime.now(UTC)
     rows = [RawRow(i, m.data, m.sender, m.recipients, now) for i, m in enumerate(generate_corpus(args.messages), 1)]
     messages = [p.message for p in prepare_many(rows, "FB") if p.message is not None]

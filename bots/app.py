@@ -49,6 +49,7 @@ ButtonHandler = Callable[[Update, re.Match[str]], Awaitable[None]]
 
 def _with_match(handle: ButtonHandler) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """A CallbackQueryHandler callback that hands `handle` the match of its pattern."""
+
     async def callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert context.matches
         await handle(update, context.matches[0])
@@ -65,8 +66,14 @@ def webhook_secret(settings: Settings) -> str:
 
 
 class TelegramBot:
-    def __init__(self, settings: Settings, application: Application, deps: Deps,  # type: ignore[type-arg]
-                 store: UpdateStore, poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        application: Application,  # type: ignore[type-arg]
+        deps: Deps,
+        store: UpdateStore,
+        poll_seconds: float = 5.0,
+    ) -> None:
         self.settings = settings
         self.application = application
         self.d = deps
@@ -91,8 +98,11 @@ class TelegramBot:
         app.add_handler(CommandHandler("cancel", c.cancel, filters=private))
         app.add_handler(CommandHandler("status", c.status, filters=private))
         app.add_handler(MessageHandler(private & filters.CONTACT, c.shared_contact))
-        app.add_handler(MessageHandler(private & ~filters.COMMAND & (filters.TEXT | filters.PHOTO | filters.Document.ALL),
-                                       self._message))
+        app.add_handler(
+            MessageHandler(
+                private & ~filters.COMMAND & (filters.TEXT | filters.PHOTO | filters.Document.ALL), self._message
+            )
+        )
         for pattern, handle in self._buttons():
             app.add_handler(CallbackQueryHandler(_with_match(handle), pattern=pattern))
         app.add_handler(CallbackQueryHandler(self._unknown_button))  # anything else: answered, nothing done
@@ -149,8 +159,12 @@ class TelegramBot:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("telegram: cannot reach the Bot API (%s: %s); trying again in %.0f s",
-                            type(exc).__name__, exc, delay)
+                log.warning(
+                    "telegram: cannot reach the Bot API (%s: %s); trying again in %.0f s",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 300.0)
 
@@ -163,8 +177,9 @@ class TelegramBot:
         if not self.d.links.bot_username:
             self.d.links.bot_username = bot.username
         if self.settings.telegram_webhook_url:
-            await bot.set_webhook(self.settings.telegram_webhook_url, secret_token=self.secret,
-                                  allowed_updates=ALLOWED_UPDATES)
+            await bot.set_webhook(
+                self.settings.telegram_webhook_url, secret_token=self.secret, allowed_updates=ALLOWED_UPDATES
+            )
             log.info("telegram bot @%s: webhook at %s", bot.username, self.settings.telegram_webhook_url)
         else:
             await bot.delete_webhook()
@@ -199,7 +214,8 @@ class TelegramBot:
         while True:
             try:
                 got = await self.application.bot.get_updates(
-                    offset=offset, timeout=int(timeout), allowed_updates=ALLOWED_UPDATES)
+                    offset=offset, timeout=int(timeout), allowed_updates=ALLOWED_UPDATES
+                )
                 payloads = [u.to_dict() for u in got]  # unknown fields are kept (api_kwargs)
                 if payloads:
                     await self.receive(payloads)  # committed before the offset acknowledges them
@@ -230,8 +246,14 @@ class TelegramBot:
         if error is None:
             await self.store.processed(row.update_id)  # a no-op where the handler marked it already
             return
-        log.error("telegram update %d (chat %s) failed: %s: %s", row.update_id, row.chat_id,
-                  type(error).__name__, error, exc_info=error)
+        log.error(
+            "telegram update %d (chat %s) failed: %s: %s",
+            row.update_id,
+            row.chat_id,
+            type(error).__name__,
+            error,
+            exc_info=error,
+        )
         await self.store.failed(row, f"{type(error).__name__}: {error}")
         if row.attempts + 1 >= MAX_ATTEMPTS and row.chat_id is not None:
             user = update.effective_user

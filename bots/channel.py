@@ -43,8 +43,9 @@ async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboar
     if case.state != CaseState.NEW:
         return None  # decided meanwhile: no buttons that can only fail
     depts = (await s.execute(select(Department).order_by(Department.id))).scalars()
-    return keyboards.approval(case.reference, language,
-                              [(d.code, d.name_en if language == "en" else d.name_zh) for d in depts])
+    return keyboards.approval(
+        case.reference, language, [(d.code, d.name_en if language == "en" else d.name_zh) for d in depts]
+    )
 
 
 # (audience, template) -> the buttons under the notice
@@ -89,12 +90,16 @@ class TelegramChannel:
     async def _blocked(self, d: Delivery, case: Case) -> str:
         async with self.db.unit_of_work() as s:
             if d.audience != "customer":
-                await s.execute(update(TelegramStaffChat).where(TelegramStaffChat.chat_id == int(d.recipient))
-                                .values(active=False))
+                await s.execute(
+                    update(TelegramStaffChat).where(TelegramStaffChat.chat_id == int(d.recipient)).values(active=False)
+                )
                 log.warning("%s: staff chat blocked the bot; marked inactive (email still goes)", case.reference)
                 return "staff chat marked inactive"
-            await s.execute(update(Identity).where(
-                Identity.kind == Channel.TELEGRAM, Identity.value == d.recipient).values(active=False))
+            await s.execute(
+                update(Identity)
+                .where(Identity.kind == Channel.TELEGRAM, Identity.value == d.recipient)
+                .values(active=False)
+            )
             log.warning("%s: customer chat blocked the bot; marked inactive", case.reference)
             return await self._fall_back(s, d, case)
 
@@ -110,12 +115,37 @@ class TelegramChannel:
         log.warning("%s: %s falls back to %s", case.reference, d.template, targets[0][0])
         return f"fell back to {targets[0][0]}"
 
-    async def _add_fallback(self, s: AsyncSession, d: Delivery, case: Case, channel: Channel, recipient: str,
-                            language: Language, now: datetime) -> None:
-        message_id = make_message_id(self.signer.case_token(case.reference), self.mail_domain) \
-            if channel == Channel.EMAIL else None
-        await insert_ignore(s, Delivery, {
-            "event_id": d.event_id, "case_id": case.id, "audience": d.audience, "template": d.template,
-            "channel": channel, "recipient": recipient, "language": language, "message_id": message_id,
-            "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
-        }, ["event_id", "audience", "channel", "recipient"])
+    async def _add_fallback(
+        self,
+        s: AsyncSession,
+        d: Delivery,
+        case: Case,
+        channel: Channel,
+        recipient: str,
+        language: Language,
+        now: datetime,
+    ) -> None:
+        message_id = (
+            make_message_id(self.signer.case_token(case.reference), self.mail_domain)
+            if channel == Channel.EMAIL
+            else None
+        )
+        await insert_ignore(
+            s,
+            Delivery,
+            {
+                "event_id": d.event_id,
+                "case_id": case.id,
+                "audience": d.audience,
+                "template": d.template,
+                "channel": channel,
+                "recipient": recipient,
+                "language": language,
+                "message_id": message_id,
+                "status": DeliveryStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+            ["event_id", "audience", "channel", "recipient"],
+        )

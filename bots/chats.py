@@ -21,8 +21,9 @@ OPEN_STATES = [s for s in CaseState if s not in TERMINAL]
 
 
 async def chat_identity(s: AsyncSession, chat_id: int) -> Identity | None:
-    return (await s.execute(select(Identity).where(
-        Identity.kind == Channel.TELEGRAM, Identity.value == str(chat_id)))).scalar_one_or_none()
+    return (
+        await s.execute(select(Identity).where(Identity.kind == Channel.TELEGRAM, Identity.value == str(chat_id)))
+    ).scalar_one_or_none()
 
 
 async def contact_of_chat(s: AsyncSession, chat_id: int) -> Contact | None:
@@ -51,8 +52,9 @@ async def bind_contact(s: AsyncSession, chat_id: int, contact_id: int, now: date
     return contact
 
 
-async def match_phone(s: AsyncSession, chat_id: int, phone: str, name: str, language: Language,
-                      now: datetime) -> Contact | None:
+async def match_phone(
+    s: AsyncSession, chat_id: int, phone: str, name: str, language: Language, now: datetime
+) -> Contact | None:
     """A shared number that belongs to a known contact binds the chat to it; an unknown number is
     kept on the chat's own contact so that staff can match it later."""
     raw = phone.strip()
@@ -70,9 +72,13 @@ async def match_phone(s: AsyncSession, chat_id: int, phone: str, name: str, lang
 
 
 async def open_cases(s: AsyncSession, contact_id: int) -> list[Case]:
-    return list((await s.execute(
-        select(Case).where(Case.contact_id == contact_id, Case.state.in_(OPEN_STATES)).order_by(Case.id)
-    )).scalars())
+    return list(
+        (
+            await s.execute(
+                select(Case).where(Case.contact_id == contact_id, Case.state.in_(OPEN_STATES)).order_by(Case.id)
+            )
+        ).scalars()
+    )
 
 
 async def open_cases_of_chat(s: AsyncSession, chat_id: int) -> list[Case]:
@@ -86,13 +92,17 @@ async def own_case(s: AsyncSession, chat_id: int, reference: str) -> Case | None
     contact = await contact_of_chat(s, chat_id)
     if contact is None:
         return None
-    return (await s.execute(select(Case).where(
-        Case.reference == reference.upper(), Case.contact_id == contact.id))).scalar_one_or_none()
+    return (
+        await s.execute(select(Case).where(Case.reference == reference.upper(), Case.contact_id == contact.id))
+    ).scalar_one_or_none()
 
 
 async def staff_of_chat(s: AsyncSession, chat_id: int) -> tuple[TelegramStaffChat, User] | None:
-    row = (await s.execute(select(TelegramStaffChat).where(
-        TelegramStaffChat.chat_id == chat_id, TelegramStaffChat.active.is_(True)))).scalar_one_or_none()
+    row = (
+        await s.execute(
+            select(TelegramStaffChat).where(TelegramStaffChat.chat_id == chat_id, TelegramStaffChat.active.is_(True))
+        )
+    ).scalar_one_or_none()
     if row is None:
         return None
     user = await s.get(User, row.user_id)
@@ -103,8 +113,9 @@ async def staff_of_chat(s: AsyncSession, chat_id: int) -> tuple[TelegramStaffCha
 
 async def bind_user(s: AsyncSession, chat_id: int, user_id: int, now: datetime) -> User:
     """One chat per account and one account per chat: an earlier binding of either is replaced."""
-    await s.execute(delete(TelegramStaffChat).where(
-        (TelegramStaffChat.chat_id == chat_id) | (TelegramStaffChat.user_id == user_id)))
+    await s.execute(
+        delete(TelegramStaffChat).where((TelegramStaffChat.chat_id == chat_id) | (TelegramStaffChat.user_id == user_id))
+    )
     s.add(TelegramStaffChat(chat_id=chat_id, user_id=user_id, active=True, awaiting={}, created_at=now))
     user = await s.get(User, user_id)
     assert user is not None

@@ -49,13 +49,21 @@ class Reply:
 
 
 def _buttons(conv: TelegramConversation, *names: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t(n, conv.language), callback_data=f"cv:{conv.id}:{n}")
-                                  for n in names]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t(n, conv.language), callback_data=f"cv:{conv.id}:{n}") for n in names]]
+    )
 
 
 def begin(chat_id: int, language: Language, now: datetime) -> TelegramConversation:
-    return TelegramConversation(chat_id=chat_id, kind=COMPLAINT, step=STEPS[0].name, language=language,
-                                data={"files": [], "albums": []}, created_at=now, updated_at=now)
+    return TelegramConversation(
+        chat_id=chat_id,
+        kind=COMPLAINT,
+        step=STEPS[0].name,
+        language=language,
+        data={"files": [], "albums": []},
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def prompt(conv: TelegramConversation) -> Reply:
@@ -127,8 +135,9 @@ def on_button(conv: TelegramConversation, action: str, now: datetime) -> Reply |
         conv.finished_at = now
         conv.step = DONE
         return Reply(t("cancelled", conv.language))
-    if step is not None and ((action == "skip" and step.kind in ("optional", "files"))
-                             or (action == "done" and step.kind == "files")):
+    if step is not None and (
+        (action == "skip" and step.kind in ("optional", "files")) or (action == "done" and step.kind == "files")
+    ):
         return _advance(conv, now)
     return prompt(conv)
 
@@ -136,9 +145,16 @@ def on_button(conv: TelegramConversation, action: str, now: datetime) -> Reply |
 def summary(conv: TelegramConversation) -> str:
     d = conv.data
     dash = "—"
-    return t("summary", conv.language, what=d.get("what", dash), part_number=d.get("part_number", dash),
-             batch=d.get("batch", dash), quantity=d.get("quantity", dash), vehicle=d.get("vehicle") or dash,
-             files=len(d.get("files", [])))
+    return t(
+        "summary",
+        conv.language,
+        what=d.get("what", dash),
+        part_number=d.get("part_number", dash),
+        batch=d.get("batch", dash),
+        quantity=d.get("quantity", dash),
+        vehicle=d.get("vehicle") or dash,
+        files=len(d.get("files", [])),
+    )
 
 
 def case_text(conv: TelegramConversation, limit: int) -> tuple[str, str]:
@@ -146,10 +162,13 @@ def case_text(conv: TelegramConversation, limit: int) -> tuple[str, str]:
     (cases/domain/classify.py) read part number, batch, quantity and vehicle from them."""
     d = conv.data
     en = conv.language == Language.EN
-    labels = (("Part number", "Batch", "Quantity", "Vehicle/VIN") if en else ("零件号", "批次", "数量", "车型/VIN"))
+    labels = ("Part number", "Batch", "Quantity", "Vehicle/VIN") if en else ("零件号", "批次", "数量", "车型/VIN")
     sep = ": " if en else "："
-    lines = [f"{labels[0]}{sep}{d.get('part_number', '')}", f"{labels[1]}{sep}{d.get('batch', '')}",
-             f"{labels[2]}{sep}{d.get('quantity', '')}"]
+    lines = [
+        f"{labels[0]}{sep}{d.get('part_number', '')}",
+        f"{labels[1]}{sep}{d.get('batch', '')}",
+        f"{labels[2]}{sep}{d.get('quantity', '')}",
+    ]
     if d.get("vehicle"):
         lines.append(f"{labels[3]}{sep}{d['vehicle']}")
     what = str(d.get("what", ""))

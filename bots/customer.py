@@ -31,9 +31,15 @@ log = logging.getLogger(__name__)
 
 
 async def open_conversation(s: AsyncSession, chat_id: int) -> TelegramConversation | None:
-    return (await s.execute(select(TelegramConversation).where(
-        TelegramConversation.chat_id == chat_id, TelegramConversation.finished_at.is_(None)
-    ).order_by(TelegramConversation.id.desc()).limit(1).with_for_update())).scalar_one_or_none()
+    return (
+        await s.execute(
+            select(TelegramConversation)
+            .where(TelegramConversation.chat_id == chat_id, TelegramConversation.finished_at.is_(None))
+            .order_by(TelegramConversation.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
 
 
 async def _finish_open_conversation(s: AsyncSession, chat_id: int, now: datetime) -> None:
@@ -60,8 +66,11 @@ class CustomerChat:
         assert msg is not None
         token = context.args[0] if context.args else ""
         if not token:
-            keyboard = ReplyKeyboardMarkup([[KeyboardButton(t("share_phone", lang), request_contact=True)]],
-                                           resize_keyboard=True, one_time_keyboard=True)
+            keyboard = ReplyKeyboardMarkup(
+                [[KeyboardButton(t("share_phone", lang), request_contact=True)]],
+                resize_keyboard=True,
+                one_time_keyboard=True,
+            )
             await self.d.sender.message(msg.chat.id, t("welcome", lang), keyboard)
             return
         now = self.d.clock()
@@ -88,11 +97,13 @@ class CustomerChat:
             return
         now = self.d.clock()
         async with self.d.db.unit_of_work() as s:
-            found = await chats.match_phone(s, msg.chat.id, msg.contact.phone_number, msg.from_user.full_name,
-                                            lang, now)
+            found = await chats.match_phone(
+                s, msg.chat.id, msg.contact.phone_number, msg.from_user.full_name, lang, now
+            )
             await mark_processed(s, update.update_id, now)
-        await self.say(msg.chat.id, [Reply(t("phone_matched", lang, name=found.name) if found
-                                           else t("phone_unknown", lang))])
+        await self.say(
+            msg.chat.id, [Reply(t("phone_matched", lang, name=found.name) if found else t("phone_unknown", lang))]
+        )
 
     # -- /new, /cancel, /status --------------------------------------------------------------
     async def new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,8 +134,10 @@ class CustomerChat:
         if not cases:
             await self.say(msg.chat.id, [Reply(t("no_open_case", lang))])
             return
-        lines = [t("status_head", lang)] + [t("status_line", lang, reference=c.reference, subject=c.subject[:60],
-                                              stage=stage(c.state, lang)) for c in cases]
+        lines = [t("status_head", lang)] + [
+            t("status_line", lang, reference=c.reference, subject=c.subject[:60], stage=stage(c.state, lang))
+            for c in cases
+        ]
         await self.say(msg.chat.id, [Reply("\n".join(lines))])
 
     # -- messages ----------------------------------------------------------------------------
@@ -181,11 +194,21 @@ class CustomerChat:
             if row is None or row.finished_at is not None or row.step != complaint.CONFIRM:
                 await mark_processed(s, update.update_id, now)
                 return
-            outcome = await self.d.service.receive(s, IntakeMessage(
-                channel=Channel.TELEGRAM, source_id=f"conv-{row.id}", sender_identity=str(row.chat_id),
-                sender_name=user.full_name if user else "", subject=subject, text=text, new_text=text,
-                received_at=now, language=row.language, attachments=attachments,
-            ))
+            outcome = await self.d.service.receive(
+                s,
+                IntakeMessage(
+                    channel=Channel.TELEGRAM,
+                    source_id=f"conv-{row.id}",
+                    sender_identity=str(row.chat_id),
+                    sender_name=user.full_name if user else "",
+                    subject=subject,
+                    text=text,
+                    new_text=text,
+                    received_at=now,
+                    language=row.language,
+                    attachments=attachments,
+                ),
+            )
             row.step, row.finished_at, row.case_reference, row.updated_at = complaint.DONE, now, outcome.reference, now
             await mark_processed(s, update.update_id, now)
         self.d.service.committed()

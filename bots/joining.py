@@ -53,8 +53,16 @@ class Joiner:
         notes = [Reply(t("file_too_big", lang, name=r["name"])) for r in refs if media.too_big(r, limit)]
         if len(cases) == 1:
             attachments = await media.download(self.d.bot, refs, limit)
-            await self.join(update.update_id, msg, cases[0].reference, _text(msg, refs, limit, lang), attachments,
-                            lang, _name(msg), notes=notes)
+            await self.join(
+                update.update_id,
+                msg,
+                cases[0].reference,
+                _text(msg, refs, limit, lang),
+                attachments,
+                lang,
+                _name(msg),
+                notes=notes,
+            )
             return
         now = self.d.clock()
         key = album_key(msg)
@@ -67,35 +75,69 @@ class Joiner:
             else:
                 if old is not None:
                     old.finished_at = now
-                conv = TelegramConversation(chat_id=msg.chat.id, kind=PICK, step="which", language=lang, data={
-                    "text": _text(msg, refs, limit, lang), "files": refs, "name": _name(msg), "album": key},
-                    created_at=now, updated_at=now)
+                conv = TelegramConversation(
+                    chat_id=msg.chat.id,
+                    kind=PICK,
+                    step="which",
+                    language=lang,
+                    data={"text": _text(msg, refs, limit, lang), "files": refs, "name": _name(msg), "album": key},
+                    created_at=now,
+                    updated_at=now,
+                )
                 s.add(conv)
                 await s.flush()
                 await mark_processed(s, update.update_id, now)
         if conv is None:
             await self.say(msg.chat.id, notes)
             return
-        buttons = [[InlineKeyboardButton(f"{c.reference} {c.subject[:30]}", callback_data=f"pk:{conv.id}:{c.reference}")]
-                   for c in cases[:8]]
+        buttons = [
+            [InlineKeyboardButton(f"{c.reference} {c.subject[:30]}", callback_data=f"pk:{conv.id}:{c.reference}")]
+            for c in cases[:8]
+        ]
         await self.say(msg.chat.id, [*notes, Reply(t("which_case", lang), InlineKeyboardMarkup(buttons))])
 
-    async def join(self, update_id: int, msg: Message, reference: str, text: str, attachments: tuple[Attachment, ...],
-                   lang: Language, name: str, *, finish: int | None = None, notes: list[Reply] | None = None) -> None:
+    async def join(
+        self,
+        update_id: int,
+        msg: Message,
+        reference: str,
+        text: str,
+        attachments: tuple[Attachment, ...],
+        lang: Language,
+        name: str,
+        *,
+        finish: int | None = None,
+        notes: list[Reply] | None = None,
+    ) -> None:
         now = self.d.clock()
         key = album_key(msg) if msg.from_user is not None and not msg.from_user.is_bot else None
         async with self.d.db.unit_of_work() as s:
-            first = (await s.execute(select(CaseMessage).where(CaseMessage.message_id == key))).scalar_one_or_none() \
-                if key else None
+            first = (
+                (await s.execute(select(CaseMessage).where(CaseMessage.message_id == key))).scalar_one_or_none()
+                if key
+                else None
+            )
             if first is not None:  # another photo of an album already on the case
                 await store_attachments(s, first, attachments)
                 outcome = None
             else:
-                outcome = await self.d.service.receive(s, IntakeMessage(
-                    channel=Channel.TELEGRAM, source_id=f"update-{update_id}", sender_identity=str(msg.chat.id),
-                    sender_name=name, subject="", text=text, new_text=text, received_at=_when(msg, now),
-                    language=lang, message_id=key, hints=ThreadHints(case_reference=reference),
-                    attachments=attachments))
+                outcome = await self.d.service.receive(
+                    s,
+                    IntakeMessage(
+                        channel=Channel.TELEGRAM,
+                        source_id=f"update-{update_id}",
+                        sender_identity=str(msg.chat.id),
+                        sender_name=name,
+                        subject="",
+                        text=text,
+                        new_text=text,
+                        received_at=_when(msg, now),
+                        language=lang,
+                        message_id=key,
+                        hints=ThreadHints(case_reference=reference),
+                        attachments=attachments,
+                    ),
+                )
             if finish is not None and (conv := await s.get(TelegramConversation, finish, with_for_update=True)):
                 conv.finished_at, conv.case_reference = now, reference
             await mark_processed(s, update_id, now)
@@ -119,8 +161,16 @@ class Joiner:
             return
         await self.d.sender.answer(query.id)
         attachments = await media.download(self.d.bot, list(conv.data.get("files", [])), self.d.download_limit)
-        await self.join(update.update_id, query.message, case.reference, str(conv.data.get("text", "")),  # type: ignore[arg-type]
-                        attachments, lang, str(conv.data.get("name", "")), finish=conv.id)
+        await self.join(
+            update.update_id,
+            query.message,  # type: ignore[arg-type]
+            case.reference,
+            str(conv.data.get("text", "")),
+            attachments,
+            lang,
+            str(conv.data.get("name", "")),
+            finish=conv.id,
+        )
 
     async def rate(self, update: Update, reference: str, value: str, lang: Language) -> None:
         query = update.callback_query
@@ -136,10 +186,19 @@ class Joiner:
 
 
 async def _open_pick(s: AsyncSession, chat_id: int) -> TelegramConversation | None:
-    return (await s.execute(select(TelegramConversation).where(
-        TelegramConversation.chat_id == chat_id, TelegramConversation.kind == PICK,
-        TelegramConversation.finished_at.is_(None)).order_by(TelegramConversation.id.desc()).limit(1)
-        .with_for_update())).scalar_one_or_none()
+    return (
+        await s.execute(
+            select(TelegramConversation)
+            .where(
+                TelegramConversation.chat_id == chat_id,
+                TelegramConversation.kind == PICK,
+                TelegramConversation.finished_at.is_(None),
+            )
+            .order_by(TelegramConversation.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
 
 
 def _name(msg: Message) -> str:

@@ -78,8 +78,16 @@ class LinkTokens:
         body = f"{kind}{target_id}_{nonce}"
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            s.add(TelegramLinkToken(nonce=nonce, kind=KINDS[kind], target_id=target_id, created_by=created_by,
-                                    created_at=now, expires_at=now + TOKEN_LIFETIME))
+            s.add(
+                TelegramLinkToken(
+                    nonce=nonce,
+                    kind=KINDS[kind],
+                    target_id=target_id,
+                    created_by=created_by,
+                    created_at=now,
+                    expires_at=now + TOKEN_LIFETIME,
+                )
+            )
         log.info("telegram link for %s %d made by %s", KINDS[kind], target_id, created_by)
         return f"{body}_{self._sig(body)}"
 
@@ -99,9 +107,11 @@ class LinkTokens:
         if row.expires_at <= now:
             raise LinkRefused("expired")
         # The conditional UPDATE is the single-use guarantee when two instances race.
-        done = await s.execute(update(TelegramLinkToken).where(
-            TelegramLinkToken.id == row.id, TelegramLinkToken.used_at.is_(None)
-        ).values(used_at=now, used_chat_id=chat_id))
+        done = await s.execute(
+            update(TelegramLinkToken)
+            .where(TelegramLinkToken.id == row.id, TelegramLinkToken.used_at.is_(None))
+            .values(used_at=now, used_chat_id=chat_id)
+        )
         if done.rowcount != 1:  # type: ignore[attr-defined]
             raise LinkRefused("used")
         return Redeemed(row.kind, row.target_id)

@@ -23,13 +23,27 @@ def files_of(msg: Message) -> list[FileRef]:
     refs: list[FileRef] = []
     if msg.photo:
         best = max(msg.photo, key=lambda p: (p.file_size or 0, p.width * p.height))
-        refs.append({"file_id": best.file_id, "unique": best.file_unique_id, "type": "image/jpeg",
-                     "name": f"photo-{best.file_unique_id}.jpg", "size": best.file_size or 0})
+        refs.append(
+            {
+                "file_id": best.file_id,
+                "unique": best.file_unique_id,
+                "type": "image/jpeg",
+                "name": f"photo-{best.file_unique_id}.jpg",
+                "size": best.file_size or 0,
+            }
+        )
     if msg.document:
         doc = msg.document
         ctype = doc.mime_type or "application/octet-stream"
-        refs.append({"file_id": doc.file_id, "unique": doc.file_unique_id, "type": ctype,
-                     "name": safe_filename(doc.file_name or "", ctype, 1), "size": doc.file_size or 0})
+        refs.append(
+            {
+                "file_id": doc.file_id,
+                "unique": doc.file_unique_id,
+                "type": ctype,
+                "name": safe_filename(doc.file_name or "", ctype, 1),
+                "size": doc.file_size or 0,
+            }
+        )
     return refs
 
 
@@ -54,5 +68,9 @@ def too_big_note(refs: list[FileRef], limit: int, language: str) -> str:
     names = [f"{r['name']} (file_id {r['file_id']})" for r in refs if too_big(r, limit)]
     if not names:
         return ""
-    head = "Files too large for the bot, to be sent by email:" if language == "en" else "文件过大，机器人无法下载，请客户通过邮件发送："
+    head = (
+        "Files too large for the bot, to be sent by email:"
+        if language == "en"
+        else "文件过大，机器人无法下载，请客户通过邮件发送："
+    )
     return "\n\n" + head + "\n" + "\n".join(names)

@@ -101,13 +101,18 @@ class Sender:
                 raise SendLater(f"{type(exc).__name__}: {exc}") from exc
         raise SendLater("gave up")  # not reached
 
-    async def message(self, chat_id: int, text: str,
-                      markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None) -> Message:
+    async def message(
+        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
+    ) -> Message:
         return await self._call(chat_id, lambda: self.bot.send_message(chat_id, text[:4096], reply_markup=markup))
 
     async def edit(self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> Any:
-        return await self._call(chat_id, lambda: self.bot.edit_message_text(
-            text[:4096], chat_id=chat_id, message_id=message_id, reply_markup=markup))
+        return await self._call(
+            chat_id,
+            lambda: self.bot.edit_message_text(
+                text[:4096], chat_id=chat_id, message_id=message_id, reply_markup=markup
+            ),
+        )
 
     async def answer(self, callback_query_id: str, text: str | None = None) -> None:
         """Not a chat message: outside the per-chat limit, and failures do not matter."""

@@ -22,8 +22,10 @@ from cases.store.models import Department, TelegramStaffChat
 
 log = logging.getLogger(__name__)
 
-HELP = ("此聊天已关联您的 kefu 账号；需要您处理的事项会推送到这里。",
-        "This chat is linked to your kefu account; things that need you are pushed here.")
+HELP = (
+    "此聊天已关联您的 kefu 账号；需要您处理的事项会推送到这里。",
+    "This chat is linked to your kefu account; things that need you are pushed here.",
+)
 
 
 class StaffChat:
@@ -77,8 +79,11 @@ class StaffChat:
             if found is not None:
                 row, user = found
                 lang = user.language or lang
-                row.awaiting = {"no_action": reference, "message_id": query.message.message_id,
-                                "text": _text_of(query.message)}
+                row.awaiting = {
+                    "no_action": reference,
+                    "message_id": query.message.message_id,
+                    "text": _text_of(query.message),
+                }
             await mark_processed(s, update.update_id, now)
         if found is None:
             await self.d.sender.answer(query.id, t("staff_not_bound", lang))

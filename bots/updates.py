@@ -56,10 +56,20 @@ class UpdateStore:
         async with self.db.unit_of_work() as s:
             for payload in map(_without_nul, payloads):
                 update_id = int(payload["update_id"])
-                inserted = await insert_ignore(s, TelegramUpdate, {
-                    "update_id": update_id, "payload": payload, "chat_id": chat_of(payload),
-                    "received_at": self.clock(), "status": UpdateStatus.PENDING, "attempts": 0,
-                }, ["update_id"], returning=TelegramUpdate.update_id)
+                inserted = await insert_ignore(
+                    s,
+                    TelegramUpdate,
+                    {
+                        "update_id": update_id,
+                        "payload": payload,
+                        "chat_id": chat_of(payload),
+                        "received_at": self.clock(),
+                        "status": UpdateStatus.PENDING,
+                        "attempts": 0,
+                    },
+                    ["update_id"],
+                    returning=TelegramUpdate.update_id,
+                )
                 if inserted is None:
                     log.info("telegram update %d: seen before, not handled again", update_id)
                 else:
@@ -70,15 +80,26 @@ class UpdateStore:
         """Pending updates in update_id order (a chat's messages keep their order)."""
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            rows = list((await s.execute(
-                select(TelegramUpdate).where(
-                    TelegramUpdate.status == UpdateStatus.PENDING,
-                    or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now),
-                ).order_by(TelegramUpdate.update_id).limit(limit).with_for_update(skip_locked=True)
-            )).scalars())
+            rows = list(
+                (
+                    await s.execute(
+                        select(TelegramUpdate)
+                        .where(
+                            TelegramUpdate.status == UpdateStatus.PENDING,
+                            or_(TelegramUpdate.lease_until.is_(None), TelegramUpdate.lease_until < now),
+                        )
+                        .order_by(TelegramUpdate.update_id)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
             if rows:
-                await s.execute(update(TelegramUpdate).where(
-                    TelegramUpdate.update_id.in_([r.update_id for r in rows])).values(lease_until=now + LEASE))
+                await s.execute(
+                    update(TelegramUpdate)
+                    .where(TelegramUpdate.update_id.in_([r.update_id for r in rows]))
+                    .values(lease_until=now + LEASE)
+                )
         return rows
 
     async def processed(self, update_id: int) -> None:
@@ -91,17 +112,23 @@ class UpdateStore:
         status = UpdateStatus.FAILED if attempts >= MAX_ATTEMPTS else UpdateStatus.PENDING
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            await s.execute(update(TelegramUpdate).where(
-                TelegramUpdate.update_id == row.update_id, TelegramUpdate.status == UpdateStatus.PENDING
-            ).values(
-                attempts=attempts, status=status, error=error[:2000],
-                lease_until=now + timedelta(seconds=10 * attempts),
-            ))
+            await s.execute(
+                update(TelegramUpdate)
+                .where(TelegramUpdate.update_id == row.update_id, TelegramUpdate.status == UpdateStatus.PENDING)
+                .values(
+                    attempts=attempts,
+                    status=status,
+                    error=error[:2000],
+                    lease_until=now + timedelta(seconds=10 * attempts),
+                )
+            )
 
 
 async def mark_processed(s: AsyncSession, update_id: int, now: datetime) -> None:
     """In the handler's own unit of work where it has effects: effect and mark commit together,
     so an update handled before a crash is not handled again after it."""
-    await s.execute(update(TelegramUpdate).where(
-        TelegramUpdate.update_id == update_id, TelegramUpdate.status == UpdateStatus.PENDING
-    ).values(status=UpdateStatus.PROCESSED, processed_at=now, lease_until=None))
+    await s.execute(
+        update(TelegramUpdate)
+        .where(TelegramUpdate.update_id == update_id, TelegramUpdate.status == UpdateStatus.PENDING)
+        .values(status=UpdateStatus.PROCESSED, processed_at=now, lease_until=None)
+    )

@@ -29,9 +29,14 @@ def file_url(api_url: str) -> str:
 
 
 def build_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    return (ApplicationBuilder().token(settings.telegram_token)
-            .base_url(settings.telegram_api_url).base_file_url(file_url(settings.telegram_api_url))
-            .updater(None).build())
+    return (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
+        .updater(None)
+        .build()
+    )
 
 
 class TelegramParts:
@@ -41,7 +46,9 @@ class TelegramParts:
     def __init__(self, settings: Settings, db: Database, clock: Clock, signer: Signer) -> None:
         self.settings = settings
         self.application = build_application(settings)
-        self.sender = Sender(self.application.bot, Limiter(settings.telegram_per_second, settings.telegram_per_chat_seconds))
+        self.sender = Sender(
+            self.application.bot, Limiter(settings.telegram_per_second, settings.telegram_per_chat_seconds)
+        )
         self.links = LinkTokens(db, settings.secret_key, clock, settings.telegram_bot_username)
         self.channel = TelegramChannel(db, clock, self.sender, signer, settings.mail_domains[0])
         self.db = db
@@ -51,12 +58,24 @@ class TelegramParts:
         """For the acknowledgement mail: a single-use link that binds the customer's chat to
         their contact, unless they already follow us by chat."""
         async with self.db.reader() as s:
-            bound = (await s.execute(select(Identity.id).where(
-                Identity.contact_id == case.contact_id, Identity.kind == Channel.TELEGRAM,
-                Identity.active.is_(True)).limit(1))).first()
+            bound = (
+                await s.execute(
+                    select(Identity.id)
+                    .where(
+                        Identity.contact_id == case.contact_id,
+                        Identity.kind == Channel.TELEGRAM,
+                        Identity.active.is_(True),
+                    )
+                    .limit(1)
+                )
+            ).first()
         if bound is not None:
             return {"telegram_link": ""}
-        return {"telegram_link": await self.links.contact_link(case.contact_id, created_by=f"acknowledgement {case.reference}")}
+        return {
+            "telegram_link": await self.links.contact_link(
+                case.contact_id, created_by=f"acknowledgement {case.reference}"
+            )
+        }
 
     def bot(self, service: CaseService, poll_seconds: float) -> TelegramBot:
         deps = Deps(self.db, service, self.clock, self.application.bot, self.sender, self.links, DOWNLOAD_LIMIT)

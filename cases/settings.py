@@ -98,8 +98,9 @@ def default_parse_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
-def setting(default: Any, doc: str, parse: Parse, *, shown: str | None = None,
-            factory: Callable[[], Any] | None = None) -> Any:
+def setting(
+    default: Any, doc: str, parse: Parse, *, shown: str | None = None, factory: Callable[[], Any] | None = None
+) -> Any:
     """Declare a setting: its default (or a factory for a default the machine decides), how
     its text is read, and what docs/settings.md says of it (`shown` for a default that is not
     a plain value)."""
@@ -113,82 +114,130 @@ def setting(default: Any, doc: str, parse: Parse, *, shown: str | None = None,
 class Settings:
     data_dir: Path = setting(Path("var"), "data folder: SQLite database, `secret_key`, `outgoing/`", path)
     database_url: str = setting(
-        "", "database; `postgresql+asyncpg://user@host:5432/db` for PostgreSQL", text,
-        shown="`sqlite+aiosqlite:///var/kefu.sqlite3`")
-    smtp_listen: tuple[str, int] = setting(("127.0.0.1", 2525), "SMTP intake address", host_port,
-                                           shown="`127.0.0.1:2525`")
+        "",
+        "database; `postgresql+asyncpg://user@host:5432/db` for PostgreSQL",
+        text,
+        shown="`sqlite+aiosqlite:///var/kefu.sqlite3`",
+    )
+    smtp_listen: tuple[str, int] = setting(
+        ("127.0.0.1", 2525), "SMTP intake address", host_port, shown="`127.0.0.1:2525`"
+    )
     mail_domains: tuple[str, ...] = setting(
-        ("localhost",), "comma-separated recipient domains we accept; the first is used in our own addresses",
-        domains, shown="`localhost`")
+        ("localhost",),
+        "comma-separated recipient domains we accept; the first is used in our own addresses",
+        domains,
+        shown="`localhost`",
+    )
     service_local_part: str = setting("service", "local part of the service address", lower)
-    http_listen: tuple[str, int] = setting(("127.0.0.1", 8080), "HTTP API (and console) address", host_port,
-                                           shown="`127.0.0.1:8080`")
+    http_listen: tuple[str, int] = setting(
+        ("127.0.0.1", 8080), "HTTP API (and console) address", host_port, shown="`127.0.0.1:8080`"
+    )
     outgoing_smtp: str | None = setting(
-        None, "relay URL: `smtp://host:25`, `smtp+starttls://user:pw@host:587`, `smtps://host:465`; unset: mail "
-              "is written to `var/outgoing/*.eml`", optional_text)
+        None,
+        "relay URL: `smtp://host:25`, `smtp+starttls://user:pw@host:587`, `smtps://host:465`; unset: mail "
+        "is written to `var/outgoing/*.eml`",
+        optional_text,
+    )
     mail_from_name: str = setting("客服 kefu", "display name of our mail", text)
     timezone: str = setting("Asia/Shanghai", "time zone for display; everything is stored in UTC", time_zone)
     secret_key: str = setting(
-        "", "signs reply-address and Message-ID tokens; **set the same value on every instance**", text,
-        shown="generated into `var/secret_key`")
+        "",
+        "signs reply-address and Message-ID tokens; **set the same value on every instance**",
+        text,
+        shown="generated into `var/secret_key`",
+    )
     reference_prefix: str = setting("FB", "prefix of case references (`FB-2026-000123`)", upper)
-    public_url: str = setting("", "base URL of the console, for links in staff notices",
-                              lambda name, raw: raw.rstrip("/"))
+    public_url: str = setting(
+        "", "base URL of the console, for links in staff notices", lambda name, raw: raw.rstrip("/")
+    )
     satisfaction_reminder_days: float = setting(
-        7.0, "days without a satisfaction answer before the one reminder", number)
-    satisfaction_close_days: float = setting(
-        7.0, "days after the reminder before closing as \"no response\"", number)
+        7.0, "days without a satisfaction answer before the one reminder", number
+    )
+    satisfaction_close_days: float = setting(7.0, 'days after the reminder before closing as "no response"', number)
     deadline_warning_hours: float = setting(
-        48.0, "how long before the customer's deadline the department and Sales are told it is near", number)
+        48.0, "how long before the customer's deadline the department and Sales are told it is near", number
+    )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
     auto_mail_per_recipient_per_day: int = setting(
-        20, "cap on automatic mail to one customer address a day (loop guard)", whole)
-    instance_id: str = setting(None, "names this instance in our loop header", text, shown="random",
-                               factory=lambda: secrets.token_hex(4))
+        20, "cap on automatic mail to one customer address a day (loop guard)", whole
+    )
+    instance_id: str = setting(
+        None, "names this instance in our loop header", text, shown="random", factory=lambda: secrets.token_hex(4)
+    )
     log_level: str = setting(
-        "INFO", "`DEBUG`, `INFO`, `WARNING`, …; aiosmtpd's line per SMTP command (with the addresses) is "
-                "logged only at `DEBUG` (`kefu/logs.py`)", upper)
+        "INFO",
+        "`DEBUG`, `INFO`, `WARNING`, …; aiosmtpd's line per SMTP command (with the addresses) is "
+        "logged only at `DEBUG` (`kefu/logs.py`)",
+        upper,
+    )
     parse_workers: int = setting(
-        None, "processes that parse incoming mail beside the event loop; `0` parses inline. They end with "
-              "`kefu serve`, even after a `kill -9`", _auto(whole, default_parse_workers),
-        shown="`auto`: one less than the cores, at most 4 (`1` on two cores)", factory=default_parse_workers)
+        None,
+        "processes that parse incoming mail beside the event loop; `0` parses inline. They end with "
+        "`kefu serve`, even after a `kill -9`",
+        _auto(whole, default_parse_workers),
+        shown="`auto`: one less than the cores, at most 4 (`1` on two cores)",
+        factory=default_parse_workers,
+    )
     fax_gateways: tuple[str, ...] = setting(
-        (), "comma-separated sender addresses (shell patterns such as `*@fax.example.cn`) of the site's own "
-            "fax-to-email gateways, tried before the built-in rules and read like \"Fax from …\" / "
-            "\"来自 … 的传真\"", word_list)
+        (),
+        "comma-separated sender addresses (shell patterns such as `*@fax.example.cn`) of the site's own "
+        'fax-to-email gateways, tried before the built-in rules and read like "Fax from …" / '
+        '"来自 … 的传真"',
+        word_list,
+    )
     # IMAP mailbox (docs/imap.md); the URL is checked by intake/imap_config.py.
     imap_url: str | None = setting(
-        None, "`imaps://user:password@host[:993]/FOLDER` (TLS), or `imap://user@host[:143]/FOLDER` with "
-              "STARTTLS, which is then required; `?starttls=never` is accepted only for a loopback host "
-              "(tests, a local Dovecot). Folder default `INBOX`; `%40` for an `@` in the user",
-        optional_text, shown="— (off)")
+        None,
+        "`imaps://user:password@host[:993]/FOLDER` (TLS), or `imap://user@host[:143]/FOLDER` with "
+        "STARTTLS, which is then required; `?starttls=never` is accepted only for a loopback host "
+        "(tests, a local Dovecot). Folder default `INBOX`; `%40` for an `@` in the user",
+        optional_text,
+        shown="— (off)",
+    )
     imap_password: str = setting("", "the password, when it is not in the URL", text)
     imap_move_to: str | None = setting(
-        None, "folder to move imported mail to; unset: flag it `\\Seen` and `$KefuImported`", optional_text,
-        shown="— (flag instead)")
+        None,
+        "folder to move imported mail to; unset: flag it `\\Seen` and `$KefuImported`",
+        optional_text,
+        shown="— (flag instead)",
+    )
     imap_poll_seconds: float = setting(60.0, "polling interval when the server has no IDLE", number)
-    imap_max_message_bytes: int = setting(0, "larger mail is reported, not downloaded", whole,
-                                          shown="`KEFU_MAX_MESSAGE_BYTES`")
+    imap_max_message_bytes: int = setting(
+        0, "larger mail is reported, not downloaded", whole, shown="`KEFU_MAX_MESSAGE_BYTES`"
+    )
     imap_ca_file: str | None = setting(
-        None, "PEM file of the CA that signed the server's certificate; certificates and host names are "
-              "always verified", optional_text, shown="system CAs")
+        None,
+        "PEM file of the CA that signed the server's certificate; certificates and host names are always verified",
+        optional_text,
+        shown="system CAs",
+    )
     # Faxes and scanned letters (docs/fax-and-phone.md).
     ocr_languages: str = setting(
-        "chi_sim+eng", "Tesseract languages for faxes and scanned letters (those installed are used)", text)
+        "chi_sim+eng", "Tesseract languages for faxes and scanned letters (those installed are used)", text
+    )
     ocr_timeout_seconds: float = setting(
-        120.0, "longest one tool (pdftotext, pdftoppm, tesseract) may run on a document", number)
+        120.0, "longest one tool (pdftotext, pdftoppm, tesseract) may run on a document", number
+    )
     # Telegram bot (docs/telegram.md); off without a token.
     telegram_token: str = setting("", "the bot's token from @BotFather; unset: the bot is off", text)
     telegram_api_url: str = setting(
-        "https://api.telegram.org/bot", "Bot API base URL (the token is appended); a self-hosted Bot API "
-        "server or a test server can stand in; files are fetched from the same URL with `/file/bot`", text)
+        "https://api.telegram.org/bot",
+        "Bot API base URL (the token is appended); a self-hosted Bot API "
+        "server or a test server can stand in; files are fetched from the same URL with `/file/bot`",
+        text,
+    )
     telegram_webhook_url: str = setting(
-        "", "public HTTPS URL that reaches `POST /telegram/webhook`; unset: long polling", text)
+        "", "public HTTPS URL that reaches `POST /telegram/webhook`; unset: long polling", text
+    )
     telegram_webhook_secret: str = setting(
-        "", "the secret token Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (`A-Z a-z 0-9 _ -`, up to "
-            "256)", text, shown="derived from `KEFU_SECRET_KEY`")
-    telegram_bot_username: str = setting("", "the bot's username for `t.me` links",
-                                         lambda name, raw: raw.strip().lstrip("@"), shown="from `getMe`")
+        "",
+        "the secret token Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (`A-Z a-z 0-9 _ -`, up to 256)",
+        text,
+        shown="derived from `KEFU_SECRET_KEY`",
+    )
+    telegram_bot_username: str = setting(
+        "", "the bot's username for `t.me` links", lambda name, raw: raw.strip().lstrip("@"), shown="from `getMe`"
+    )
     telegram_poll_timeout: float = setting(30.0, "long-polling timeout of `getUpdates`, seconds", number)
     telegram_per_chat_seconds: float = setting(1.0, "least time between two messages to one chat", number)
     telegram_per_second: float = setting(30.0, "most messages a second in all", number)
@@ -269,8 +318,11 @@ def _shown(value: Any) -> str:
 
 def settings_table() -> str:
     """The table of docs/settings.md: every setting, its default and what it means."""
-    rows = ["| variable | default | meaning |", "|---|---|---|",
-            "| `KEFU_CONFIG` | — | optional TOML file with the settings below |"]
+    rows = [
+        "| variable | default | meaning |",
+        "|---|---|---|",
+        "| `KEFU_CONFIG` | — | optional TOML file with the settings below |",
+    ]
     for f in fields(Settings):
         shown = f.metadata["shown"] or _shown(f.default)
         rows.append(f"| `{env_name(f.name)}` | {shown} | {f.metadata['doc']} |")

@@ -22,9 +22,23 @@ from charset_normalizer import from_bytes
 # which is what Windows means), so decoding the whole family as gb18030 loses nothing.
 _GB_FAMILY = frozenset(
     {
-        "gb2312", "gbk", "cp936", "ms936", "windows-936", "euc-cn", "euccn", "x-euc-cn",
-        "x-gbk", "chinese", "csgb2312", "gb_2312-80", "gb2312-80", "x-gb2312", "iso-ir-58",
-        "gb18030", "gb-18030",
+        "gb2312",
+        "gbk",
+        "cp936",
+        "ms936",
+        "windows-936",
+        "euc-cn",
+        "euccn",
+        "x-euc-cn",
+        "x-gbk",
+        "chinese",
+        "csgb2312",
+        "gb_2312-80",
+        "gb2312-80",
+        "x-gb2312",
+        "iso-ir-58",
+        "gb18030",
+        "gb-18030",
     }
 )
 # Labels under which mislabelled UTF-8 decodes "successfully" into mojibake: single-byte

@@ -35,8 +35,9 @@ def _letters(text: str) -> int:
 
 
 class DocTextReader:
-    def __init__(self, languages: str = "chi_sim+eng", timeout_seconds: float = 120.0, max_pages: int = 20,
-                 dpi: int = 300) -> None:
+    def __init__(
+        self, languages: str = "chi_sim+eng", timeout_seconds: float = 120.0, max_pages: int = 20, dpi: int = 300
+    ) -> None:
         self.languages = languages
         self.timeout = timeout_seconds
         self.max_pages = max_pages
@@ -79,8 +80,9 @@ class DocTextReader:
             return ReadResult("no_tool", detail="poppler-utils (pdftoppm) is not installed")
         if self._ocr_languages() is None:
             return ReadResult("no_tool", detail=f"tesseract with {self.languages} is not installed")
-        self._run("pdftoppm", "-r", str(self.dpi), "-gray", "-png", "-l", str(self.max_pages),
-                  str(source), str(tmp / "page"))
+        self._run(
+            "pdftoppm", "-r", str(self.dpi), "-gray", "-png", "-l", str(self.max_pages), str(source), str(tmp / "page")
+        )
         pages = sorted(tmp.glob("page*.png"))
         return self._ocr(pages, "pdftoppm+tesseract")
 

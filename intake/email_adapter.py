@@ -31,14 +31,26 @@ def reply_address(parsed: ParsedMail, envelope_from: str) -> str:
             return address
     too_long = [a for a in candidates if "@" in a]
     if too_long:
-        raise NoSender(f"the sender address is {len(too_long[0])} characters long; SMTP allows {MAX_ADDRESS}, "
-                       "so it could not be answered / 发件人地址过长，无法回复")
-    raise NoSender("the mail has no usable From or Reply-To address and no envelope sender / 邮件没有可回复的发件人地址")
+        raise NoSender(
+            f"the sender address is {len(too_long[0])} characters long; SMTP allows {MAX_ADDRESS}, "
+            "so it could not be answered / 发件人地址过长，无法回复"
+        )
+    raise NoSender(
+        "the mail has no usable From or Reply-To address and no envelope sender / 邮件没有可回复的发件人地址"
+    )
 
 
-def to_intake(parsed: ParsedMail, verdict: MailVerdict, *, inbound_id: int, envelope_from: str,
-              envelope_to: list[str], received_at: datetime, reference_prefix: str,
-              fax_rules: tuple[FaxRule, ...] = RULES) -> IntakeMessage:
+def to_intake(
+    parsed: ParsedMail,
+    verdict: MailVerdict,
+    *,
+    inbound_id: int,
+    envelope_from: str,
+    envelope_to: list[str],
+    received_at: datetime,
+    reference_prefix: str,
+    fax_rules: tuple[FaxRule, ...] = RULES,
+) -> IntakeMessage:
     address = reply_address(parsed, envelope_from)
     text = parsed.text
     msg = IntakeMessage(

@@ -43,35 +43,55 @@ class FaxRule:
     station: tuple[re.Pattern[str], ...] = ()  # group "station"
 
 
-_PAGES = _rx(r"\b(?P<pages>\d{1,3})\s*(?:pages?|page\(s\)|pp\.?)\b", r"\bpages?\s*[:：]\s*(?P<pages>\d{1,3})",
-             r"(?:共\s*)?(?P<pages>\d{1,3})\s*页")
-_STATION = _rx(r"\b(?:station(?:\s*id)?|tsi|csid|remote\s*id)\s*[:：]\s*(?P<station>[^\n]{1,60}?)\s*$",
-               r"(?:对方|发送方)?(?:传真)?标识\s*[:：]\s*(?P<station>[^\n]{1,60}?)\s*$")
+_PAGES = _rx(
+    r"\b(?P<pages>\d{1,3})\s*(?:pages?|page\(s\)|pp\.?)\b",
+    r"\bpages?\s*[:：]\s*(?P<pages>\d{1,3})",
+    r"(?:共\s*)?(?P<pages>\d{1,3})\s*页",
+)
+_STATION = _rx(
+    r"\b(?:station(?:\s*id)?|tsi|csid|remote\s*id)\s*[:：]\s*(?P<station>[^\n]{1,60}?)\s*$",
+    r"(?:对方|发送方)?(?:传真)?标识\s*[:：]\s*(?P<station>[^\n]{1,60}?)\s*$",
+)
 
 RULES: tuple[FaxRule, ...] = (
     # HylaFAX's faxrcvd / faxmail notice: "Sender:" is the TSI, "CallID1:" the caller id.
-    FaxRule("hylafax",
-            senders=("faxmaster@*", "hylafax@*", "fax@*"),
-            caller=_rx(r"^\s*(?:CallID1|CIDNumber|Caller\s*ID)\s*:\s*" + _NUM + r"\s*$"),
-            pages=_rx(r"^\s*Pages\s*:\s*(?P<pages>\d{1,3})\s*$"),
-            station=_rx(r"^\s*Sender\s*:\s*(?P<station>[^\n]{1,60}?)\s*$")),
+    FaxRule(
+        "hylafax",
+        senders=("faxmaster@*", "hylafax@*", "fax@*"),
+        caller=_rx(r"^\s*(?:CallID1|CIDNumber|Caller\s*ID)\s*:\s*" + _NUM + r"\s*$"),
+        pages=_rx(r"^\s*Pages\s*:\s*(?P<pages>\d{1,3})\s*$"),
+        station=_rx(r"^\s*Sender\s*:\s*(?P<station>[^\n]{1,60}?)\s*$"),
+    ),
     # eFax: 'eFax message from "+86 27 8456 1234" - 2 page(s), Caller-ID: 86-27-84561234'
-    FaxRule("efax",
-            senders=("*@efax.com", "*@*.efax.com", "*@j2.com"),
-            caller=_rx(r"caller-?id\s*[:：]\s*" + _NUM, r"message\s+from\s+\"?" + _NUM),
-            pages=_PAGES, station=_STATION),
+    FaxRule(
+        "efax",
+        senders=("*@efax.com", "*@*.efax.com", "*@j2.com"),
+        caller=_rx(r"caller-?id\s*[:：]\s*" + _NUM, r"message\s+from\s+\"?" + _NUM),
+        pages=_PAGES,
+        station=_STATION,
+    ),
     # RingCentral: "New Fax Message from +86 27 8456 1234 on 11/30/2026 at 2:05 PM"
-    FaxRule("ringcentral",
-            senders=("*@ringcentral.com", "*@*.ringcentral.com"),
-            caller=_rx(r"fax\s+message\s+from\s+" + _NUM),
-            pages=_PAGES, station=_STATION),
+    FaxRule(
+        "ringcentral",
+        senders=("*@ringcentral.com", "*@*.ringcentral.com"),
+        caller=_rx(r"fax\s+message\s+from\s+" + _NUM),
+        pages=_PAGES,
+        station=_STATION,
+    ),
     # Multifunction printers, routers and Chinese fax servers: "Fax from +86 27 8456 1234",
     # "来自 027-84561234 的传真", "传真号码：027-84561234".
-    FaxRule("fax_from",
-            senders=("fax@*", "fax-*@*", "fax.*@*", "fax_*@*", "faxmail@*", "fax2mail@*", "*@fax.*", "chuanzhen@*"),
-            caller=_rx(r"\bfax\s+(?:message\s+)?from\s*[:：]?\s*" + _NUM, r"来自\s*" + _NUM + r"\s*的传真",
-                       r"(?:主叫|来电|发送方|传真)号码\s*[:：]\s*" + _NUM, r"\bcaller(?:\s*id)?\s*[:：]\s*" + _NUM),
-            pages=_PAGES, station=_STATION),
+    FaxRule(
+        "fax_from",
+        senders=("fax@*", "fax-*@*", "fax.*@*", "fax_*@*", "faxmail@*", "fax2mail@*", "*@fax.*", "chuanzhen@*"),
+        caller=_rx(
+            r"\bfax\s+(?:message\s+)?from\s*[:：]?\s*" + _NUM,
+            r"来自\s*" + _NUM + r"\s*的传真",
+            r"(?:主叫|来电|发送方|传真)号码\s*[:：]\s*" + _NUM,
+            r"\bcaller(?:\s*id)?\s*[:：]\s*" + _NUM,
+        ),
+        pages=_PAGES,
+        station=_STATION,
+    ),
 )
 
 
@@ -153,11 +173,19 @@ def as_fax(msg: IntakeMessage, gateway: str, rules: tuple[FaxRule, ...] = RULES)
     if hit.number == UNKNOWN_NUMBER and not any(_is_document(a.filename, a.content_type) for a in msg.attachments):
         # Neither a caller nor a fax document: a person who happens to write from fax@..., not a fax.
         return msg
-    log.info("inbound %s: fax gateway rule %s (caller %s, %s pages)", msg.source_id, hit.rule,
-             hit.number, hit.pages if hit.pages is not None else "?")
+    log.info(
+        "inbound %s: fax gateway rule %s (caller %s, %s pages)",
+        msg.source_id,
+        hit.rule,
+        hit.number,
+        hit.pages if hit.pages is not None else "?",
+    )
     name = hit.station if hit.station and _number(hit.station) is None else hit.number
     return replace(
-        msg, channel=Channel.FAX, sender_identity=hit.number, sender_name=f"传真 Fax {name}",
+        msg,
+        channel=Channel.FAX,
+        sender_identity=hit.number,
+        sender_name=f"传真 Fax {name}",
         # The gateway's own threading headers name nothing of ours, and its address is no customer's.
         rule_hits=(*msg.rule_hits, hit.rule_hit),
     )

@@ -69,9 +69,17 @@ def envelope_sender(raw: bytes) -> str:
 
 
 class ImapPoller:
-    def __init__(self, config: ImapConfig, inbox: Inbox, cursors: CursorStore, reporter: OversizeReporter,
-                 clock: Clock, *, mailbox_factory: Callable[[ImapConfig], ImapMailbox] = ImapMailbox,
-                 use_idle: bool = True) -> None:
+    def __init__(
+        self,
+        config: ImapConfig,
+        inbox: Inbox,
+        cursors: CursorStore,
+        reporter: OversizeReporter,
+        clock: Clock,
+        *,
+        mailbox_factory: Callable[[ImapConfig], ImapMailbox] = ImapMailbox,
+        use_idle: bool = True,
+    ) -> None:
         self.config = config
         self.inbox = inbox
         self.cursors = cursors
@@ -89,8 +97,14 @@ class ImapPoller:
 
     def status(self) -> dict[str, Any]:
         """For GET /api/v1/health: plain data, no password, the user shortened."""
-        return {"state": self._state.value, "error": self._error, "mailbox": self.config.label,
-                "mode": self._mode, "last_check": self._last_check, **self._counts}
+        return {
+            "state": self._state.value,
+            "error": self._error,
+            "mailbox": self.config.label,
+            "mode": self._mode,
+            "last_check": self._last_check,
+            **self._counts,
+        }
 
     def _set(self, state: ImapState, error: str | None = None) -> None:
         self._state, self._error = state, error
@@ -121,13 +135,21 @@ class ImapPoller:
                 folder = await asyncio.to_thread(mailbox.connect)
                 self._set(ImapState.RUNNING)
                 delay = BACKOFF_FIRST_SECONDS
-                log.info("imap %s: connected (UIDVALIDITY %d, %s)", self.config.label, folder.uidvalidity,
-                         "IDLE" if folder.idle and self.use_idle else f"polling every {self.config.poll_seconds:g} s")
+                log.info(
+                    "imap %s: connected (UIDVALIDITY %d, %s)",
+                    self.config.label,
+                    folder.uidvalidity,
+                    "IDLE" if folder.idle and self.use_idle else f"polling every {self.config.poll_seconds:g} s",
+                )
                 await self._session(mailbox, folder)
             except ImapSetupError as exc:
                 self._set(ImapState.ERROR, exc.reason)
-                log.error("imap %s: %s; no mail is read or changed until this is fixed (retry in %.0f s)",
-                          self.config.label, exc, delay)
+                log.error(
+                    "imap %s: %s; no mail is read or changed until this is fixed (retry in %.0f s)",
+                    self.config.label,
+                    exc,
+                    delay,
+                )
             except ImapDropped as exc:
                 self._set(ImapState.RECONNECTING, str(exc)[:200])
                 log.warning("imap %s: connection lost (%s); reconnecting in %.0f s", self.config.label, exc, delay)
@@ -163,8 +185,13 @@ class ImapPoller:
         saved = await self.cursors.load(key)
         cursor = saved.under(folder.uidvalidity) if saved else Cursor(folder.uidvalidity, 0)
         if saved and saved.uidvalidity != folder.uidvalidity:
-            log.warning("imap %s: UIDVALIDITY changed %d -> %d (the folder was rebuilt); reading it again, "
-                        "mail stored before opens no new case", label, saved.uidvalidity, folder.uidvalidity)
+            log.warning(
+                "imap %s: UIDVALIDITY changed %d -> %d (the folder was rebuilt); reading it again, "
+                "mail stored before opens no new case",
+                label,
+                saved.uidvalidity,
+                folder.uidvalidity,
+            )
         uids = await asyncio.to_thread(mailbox.new_uids, cursor.last_uid)
         stored = duplicates = oversized = 0
         if uids:
@@ -196,14 +223,27 @@ class ImapPoller:
 
     async def _store(self, raw: bytes, uid: int) -> bool:
         message_id, key = dedupe_key(raw)
-        result = await self.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
-                                               envelope_from=envelope_sender(raw)))
-        log.info("imap %s UID %d: %s <%s>", self.config.label, uid,
-                 "stored before" if result.duplicate else f"stored as inbound #{result.inbound_id}", message_id)
+        result = await self.inbox.put(
+            RawInput(
+                channel=Channel.EMAIL,
+                dedupe_key=key,
+                raw=raw,
+                message_id=message_id,
+                envelope_from=envelope_sender(raw),
+            )
+        )
+        log.info(
+            "imap %s UID %d: %s <%s>",
+            self.config.label,
+            uid,
+            "stored before" if result.duplicate else f"stored as inbound #{result.inbound_id}",
+            message_id,
+        )
         return not result.duplicate
 
     async def _report(self, mailbox: ImapMailbox, uid: int, size: int) -> int:
         header = await asyncio.to_thread(mailbox.header, uid) or b""
-        item = Oversized(self.config.label, uid, size, self.config.max_message_bytes, header,
-                         envelope_sender(header + b"\r\n\r\n"))
+        item = Oversized(
+            self.config.label, uid, size, self.config.max_message_bytes, header, envelope_sender(header + b"\r\n\r\n")
+        )
         return int(await self.reporter.report(item))

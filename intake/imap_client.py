@@ -70,9 +70,13 @@ class ImapMailbox:
     def connect(self) -> FolderState:
         c = self.config
         try:
-            client = IMAPClient(c.host, c.port, ssl=c.implicit_tls,
-                                ssl_context=c.ssl_context() if c.implicit_tls else None,
-                                timeout=c.timeout_seconds)
+            client = IMAPClient(
+                c.host,
+                c.port,
+                ssl=c.implicit_tls,
+                ssl_context=c.ssl_context() if c.implicit_tls else None,
+                timeout=c.timeout_seconds,
+            )
         except ssl.SSLCertVerificationError as exc:
             raise ImapSetupError("certificate verification failed", str(exc)) from None
         except ssl.SSLError as exc:
@@ -83,8 +87,10 @@ class ImapMailbox:
         try:
             if not c.implicit_tls and c.starttls:
                 if not client.has_capability("STARTTLS"):
-                    raise ImapSetupError("the server offers no STARTTLS",
-                                         "use imaps:// or a server with STARTTLS; we do not log in in clear")
+                    raise ImapSetupError(
+                        "the server offers no STARTTLS",
+                        "use imaps:// or a server with STARTTLS; we do not log in in clear",
+                    )
                 client.starttls(c.ssl_context())
             client.login(c.username, c.password)
             if c.move_to and not client.folder_exists(c.move_to):
@@ -117,8 +123,7 @@ class ImapMailbox:
         info = client.select_folder(self.config.folder)
         permanent = [f.decode() if isinstance(f, bytes) else str(f) for f in info.get(b"PERMANENTFLAGS", ())]
         # A server that keeps no own keywords (no \* in PERMANENTFLAGS) still gets \Seen.
-        self._flags = DEFAULT_FLAGS if "\\*" in permanent else tuple(
-            f for f in DEFAULT_FLAGS if f != IMPORTED_KEYWORD)
+        self._flags = DEFAULT_FLAGS if "\\*" in permanent else tuple(f for f in DEFAULT_FLAGS if f != IMPORTED_KEYWORD)
         return FolderState(int(info[b"UIDVALIDITY"]), client.has_capability("IDLE"))
 
     def current(self) -> FolderState:
@@ -151,9 +156,10 @@ class ImapMailbox:
         """RFC822.SIZE of each UID still there, without downloading anything."""
         found: dict[int, int] = {}
         for i in range(0, len(uids), FETCH_CHUNK):
-            answer = self._call("fetch size", self.client.fetch, uids[i:i + FETCH_CHUNK], ["RFC822.SIZE"])
-            found.update({int(uid): int(data[b"RFC822.SIZE"]) for uid, data in answer.items()
-                          if b"RFC822.SIZE" in data})
+            answer = self._call("fetch size", self.client.fetch, uids[i : i + FETCH_CHUNK], ["RFC822.SIZE"])
+            found.update(
+                {int(uid): int(data[b"RFC822.SIZE"]) for uid, data in answer.items() if b"RFC822.SIZE" in data}
+            )
         return found
 
     def header(self, uid: int) -> bytes | None:

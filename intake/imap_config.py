@@ -93,8 +93,10 @@ def imap_config(settings: Settings) -> ImapConfig | None:
         raise SettingsError(f"{name}: starttls must be required or never, got {starttls!r}")
     implicit = parts.scheme == "imaps"
     if starttls == "never" and (implicit or not _is_loopback(parts.hostname)):
-        raise SettingsError(f"{name}: starttls=never is only allowed with imap:// to a loopback host; "
-                            "a password must not cross the network in clear")
+        raise SettingsError(
+            f"{name}: starttls=never is only allowed with imap:// to a loopback host; "
+            "a password must not cross the network in clear"
+        )
     if settings.imap_ca_file:
         try:
             open(settings.imap_ca_file, "rb").close()
@@ -107,8 +109,15 @@ def imap_config(settings: Settings) -> ImapConfig | None:
     if move_to is not None and move_to == folder:
         raise SettingsError("KEFU_IMAP_MOVE_TO must name another folder than the one read")
     return ImapConfig(
-        host=parts.hostname, port=port or (993 if implicit else 143), username=unquote(parts.username),
-        password=password, folder=folder, implicit_tls=implicit, starttls=starttls == "required",
-        ca_file=settings.imap_ca_file, move_to=move_to, poll_seconds=settings.imap_poll_seconds,
+        host=parts.hostname,
+        port=port or (993 if implicit else 143),
+        username=unquote(parts.username),
+        password=password,
+        folder=folder,
+        implicit_tls=implicit,
+        starttls=starttls == "required",
+        ca_file=settings.imap_ca_file,
+        move_to=move_to,
+        poll_seconds=settings.imap_poll_seconds,
         max_message_bytes=settings.imap_max_message_bytes or settings.max_message_bytes,
     )

@@ -35,9 +35,11 @@ class CursorStore:
 
     async def load(self, mailbox: str) -> Cursor | None:
         async with self.db.reader() as s:
-            row = (await s.execute(
-                select(ImapCursor.uidvalidity, ImapCursor.last_uid).where(ImapCursor.mailbox == mailbox)
-            )).first()
+            row = (
+                await s.execute(
+                    select(ImapCursor.uidvalidity, ImapCursor.last_uid).where(ImapCursor.mailbox == mailbox)
+                )
+            ).first()
         return Cursor(row[0], row[1]) if row else None
 
     async def save(self, mailbox: str, cursor: Cursor) -> None:
@@ -46,9 +48,9 @@ class CursorStore:
         now = self.clock()
         values = dict(mailbox=mailbox, uidvalidity=cursor.uidvalidity, last_uid=cursor.last_uid, updated_at=now)
         async with self.db.unit_of_work() as s:
-            row = (await s.execute(
-                select(ImapCursor).where(ImapCursor.mailbox == mailbox).with_for_update()
-            )).scalar_one_or_none()
+            row = (
+                await s.execute(select(ImapCursor).where(ImapCursor.mailbox == mailbox).with_for_update())
+            ).scalar_one_or_none()
             if row is None:
                 await insert_ignore(s, ImapCursor, values, ["mailbox"])
                 return

@@ -51,9 +51,13 @@ def _note(item: Oversized) -> str:
 
 def report_body(item: Oversized) -> bytes:
     head = _MIME_HEADERS.sub(b"", item.header.rstrip(b"\r\n") + b"\r\n").rstrip(b"\r\n")
-    return (head + b"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            b"Content-Transfer-Encoding: 8bit\r\nX-Kefu-Not-Downloaded: " + str(item.size).encode() +
-            b"\r\n\r\n" + _note(item).replace("\n", "\r\n").encode("utf-8"))
+    return (
+        head + b"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\nX-Kefu-Not-Downloaded: "
+        + str(item.size).encode()
+        + b"\r\n\r\n"
+        + _note(item).replace("\n", "\r\n").encode("utf-8")
+    )
 
 
 class OversizeReporter:
@@ -67,17 +71,38 @@ class OversizeReporter:
         digest = hashlib.sha256(item.header).hexdigest()[:32]
         key = f"oversized|{(message_id or '')[:400]}|{digest}|{item.size}"
         raw = report_body(item)
-        reason = (f"too large to download: {item.size} bytes, limit {item.limit}; still in {item.mailbox} "
-                  f"UID {item.uid} / 邮件过大未下载，原件仍在邮箱中")
+        reason = (
+            f"too large to download: {item.size} bytes, limit {item.limit}; still in {item.mailbox} "
+            f"UID {item.uid} / 邮件过大未下载，原件仍在邮箱中"
+        )
         async with self.db.unit_of_work() as s:
-            row_id = await insert_ignore(s, InboundMessage, dict(
-                channel=Channel.EMAIL, dedupe_key=key, **envelope_values(message_id, item.envelope_from),
-                envelope_to=[], size=item.size, received_at=self.clock(),
-                status=InboundStatus.QUARANTINED, reason=reason, attempts=0, rule_hits=["oversized"],
-            ), ["dedupe_key"], returning=InboundMessage.id)
+            row_id = await insert_ignore(
+                s,
+                InboundMessage,
+                dict(
+                    channel=Channel.EMAIL,
+                    dedupe_key=key,
+                    **envelope_values(message_id, item.envelope_from),
+                    envelope_to=[],
+                    size=item.size,
+                    received_at=self.clock(),
+                    status=InboundStatus.QUARANTINED,
+                    reason=reason,
+                    attempts=0,
+                    rule_hits=["oversized"],
+                ),
+                ["dedupe_key"],
+                returning=InboundMessage.id,
+            )
             if row_id is not None:
                 s.add(InboundRaw(inbound_id=row_id, raw=raw))
         if row_id is not None:
-            log.warning("imap %s UID %d: %d bytes is over the limit of %d; not downloaded, reported as "
-                        "inbound #%d", item.mailbox, item.uid, item.size, item.limit, row_id)
+            log.warning(
+                "imap %s UID %d: %d bytes is over the limit of %d; not downloaded, reported as inbound #%d",
+                item.mailbox,
+                item.uid,
+                item.size,
+                item.limit,
+                row_id,
+            )
         return row_id is not None

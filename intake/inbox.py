@@ -57,13 +57,16 @@ def _text(value: str) -> str:
 def envelope_values(message_id: str | None, envelope_from: str) -> dict[str, str | None]:
     """An inbound row's Message-ID and envelope sender as its columns keep them: no NUL, cut
     to length (every writer of inbound rows uses this)."""
-    return {"message_id": clip(InboundMessage.message_id, _text(message_id)) if message_id else None,
-            "envelope_from": clip(InboundMessage.envelope_from, _text(envelope_from))}
+    return {
+        "message_id": clip(InboundMessage.message_id, _text(message_id)) if message_id else None,
+        "envelope_from": clip(InboundMessage.envelope_from, _text(envelope_from)),
+    }
 
 
 class Inbox:
-    def __init__(self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None,
-                 max_batch: int = 200) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None, max_batch: int = 200
+    ) -> None:
         self.db = db
         self.clock = clock
         self.on_stored = on_stored
@@ -123,8 +126,13 @@ class Inbox:
                 result = (await self._store_batch([p]))[0]
             except Exception as exc:
                 failed_in_a_row += 1
-                log.error("inbox: could not store a %s input of %d bytes alone either: %s: %s",
-                          p.item.channel, len(p.item.raw), type(exc).__name__, exc)
+                log.error(
+                    "inbox: could not store a %s input of %d bytes alone either: %s: %s",
+                    p.item.channel,
+                    len(p.item.raw),
+                    type(exc).__name__,
+                    exc,
+                )
                 p.future.set_exception(exc)
                 continue
             failed_in_a_row, stored = 0, True
@@ -138,23 +146,33 @@ class Inbox:
         Core on the connection, not the ORM: the raw rows need no identity map, and a
         statement per message cost more than the fsync of the whole batch."""
         now: datetime = self.clock()
-        rows = [dict(
-            channel=p.item.channel, dedupe_key=p.item.dedupe_key,
-            **envelope_values(p.item.message_id, p.item.envelope_from),
-            envelope_to=[_text(address) for address in p.item.envelope_to],
-            size=len(p.item.raw), received_at=now, status=InboundStatus.PENDING, attempts=0, rule_hits=[],
-        ) for p in batch]
+        rows = [
+            dict(
+                channel=p.item.channel,
+                dedupe_key=p.item.dedupe_key,
+                **envelope_values(p.item.message_id, p.item.envelope_from),
+                envelope_to=[_text(address) for address in p.item.envelope_to],
+                size=len(p.item.raw),
+                received_at=now,
+                status=InboundStatus.PENDING,
+                attempts=0,
+                rule_hits=[],
+            )
+            for p in batch
+        ]
         raw: dict[str, bytes] = {}
         for p in batch:
             raw.setdefault(p.item.dedupe_key, p.item.raw)
         async with self.db.unit_of_work() as session:
             conn = await session.connection()
             stmt = insert_or_skip(conn.dialect.name, InboundMessage, ["dedupe_key"]).returning(
-                InboundMessage.id, InboundMessage.dedupe_key)
+                InboundMessage.id, InboundMessage.dedupe_key
+            )
             stored = {key: row_id for row_id, key in (await conn.execute(stmt, rows)).all()}
             if stored:
-                await conn.execute(insert(InboundRaw), [
-                    {"inbound_id": row_id, "raw": raw[key]} for key, row_id in stored.items()])
+                await conn.execute(
+                    insert(InboundRaw), [{"inbound_id": row_id, "raw": raw[key]} for key, row_id in stored.items()]
+                )
         results: list[Stored] = []
         for p in batch:
             # The first of two identical inputs in one batch gets the row; the second is a duplicate.

@@ -18,7 +18,7 @@ _HEADER = re.compile(rb"^(message-id|from|date|subject|to)[ \t]*:(.*(?:\r?\n[ \t
 def dedupe_key(raw: bytes) -> tuple[str | None, str]:
     """Return (Message-ID without <>, key)."""
     m = _SPLIT.search(raw)
-    head, body = (raw[: m.start()], raw[m.end():]) if m else (raw, b"")
+    head, body = (raw[: m.start()], raw[m.end() :]) if m else (raw, b"")
     fields: dict[bytes, bytes] = {}
     for name, value in _HEADER.findall(head):
         fields.setdefault(name.lower(), b" ".join(value.split()))

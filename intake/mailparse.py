@@ -41,19 +41,36 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u206
 _WINDOWS_PUNCT = re.compile(r'[<>:"|?*]')
 _RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|clock\$|com[0-9]|lpt[0-9])(\..*)?$")
 _EXTENSIONS = {
-    "text/plain": ".txt", "text/html": ".html", "message/rfc822": ".eml", "image/jpeg": ".jpg",
-    "message/delivery-status": ".txt", "message/disposition-notification": ".txt",
-    "application/octet-stream": ".bin", "image/png": ".png", "application/pdf": ".pdf",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "message/rfc822": ".eml",
+    "image/jpeg": ".jpg",
+    "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
+    "application/octet-stream": ".bin",
+    "image/png": ".png",
+    "application/pdf": ".pdf",
 }
 _MAX_DEPTH = 40  # deeper MIME nesting is hostile; its parts are dropped with a defect
 _KEPT_HEADERS = frozenset(
     {
-        "auto-submitted", "precedence", "list-id", "list-unsubscribe", "x-autoreply",
-        "x-autorespond", "x-auto-response-suppress", "return-path", "x-kefu-loop",
-        "content-type", "x-failed-recipients",
+        "auto-submitted",
+        "precedence",
+        "list-id",
+        "list-unsubscribe",
+        "x-autoreply",
+        "x-autorespond",
+        "x-auto-response-suppress",
+        "return-path",
+        "x-kefu-loop",
+        "content-type",
+        "x-failed-recipients",
         # Beyond the contract: case-preserving recipients for reply-address tokens (MailAddress
         # lower-cases) and the delivery headers that keep the envelope recipient over IMAP.
-        "to", "cc", "delivered-to", "x-original-to",
+        "to",
+        "cc",
+        "delivered-to",
+        "x-original-to",
     }
 )
 _WANTED = _KEPT_HEADERS | {"message-id", "from", "reply-to", "subject", "date", "in-reply-to", "references"}
@@ -110,7 +127,7 @@ class _Body:
 
 
 def detect_language(text: str) -> str:
-    """"zh" when the text is notably Chinese: at least 10 Han characters, or 5% of it."""
+    """ "zh" when the text is notably Chinese: at least 10 Han characters, or 5% of it."""
     if text.isascii():
         return "en"
     han = len(_HAN.findall(text))

@@ -73,8 +73,12 @@ class ParsePool:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # forkserver: workers start clean, not as copies of a process with threads and sockets.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def pids(self) -> list[int]:
@@ -87,9 +91,11 @@ class ParsePool:
         loop = asyncio.get_running_loop()
         pool = self._executor()
         size = -(-len(rows) // self.workers)
-        chunks = [rows[i:i + size] for i in range(0, len(rows), size)]
+        chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
         try:
-            parts = await asyncio.gather(*(loop.run_in_executor(pool, prepare_many, c, self.prefix, self.fax_rules) for c in chunks))
+            parts = await asyncio.gather(
+                *(loop.run_in_executor(pool, prepare_many, c, self.prefix, self.fax_rules) for c in chunks)
+            )
         except BrokenProcessPool:
             self.close()
             self._breaks += 1

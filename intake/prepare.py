@@ -45,9 +45,16 @@ def prepare(row: RawRow, reference_prefix: str, fax_rules: tuple[FaxRule, ...] =
         hits = tuple(verdict.hits)
         if verdict.action is MailAction.HOLD:
             return Prepared(row.inbound_id, None, hits, f"held by rule: {', '.join(verdict.hits)}")
-        msg = to_intake(parsed, verdict, inbound_id=row.inbound_id, envelope_from=row.envelope_from,
-                        envelope_to=list(row.envelope_to), received_at=row.received_at,
-                        reference_prefix=reference_prefix, fax_rules=fax_rules)
+        msg = to_intake(
+            parsed,
+            verdict,
+            inbound_id=row.inbound_id,
+            envelope_from=row.envelope_from,
+            envelope_to=list(row.envelope_to),
+            received_at=row.received_at,
+            reference_prefix=reference_prefix,
+            fax_rules=fax_rules,
+        )
     except (NoSender, MailParseError) as exc:
         return Prepared(row.inbound_id, None, hits, str(exc))
     except Exception as exc:  # a bug of ours on this input: keep the mail, show why, re-run after a fix

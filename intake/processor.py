@@ -58,9 +58,17 @@ class _Mark:
 
 
 class MailProcessor:
-    def __init__(self, db: Database, service: CaseService, clock: Clock, reference_prefix: str,
-                 batch_size: int = 100, poll_seconds: float = 5.0, pool: ParsePool | None = None,
-                 gather_seconds: float = GATHER_SECONDS) -> None:
+    def __init__(
+        self,
+        db: Database,
+        service: CaseService,
+        clock: Clock,
+        reference_prefix: str,
+        batch_size: int = 100,
+        poll_seconds: float = 5.0,
+        pool: ParsePool | None = None,
+        gather_seconds: float = GATHER_SECONDS,
+    ) -> None:
         self.db = db
         self.service = service
         self.clock = clock
@@ -120,8 +128,9 @@ class MailProcessor:
                 # name; the new cases' numbers come at the flush.
                 await prefetch_contacts(s, [(m.channel, m.sender_identity) for m in mine])
                 await prefetch_threads(s, [mid for m in mine for mid in m.hints.message_ids])
-                marks = [await self._apply(s, p, claimed[p.inbound_id])
-                         for p in prepared if p.inbound_id in claimed]  # else another instance took it
+                marks = [
+                    await self._apply(s, p, claimed[p.inbound_id]) for p in prepared if p.inbound_id in claimed
+                ]  # else another instance took it
                 await self._mark(s, marks)
         except Exception:
             log.exception("processor: batch rolled back; retrying each message alone")
@@ -132,18 +141,25 @@ class MailProcessor:
     async def _pending(self, limit: int, after: int = 0) -> list[RawRow]:
         m = InboundMessage
         async with self.db.reader() as s:
-            found = (await s.execute(
-                select(m.id, InboundRaw.raw, m.envelope_from, m.envelope_to, m.received_at)
-                .join(InboundRaw, InboundRaw.inbound_id == m.id)
-                .where(m.status == InboundStatus.PENDING, m.id > after).order_by(m.id).limit(limit)
-            )).all()
+            found = (
+                await s.execute(
+                    select(m.id, InboundRaw.raw, m.envelope_from, m.envelope_to, m.received_at)
+                    .join(InboundRaw, InboundRaw.inbound_id == m.id)
+                    .where(m.status == InboundStatus.PENDING, m.id > after)
+                    .order_by(m.id)
+                    .limit(limit)
+                )
+            ).all()
         return [RawRow(i, raw, env_from, tuple(env_to or ()), at) for i, raw, env_from, env_to, at in found]
 
     async def _claim(self, s: AsyncSession, ids: list[int]) -> dict[int, int]:
         """Lock the rows still pending; returns id -> attempts so far."""
         m = InboundMessage
-        stmt = (select(m.id, m.attempts).where(m.id.in_(ids), m.status == InboundStatus.PENDING)
-                .with_for_update(skip_locked=True))
+        stmt = (
+            select(m.id, m.attempts)
+            .where(m.id.in_(ids), m.status == InboundStatus.PENDING)
+            .with_for_update(skip_locked=True)
+        )
         return {row_id: attempts for row_id, attempts in (await s.execute(stmt)).all()}
 
     async def _apply(self, s: AsyncSession, p: Prepared, attempts: int) -> _Mark:
@@ -162,22 +178,47 @@ class MailProcessor:
         await s.flush()
         m = InboundMessage
         now = self.clock()
-        stmt = update(m).where(m.id == bindparam("row_id")).values(
-            status=bindparam("new_status"), reason=bindparam("new_reason"), attempts=bindparam("new_attempts"),
-            rule_hits=bindparam("new_hits", type_=m.__table__.c.rule_hits.type),
-            case_id=bindparam("new_case"), processed_at=bindparam("new_at", type_=m.__table__.c.processed_at.type))
+        stmt = (
+            update(m)
+            .where(m.id == bindparam("row_id"))
+            .values(
+                status=bindparam("new_status"),
+                reason=bindparam("new_reason"),
+                attempts=bindparam("new_attempts"),
+                rule_hits=bindparam("new_hits", type_=m.__table__.c.rule_hits.type),
+                case_id=bindparam("new_case"),
+                processed_at=bindparam("new_at", type_=m.__table__.c.processed_at.type),
+            )
+        )
         conn = await s.connection()
-        await conn.execute(stmt, [dict(
-            row_id=k.inbound_id, new_status=k.status, new_reason=k.reason, new_attempts=k.attempts,
-            new_hits=k.rule_hits, new_case=k.case.id if k.case is not None else None, new_at=now,
-        ) for k in marks])
+        await conn.execute(
+            stmt,
+            [
+                dict(
+                    row_id=k.inbound_id,
+                    new_status=k.status,
+                    new_reason=k.reason,
+                    new_attempts=k.attempts,
+                    new_hits=k.rule_hits,
+                    new_case=k.case.id if k.case is not None else None,
+                    new_at=now,
+                )
+                for k in marks
+            ],
+        )
 
     async def _one_by_one(self) -> BatchResult:
         async with self.db.reader() as s:
-            ids = list((await s.execute(
-                select(InboundMessage.id).where(InboundMessage.status == InboundStatus.PENDING)
-                .order_by(InboundMessage.id).limit(self.batch_size)
-            )).scalars())
+            ids = list(
+                (
+                    await s.execute(
+                        select(InboundMessage.id)
+                        .where(InboundMessage.status == InboundStatus.PENDING)
+                        .order_by(InboundMessage.id)
+                        .limit(self.batch_size)
+                    )
+                ).scalars()
+            )
         processed = quarantined = 0
         for inbound_id in ids:
             try:
@@ -201,9 +242,13 @@ class MailProcessor:
     async def _quarantine(self, inbound_id: int, reason: str) -> None:
         async with self.db.unit_of_work() as s:
             await s.execute(
-                update(InboundMessage).where(InboundMessage.id == inbound_id).values(
-                    status=InboundStatus.QUARANTINED, reason=reason[:4000],
-                    attempts=InboundMessage.attempts + 1, processed_at=self.clock(),
+                update(InboundMessage)
+                .where(InboundMessage.id == inbound_id)
+                .values(
+                    status=InboundStatus.QUARANTINED,
+                    reason=reason[:4000],
+                    attempts=InboundMessage.attempts + 1,
+                    processed_at=self.clock(),
                 )
             )
 

@@ -28,9 +28,7 @@ _HEADER = re.compile(
 )
 _QUOTED = re.compile(r"[ \t]*>")
 _SIGNATURE = re.compile(r"-- ?$")  # RFC 3676 section 4.3 signature separator
-_MOBILE_FOOTER = re.compile(
-    r"\s*(?:发自我的|来自我的|sent from my|get outlook for|从我的.{0,20}发送)", re.IGNORECASE
-)
+_MOBILE_FOOTER = re.compile(r"\s*(?:发自我的|来自我的|sent from my|get outlook for|从我的.{0,20}发送)", re.IGNORECASE)
 _RULE = re.compile(r"[ \t]*(?:_{5,}|-{5,}|={5,})[ \t]*$")
 
 

@@ -43,8 +43,9 @@ class IntakeHandler:
         base = local.lower().split("+", 1)[0]
         return base == self.local_part
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
         """aiosmtpd's EHLO reply, offering PIPELINING (RFC 2920) and CHUNKING (RFC 3030) too:
         mail servers then send MAIL, RCPT and DATA in one packet, or MAIL, RCPT and the whole
         mail as ``BDAT <size> LAST``. aiosmtpd reads commands in order from one buffer, which
@@ -52,8 +53,9 @@ class IntakeHandler:
         session.host_name = hostname  # this form of the hook sets it itself
         return [*responses[:-1], "250-PIPELINING", "250-CHUNKING", responses[-1]]
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         if not self.accepts(address):
             log.info("refused recipient %s", redact(address))
             return "550 5.1.1 Recipient address rejected: not a kefu service address"
@@ -66,10 +68,16 @@ class IntakeHandler:
             raw = str(raw).encode("utf-8", "surrogateescape")
         try:
             message_id, key = dedupe_key(raw)
-            stored = await self.inbox.put(RawInput(
-                channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
-                envelope_from=envelope.mail_from or "", envelope_to=tuple(envelope.rcpt_tos),
-            ))
+            stored = await self.inbox.put(
+                RawInput(
+                    channel=Channel.EMAIL,
+                    dedupe_key=key,
+                    raw=raw,
+                    message_id=message_id,
+                    envelope_from=envelope.mail_from or "",
+                    envelope_to=tuple(envelope.rcpt_tos),
+                )
+            )
         except Exception:
             log.exception("could not store mail from %s; answered 451", redact(envelope.mail_from or ""))
             return "451 4.3.0 Temporary failure storing the message, please try again later"
@@ -87,8 +95,12 @@ def create_smtp_factory(handler: IntakeHandler, hostname: str, max_bytes: int) -
     def factory() -> SMTP:
         # Same protocol as aiosmtpd's SMTP; DATA is read in chunks, not line by line.
         return ChunkedDataSMTP(
-            handler, hostname=hostname, ident="kefu ESMTP", data_size_limit=max_bytes,
-            enable_SMTPUTF8=True, decode_data=False,
+            handler,
+            hostname=hostname,
+            ident="kefu ESMTP",
+            data_size_limit=max_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
         )
 
     return factory
@@ -101,8 +113,9 @@ async def start_smtp_server(inbox: Inbox, settings: Settings) -> asyncio.base_ev
     handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part)
     host, port = s.smtp_listen
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(create_smtp_factory(handler, s.mail_domains[0], s.max_message_bytes),
-                                      host=host, port=port)
+    server = await loop.create_server(
+        create_smtp_factory(handler, s.mail_domains[0], s.max_message_bytes), host=host, port=port
+    )
     log.info("SMTP intake listening on %s:%d", host, port)
     return server
 

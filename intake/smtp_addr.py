@@ -42,7 +42,7 @@ def simple_path(arg: str, local_part_limit: int) -> tuple[str, str] | None:
     local = m.group(2)
     if local.startswith("=?") or (local_part_limit and len(local) > local_part_limit):
         return None
-    rest = arg[m.end():]
+    rest = arg[m.end() :]
     if rest and rest[0] in " \t(":
         rest = rest.lstrip()  # as get_fws does: str.lstrip(), any Unicode whitespace
         if rest.startswith("("):

@@ -252,8 +252,7 @@ class ChunkedDataSMTP(SMTP):
             if hasattr(self.event_handler, "process_message"):
                 warn("Use handler.handle_DATA() instead of .process_message()", DeprecationWarning, stacklevel=2)
                 assert self.session is not None
-                args = (self.session.peer, self.envelope.mail_from, self.envelope.rcpt_tos,
-                        self.envelope.content)
+                args = (self.session.peer, self.envelope.mail_from, self.envelope.rcpt_tos, self.envelope.content)
                 if asyncio.iscoroutinefunction(self.event_handler.process_message):
                     status = await self.event_handler.process_message(*args)
                 else:

@@ -66,8 +66,9 @@ class Kefu:
     channel_status: ChannelStatus = field(default_factory=dict)
 
 
-def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None,
-              poll_seconds: float = 5.0) -> Kefu:
+def bootstrap(
+    settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None, poll_seconds: float = 5.0
+) -> Kefu:
     """Build every part of kefu from `settings`. A bad KEFU_IMAP_URL fails here, before anything runs."""
     settings = settings.with_secret()
     db = Database(make_engine(settings.sqlalchemy_url))
@@ -75,30 +76,58 @@ def bootstrap(settings: Settings, *, clock: Clock = utcnow, transport: MailTrans
     senders: dict[str, ChannelSender] = {}
     extras: dict[tuple[str, str, str], ContextExtra] = {}
     telegram = _telegram_parts(settings, db, clock, signer, senders, extras)
-    dispatcher = Dispatcher(db, settings, signer, clock,
-                            transport or transport_from_url(settings.outgoing_smtp, settings.outgoing_folder),
-                            Renderer(), poll_seconds=poll_seconds, senders=senders, context_extras=extras)
+    dispatcher = Dispatcher(
+        db,
+        settings,
+        signer,
+        clock,
+        transport or transport_from_url(settings.outgoing_smtp, settings.outgoing_folder),
+        Renderer(),
+        poll_seconds=poll_seconds,
+        senders=senders,
+        context_extras=extras,
+    )
     service = CaseService(db, settings, signer, clock, on_commit=dispatcher.wake)
-    processor = MailProcessor(db, service, clock, settings.reference_prefix, poll_seconds=poll_seconds,
-                              pool=ParsePool(settings.parse_workers, settings.reference_prefix,
-                                             site_rules(settings.fax_gateways)))
+    processor = MailProcessor(
+        db,
+        service,
+        clock,
+        settings.reference_prefix,
+        poll_seconds=poll_seconds,
+        pool=ParsePool(settings.parse_workers, settings.reference_prefix, site_rules(settings.fax_gateways)),
+    )
     inbox = Inbox(db, clock, on_stored=processor.wake)
     reader = DocTextReader(settings.ocr_languages, settings.ocr_timeout_seconds)
     imap = _imap_poller(settings, db, clock, inbox)
     return Kefu(
-        settings=settings, db=db, clock=clock, signer=signer, service=service, users=Users(db, clock),
-        inbox=inbox, processor=processor, dispatcher=dispatcher,
-        entries=EntryService(db, service, clock), archive=ArchiveService(db, clock),
-        documents=DocumentTexts(db, clock, reader.read, poll_seconds=poll_seconds), poll_seconds=poll_seconds,
-        imap=imap, telegram=telegram.bot(service, poll_seconds) if telegram else None,
+        settings=settings,
+        db=db,
+        clock=clock,
+        signer=signer,
+        service=service,
+        users=Users(db, clock),
+        inbox=inbox,
+        processor=processor,
+        dispatcher=dispatcher,
+        entries=EntryService(db, service, clock),
+        archive=ArchiveService(db, clock),
+        documents=DocumentTexts(db, clock, reader.read, poll_seconds=poll_seconds),
+        poll_seconds=poll_seconds,
+        imap=imap,
+        telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,
         channel_status={"imap": imap.status} if imap else {},
     )
 
 
-def _telegram_parts(settings: Settings, db: Database, clock: Clock, signer: Signer,
-                    senders: dict[str, ChannelSender],
-                    extras: dict[tuple[str, str, str], ContextExtra]) -> TelegramParts | None:
+def _telegram_parts(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    signer: Signer,
+    senders: dict[str, ChannelSender],
+    extras: dict[tuple[str, str, str], ContextExtra],
+) -> TelegramParts | None:
     """The Telegram delivery channel for the dispatcher, and the bot's parts when
     KEFU_TELEGRAM_TOKEN is set (the bot itself is made once the case service exists)."""
     from bots.channel import TelegramChannel

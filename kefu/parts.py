@@ -47,8 +47,10 @@ class ListenError(SettingsError):
 
     def __init__(self, setting: str, address: tuple[str, int], cause: OSError) -> None:
         reason = cause.strerror or str(cause)
-        super().__init__(f"{setting}={address[0]}:{address[1]}: cannot listen there: {reason.lower()}; is another "
-                         f"kefu or another server running there? Stop it or set {setting} to a free HOST:PORT")
+        super().__init__(
+            f"{setting}={address[0]}:{address[1]}: cannot listen there: {reason.lower()}; is another "
+            f"kefu or another server running there? Stop it or set {setting} to a free HOST:PORT"
+        )
 
 
 def parse_parts(text: str) -> frozenset[Part]:
@@ -77,10 +79,13 @@ async def _workers(kefu: Kefu) -> AsyncIterator[None]:
         asyncio.create_task(kefu.processor.run(), name="processor"),
         asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
         # Timers: a round every few minutes (an event nobody sets: they are never woken early).
-        asyncio.create_task(run_rounds(kefu.service.run_satisfaction_timers, asyncio.Event(), 600,
-                                       "satisfaction timers"), name="timers"),
-        asyncio.create_task(run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300,
-                                       "deadline timers"), name="deadline timers"),
+        asyncio.create_task(
+            run_rounds(kefu.service.run_satisfaction_timers, asyncio.Event(), 600, "satisfaction timers"), name="timers"
+        ),
+        asyncio.create_task(
+            run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300, "deadline timers"),
+            name="deadline timers",
+        ),
         asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
     kefu.processor.pool.warm_up()
@@ -159,7 +164,10 @@ def _context(kefu: Kefu, part: Part, parts: frozenset[Part]) -> AbstractAsyncCon
     if part is Part.WEB:
         return _web(kefu, with_webhook=Part.TELEGRAM in parts)
     contexts: dict[Part, Callable[[Kefu], AbstractAsyncContextManager[object]]] = {
-        Part.WORKERS: _workers, Part.IMAP: _imap, Part.TELEGRAM: _telegram, Part.SMTP: _smtp,
+        Part.WORKERS: _workers,
+        Part.IMAP: _imap,
+        Part.TELEGRAM: _telegram,
+        Part.SMTP: _smtp,
     }
     return contexts[part](kefu)
 
@@ -184,8 +192,9 @@ async def start(kefu: Kefu, parts: Iterable[Part | str] = ALL) -> Running:
     chosen = frozenset(Part(p) for p in parts)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(_base(kefu))
-        servers = {part: await stack.enter_async_context(_context(kefu, part, chosen))
-                   for part in Part if part in chosen}
+        servers = {
+            part: await stack.enter_async_context(_context(kefu, part, chosen)) for part in Part if part in chosen
+        }
         return Running(kefu, servers, stack.pop_all())
     raise AssertionError("unreachable")  # pragma: no cover (the stack re-raises what failed)
 

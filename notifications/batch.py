@@ -65,8 +65,7 @@ async def by_id(s: AsyncSession, model: type[T], ids: Iterable[int | None]) -> d
 async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url: str) -> Batch:
     """The leased deliveries in id order; one whose delivery, event or case is gone is left out
     (and stays leased, as before)."""
-    deliveries = list((await s.execute(
-        select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))).scalars())
+    deliveries = list((await s.execute(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))).scalars())
     events = await by_id(s, OutboxEvent, (d.event_id for d in deliveries))
     cases = await by_id(s, Case, (d.case_id for d in deliveries))
     contacts = await by_id(s, Contact, (c.contact_id for c in cases.values()))
@@ -78,17 +77,25 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
         case = cases.get(d.case_id) if d.case_id else None
         if event is None or case is None:
             continue
-        context = notice_context(case, event, contacts.get(case.contact_id), customers.get(case.customer_id),
-                                 depts.get(case.department_id) if case.department_id else None,
-                                 d.language, tz, console_url)
+        context = notice_context(
+            case,
+            event,
+            contacts.get(case.contact_id),
+            customers.get(case.customer_id),
+            depts.get(case.department_id) if case.department_id else None,
+            d.language,
+            tz,
+            console_url,
+        )
         batch.jobs.append(Job(d, case, context))
     threaded = sorted({j.case.id for j in batch.jobs if j.delivery.audience == "customer"})
     if threaded:
         batch.threads = {case_id: [] for case_id in threaded}
         rows = await s.execute(
-            select(CaseMessage.case_id, CaseMessage.message_id, CaseMessage.direction).where(
-                CaseMessage.case_id.in_(threaded), CaseMessage.message_id.is_not(None)
-            ).order_by(CaseMessage.id))
+            select(CaseMessage.case_id, CaseMessage.message_id, CaseMessage.direction)
+            .where(CaseMessage.case_id.in_(threaded), CaseMessage.message_id.is_not(None))
+            .order_by(CaseMessage.id)
+        )
         for case_id, message_id, direction in rows:
             if message_id is not None:  # always (the query leaves those out); says so to the type checker
                 batch.threads[case_id].append((message_id, direction))

@@ -39,14 +39,28 @@ async def no_way_to_reach(s: AsyncSession, case: Case, template: str, now: datet
     if what is None:
         log.info("%s: customer notice %s not sent: no way to reach the customer", case.reference, template)
         return False
-    phones = await archive.identities_of(s, case.contact_id, Channel.PHONE) or \
-        await archive.identities_of(s, case.contact_id, Channel.FAX)
+    phones = await archive.identities_of(s, case.contact_id, Channel.PHONE) or await archive.identities_of(
+        s, case.contact_id, Channel.FAX
+    )
     phone = phones[0] if phones else ""
-    record_history(s, case=case, at=now, actor=SYSTEM, action="callback_needed",
-                   note=f"销售部需回电告知客户{what[0]} / Sales to call back and tell the customer {what[1]}"
-                        + (f" ({phone})" if phone else " (no number on file)"))
+    record_history(
+        s,
+        case=case,
+        at=now,
+        actor=SYSTEM,
+        action="callback_needed",
+        note=f"销售部需回电告知客户{what[0]} / Sales to call back and tell the customer {what[1]}"
+        + (f" ({phone})" if phone else " (no number on file)"),
+    )
     # "reason" and "message" are what the staff templates show (notifications/context.py).
-    emit(s, EventKind.CALLBACK_NEEDED, case, now, template=template, reason=f"{what[0]} / {what[1]}",
-         message=phone or "-")
+    emit(
+        s,
+        EventKind.CALLBACK_NEEDED,
+        case,
+        now,
+        template=template,
+        reason=f"{what[0]} / {what[1]}",
+        message=phone or "-",
+    )
     log.warning("%s: no way to send %s to the customer; callback task for Sales", case.reference, template)
     return True

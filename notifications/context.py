@@ -29,8 +29,16 @@ def _label(table: dict[str, tuple[str, str]], key: str | None, language: str) ->
     return "" if pair is None else pair[1 if language == "en" else 0]
 
 
-def notice_context(case: Case, event: OutboxEvent, contact: Contact | None, customer: Customer | None,
-                   dept: Department | None, language: str, tz: ZoneInfo, console_url: str) -> dict[str, Any]:
+def notice_context(
+    case: Case,
+    event: OutboxEvent,
+    contact: Contact | None,
+    customer: Customer | None,
+    dept: Department | None,
+    language: str,
+    tz: ZoneInfo,
+    console_url: str,
+) -> dict[str, Any]:
     """The context of one notice, from rows already read (notifications/batch.py reads them for
     a whole batch of deliveries at once)."""
     fmt = "%Y-%m-%d %H:%M"

@@ -52,13 +52,27 @@ LEASE_MARGIN = timedelta(minutes=1)
 BATCH = 50  # deliveries leased, read and recorded together
 
 _DELIVERIES = cast(Table, Delivery.__table__)
-_FINISH = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
-    status=bindparam("b_status"), last_error=bindparam("b_error"), sent_at=bindparam("b_sent_at"),
-    attempts=_DELIVERIES.c.attempts + 1, lease_until=None,
+_FINISH = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        sent_at=bindparam("b_sent_at"),
+        attempts=_DELIVERIES.c.attempts + 1,
+        lease_until=None,
+    )
 )
-_RETRY = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("b_id")).values(
-    attempts=bindparam("b_attempts"), status=bindparam("b_status"), last_error=bindparam("b_error"),
-    next_attempt_at=bindparam("b_next"), lease_until=None,
+_RETRY = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        status=bindparam("b_status"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next"),
+        lease_until=None,
+    )
 )
 
 
@@ -81,10 +95,18 @@ class _Outcome:
 
 
 class Dispatcher:
-    def __init__(self, db: Database, settings: Settings, signer: Signer, clock: Clock,
-                 transport: MailTransport, renderer: Renderer, poll_seconds: float = 5.0,
-                 senders: dict[str, ChannelSender] | None = None,
-                 context_extras: dict[tuple[str, str, str], ContextExtra] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        signer: Signer,
+        clock: Clock,
+        transport: MailTransport,
+        renderer: Renderer,
+        poll_seconds: float = 5.0,
+        senders: dict[str, ChannelSender] | None = None,
+        context_extras: dict[tuple[str, str, str], ContextExtra] | None = None,
+    ) -> None:
         self.db = db
         self.senders = senders or {}  # channel -> sender, for channels other than email
         # (audience, template, channel) -> more template context for that notice
@@ -130,8 +152,16 @@ class Dispatcher:
         """After a failed batch: each event alone; one that fails alone is set aside with the
         reason (outbox_events.fanout_error), so that one bad event does not hold up the others."""
         async with self.db.reader() as s:
-            ids = list((await s.execute(select(OutboxEvent.id).where(OutboxEvent.fanned_out_at.is_(None))
-                                        .order_by(OutboxEvent.id).limit(limit))).scalars())
+            ids = list(
+                (
+                    await s.execute(
+                        select(OutboxEvent.id)
+                        .where(OutboxEvent.fanned_out_at.is_(None))
+                        .order_by(OutboxEvent.id)
+                        .limit(limit)
+                    )
+                ).scalars()
+            )
         for event_id in ids:
             try:
                 async with self.db.unit_of_work() as s:
@@ -141,8 +171,11 @@ class Dispatcher:
             except Exception as exc:
                 log.error("fan-out: outbox event #%d set aside: %s: %s", event_id, type(exc).__name__, exc)
                 async with self.db.unit_of_work() as s:
-                    await s.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
-                        fanned_out_at=self.clock(), fanout_error=f"{type(exc).__name__}: {exc}"[:4000]))
+                    await s.execute(
+                        update(OutboxEvent)
+                        .where(OutboxEvent.id == event_id)
+                        .values(fanned_out_at=self.clock(), fanout_error=f"{type(exc).__name__}: {exc}"[:4000])
+                    )
 
     async def refan(self, event_id: int) -> None:
         """Staff put a set-aside event back (after a fix): it is fanned out again."""
@@ -160,12 +193,21 @@ class Dispatcher:
     async def _lease(self, limit: int) -> tuple[list[int], datetime] | None:
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            ids = list((await s.execute(
-                select(Delivery.id).where(
-                    Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now,
-                    or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
-                ).order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)
-            )).scalars())
+            ids = list(
+                (
+                    await s.execute(
+                        select(Delivery.id)
+                        .where(
+                            Delivery.status == DeliveryStatus.PENDING,
+                            Delivery.next_attempt_at <= now,
+                            or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+                        )
+                        .order_by(Delivery.id)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
             if ids:
                 await s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(lease_until=now + LEASE))
         return (ids, now + LEASE) if ids else None
@@ -181,8 +223,7 @@ class Dispatcher:
             for i, job in enumerate(batch.jobs):
                 if self.clock() >= lease_until - LEASE_MARGIN:
                     handed_back = [j.delivery.id for j in batch.jobs[i:]]
-                    log.warning("dispatcher: lease nearly over; %d delivery(ies) handed back unsent",
-                                len(handed_back))
+                    log.warning("dispatcher: lease nearly over; %d delivery(ies) handed back unsent", len(handed_back))
                     break
                 outcome = await self._deliver(batch, job)
                 outcomes.append(outcome)
@@ -206,10 +247,16 @@ class Dispatcher:
         in_reply_to, references = batch.thread_ids(case.id) if d.audience == "customer" else (None, ())
         message_id = d.message_id or _staff_message_id(self.signer, case.reference, self._domain)
         mail = OutgoingEmail(
-            from_addr=self._from, to=(d.recipient,), subject=rendered.subject, body=rendered.body,
-            message_id=message_id, in_reply_to=in_reply_to, references=references,
+            from_addr=self._from,
+            to=(d.recipient,),
+            subject=rendered.subject,
+            body=rendered.body,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
             reply_to=f"{self._reply_local}+{self.signer.case_token(case.reference)}@{self._domain}",
-            language=d.language, loop_id=self.settings.instance_id,
+            language=d.language,
+            loop_id=self.settings.instance_id,
         )
         data = build_email(mail, self.clock())
         failed = await self._attempt(d, case, self.transport.send(self.settings.service_address, [d.recipient], data))
@@ -245,19 +292,43 @@ class Dispatcher:
         note = None
         if d.audience == "customer" and d.template != "reply":
             # Automatic notices join the conversation, so staff see what the customer got.
-            note = {"case_id": case.id, "direction": Direction.OUT, "channel": d.channel,
-                    "message_id": message_id, "sender": "kefu", "subject": rendered.subject,
-                    "body": rendered.body, "new_text": "", "is_automatic": True, "created_at": now}
+            note = {
+                "case_id": case.id,
+                "direction": Direction.OUT,
+                "channel": d.channel,
+                "message_id": message_id,
+                "sender": "kefu",
+                "subject": rendered.subject,
+                "body": rendered.body,
+                "new_text": "",
+                "is_automatic": True,
+                "created_at": now,
+            }
         return _Outcome(d.id, DeliveryStatus.SENT, now, note=note)
 
     async def _record(self, outcomes: list[_Outcome], handed_back: list[int]) -> None:
         """One transaction for a batch's results: finished, retried, handed back, conversation."""
-        finished = [{"b_id": o.delivery_id, "b_status": o.status, "b_error": o.error,
-                     "b_sent_at": o.at if o.status is DeliveryStatus.SENT else None}
-                    for o in outcomes if not o.retried]
-        retried = [{"b_id": o.delivery_id, "b_attempts": o.attempts, "b_status": o.status,
-                    "b_error": o.error, "b_next": o.at + backoff(o.attempts)}
-                   for o in outcomes if o.retried]
+        finished = [
+            {
+                "b_id": o.delivery_id,
+                "b_status": o.status,
+                "b_error": o.error,
+                "b_sent_at": o.at if o.status is DeliveryStatus.SENT else None,
+            }
+            for o in outcomes
+            if not o.retried
+        ]
+        retried = [
+            {
+                "b_id": o.delivery_id,
+                "b_attempts": o.attempts,
+                "b_status": o.status,
+                "b_error": o.error,
+                "b_next": o.at + backoff(o.attempts),
+            }
+            for o in outcomes
+            if o.retried
+        ]
         async with self.db.unit_of_work() as s:
             if finished:
                 await s.execute(_FINISH, finished)

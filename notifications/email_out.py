@@ -162,8 +162,10 @@ def build_email(mail: OutgoingEmail, date: datetime) -> bytes:
     out.append(_text("X-Kefu-Loop", mail.loop_id or "kefu"))
     out.append(b"X-Auto-Response-Suppress: All\r\n")
     cte, body = _encode_body(_normalise_body(mail.body))
-    out.append(b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: %s\r\n'
-               b"MIME-Version: 1.0\r\n" % cte.encode("ascii"))
+    out.append(
+        b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: %s\r\n'
+        b"MIME-Version: 1.0\r\n" % cte.encode("ascii")
+    )
     out.append(_text("Content-Language", mail.language))
     out.append(b"\r\n")
     out.append(body)
@@ -226,10 +228,9 @@ def _encode_body(text: str) -> tuple[str, bytes]:
     if len(sniff_qp) > len(binascii.b2a_base64(sniff)):
         data = b"\r\n".join(lines) + b"\r\n"
         step = maxlen // 4 * 3
-        encoded = b"".join(binascii.b2a_base64(data[i:i + step]) for i in range(0, len(data), step))
+        encoded = b"".join(binascii.b2a_base64(data[i : i + step]) for i in range(0, len(data), step))
         return "base64", encoded.replace(b"\n", b"\r\n")
-    qp = sniff_qp if len(lines) <= 10 else quoprimime.body_encode(
-        (b"\n".join(lines) + b"\n").decode("latin-1"), maxlen)
+    qp = sniff_qp if len(lines) <= 10 else quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), maxlen)
     return "quoted-printable", _NEWLINE.sub("\r\n", qp).encode("ascii", "surrogateescape")
 
 
@@ -270,4 +271,3 @@ def _normalise_body(body: str) -> str:
     # part should end with a line break.
     text = body.replace("\r\n", "\n").replace("\r", "\n")
     return text if text.endswith("\n") else text + "\n"
-

@@ -53,9 +53,9 @@ class Fanout:
         stmt = select(OutboxEvent).where(OutboxEvent.fanned_out_at.is_(None))
         if only is not None:
             stmt = stmt.where(OutboxEvent.id == only)
-        events = list((await s.execute(
-            stmt.order_by(OutboxEvent.id).limit(limit).with_for_update(skip_locked=True)
-        )).scalars())
+        events = list(
+            (await s.execute(stmt.order_by(OutboxEvent.id).limit(limit).with_for_update(skip_locked=True))).scalars()
+        )
         if not events:
             return 0
         known = await _Known.read(s, events)
@@ -64,14 +64,22 @@ class Fanout:
             planned.extend(await self._plan(s, known, event, now))
             event.fanned_out_at = now
         # One count for every customer address of the batch; `_add` adds the batch's own mails.
-        counts = await self._sent_today(s, {r for _, _, n, targets in planned if n.to is To.CUSTOMER
-                                            for c, r, _ in targets if c == Channel.EMAIL}, now)
+        counts = await self._sent_today(
+            s,
+            {r for _, _, n, targets in planned if n.to is To.CUSTOMER for c, r, _ in targets if c == Channel.EMAIL},
+            now,
+        )
         for event, case, notice, targets in planned:
             self._add(s, event, case, notice, targets, counts, now)
         return len(events)
 
-    async def _plan(self, s: AsyncSession, known: _Known, event: OutboxEvent, now: datetime,
-                    ) -> list[tuple[OutboxEvent, Case, Notice, list[Target]]]:
+    async def _plan(
+        self,
+        s: AsyncSession,
+        known: _Known,
+        event: OutboxEvent,
+        now: datetime,
+    ) -> list[tuple[OutboxEvent, Case, Notice, list[Target]]]:
         """The event's notices and their targets, in routing order; a customer notice with no
         way to reach the customer records its callback task here."""
         case = known.cases.get(event.case_id) if event.case_id else None
@@ -92,17 +100,34 @@ class Fanout:
             planned.append((event, case, notice, targets))
         return planned
 
-    def _add(self, s: AsyncSession, event: OutboxEvent, case: Case, notice: Notice,
-             targets: list[Target], counts: dict[str, int], now: datetime) -> None:
+    def _add(
+        self,
+        s: AsyncSession,
+        event: OutboxEvent,
+        case: Case,
+        notice: Notice,
+        targets: list[Target],
+        counts: dict[str, int],
+        now: datetime,
+    ) -> None:
         for channel, recipient, language in targets:
             delivery = Delivery(
-                event_id=event.id, case_id=case.id, audience=notice.audience, template=notice.template,
-                channel=channel, recipient=recipient, language=language, status=DeliveryStatus.PENDING,
-                next_attempt_at=now, created_at=now, attempts=0,
+                event_id=event.id,
+                case_id=case.id,
+                audience=notice.audience,
+                template=notice.template,
+                channel=channel,
+                recipient=recipient,
+                language=language,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+                attempts=0,
             )
             if notice.to is To.CUSTOMER and channel == Channel.EMAIL:
                 delivery.message_id = event.payload.get("message_id") or make_message_id(
-                    self.signer.case_token(case.reference), self.mail_domain)
+                    self.signer.case_token(case.reference), self.mail_domain
+                )
                 if counts.get(recipient, 0) >= self.cap_per_day:
                     delivery.status = DeliveryStatus.SUPPRESSED
                     delivery.last_error = f"more than {self.cap_per_day} automatic mails to this address today"
@@ -111,8 +136,13 @@ class Fanout:
                     counts[recipient] = counts.get(recipient, 0) + 1
             s.add(delivery)
 
-    async def _recipients(self, s: AsyncSession, known: _Known, notice: Notice, case: Case,
-                          ) -> list[Target]:
+    async def _recipients(
+        self,
+        s: AsyncSession,
+        known: _Known,
+        notice: Notice,
+        case: Case,
+    ) -> list[Target]:
         if notice.to is To.CUSTOMER:
             return await customer_targets(s, case, identities=known.identities)
         key = (notice.to, case.department_id if notice.to is To.DEPARTMENT else None)
@@ -122,8 +152,9 @@ class Fanout:
         chats = known.chats.get((notice.template, key))
         if chats is None:
             chats = known.chats[(notice.template, key)] = await staff_chat_targets(s, notice.template, users)
-        return [(Channel.EMAIL, u.email, u.language) for u in users if u.email] + \
-            list(chats)  # Telegram push, besides the email
+        return [(Channel.EMAIL, u.email, u.language) for u in users if u.email] + list(
+            chats
+        )  # Telegram push, besides the email
 
     async def _staff(self, s: AsyncSession, to: To, case: Case) -> list[User]:
         stmt = select(User).where(User.active.is_(True))
@@ -140,11 +171,14 @@ class Fanout:
         if not recipients:
             return {}
         rows = await s.execute(
-            select(Delivery.recipient, func.count(Delivery.id)).where(
-                Delivery.recipient.in_(sorted(recipients)), Delivery.audience == "customer",
+            select(Delivery.recipient, func.count(Delivery.id))
+            .where(
+                Delivery.recipient.in_(sorted(recipients)),
+                Delivery.audience == "customer",
                 Delivery.created_at >= now - timedelta(days=1),
                 Delivery.status != DeliveryStatus.SUPPRESSED,
-            ).group_by(Delivery.recipient)
+            )
+            .group_by(Delivery.recipient)
         )
         return {recipient: count for recipient, count in rows}
 
@@ -168,8 +202,10 @@ class _Known:
         if contact_ids:
             await by_id(s, Contact, contact_ids)  # now in the session: customer_targets finds them
             for contact_id, kind, value in await s.execute(
-                select(Identity.contact_id, Identity.kind, Identity.value).where(
-                    Identity.contact_id.in_(contact_ids), Identity.active.is_(True)).order_by(Identity.id)):
+                select(Identity.contact_id, Identity.kind, Identity.value)
+                .where(Identity.contact_id.in_(contact_ids), Identity.active.is_(True))
+                .order_by(Identity.id)
+            ):
                 identities.setdefault((contact_id, kind), []).append(value)
         return cls(cases, identities)
 

@@ -56,10 +56,13 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 
 _LABELS: dict[str, dict[str, dict[str, str]]] = {
     "rating": {
-        "zh": {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意",
-               "no_response": "未答复"},
-        "en": {"satisfied": "satisfied", "neutral": "neutral", "unsatisfied": "not satisfied",
-               "no_response": "no response"},
+        "zh": {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意", "no_response": "未答复"},
+        "en": {
+            "satisfied": "satisfied",
+            "neutral": "neutral",
+            "unsatisfied": "not satisfied",
+            "no_response": "no response",
+        },
     },
     "severity": {
         "zh": {"low": "低", "medium": "中", "high": "高", "critical": "严重"},
@@ -104,9 +107,7 @@ def is_rated(value: object) -> bool:
     return value is not None and str(value) not in _NO_RATING
 
 
-def candidates(
-    audience: str, stem: str, channel: str, language: str
-) -> list[tuple[str, str]]:
+def candidates(audience: str, stem: str, channel: str, language: str) -> list[tuple[str, str]]:
     """(template name, its language) in lookup order, without repeats."""
     found: list[tuple[str, str]] = []
     for lang in dict.fromkeys([language, DEFAULT_LANGUAGE]):
@@ -121,8 +122,7 @@ class Renderer:
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.template_dir),
             # Plain-text mail and chat messages: HTML escaping would show "&amp;" to customers.
-            autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default=False,
-                                                default_for_string=False),
+            autoescape=jinja2.select_autoescape(["html", "htm", "xml"], default=False, default_for_string=False),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

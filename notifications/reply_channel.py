@@ -36,9 +36,12 @@ FALLBACKS: dict[Channel, tuple[Channel, ...]] = {
 SENDABLE: set[Channel] = {C.EMAIL, C.TELEGRAM}  # telegram: bots/channel.py
 
 
-async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = None,
-                           identities: Mapping[tuple[int, Channel], list[str]] | None = None,
-                           ) -> list[tuple[Channel, str, Language]]:
+async def customer_targets(
+    s: AsyncSession,
+    case: Case,
+    skip: Channel | None = None,
+    identities: Mapping[tuple[int, Channel], list[str]] | None = None,
+) -> list[tuple[Channel, str, Language]]:
     """(channel, recipient, language) for one customer notice; empty when there is no way.
     `skip`: a channel that just failed (a blocked Telegram chat), for the fallback.
     `identities`: (contact id, channel) -> active identities in id order, read beforehand for a
@@ -49,10 +52,14 @@ async def customer_targets(s: AsyncSession, case: Case, skip: Channel | None = N
     for channel in FALLBACKS.get(requested, (C.EMAIL,)):
         if channel not in SENDABLE or channel is skip:
             continue
-        found = identities.get((case.contact_id, channel), []) if identities is not None \
+        found = (
+            identities.get((case.contact_id, channel), [])
+            if identities is not None
             else await archive.identities_of(s, case.contact_id, channel)
+        )
         if found:
             return [(channel, found[0], language)]
-    log.warning("%s: contact has no way to reach them for reply channel %s; customer notice not sent",
-                case.reference, requested)
+    log.warning(
+        "%s: contact has no way to reach them for reply channel %s; customer notice not sent", case.reference, requested
+    )
     return []

@@ -171,8 +171,12 @@ class SmtpRelayTransport:
         if not recipients:
             raise PermanentSendError("no recipients")
         await asyncio.to_thread(self._send_classified, envelope_from, list(recipients), data)
-        log.info("relayed outgoing mail %s via %s to %d recipient(s)", _message_id(data),
-                 self.settings.redacted(), len(recipients))
+        log.info(
+            "relayed outgoing mail %s via %s to %d recipient(s)",
+            _message_id(data),
+            self.settings.redacted(),
+            len(recipients),
+        )
 
     def _send_classified(self, envelope_from: str, recipients: list[str], data: bytes) -> None:
         try:
@@ -197,23 +201,24 @@ class SmtpRelayTransport:
         except (smtplib.SMTPException, OSError) as exc:
             # OSError covers refused connections, timeouts (TimeoutError) and ssl.SSLError.
             raise TransientSendError(
-                f"relay {self.settings.redacted()} unreachable or dropped: "
-                f"{type(exc).__name__}: {exc}"
+                f"relay {self.settings.redacted()} unreachable or dropped: {type(exc).__name__}: {exc}"
             ) from exc
         if refused:
             # Some recipients took the mail: retrying would send it to them twice.
-            log.warning("relay %s refused %d of %d recipient(s) of %s: %s",
-                        self.settings.redacted(), len(refused), len(recipients),
-                        _message_id(data), _codes_summary(refused.values()))
+            log.warning(
+                "relay %s refused %d of %d recipient(s) of %s: %s",
+                self.settings.redacted(),
+                len(refused),
+                len(recipients),
+                _message_id(data),
+                _codes_summary(refused.values()),
+            )
 
-    def _send_sync(
-        self, envelope_from: str, recipients: list[str], data: bytes
-    ) -> dict[str, tuple[int, bytes]]:
+    def _send_sync(self, envelope_from: str, recipients: list[str], data: bytes) -> dict[str, tuple[int, bytes]]:
         s = self.settings
         smtp: smtplib.SMTP
         if s.starttls == "implicit":
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=ssl.create_default_context())
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
         try:

@@ -38,11 +38,13 @@ class Api:
     kefu: Kefu
     tokens: dict[str, str]
 
-    async def call(self, who: str | None, method: str, path: str, body: Any = None, *,
-                   expect: int = 200, data: bytes | None = None) -> Any:
+    async def call(
+        self, who: str | None, method: str, path: str, body: Any = None, *, expect: int = 200, data: bytes | None = None
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        resp = await self.client.request(method, "/api/v1" + path, json=body if data is None else None,
-                                         data=data, headers=headers)
+        resp = await self.client.request(
+            method, "/api/v1" + path, json=body if data is None else None, data=data, headers=headers
+        )
         payload = await resp.json()
         assert resp.status == expect, (resp.status, payload)
         return payload
@@ -51,8 +53,9 @@ class Api:
         state: str = (await self.call(who, "POST", f"/cases/{reference}/{segment}", body))["state"]
         return state
 
-    async def error(self, who: str | None, method: str, path: str, body: Any = None, *,
-                    expect: int, data: bytes | None = None) -> dict[str, str]:
+    async def error(
+        self, who: str | None, method: str, path: str, body: Any = None, *, expect: int, data: bytes | None = None
+    ) -> dict[str, str]:
         payload = await self.call(who, method, path, body, expect=expect, data=data)
         assert set(payload) == {"error"} and set(payload["error"]) == {"code", "message"}, payload
         return payload["error"]  # type: ignore[no-any-return]
@@ -69,14 +72,30 @@ async def api_fixture(kefu: Kefu, aiohttp_client: AiohttpClient) -> Api:
     return Api(client, kefu, tokens)
 
 
-async def open_case(kefu: Kefu, subject: str, text: str = "装车后刹车片异响。", *,
-                    sender: str = "zhang.wei@dfmc-parts.cn", received_at: datetime | None = None,
-                    attachments: tuple[Attachment, ...] = (), html: str | None = None) -> str:
+async def open_case(
+    kefu: Kefu,
+    subject: str,
+    text: str = "装车后刹车片异响。",
+    *,
+    sender: str = "zhang.wei@dfmc-parts.cn",
+    received_at: datetime | None = None,
+    attachments: tuple[Attachment, ...] = (),
+    html: str | None = None,
+) -> str:
     """A customer mail becomes a case, the way the intake processor hands it over."""
     msg = IntakeMessage(
-        channel=Channel.EMAIL, source_id=uuid.uuid4().hex, sender_identity=sender, sender_name="张伟",
-        subject=subject, text=text, new_text=text, received_at=received_at or kefu.clock(),
-        language=Language.ZH, message_id=f"{uuid.uuid4().hex}@dfmc-parts.cn", attachments=attachments, html=html,
+        channel=Channel.EMAIL,
+        source_id=uuid.uuid4().hex,
+        sender_identity=sender,
+        sender_name="张伟",
+        subject=subject,
+        text=text,
+        new_text=text,
+        received_at=received_at or kefu.clock(),
+        language=Language.ZH,
+        message_id=f"{uuid.uuid4().hex}@dfmc-parts.cn",
+        attachments=attachments,
+        html=html,
     )
     async with kefu.db.unit_of_work() as s:
         outcome = await kefu.service.receive(s, msg)

@@ -96,9 +96,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
-        data_dir=tmp_path, database_url=database_url, secret_key="test-secret",
-        mail_domains=("kefu.example",), smtp_listen=("127.0.0.1", free_port()),
-        http_listen=("127.0.0.1", free_port()), instance_id="test",
+        data_dir=tmp_path,
+        database_url=database_url,
+        secret_key="test-secret",
+        mail_domains=("kefu.example",),
+        smtp_listen=("127.0.0.1", free_port()),
+        http_listen=("127.0.0.1", free_port()),
+        instance_id="test",
         parse_workers=0,  # parsed inline unless a test asks for workers
     )
 
@@ -143,7 +147,9 @@ class Relay:
         self.port = free_port()
 
     async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        self.messages.append(Caught(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.messages.append(
+            Caught(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
+        )
         return "250 OK"
 
 

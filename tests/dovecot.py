@@ -103,9 +103,31 @@ class Dovecot:
         ssl = "ssl = no"
         if tls:
             cert, key = self.dir / "cert.pem", self.dir / "key.pem"
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
-                            "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=30)
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=localhost",
+                    "-addext",
+                    "subjectAltName=DNS:localhost",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(cert),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=30,
+            )
             self.ca_file = str(cert)
             ssl = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
         (self.dir / "mail").mkdir()
@@ -119,8 +141,13 @@ class Dovecot:
         # In the foreground (-F), in its own process group: stop() ends exactly this instance
         # and its children at once, and no other dovecot on the machine.
         with open(self.dir / "start.log", "wb") as out:
-            self._process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.conf)], stdin=subprocess.DEVNULL,
-                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self._process = subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(self.conf)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -152,8 +179,13 @@ class Dovecot:
 
     def kick(self) -> None:
         """Drop every IMAP session of the user, as a server restart or a network cut would."""
-        subprocess.run(["doveadm", "-c", str(self.conf), "kick", USER], check=True, stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=15)
+        subprocess.run(
+            ["doveadm", "-c", str(self.conf), "kick", USER],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=15,
+        )
 
     def log(self) -> str:
         try:

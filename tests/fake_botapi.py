@@ -66,8 +66,13 @@ class FakeBotApi:
         self._new_update.set()
 
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Call]:
-        return [c for c in self.calls if c.method == method and c.status == 200
-                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and c.status == 200
+            and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
+        ]
 
     def texts(self, chat_id: int) -> list[str]:
         return [c.params["text"] for c in self.sent(chat_id)]
@@ -79,13 +84,17 @@ class FakeBotApi:
             if result:
                 return result
             await asyncio.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what or check}; calls: "
-                             f"{[(c.method, c.params.get('text', '')[:40]) for c in self.calls[-8:]]}")
+        raise AssertionError(
+            f"timed out waiting for {what or check}; calls: "
+            f"{[(c.method, c.params.get('text', '')[:40]) for c in self.calls[-8:]]}"
+        )
 
     async def wait_text(self, chat_id: int, part: str, count: int = 1, timeout: float = 30.0) -> list[str]:
         texts: list[str] = await self.wait_for(
-            lambda: (found if len(found := [t for t in self.texts(chat_id) if part in t]) >= count else None),
-            timeout, f"{count}x {part!r} in chat {chat_id}")
+            lambda: found if len(found := [t for t in self.texts(chat_id) if part in t]) >= count else None,
+            timeout,
+            f"{count}x {part!r} in chat {chat_id}",
+        )
         return texts
 
     # -- the protocol ------------------------------------------------------------------------
@@ -100,12 +109,20 @@ class FakeBotApi:
         if self.flood.get(method):
             retry = self.flood[method].pop(0)
             call.status = 429
-            return web.json_response({"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry}",
-                                      "parameters": {"retry_after": retry}}, status=429)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry}",
+                    "parameters": {"retry_after": retry},
+                },
+                status=429,
+            )
         if method in ("sendMessage", "editMessageText") and int(params.get("chat_id", 0)) in self.blocked:
             call.status = 403
-            return web.json_response({"ok": False, "error_code": 403,
-                                      "description": "Forbidden: bot was blocked by the user"}, status=403)
+            return web.json_response(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, status=403
+            )
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             call.status = 404
@@ -131,8 +148,13 @@ class FakeBotApi:
         if message_id is None:
             self._next_message_id += 1
             message_id = self._next_message_id
-        msg = {"message_id": message_id, "date": int(time.time()), "from": BOT_USER,
-               "chat": {"id": int(p["chat_id"]), "type": "private"}, "text": p.get("text", "")}
+        msg = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "from": BOT_USER,
+            "chat": {"id": int(p["chat_id"]), "type": "private"},
+            "text": p.get("text", ""),
+        }
         if isinstance(p.get("reply_markup"), dict) and "inline_keyboard" in p["reply_markup"]:
             msg["reply_markup"] = p["reply_markup"]
         return msg
@@ -156,8 +178,12 @@ class FakeBotApi:
 
     async def _getFile(self, p: dict[str, Any]) -> Any:
         file_id = p["file_id"]
-        return {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.files[file_id]),
-                "file_path": f"documents/{file_id}.bin"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}.bin",
+        }
 
     async def _file(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].split("/")[-1].removesuffix(".bin")

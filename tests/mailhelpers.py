@@ -14,8 +14,16 @@ from typing import Any, TypeVar, overload
 T = TypeVar("T")
 
 
-def customer_mail(sender: str, subject: str, body: str, *, message_id: str, to: str = "service@kefu.example",
-                  in_reply_to: str | None = None, headers: dict[str, str] | None = None) -> EmailMessage:
+def customer_mail(
+    sender: str,
+    subject: str,
+    body: str,
+    *,
+    message_id: str,
+    to: str = "service@kefu.example",
+    in_reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
     m["To"] = to
@@ -30,8 +38,12 @@ def customer_mail(sender: str, subject: str, body: str, *, message_id: str, to: 
     return m
 
 
-async def smtp_send(port: int, msg: EmailMessage | bytes, sender: str = "customer@example.cn",
-                    rcpts: tuple[str, ...] = ("service@kefu.example",)) -> dict:  # type: ignore[type-arg]
+async def smtp_send(
+    port: int,
+    msg: EmailMessage | bytes,
+    sender: str = "customer@example.cn",
+    rcpts: tuple[str, ...] = ("service@kefu.example",),
+) -> dict:  # type: ignore[type-arg]
     def send() -> dict:  # type: ignore[type-arg]
         with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
             if isinstance(msg, bytes):

@@ -26,8 +26,9 @@ class SocketApi:
     def __init__(self, http: aiohttp.ClientSession, base: str, tokens: dict[str, str]) -> None:
         self.http, self.base, self.tokens = http, base, tokens
 
-    async def call(self, who: str, method: str, path: str, body: dict[str, Any] | None = None,
-                   expect: int | tuple[int, ...] = 200) -> Any:
+    async def call(
+        self, who: str, method: str, path: str, body: dict[str, Any] | None = None, expect: int | tuple[int, ...] = 200
+    ) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"}
         async with self.http.request(method, self.base + path, json=body, headers=headers) as resp:
             data = await resp.json()
@@ -39,8 +40,14 @@ class SocketApi:
 
 
 @asynccontextmanager
-async def served(settings: Settings, *, transport: MailTransport | None = None, http: bool = True,
-                 parts: Iterable[Part] | None = None, **overrides: Any) -> AsyncIterator[Kefu]:
+async def served(
+    settings: Settings,
+    *,
+    transport: MailTransport | None = None,
+    http: bool = True,
+    parts: Iterable[Part] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Kefu]:
     """A migrated, seeded kefu with every part running (but the web, if not `http`), or only
     `parts`; stopped afterwards."""
     settings = replace(settings, **overrides)

@@ -32,8 +32,9 @@ async def converse(port: int, *groups: bytes | tuple[bytes, int]) -> list[bytes]
     try:
         answers = [await asyncio.wait_for(reader.readuntil(b"\r\n"), 10)]  # the greeting
         for item in groups:
-            group, expected = item if isinstance(item, tuple) else (
-                item, 1 if item.endswith(b"\r\n.\r\n") else item.count(b"\r\n"))  # data: one reply
+            group, expected = (
+                item if isinstance(item, tuple) else (item, 1 if item.endswith(b"\r\n.\r\n") else item.count(b"\r\n"))
+            )  # data: one reply
             writer.write(group)
             await writer.drain()
             got, answer = 0, b""

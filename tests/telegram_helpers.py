@@ -45,10 +45,16 @@ class Updates:
     def _wrap(self, key: str, body: dict[str, Any], update_id: int | None) -> dict[str, Any]:
         return {"update_id": update_id if update_id is not None else next(self._next), key: body}
 
-    def message(self, chat_id: int, text: str | None = None, *, language: str = "zh", update_id: int | None = None,
-                **extra: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"message_id": next(_ids), "date": int(time.time()), "from": user(chat_id, language),
-                                "chat": {"id": chat_id, "type": "private", "first_name": "伟"}, **extra}
+    def message(
+        self, chat_id: int, text: str | None = None, *, language: str = "zh", update_id: int | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "from": user(chat_id, language),
+            "chat": {"id": chat_id, "type": "private", "first_name": "伟"},
+            **extra,
+        }
         if text is not None:
             body["text"] = text
             if text.startswith("/"):
@@ -56,10 +62,20 @@ class Updates:
                 body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self._wrap("message", body, update_id)
 
-    def photo(self, chat_id: int, file_ids: tuple[str, ...], sizes: tuple[int, ...], *,
-              media_group_id: str | None = None, caption: str | None = None, language: str = "zh") -> dict[str, Any]:
-        photos = [{"file_id": f, "file_unique_id": f"u-{f}", "width": 90 * (i + 1), "height": 60 * (i + 1),
-                   "file_size": size} for i, (f, size) in enumerate(zip(file_ids, sizes, strict=True))]
+    def photo(
+        self,
+        chat_id: int,
+        file_ids: tuple[str, ...],
+        sizes: tuple[int, ...],
+        *,
+        media_group_id: str | None = None,
+        caption: str | None = None,
+        language: str = "zh",
+    ) -> dict[str, Any]:
+        photos = [
+            {"file_id": f, "file_unique_id": f"u-{f}", "width": 90 * (i + 1), "height": 60 * (i + 1), "file_size": size}
+            for i, (f, size) in enumerate(zip(file_ids, sizes, strict=True))
+        ]
         extra: dict[str, Any] = {"photo": photos}
         if media_group_id:
             extra["media_group_id"] = media_group_id
@@ -67,25 +83,62 @@ class Updates:
             extra["caption"] = caption
         return self.message(chat_id, language=language, **extra)
 
-    def document(self, chat_id: int, file_id: str, name: str, size: int, mime: str = "application/pdf") -> dict[str, Any]:
-        return self.message(chat_id, document={"file_id": file_id, "file_unique_id": f"u-{file_id}",
-                                               "file_name": name, "mime_type": mime, "file_size": size})
+    def document(
+        self, chat_id: int, file_id: str, name: str, size: int, mime: str = "application/pdf"
+    ) -> dict[str, Any]:
+        return self.message(
+            chat_id,
+            document={
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_name": name,
+                "mime_type": mime,
+                "file_size": size,
+            },
+        )
 
     def contact(self, chat_id: int, phone: str, owner: int | None = None, language: str = "zh") -> dict[str, Any]:
-        return self.message(chat_id, language=language, contact={"phone_number": phone, "first_name": "伟",
-                                              "user_id": owner if owner is not None else chat_id})
+        return self.message(
+            chat_id,
+            language=language,
+            contact={"phone_number": phone, "first_name": "伟", "user_id": owner if owner is not None else chat_id},
+        )
 
-    def button(self, chat_id: int, data: str, message_id: int = 1, text: str = "",
-               language: str = "zh", update_id: int | None = None) -> dict[str, Any]:
-        body = {"id": f"cb{next(_ids)}", "from": user(chat_id, language), "chat_instance": "ci", "data": data,
-                "message": {"message_id": message_id, "date": int(time.time()), "from": BOT_USER,
-                            "chat": {"id": chat_id, "type": "private"}, "text": text}}
+    def button(
+        self,
+        chat_id: int,
+        data: str,
+        message_id: int = 1,
+        text: str = "",
+        language: str = "zh",
+        update_id: int | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "id": f"cb{next(_ids)}",
+            "from": user(chat_id, language),
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "from": BOT_USER,
+                "chat": {"id": chat_id, "type": "private"},
+                "text": text,
+            },
+        }
         return self._wrap("callback_query", body, update_id)
 
 
 def telegram_settings(settings: Settings, api: FakeBotApi, **overrides: Any) -> Settings:
-    return replace(settings, telegram_token=TOKEN, telegram_api_url=api.api_url, telegram_poll_timeout=1.0,
-                   telegram_per_chat_seconds=0.0, telegram_per_second=1000.0, **overrides)
+    return replace(
+        settings,
+        telegram_token=TOKEN,
+        telegram_api_url=api.api_url,
+        telegram_poll_timeout=1.0,
+        telegram_per_chat_seconds=0.0,
+        telegram_per_second=1000.0,
+        **overrides,
+    )
 
 
 @dataclass

@@ -24,8 +24,13 @@ from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  
 # -- system ---------------------------------------------------------------------------------
 
 
-NOTHING_WAITING = {"inbound_pending": 0, "oldest_pending_seconds": None, "inbound_quarantined": 0,
-                   "notices_pending": 0, "notices_dead": 0}
+NOTHING_WAITING = {
+    "inbound_pending": 0,
+    "oldest_pending_seconds": None,
+    "inbound_quarantined": 0,
+    "notices_pending": 0,
+    "notices_dead": 0,
+}
 
 
 async def test_health_answers_without_a_token_after_asking_the_database(api: Api) -> None:
@@ -44,13 +49,21 @@ async def test_health_shows_what_waits_mail_not_processed_quarantined_and_notice
 
     kefu = api.kefu
     for n in range(3):  # no processor runs here: they stay pending
-        await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=f"k{n}", raw=f"Subject: {n}\r\n\r\nx\r\n".encode()))
+        await kefu.inbox.put(
+            RawInput(channel=Channel.EMAIL, dedupe_key=f"k{n}", raw=f"Subject: {n}\r\n\r\nx\r\n".encode())
+        )
     async with kefu.db.unit_of_work() as s:
         first = min((await s.execute(select(InboundMessage.id))).scalars())
-        await s.execute(update(InboundMessage).where(InboundMessage.id == first).values(
-            status="quarantined", received_at=kefu.clock() - timedelta(hours=2)))
-        await s.execute(update(InboundMessage).where(InboundMessage.id == first + 1).values(
-            received_at=kefu.clock() - timedelta(minutes=5)))
+        await s.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == first)
+            .values(status="quarantined", received_at=kefu.clock() - timedelta(hours=2))
+        )
+        await s.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == first + 1)
+            .values(received_at=kefu.clock() - timedelta(minutes=5))
+        )
     await open_case(kefu, "刹车片异响")  # its acknowledgement is an event, not yet a delivery
     await kefu.dispatcher.run_once()
     async with kefu.db.unit_of_work() as s:
@@ -95,14 +108,20 @@ async def test_the_api_description_lists_every_registered_route_and_nothing_more
     doc = await api.call(None, "GET", "/openapi.json")
     assert doc["openapi"].startswith("3.1")
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "description": "an API token of a staff user"}
-    registered = {(r.resource.canonical, r.method.lower(), r.name)
-                  for r in create_app(web_services(api.kefu)).router.routes() if r.resource is not None
-                  and r.resource.canonical.startswith("/api/v1")}
-    described = {(path, method, op["operationId"])
-                 for path, ops in doc["paths"].items() for method, op in ops.items()}
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token of a staff user",
+    }
+    registered = {
+        (r.resource.canonical, r.method.lower(), r.name)
+        for r in create_app(web_services(api.kefu)).router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/v1")
+    }
+    described = {(path, method, op["operationId"]) for path, ops in doc["paths"].items() for method, op in ops.items()}
     assert registered == described
-    assert len(registered) == len(api_module.ROUTES) == 18 + 9 + 2 + 1 + 2  # + 9: entries and the archive (issue 3); + 2: Telegram deep links (issue 4); + 1: the customer deadline; + 2: set-aside notification events
+    assert (
+        len(registered) == len(api_module.ROUTES) == 18 + 9 + 2 + 1 + 2
+    )  # + 9: entries and the archive (issue 3); + 2: Telegram deep links (issue 4); + 1: the customer deadline; + 2: set-aside notification events
     assert {name for _, _, name in registered} == set(ACCESS)  # every route has an access rule
 
 
@@ -112,14 +131,23 @@ async def test_the_api_description_marks_public_routes_and_documents_bodies(api:
     assert "security" not in doc["paths"]["/api/v1/cases"]["get"]  # the global bearer requirement
     approve = doc["paths"]["/api/v1/cases/{reference}/approve"]["post"]
     body = approve["requestBody"]["content"]["application/json"]["schema"]
-    assert body["required"] == ["department"] and set(body["properties"]) == {"department", "severity", "note", "deadline"}
+    assert body["required"] == ["department"] and set(body["properties"]) == {
+        "department",
+        "severity",
+        "note",
+        "deadline",
+    }
     assert {"401", "403", "404", "409", "422"} <= set(approve["responses"])
     assert doc["paths"]["/api/v1/inbound"]["get"]["x-roles"] == ["admin", "quality", "sales"]
 
 
 async def test_me_tells_the_caller_their_roles_and_department(api: Api) -> None:
     assert await api.call("qe", "GET", "/me") == {
-        "username": "qe", "display_name": "qe", "roles": ["department", "quality"], "department": "quality"}
+        "username": "qe",
+        "display_name": "qe",
+        "roles": ["department", "quality"],
+        "department": "quality",
+    }
     assert (await api.call("nobody", "GET", "/me"))["roles"] == []
 
 
@@ -207,11 +235,19 @@ async def test_text_search_looks_in_reference_subject_and_part_number(api: Api) 
     assert await found("_") == []
 
 
-@pytest.mark.parametrize(("query", "names"), [
-    ("state=open", "state"), ("type=complaint", "type"), ("limit=0", "limit"), ("limit=abc", "limit"),
-    ("offset=-1", "offset"), ("customer_id=x", "customer_id"), ("received_from=yesterday", "received_from"),
-    ("received_to=2026-03-01T10:00:00", "received_to"),
-])
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("state=open", "state"),
+        ("type=complaint", "type"),
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("offset=-1", "offset"),
+        ("customer_id=x", "customer_id"),
+        ("received_from=yesterday", "received_from"),
+        ("received_to=2026-03-01T10:00:00", "received_to"),
+    ],
+)
 async def test_a_bad_query_parameter_is_400_naming_it(api: Api, query: str, names: str) -> None:
     error = await api.error("gm", "GET", f"/cases?{query}", expect=400)
     assert error["code"] == "bad_request" and f"'{names}'" in error["message"]
@@ -229,8 +265,12 @@ HTML = b"<html><script>alert(document.cookie)</script></html>"
 
 
 async def test_a_case_shows_its_messages_with_attachment_metadata_but_never_the_html(api: Api) -> None:
-    ref = await open_case(api.kefu, "刹车片异响", html="<p>装车后刹车片异响。</p>",
-                          attachments=(Attachment("检验报告.pdf", "application/pdf", PDF),))
+    ref = await open_case(
+        api.kefu,
+        "刹车片异响",
+        html="<p>装车后刹车片异响。</p>",
+        attachments=(Attachment("检验报告.pdf", "application/pdf", PDF),),
+    )
     case = await api.call("sales", "GET", f"/cases/{ref}")
     assert case["reference"] == ref and case["state"] == "new"
     assert case["allowed_actions"] == []  # sales has nothing to do on a new case
@@ -251,7 +291,7 @@ async def test_an_unknown_case_is_404(api: Api) -> None:
 
 
 async def test_an_attachment_is_served_as_a_download_and_never_rendered(api: Api) -> None:
-    ref = await open_case(api.kefu, "附件", attachments=(Attachment("报告 \"1\".html", "text/html", HTML),))
+    ref = await open_case(api.kefu, "附件", attachments=(Attachment('报告 "1".html', "text/html", HTML),))
     att = (await api.call("gm", "GET", f"/cases/{ref}"))["messages"][0]["attachments"][0]
     resp = await api.client.get(att["url"], headers={"Authorization": f"Bearer {api.tokens['gm']}"})
     assert resp.status == 200
@@ -279,9 +319,17 @@ async def test_an_attachment_is_found_only_under_its_own_case(api: Api) -> None:
 async def _held(kefu: Kefu, status: InboundStatus, key: str, sender: str = "zhang.wei@dfmc-parts.cn") -> int:
     async with kefu.db.unit_of_work() as s:
         row = InboundMessage(
-            channel=Channel.EMAIL, dedupe_key=key, message_id=f"{key}@dfmc-parts.cn", envelope_from=sender,
-            envelope_to=["service@kefu.example"], size=17, received_at=_at(1),
-            status=status, attempts=1, reason=f"held by rule: {key}", rule_hits=[key],
+            channel=Channel.EMAIL,
+            dedupe_key=key,
+            message_id=f"{key}@dfmc-parts.cn",
+            envelope_from=sender,
+            envelope_to=["service@kefu.example"],
+            size=17,
+            received_at=_at(1),
+            status=status,
+            attempts=1,
+            reason=f"held by rule: {key}",
+            rule_hits=[key],
         )
         s.add(row)
         await s.flush()
@@ -297,9 +345,16 @@ async def test_the_quarantine_lists_held_and_ignored_mail_with_the_sender_redact
     assert page["total"] == 2 and [i["id"] for i in page["items"]] == [ignored, held]
     item = page["items"][1]
     assert item == {
-        "id": held, "channel": "email", "status": "quarantined", "received_at": "2026-03-01T04:00:00Z",
-        "envelope_from": "z***@dfmc-parts.cn", "message_id": "loop@dfmc-parts.cn",
-        "reason": "held by rule: loop", "rule_hits": ["loop"], "attempts": 1, "size": 17,
+        "id": held,
+        "channel": "email",
+        "status": "quarantined",
+        "received_at": "2026-03-01T04:00:00Z",
+        "envelope_from": "z***@dfmc-parts.cn",
+        "message_id": "loop@dfmc-parts.cn",
+        "reason": "held by rule: loop",
+        "rule_hits": ["loop"],
+        "attempts": 1,
+        "size": 17,
     }
     only = await api.call("admin", "GET", "/inbound?status=quarantined")
     assert [i["id"] for i in only["items"]] == [held]
@@ -319,7 +374,9 @@ async def test_only_admin_sales_and_quality_see_the_quarantine(api: Api) -> None
 async def test_a_rerun_puts_held_mail_back_in_the_queue(api: Api) -> None:
     inbound_id = await _held(api.kefu, InboundStatus.QUARANTINED, "loop")
     assert await api.call("sales", "POST", f"/inbound/{inbound_id}/rerun", expect=202) == {
-        "id": inbound_id, "status": "pending"}
+        "id": inbound_id,
+        "status": "pending",
+    }
     async with api.kefu.db.reader() as s:
         row = await s.get(InboundMessage, inbound_id)
         assert row is not None and row.status == "pending" and row.reason is None
@@ -349,12 +406,16 @@ async def test_set_aside_notification_events_are_listed_and_fanned_out_again(api
     async with api.kefu.db.unit_of_work() as s:  # the fix: say, a newer version knows the event
         (await s.get(OutboxEvent, event.id)).kind = "case_opened"  # type: ignore[union-attr]
     assert await api.call("sales", "POST", f"/notifications/set-aside/{event.id}/rerun", expect=202) == {
-        "id": event.id, "status": "pending"}
+        "id": event.id,
+        "status": "pending",
+    }
     assert await api.kefu.dispatcher.run_once() == 2  # now: the acknowledgement and the approver's notice
     assert (await api.call("sales", "GET", "/notifications/set-aside"))["total"] == 0
     error = await api.error("sales", "POST", f"/notifications/set-aside/{event.id}/rerun", expect=409)
     assert error["code"] == "conflict"
-    assert (await api.error("sales", "POST", "/notifications/set-aside/424242/rerun", expect=404))["code"] == "not_found"
+    assert (await api.error("sales", "POST", "/notifications/set-aside/424242/rerun", expect=404))[
+        "code"
+    ] == "not_found"
     bad = await api.error("sales", "POST", "/notifications/set-aside/abc/rerun", expect=400)
     assert bad["message"] == "The event id must be a whole number, got 'abc'."
     bad = await api.error("sales", "POST", "/inbound/abc/rerun", expect=400)

@@ -18,7 +18,9 @@ async def test_a_complaint_goes_through_the_whole_procedure_by_each_role(api: Ap
     assert await api.step("qe", ref, "verify", verification="复测合格") == "verified"
     assert (await api.call("sales", "GET", f"/cases/{ref}"))["allowed_actions"] == ["reply"]
     assert await api.call("sales", "POST", f"/cases/{ref}/reply", {"message": "已更换并加严检验。"}) == {
-        "reference": ref, "state": "awaiting_satisfaction"}
+        "reference": ref,
+        "state": "awaiting_satisfaction",
+    }
 
     case = await api.call("gm", "GET", f"/cases/{ref}")
     assert case["state"] == "awaiting_satisfaction" and case["department"] == "quality"
@@ -74,21 +76,25 @@ async def test_approving_to_an_unknown_department_is_422_naming_the_valid_codes(
     error = await api.error("gm", "POST", f"/cases/{ref}/approve", {"department": "qa"}, expect=422)
     assert error["code"] == "invalid_input"
     assert "'qa'" in error["message"] and "quality" in error["message"] and "technical_development" in error["message"]
-    error = await api.error("gm", "POST", f"/cases/{ref}/approve", {"department": "quality", "severity": "huge"},
-                            expect=422)
+    error = await api.error(
+        "gm", "POST", f"/cases/{ref}/approve", {"department": "quality", "severity": "huge"}, expect=422
+    )
     assert "critical" in error["message"]
     assert (await api.call("gm", "GET", f"/cases/{ref}"))["state"] == "new"  # nothing changed
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b"{not json", "not valid JSON"),
-    (b"", "empty"),
-    (b'["quality"]', "must be a JSON object, not an array"),
-    (b"{}", "'department' is required"),
-    (b'{"department": 3}', "'department' must be a string, not a number"),
-    (b'{"department": "quality", "note": false}', "'note' must be a string, not a boolean"),
-    (b'{"departmnet": "quality"}', "Unknown field 'departmnet'"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"", "empty"),
+        (b'["quality"]', "must be a JSON object, not an array"),
+        (b"{}", "'department' is required"),
+        (b'{"department": 3}', "'department' must be a string, not a number"),
+        (b'{"department": "quality", "note": false}', "'note' must be a string, not a boolean"),
+        (b'{"departmnet": "quality"}', "Unknown field 'departmnet'"),
+    ],
+)
 async def test_a_malformed_body_is_400_naming_the_problem(api: Api, data: bytes, expected: str) -> None:
     ref = await open_case(api.kefu, "刹车片异响")
     error = await api.error("gm", "POST", f"/cases/{ref}/approve", data=data, expect=400)
@@ -146,7 +152,9 @@ async def test_quality_rejecting_the_verification_sends_the_case_back_to_the_dep
 async def test_a_note_is_an_internal_message_and_a_history_row(api: Api) -> None:
     ref = await open_case(api.kefu, "刹车片异响")
     assert await api.call("sales", "POST", f"/cases/{ref}/notes", {"text": "客户来电催促"}) == {
-        "reference": ref, "state": "new"}
+        "reference": ref,
+        "state": "new",
+    }
     case = await api.call("gm", "GET", f"/cases/{ref}")
     note = case["messages"][-1]
     assert note["direction"] == "note" and note["channel"] == "internal" and note["author"] == "sales"

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def bench(module: str, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -40,7 +41,9 @@ def test_smtp_cpu_compares_both_data_readers() -> None:
 
 def test_processor_drains_the_stored_corpus() -> None:
     out = bench("bench.processor", "--messages", "40", "--runs", "1")
-    assert re.search(r"40 mails in [\d.]+ s: \d+ mails/s, 0 quarantined; CPU per mail: kefu process [\d.]+ ms", out), out
+    assert re.search(r"40 mails in [\d.]+ s: \d+ mails/s, 0 quarantined; CPU per mail: kefu process [\d.]+ ms", out), (
+        out
+    )
 
 
 def test_dispatch_sends_the_notices_of_the_cases() -> None:

@@ -72,9 +72,17 @@ async def world(settings: Settings) -> AsyncIterator[tuple[Kefu, FrozenClock, Li
 
 async def _mail(kefu: Kefu, sender: str, subject: str, body: str, *, tag: str | None = None) -> tuple[str, bool]:
     msg = IntakeMessage(
-        channel=Channel.EMAIL, source_id=uuid.uuid4().hex, sender_identity=sender, sender_name=sender,
-        subject=subject, text=body, new_text=body, received_at=kefu.clock(), language=Language.ZH,
-        message_id=f"{uuid.uuid4().hex}@customer.example", hints=ThreadHints(subject_reference=tag),
+        channel=Channel.EMAIL,
+        source_id=uuid.uuid4().hex,
+        sender_identity=sender,
+        sender_name=sender,
+        subject=subject,
+        text=body,
+        new_text=body,
+        received_at=kefu.clock(),
+        language=Language.ZH,
+        message_id=f"{uuid.uuid4().hex}@customer.example",
+        hints=ThreadHints(subject_reference=tag),
     )
     async with kefu.db.unit_of_work() as s:
         outcome = await kefu.service.receive(s, msg)
@@ -103,7 +111,8 @@ async def test_the_history_refuses_update_and_delete(world: tuple[Kefu, FrozenCl
 
 
 async def test_no_answer_brings_one_reminder_then_closes_as_no_response(
-        world: tuple[Kefu, FrozenClock, ListTransport]) -> None:
+    world: tuple[Kefu, FrozenClock, ListTransport],
+) -> None:
     kefu, clock, _ = world
     reference = await _to_awaiting_satisfaction(kefu)
     clock.advance(days=6)
@@ -116,14 +125,19 @@ async def test_no_answer_brings_one_reminder_then_closes_as_no_response(
     await kefu.dispatcher.run_once()
     async with kefu.db.reader() as s:
         case = (await s.execute(select(Case).where(Case.reference == reference))).scalar_one()
-        templates = [d.template for d in (await s.execute(select(Delivery).where(Delivery.audience == "customer")
-                                                          .order_by(Delivery.id))).scalars()]
+        templates = [
+            d.template
+            for d in (
+                await s.execute(select(Delivery).where(Delivery.audience == "customer").order_by(Delivery.id))
+            ).scalars()
+        ]
     assert case.state == CaseState.CLOSED and case.rating == "no_response"
     assert templates.count("satisfaction_reminder") == 1
 
 
 async def test_a_subject_tag_from_another_customer_opens_a_new_linked_case(
-        world: tuple[Kefu, FrozenClock, ListTransport]) -> None:
+    world: tuple[Kefu, FrozenClock, ListTransport],
+) -> None:
     kefu, _, _ = world
     original, _ = await _mail(kefu, "li.na@chery-parts.cn", "转向器漏油", "三台车漏油。")
     # The unassigned pool is not one customer: a stranger's tag must not join li.na's case.
@@ -139,20 +153,34 @@ async def test_a_subject_tag_from_another_customer_opens_a_new_linked_case(
 
 
 async def test_a_reply_naming_more_message_ids_than_a_statement_may_bind_still_joins_its_case(
-        world: tuple[Kefu, FrozenClock, ListTransport]) -> None:
+    world: tuple[Kefu, FrozenClock, ListTransport],
+) -> None:
     kefu, _, _ = world
     original, _ = await _mail(kefu, "li.na@chery-parts.cn", "转向器漏油", "三台车漏油。")
     async with kefu.db.reader() as s:
-        first = (await s.execute(select(CaseMessage.message_id).join(Case, Case.id == CaseMessage.case_id)
-                                 .where(Case.reference == original))).scalar_one()
+        first = (
+            await s.execute(
+                select(CaseMessage.message_id)
+                .join(Case, Case.id == CaseMessage.case_id)
+                .where(Case.reference == original)
+            )
+        ).scalar_one()
     assert first is not None
     # asyncpg binds at most 32,767 values in a statement, SQLite 32,766 by default: a References chain
     # this long (or a batch of long ones) is looked up in parts.
     ids = (*tuple(f"old{n}@customer.example" for n in range(40000)), first)
     msg = IntakeMessage(
-        channel=Channel.EMAIL, source_id=uuid.uuid4().hex, sender_identity="li.na@chery-parts.cn",
-        sender_name="李娜", subject="Re: 转向器漏油", text="补充", new_text="补充", received_at=kefu.clock(),
-        language=Language.ZH, message_id=f"{uuid.uuid4().hex}@customer.example", hints=ThreadHints(message_ids=ids),
+        channel=Channel.EMAIL,
+        source_id=uuid.uuid4().hex,
+        sender_identity="li.na@chery-parts.cn",
+        sender_name="李娜",
+        subject="Re: 转向器漏油",
+        text="补充",
+        new_text="补充",
+        received_at=kefu.clock(),
+        language=Language.ZH,
+        message_id=f"{uuid.uuid4().hex}@customer.example",
+        hints=ThreadHints(message_ids=ids),
     )
     async with kefu.db.unit_of_work() as s:
         outcome = await kefu.service.receive(s, msg)

@@ -18,17 +18,36 @@ KEFU = [sys.executable, "-m", "kefu"]
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*KEFU, *args], env=env, capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[1])
+    return subprocess.run(
+        [*KEFU, *args], env=env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1]
+    )
 
 
 def test_kefu_log_phone_opens_one_case_at_the_call_time_per_form_token(tmp_path: Path) -> None:
     env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "test", "KEFU_LOG_LEVEL": "WARNING"}
     assert _run(env, "db", "upgrade").returncode == 0
     assert _run(env, "user", "add", "wang", "--role", "sales").returncode == 0
-    args = ["log", "phone", "--customer", "东风零部件", "--caller", "+86 27 8456 1234", "--caller-name", "王军",
-            "--at", "2026-11-30 14:05", "--subject", "刹车片异响", "--text", "客户来电：装车后异响",
-            "--form-token", "cli-1", "--user", "wang", "--json"]
+    args = [
+        "log",
+        "phone",
+        "--customer",
+        "东风零部件",
+        "--caller",
+        "+86 27 8456 1234",
+        "--caller-name",
+        "王军",
+        "--at",
+        "2026-11-30 14:05",
+        "--subject",
+        "刹车片异响",
+        "--text",
+        "客户来电：装车后异响",
+        "--form-token",
+        "cli-1",
+        "--user",
+        "wang",
+        "--json",
+    ]
     first = _run(env, *args)
     assert first.returncode == 0, first.stderr
     again = _run(env, *args)
@@ -42,7 +61,9 @@ def test_kefu_log_phone_opens_one_case_at_the_call_time_per_form_token(tmp_path:
         try:
             async with db.reader() as s:
                 case = (await s.execute(select(Case))).scalar_one()
-                actors = list((await s.execute(select(CaseHistory.actor).where(CaseHistory.action == "logged"))).scalars())
+                actors = list(
+                    (await s.execute(select(CaseHistory.actor).where(CaseHistory.action == "logged"))).scalars()
+                )
         finally:
             await db.dispose()
         assert case.reference == one["reference"] and case.channel == "phone"
@@ -60,7 +81,14 @@ def test_kefu_case_show_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     logged = _run(env, "log", "phone", "--customer", "东风零部件", "--subject", "异响", "--text", long_text, "--json")
     assert logged.returncode == 0, logged.stderr
     reference = json.loads(logged.stdout)["reference"]
-    piped = subprocess.run(f"{sys.executable} -m kefu case show {reference} | head -c 100", shell=True, env=env,
-                           capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    piped = subprocess.run(
+        f"{sys.executable} -m kefu case show {reference} | head -c 100",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert reference in piped.stdout
     assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr

@@ -138,8 +138,9 @@ def test_subject_tags_name_the_ordinal_of_the_thread_opening_when_asked() -> Non
 
 
 def _text_parts(parsed: Message) -> list[Message]:
-    return [p for p in parsed.walk() if p.get_content_maintype() == "text"
-            and p.get_content_disposition() != "attachment"]
+    return [
+        p for p in parsed.walk() if p.get_content_maintype() == "text" and p.get_content_disposition() != "attachment"
+    ]
 
 
 def test_declared_charsets_are_honest_except_in_the_mislabelled_kind(parsed: Parsed) -> None:
@@ -161,8 +162,7 @@ def test_declared_charsets_are_honest_except_in_the_mislabelled_kind(parsed: Par
 
 
 def test_every_transfer_encoding_occurs(parsed: Parsed) -> None:
-    encodings = Counter(str(p["Content-Transfer-Encoding"]) for _, msg in parsed
-                        for p in _text_parts(msg))
+    encodings = Counter(str(p["Content-Transfer-Encoding"]) for _, msg in parsed for p in _text_parts(msg))
     assert {"base64", "quoted-printable", "8bit", "7bit"} <= set(encodings)
 
 

@@ -41,11 +41,18 @@ def _start(settings: Settings, log: Path) -> tuple[subprocess.Popen[bytes], Sett
 
 def _start_once(settings: Settings, log: Path) -> subprocess.Popen[bytes] | None:
     log_start = log.stat().st_size if log.exists() else 0
-    env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
-           "KEFU_SMTP_LISTEN": "{}:{}".format(*settings.smtp_listen), "KEFU_HTTP_LISTEN": "{}:{}".format(*settings.http_listen),
-           "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "crash-test"}
-    proc = subprocess.Popen([sys.executable, "-m", "kefu", "serve"], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "KEFU_DATA_DIR": str(settings.data_dir),
+        "KEFU_DATABASE_URL": settings.sqlalchemy_url,
+        "KEFU_SMTP_LISTEN": "{}:{}".format(*settings.smtp_listen),
+        "KEFU_HTTP_LISTEN": "{}:{}".format(*settings.http_listen),
+        "KEFU_MAIL_DOMAINS": "kefu.example",
+        "KEFU_SECRET_KEY": "crash-test",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kefu", "serve"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -71,8 +78,12 @@ def _stream(port: int, acked: list[str], stop: threading.Event, limit: int) -> N
             with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
                 while not stop.is_set() and n < limit:
                     mid = f"crash{n}@dfmc-parts.cn"
-                    msg = customer_mail(f"客户{n % 7} <c{n % 7}@dfmc-parts.cn>", f"密封圈漏油 {n}",
-                                        f"零件号：3501-{n:05d}\n漏油。", message_id=mid)
+                    msg = customer_mail(
+                        f"客户{n % 7} <c{n % 7}@dfmc-parts.cn>",
+                        f"密封圈漏油 {n}",
+                        f"零件号：3501-{n:05d}\n漏油。",
+                        message_id=mid,
+                    )
                     client.send_message(msg)  # raises unless every recipient got 250
                     acked.append(mid)
                     n += 1
@@ -116,18 +127,33 @@ async def _wait_processed(settings: Settings, acked: set[str]) -> dict[str | Non
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             async with db.reader() as s:
-                pending = (await s.execute(select(func.count()).select_from(InboundMessage)
-                                           .where(InboundMessage.status == "pending"))).scalar_one()
+                pending = (
+                    await s.execute(
+                        select(func.count()).select_from(InboundMessage).where(InboundMessage.status == "pending")
+                    )
+                ).scalar_one()
             if pending == 0:
                 break
             await asyncio.sleep(0.2)
         async with db.reader() as s:
-            in_cases = dict((await s.execute(
-                select(CaseMessage.message_id, func.count()).where(CaseMessage.direction == "in")
-                .group_by(CaseMessage.message_id))).all())
-            held = dict((await s.execute(
-                select(InboundMessage.message_id, func.count()).where(InboundMessage.status == "quarantined")
-                .group_by(InboundMessage.message_id))).all())
+            in_cases = dict(
+                (
+                    await s.execute(
+                        select(CaseMessage.message_id, func.count())
+                        .where(CaseMessage.direction == "in")
+                        .group_by(CaseMessage.message_id)
+                    )
+                ).all()
+            )
+            held = dict(
+                (
+                    await s.execute(
+                        select(InboundMessage.message_id, func.count())
+                        .where(InboundMessage.status == "quarantined")
+                        .group_by(InboundMessage.message_id)
+                    )
+                ).all()
+            )
         return {mid: in_cases.get(mid, 0) + held.get(mid, 0) for mid in set(in_cases) | set(held) | acked}
     finally:
         await db.dispose()

@@ -25,12 +25,20 @@ from tests.mailhelpers import customer_mail, parse
 
 async def _cases(kefu: Any, count: int) -> None:
     for i in range(count):
-        raw = customer_mail(f"customer{i}@example.cn", f"刹车片异响 {i}", "装车后刹车片异响。",
-                            message_id=f"c{i}@example.cn").as_bytes()
+        raw = customer_mail(
+            f"customer{i}@example.cn", f"刹车片异响 {i}", "装车后刹车片异响。", message_id=f"c{i}@example.cn"
+        ).as_bytes()
         message_id, key = dedupe_key(raw)
-        await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
-                                      envelope_from=f"customer{i}@example.cn",
-                                      envelope_to=("service@kefu.example",)))
+        await kefu.inbox.put(
+            RawInput(
+                channel=Channel.EMAIL,
+                dedupe_key=key,
+                raw=raw,
+                message_id=message_id,
+                envelope_from=f"customer{i}@example.cn",
+                envelope_to=("service@kefu.example",),
+            )
+        )
     await kefu.processor.drain()
 
 
@@ -88,8 +96,9 @@ async def test_an_unexpected_error_still_records_what_the_batch_sent_before_it(k
     assert len(transport.sent) == 1
 
 
-async def test_a_batch_near_the_end_of_its_lease_hands_the_rest_back(kefu: Any,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_batch_near_the_end_of_its_lease_hands_the_rest_back(
+    kefu: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     now = [utcnow()]
     kefu.dispatcher.clock = lambda: now[0]
 

@@ -20,11 +20,14 @@ from kefu.bootstrap import Kefu
 def text_pdf(line: str) -> bytes:
     """A one-page PDF whose text is real text (what a computer fax or a scan-to-PDF with OCR sends)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({line}) Tj ET".encode()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for i, body in enumerate(objects, 1):
         offsets.append(len(out))
@@ -38,8 +41,9 @@ def text_pdf(line: str) -> bytes:
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) is not installed")
 def test_a_text_pdf_is_read_by_pdftotext_without_ocr() -> None:
-    result = DocTextReader().read(text_pdf("Quality complaint: part 3501-00123, batch B2026-1107"),
-                                  "application/pdf", "fax.pdf")
+    result = DocTextReader().read(
+        text_pdf("Quality complaint: part 3501-00123, batch B2026-1107"), "application/pdf", "fax.pdf"
+    )
     assert (result.status, result.method) == ("read", "pdftotext")
     assert "3501-00123" in result.text and "B2026-1107" in result.text
 
@@ -69,16 +73,27 @@ def test_a_file_that_is_not_an_image_fails_with_a_reason() -> None:
 
 
 async def _fax_case(kefu: Kefu, *attachments: Attachment) -> str:
-    msg = IntakeMessage(channel=Channel.FAX, source_id=uuid.uuid4().hex, sender_identity="+862784561234",
-                        sender_name="传真 Fax", subject="Fax from +86 27 8456 1234", text="1 page", new_text="1 page",
-                        received_at=kefu.clock(), language=Language.ZH, attachments=attachments)
+    msg = IntakeMessage(
+        channel=Channel.FAX,
+        source_id=uuid.uuid4().hex,
+        sender_identity="+862784561234",
+        sender_name="传真 Fax",
+        subject="Fax from +86 27 8456 1234",
+        text="1 page",
+        new_text="1 page",
+        received_at=kefu.clock(),
+        language=Language.ZH,
+        attachments=attachments,
+    )
     async with kefu.db.unit_of_work() as s:
         return (await kefu.service.receive(s, msg)).reference
 
 
 async def test_the_worker_stores_text_once_and_says_on_the_case_what_it_could_not_read(kefu) -> None:  # type: ignore[no-untyped-def]
-    answers = {"a.pdf": ReadResult("read", "pdftotext", "零件号：3501-00123 刹车片异响"),
-               "b.tif": ReadResult("empty", "tesseract", detail="1 page(s), nothing legible")}
+    answers = {
+        "a.pdf": ReadResult("read", "pdftotext", "零件号：3501-00123 刹车片异响"),
+        "b.tif": ReadResult("empty", "tesseract", detail="1 page(s), nothing legible"),
+    }
     calls: list[str] = []
 
     def read(data: bytes, ctype: str, filename: str) -> ReadResult:
@@ -87,17 +102,26 @@ async def test_the_worker_stores_text_once_and_says_on_the_case_what_it_could_no
             raise RuntimeError("poppler crashed")
         return answers[filename]
 
-    ref = await _fax_case(kefu, Attachment("a.pdf", "application/pdf", b"%PDF-a"),
-                          Attachment("b.tif", "image/tiff", b"II*b"), Attachment("c.pdf", "application/pdf", b"%PDF-c"),
-                          Attachment("d.txt", "text/plain", b"cover sheet"))
+    ref = await _fax_case(
+        kefu,
+        Attachment("a.pdf", "application/pdf", b"%PDF-a"),
+        Attachment("b.tif", "image/tiff", b"II*b"),
+        Attachment("c.pdf", "application/pdf", b"%PDF-c"),
+        Attachment("d.txt", "text/plain", b"cover sheet"),
+    )
     worker = DocumentTexts(kefu.db, kefu.clock, read)
     assert await worker.run_once() == 4
     assert await worker.run_once() == 0  # nothing twice
     assert calls == ["a.pdf", "b.tif", "c.pdf"]  # d.txt is not a document we read
     async with kefu.db.reader() as s:
         texts = {t.status: t for t in (await s.execute(select(DocumentText))).scalars()}
-        history = list((await s.execute(select(CaseHistory.action, CaseHistory.note, CaseHistory.changes)
-                                        .order_by(CaseHistory.id))).all())
+        history = list(
+            (
+                await s.execute(
+                    select(CaseHistory.action, CaseHistory.note, CaseHistory.changes).order_by(CaseHistory.id)
+                )
+            ).all()
+        )
         notes = list((await s.execute(select(CaseMessage.body).where(CaseMessage.direction == "note"))).scalars())
     assert set(texts) == {"read", "empty", "failed", "skipped"} and "poppler crashed" in texts["failed"].detail
     actions = [h[0] for h in history]

@@ -20,23 +20,29 @@ MOSTLY_ASCII = ("Dear customer,\n\nyour case FB-2026-000123 is closed.\n" * 6) +
 
 CASES: dict[str, dict[str, object]] = {
     "acknowledgement": {},
-    "english": {"subject": "[FB-2026-000123] We have received your feedback",
-                "body": "Dear customer,\n\nthank you.\n", "language": "en"},
+    "english": {
+        "subject": "[FB-2026-000123] We have received your feedback",
+        "body": "Dear customer,\n\nthank you.\n",
+        "language": "en",
+    },
     "chinese name in To": {"to": ("王伟 <wang@customer.example>",)},
     "quoted name in To": {"to": ('"Wang, Wei" <wang@customer.example>',)},
     "two recipients": {"to": ("a@customer.example", "b@customer.example")},
     "long recipient list": {"to": tuple(f"someone.{i}@customer.example" for i in range(5))},
     "ascii from": {"from_addr": "service@kefu.example"},
-    "long chinese subject": {"subject": "[FB-2026-000123] 关于转向拉杆球头批次质量问题的投诉，"
-                                        "请尽快处理并提交8D报告，谢谢配合"},
+    "long chinese subject": {
+        "subject": "[FB-2026-000123] 关于转向拉杆球头批次质量问题的投诉，请尽快处理并提交8D报告，谢谢配合"
+    },
     "long ascii subject": {"subject": "[FB-2026-000123] " + "quality problem with the tie rod " * 4},
     "subject with encoded word": {"subject": "=?utf-8?b?5oiR?= literally"},
     "subject with double space": {"subject": "a  b"},
     "subject with edge spaces": {"subject": " padded "},
     "subject with tab": {"subject": "a\tb"},
     "empty subject": {"subject": ""},
-    "threaded": {"in_reply_to": "abc.123@mail.customer.example",
-                 "references": ("root@x.example", "abc.123@mail.customer.example")},
+    "threaded": {
+        "in_reply_to": "abc.123@mail.customer.example",
+        "references": ("root@x.example", "abc.123@mail.customer.example"),
+    },
     "odd id": {"in_reply_to": '"quoted"@x.example', "references": ('"quoted"@x.example', "ok@x.example")},
     "non-ascii id": {"in_reply_to": "编号@x.example"},
     "long references": {"references": tuple(f"kefu.{'x' * 60}.{i:08x}@kefu.example" for i in range(40))},
@@ -55,9 +61,13 @@ CASES: dict[str, dict[str, object]] = {
 
 def _mail(**overrides: object) -> OutgoingEmail:
     values: dict[str, object] = {
-        "from_addr": "kefu 客服 <service@kefu.example>", "to": ("wang@customer.example",),
-        "subject": "[FB-2026-000123] 我们已收到您的反馈", "body": ZH_BODY, "message_id": ID,
-        "reply_to": "service+tok123@kefu.example", "loop_id": "kefu-prod-1",
+        "from_addr": "kefu 客服 <service@kefu.example>",
+        "to": ("wang@customer.example",),
+        "subject": "[FB-2026-000123] 我们已收到您的反馈",
+        "body": ZH_BODY,
+        "message_id": ID,
+        "reply_to": "service+tok123@kefu.example",
+        "loop_id": "kefu-prod-1",
     }
     values.update(overrides)
     return OutgoingEmail(**values)  # type: ignore[arg-type]
@@ -75,8 +85,10 @@ def test_direct_writer_matches_on_random_text() -> None:
     breaks = "\n\r\x85\x0b"
     rng = random.Random(7)
     for i in range(400):
+
         def text(alphabet: str, n: int) -> str:
             return "".join(rng.choice(alphabet) for _ in range(rng.randrange(n)))
+
         # One in ten subjects holds a line break: both must refuse it alike.
         subject = text(words + (breaks if i % 10 == 0 else ""), 120)
         mail = _mail(subject=subject, body=text(words + breaks + "\n" * 5, 600), loop_id=text(words, 20))

@@ -87,8 +87,9 @@ def test_output_has_crlf_line_endings_only() -> None:
 
 def test_all_loop_and_threading_headers_are_set() -> None:
     parent = make_message_id(TOKEN, "kefu.example")
-    mail = _mail(in_reply_to=parent, references=(parent,), language="en",
-                 extra_headers=(("X-Kefu-Case", "FB-2026-000123"),))
+    mail = _mail(
+        in_reply_to=parent, references=(parent,), language="en", extra_headers=(("X-Kefu-Case", "FB-2026-000123"),)
+    )
     msg = _parse(build_email(mail, DATE))
 
     assert msg["Date"].datetime == DATE
@@ -143,13 +144,14 @@ def test_references_longer_than_998_keep_root_and_newest_on_one_line() -> None:
     kept = re.findall(r"<([^>]+)>", refs[0])
     assert kept[0] == ids[0], "the thread root must survive trimming"
     assert kept[-1] == ids[-1], "the direct parent must survive trimming"
-    assert kept[1:] == list(ids[len(ids) - len(kept) + 1:])
+    assert kept[1:] == list(ids[len(ids) - len(kept) + 1 :])
 
 
 def test_long_message_ids_are_never_encoded_or_folded() -> None:
     long_token = "FB-2026-000123.v1." + "A" * 80
-    mail = _mail(message_id=make_message_id(long_token, "kefu.example"),
-                 in_reply_to=make_message_id(long_token, "kefu.example"))
+    mail = _mail(
+        message_id=make_message_id(long_token, "kefu.example"), in_reply_to=make_message_id(long_token, "kefu.example")
+    )
     raw = build_email(mail, DATE)
 
     lines = _header_lines(raw)
@@ -161,8 +163,7 @@ def test_long_message_ids_are_never_encoded_or_folded() -> None:
 
 
 def test_long_chinese_subject_uses_short_encoded_words() -> None:
-    subject = ("[FB-2026-000123] 关于转向拉杆球头批次质量问题的投诉，"
-               "请尽快处理并提交8D报告，谢谢配合")
+    subject = "[FB-2026-000123] 关于转向拉杆球头批次质量问题的投诉，请尽快处理并提交8D报告，谢谢配合"
     raw = build_email(_mail(subject=subject), DATE)
 
     words = re.findall(rb"=\?[^?]+\?[bBqQ]\?[^?]*\?=", raw.split(b"\r\n\r\n", 1)[0])

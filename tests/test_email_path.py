@@ -34,9 +34,15 @@ async def test_complaint_by_email_goes_through_the_whole_procedure(service: tupl
     port = kefu.settings.smtp_listen[1]
 
     # 1. The customer complains; kefu opens a case and acknowledges it with the reference.
-    await smtp_send(port, customer_mail(f"张伟 <{CUSTOMER}>", "刹车片异响，批量问题",
-                                        "零件号：3501-00123\n批次：B2026-1107\n数量：40\n装车后刹车片异响。",
-                                        message_id="c1@dfmc-parts.cn"))
+    await smtp_send(
+        port,
+        customer_mail(
+            f"张伟 <{CUSTOMER}>",
+            "刹车片异响，批量问题",
+            "零件号：3501-00123\n批次：B2026-1107\n数量：40\n装车后刹车片异响。",
+            message_id="c1@dfmc-parts.cn",
+        ),
+    )
     listed = await eventually(lambda: _cases(api), what="the case to be listed")
     reference = listed[0]["reference"]
     assert re.fullmatch(r"FB-\d{4}-\d{6}", reference)
@@ -48,8 +54,12 @@ async def test_complaint_by_email_goes_through_the_whole_procedure(service: tupl
     await eventually(lambda: mails_to(relay, "gm@supplier.example"), what="the approver's notice")
 
     # 2. A reply that kept only the subject tag (QQ Mail style) joins the same case.
-    await smtp_send(port, customer_mail(CUSTOMER, f"回复：[{reference}] 刹车片异响", "补充：VIN LGBF1DE06CR123456",
-                                        message_id="c2@dfmc-parts.cn"))
+    await smtp_send(
+        port,
+        customer_mail(
+            CUSTOMER, f"回复：[{reference}] 刹车片异响", "补充：VIN LGBF1DE06CR123456", message_id="c2@dfmc-parts.cn"
+        ),
+    )
     await eventually(lambda: _inbound(api, reference, 2), what="the reply to join")
     assert len([c for c in await _cases(api)]) == 1
 
@@ -60,9 +70,14 @@ async def test_complaint_by_email_goes_through_the_whole_procedure(service: tupl
     assert await api.step("qe", reference, "analysis", analysis="摩擦材料批次配方偏差") == "analysed"
     assert await api.step("qe", reference, "measures", measures="更换供应商批次，增加来料检验") == "measures_taken"
     assert await api.step("qe", reference, "verify", verification="复测合格") == "verified"
-    assert await api.step("sales", reference, "reply", message="经分析为摩擦材料批次问题，已更换并加严检验。") == "awaiting_satisfaction"
-    request = await eventually(lambda: [m for m in mails_to(relay, CUSTOMER) if "摩擦材料" in m.get_content()],
-                               what="the reply with the satisfaction request")
+    assert (
+        await api.step("sales", reference, "reply", message="经分析为摩擦材料批次问题，已更换并加严检验。")
+        == "awaiting_satisfaction"
+    )
+    request = await eventually(
+        lambda: [m for m in mails_to(relay, CUSTOMER) if "摩擦材料" in m.get_content()],
+        what="the reply with the satisfaction request",
+    )
     reply_mail = request[0]
     assert f"[{reference}]" in reply_mail["Subject"]
     assert "满意" in reply_mail.get_content()
@@ -70,30 +85,56 @@ async def test_complaint_by_email_goes_through_the_whole_procedure(service: tupl
     our_id = reply_mail["Message-ID"].strip("<>")
 
     # 4. An out-of-office answer is not a rating.
-    await smtp_send(port, customer_mail(CUSTOMER, "自动回复: 您的反馈", "我正在休假，11月30日返回。满意",
-                                        message_id="ooo@dfmc-parts.cn", in_reply_to=our_id,
-                                        headers={"Auto-Submitted": "auto-replied"}))
+    await smtp_send(
+        port,
+        customer_mail(
+            CUSTOMER,
+            "自动回复: 您的反馈",
+            "我正在休假，11月30日返回。满意",
+            message_id="ooo@dfmc-parts.cn",
+            in_reply_to=our_id,
+            headers={"Auto-Submitted": "auto-replied"},
+        ),
+    )
     await eventually(lambda: _inbound(api, reference, 3), what="the out-of-office mail to join")
     assert (await api.call("sales", "GET", f"/cases/{reference}"))["state"] == "awaiting_satisfaction"
 
     # 5. 不满意 reopens the case and tells the department and Sales.
-    await smtp_send(port, customer_mail(CUSTOMER, f"Re: [{reference}]", "不满意，异响仍然存在。\n\n> 经分析为摩擦材料批次问题",
-                                        message_id="c3@dfmc-parts.cn", in_reply_to=our_id))
+    await smtp_send(
+        port,
+        customer_mail(
+            CUSTOMER,
+            f"Re: [{reference}]",
+            "不满意，异响仍然存在。\n\n> 经分析为摩擦材料批次问题",
+            message_id="c3@dfmc-parts.cn",
+            in_reply_to=our_id,
+        ),
+    )
     await eventually(lambda: _state(api, reference, "assigned"), what="the case to reopen")
-    await eventually(lambda: [m for m in mails_to(relay, "qe@supplier.example") if "不满意" in m.get_content() or "not satisfied" in m.get_content().lower()],
-                     what="the department to hear of the unsatisfied customer")
+    await eventually(
+        lambda: [
+            m
+            for m in mails_to(relay, "qe@supplier.example")
+            if "不满意" in m.get_content() or "not satisfied" in m.get_content().lower()
+        ],
+        what="the department to hear of the unsatisfied customer",
+    )
 
     # 6. Second round; the answer comes to the signed reply address only, with no headers: 满意 closes.
     assert await api.step("qe", reference, "analysis", analysis="装配扭矩不足") == "analysed"
     assert await api.step("qe", reference, "measures", measures="修订作业指导书") == "measures_taken"
     assert await api.step("qe", reference, "verify", verification="现场确认无异响") == "verified"
     assert await api.step("sales", reference, "reply", message="已现场确认问题解决。") == "awaiting_satisfaction"
-    second = await eventually(lambda: [m for m in mails_to(relay, CUSTOMER) if "已现场确认" in m.get_content()],
-                              what="the second reply")
+    second = await eventually(
+        lambda: [m for m in mails_to(relay, CUSTOMER) if "已现场确认" in m.get_content()], what="the second reply"
+    )
     reply_to = second[0]["Reply-To"].addresses[0].addr_spec
     assert reply_to.startswith("service+")
-    await smtp_send(port, customer_mail(CUSTOMER, "谢谢", "满意，谢谢！", message_id="c4@dfmc-parts.cn", to=reply_to),
-                    rcpts=(reply_to,))
+    await smtp_send(
+        port,
+        customer_mail(CUSTOMER, "谢谢", "满意，谢谢！", message_id="c4@dfmc-parts.cn", to=reply_to),
+        rcpts=(reply_to,),
+    )
     closed = await eventually(lambda: _state(api, reference, "closed"), what="the case to close")
     assert closed["rating"] == "satisfied"
     actions = [h["action"] for h in closed["history"]]
@@ -103,16 +144,26 @@ async def test_complaint_by_email_goes_through_the_whole_procedure(service: tupl
 
 async def test_no_action_decision_is_recorded_and_told_to_the_customer(service: tuple[Kefu, Api], relay: Relay) -> None:
     kefu, api = service
-    await smtp_send(kefu.settings.smtp_listen[1], customer_mail(
-        "John Smith <john@fleet.example>", "Question about invoice layout", "Could you change the invoice layout?",
-        message_id="e1@fleet.example"))
+    await smtp_send(
+        kefu.settings.smtp_listen[1],
+        customer_mail(
+            "John Smith <john@fleet.example>",
+            "Question about invoice layout",
+            "Could you change the invoice layout?",
+            message_id="e1@fleet.example",
+        ),
+    )
     reference = (await eventually(lambda: _cases(api), what="the case"))[0]["reference"]
     ack = (await eventually(lambda: mails_to(relay, "john@fleet.example"), what="the English acknowledgement"))[0]
     assert "received" in ack.get_content().lower()  # the customer wrote in English
     await api.call("gm", "POST", f"/cases/{reference}/no-action", {"reason": ""}, expect=(400, 422))
-    assert await api.step("gm", reference, "no-action", reason="Invoice layout is fixed by the tax office.") == "no_action"
-    told = await eventually(lambda: [m for m in mails_to(relay, "john@fleet.example") if "tax office" in m.get_content()],
-                            what="the no-action mail")
+    assert (
+        await api.step("gm", reference, "no-action", reason="Invoice layout is fixed by the tax office.") == "no_action"
+    )
+    told = await eventually(
+        lambda: [m for m in mails_to(relay, "john@fleet.example") if "tax office" in m.get_content()],
+        what="the no-action mail",
+    )
     assert f"[{reference}]" in told[0]["Subject"]
 
 

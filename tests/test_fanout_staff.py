@@ -28,8 +28,11 @@ async def test_a_person_in_the_department_and_in_sales_gets_one_notice(kefu: Any
 
     await kefu.dispatcher.run_once()
     async with kefu.db.reader() as s:
-        staff = (await s.execute(select(Delivery.template, Delivery.recipient)
-                                 .where(Delivery.audience == "staff").order_by(Delivery.id))).all()
+        staff = (
+            await s.execute(
+                select(Delivery.template, Delivery.recipient).where(Delivery.audience == "staff").order_by(Delivery.id)
+            )
+        ).all()
     assert staff == [("customer_message", "sun@supplier.example"), ("case_closed", "sun@supplier.example")]
 
 
@@ -47,13 +50,28 @@ async def test_the_daily_cap_counts_a_burst_that_arrives_in_one_batch(kefu: Any)
     for i in range(5):
         raw = customer_mail("loop@example.cn", f"问题 {i}", "请处理。", message_id=f"l{i}@example.cn").as_bytes()
         message_id, key = dedupe_key(raw)
-        await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key=key, raw=raw, message_id=message_id,
-                                      envelope_from="loop@example.cn", envelope_to=("service@kefu.example",)))
+        await kefu.inbox.put(
+            RawInput(
+                channel=Channel.EMAIL,
+                dedupe_key=key,
+                raw=raw,
+                message_id=message_id,
+                envelope_from="loop@example.cn",
+                envelope_to=("service@kefu.example",),
+            )
+        )
     await kefu.processor.drain()
     await kefu.dispatcher.run_once()
     async with kefu.db.reader() as s:
-        statuses = (await s.execute(select(Delivery.status).where(Delivery.recipient == "loop@example.cn")
-                                    .order_by(Delivery.id))).scalars().all()
+        statuses = (
+            (
+                await s.execute(
+                    select(Delivery.status).where(Delivery.recipient == "loop@example.cn").order_by(Delivery.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert statuses == ["sent"] * 3 + ["suppressed"] * 2
     assert len(kefu.dispatcher.transport.sent) == 3
 
@@ -68,8 +86,16 @@ async def test_an_event_that_cannot_be_fanned_out_is_set_aside_and_the_others_go
         bad.kind = "no_such_event"  # what a newer version wrote, say
     assert await kefu.dispatcher.run_once() == 2  # the two good acknowledgements
     async with kefu.db.reader() as s:
-        events = (await s.execute(select(OutboxEvent.kind, OutboxEvent.fanned_out_at.is_not(None),
-                                         OutboxEvent.fanout_error).order_by(OutboxEvent.id))).all()
-    assert [(k, done) for k, done, _ in events] == [("case_opened", True), ("no_such_event", True),
-                                                    ("case_opened", True)]
+        events = (
+            await s.execute(
+                select(OutboxEvent.kind, OutboxEvent.fanned_out_at.is_not(None), OutboxEvent.fanout_error).order_by(
+                    OutboxEvent.id
+                )
+            )
+        ).all()
+    assert [(k, done) for k, done, _ in events] == [
+        ("case_opened", True),
+        ("no_such_event", True),
+        ("case_opened", True),
+    ]
     assert events[1][2].startswith("ValueError") and [e for _, _, e in events].count(None) == 2

@@ -25,8 +25,11 @@ from tests.served import served_with_staff
 
 GATEWAY = "fax@gw.dfmc-parts.cn"
 CUSTOMER_MAIL = "wang.jun@dfmc-parts.cn"
-FONTS = ["/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-         "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]
+FONTS = [
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+]
 CJK_FONT = next((f for f in FONTS if Path(f).exists()), None)
 
 
@@ -64,7 +67,9 @@ def blank_tiff() -> bytes:
     return buf.getvalue()
 
 
-def gateway_mail(sender: str, subject: str, body: str, filename: str, data: bytes, ctype: str, mid: str) -> EmailMessage:
+def gateway_mail(
+    sender: str, subject: str, body: str, filename: str, data: bytes, ctype: str, mid: str
+) -> EmailMessage:
     m = EmailMessage()
     m["From"] = f"Fax Gateway <{sender}>"
     m["To"] = "service@kefu.example"
@@ -87,17 +92,35 @@ async def _history(api: Api, ref: str, action: str) -> list[dict[str, Any]]:
 
 
 async def test_a_scanned_chinese_fax_becomes_a_readable_fax_case_of_its_customer(
-        service: tuple[Kefu, Api], relay: Relay) -> None:
+    service: tuple[Kefu, Api], relay: Relay
+) -> None:
     kefu, api = service
     customer = await api.call("sales", "POST", "/customers", {"name": "东风零部件", "code": "DFMC"}, expect=201)
-    await api.call("sales", "POST", f"/customers/{customer['id']}/contacts", {
-        "name": "王军", "preferred_channel": "fax",
-        "identities": [{"kind": "fax", "value": "027-8456 1234"}, {"kind": "email", "value": CUSTOMER_MAIL}]},
-        expect=201)
+    await api.call(
+        "sales",
+        "POST",
+        f"/customers/{customer['id']}/contacts",
+        {
+            "name": "王军",
+            "preferred_channel": "fax",
+            "identities": [{"kind": "fax", "value": "027-8456 1234"}, {"kind": "email", "value": CUSTOMER_MAIL}],
+        },
+        expect=201,
+    )
 
-    await smtp_send(kefu.settings.smtp_listen[1], gateway_mail(
-        GATEWAY, "Fax from +86 27 8456 1234", "You have received a fax: 1 page.", "fax0001.pdf",
-        scanned_page_pdf(), "application/pdf", "fax0001@gw.dfmc-parts.cn"), sender=GATEWAY)
+    await smtp_send(
+        kefu.settings.smtp_listen[1],
+        gateway_mail(
+            GATEWAY,
+            "Fax from +86 27 8456 1234",
+            "You have received a fax: 1 page.",
+            "fax0001.pdf",
+            scanned_page_pdf(),
+            "application/pdf",
+            "fax0001@gw.dfmc-parts.cn",
+        ),
+        sender=GATEWAY,
+    )
 
     async def listed() -> list[dict[str, Any]]:
         return await _items(api)
@@ -133,12 +156,18 @@ async def test_a_scanned_chinese_fax_becomes_a_readable_fax_case_of_its_customer
         await eventually(lambda: _history(api, ref, "document_not_read"), timeout=30, what="the 'not read' note")
 
     # The procedure's reply goes by email too (fax -> email in the fallback table).
-    for who, step, body in [("gm", "approve", {"department": "quality"}), ("qe", "analysis", {"analysis": "来料"}),
-                            ("qe", "measures", {"measures": "加严检验"}), ("qe", "verify", {"verification": "合格"}),
-                            ("sales", "reply", {"message": "已处理，请确认满意度。"})]:
+    for who, step, body in [
+        ("gm", "approve", {"department": "quality"}),
+        ("qe", "analysis", {"analysis": "来料"}),
+        ("qe", "measures", {"measures": "加严检验"}),
+        ("qe", "verify", {"verification": "合格"}),
+        ("sales", "reply", {"message": "已处理，请确认满意度。"}),
+    ]:
         await api.call(who, "POST", f"/cases/{ref}/{step}", body)
-    await eventually(lambda: [m for m in relay.messages if CUSTOMER_MAIL in m.recipients
-                              and "已处理" in plain_text(m.data)], what="the reply by email")
+    await eventually(
+        lambda: [m for m in relay.messages if CUSTOMER_MAIL in m.recipients and "已处理" in plain_text(m.data)],
+        what="the reply by email",
+    )
     assert not [m for m in relay.messages if GATEWAY in m.recipients], "the fax gateway must never be answered"
 
     if missing:
@@ -146,13 +175,26 @@ async def test_a_scanned_chinese_fax_becomes_a_readable_fax_case_of_its_customer
 
 
 async def test_a_hylafax_notice_from_an_unknown_number_lands_in_the_unassigned_pool_and_says_unreadable(
-        service: tuple[Kefu, Api], relay: Relay) -> None:
+    service: tuple[Kefu, Api], relay: Relay
+) -> None:
     kefu, api = service
-    body = ("fax/recvq/fax000000123.tif:\n              Sender: SHANGHAI PARTS\n               Pages: 1\n"
-            "             Quality: Fine\n             CallID1: 021 6543 2100\n")
-    await smtp_send(kefu.settings.smtp_listen[1], gateway_mail(
-        "FaxMaster@fax.example", "Facsimile received from SHANGHAI PARTS", body, "fax000000123.tif",
-        blank_tiff(), "image/tiff", "c123@fax.example"), sender="FaxMaster@fax.example")
+    body = (
+        "fax/recvq/fax000000123.tif:\n              Sender: SHANGHAI PARTS\n               Pages: 1\n"
+        "             Quality: Fine\n             CallID1: 021 6543 2100\n"
+    )
+    await smtp_send(
+        kefu.settings.smtp_listen[1],
+        gateway_mail(
+            "FaxMaster@fax.example",
+            "Facsimile received from SHANGHAI PARTS",
+            body,
+            "fax000000123.tif",
+            blank_tiff(),
+            "image/tiff",
+            "c123@fax.example",
+        ),
+        sender="FaxMaster@fax.example",
+    )
     case = (await eventually(lambda: _items(api), what="the fax case"))[0]
     customer = await api.call("gm", "GET", f"/customers/{case['customer_id']}")
     assert customer["unassigned"] is True and case["channel"] == "fax"

@@ -34,8 +34,9 @@ CUSTOMER = "li.na@faw-parts.cn"
 
 
 def complaint(n: int = 1, body: str = "零件号：3501-00123\n批次：B2026-1107\n装车后刹车片异响。") -> bytes:
-    return customer_mail(f"李娜 <{CUSTOMER}>", f"刹车片异响 {n}", body,
-                         message_id=f"complaint-{n}@faw-parts.cn").as_bytes()
+    return customer_mail(
+        f"李娜 <{CUSTOMER}>", f"刹车片异响 {n}", body, message_id=f"complaint-{n}@faw-parts.cn"
+    ).as_bytes()
 
 
 @pytest.fixture
@@ -50,8 +51,14 @@ def dovecot() -> Iterator[Dovecot]:
 def poller(kefu: Kefu, url: str, factory: Any = ImapMailbox, **overrides: Any) -> ImapPoller:
     config = imap_config(replace(kefu.settings, imap_url=url, **overrides))
     assert config is not None
-    return ImapPoller(config, kefu.inbox, CursorStore(kefu.db, kefu.clock), OversizeReporter(kefu.db, kefu.clock),
-                      kefu.clock, mailbox_factory=factory)
+    return ImapPoller(
+        config,
+        kefu.inbox,
+        CursorStore(kefu.db, kefu.clock),
+        OversizeReporter(kefu.db, kefu.clock),
+        kefu.clock,
+        mailbox_factory=factory,
+    )
 
 
 async def one_check(p: ImapPoller) -> Any:
@@ -70,7 +77,9 @@ async def count(kefu: Kefu, model: Any) -> int:
 
 
 @needs_dovecot
-async def test_a_complaint_appended_to_the_mailbox_becomes_one_case_and_is_flagged(kefu: Kefu, dovecot: Dovecot) -> None:
+async def test_a_complaint_appended_to_the_mailbox_becomes_one_case_and_is_flagged(
+    kefu: Kefu, dovecot: Dovecot
+) -> None:
     dovecot.append(complaint())
     p = poller(kefu, dovecot.url())
     result = await one_check(p)
@@ -144,8 +153,9 @@ async def test_a_rebuilt_folder_with_a_new_uidvalidity_opens_no_second_case(kefu
 
 @needs_dovecot
 @pytest.mark.parametrize("idle", [True, False], ids=["idle", "poll"])
-async def test_a_folder_rebuilt_while_the_poller_has_it_open_is_read_again(kefu: Kefu, dovecot: Dovecot,
-                                                                          idle: bool) -> None:
+async def test_a_folder_rebuilt_while_the_poller_has_it_open_is_read_again(
+    kefu: Kefu, dovecot: Dovecot, idle: bool
+) -> None:
     """The folder is deleted and made again under the running poller's open session: the
     session fails, the poller reconnects, sees the new UIDVALIDITY and stores only the new mail."""
     mails = [complaint(1), complaint(2)]
@@ -183,6 +193,7 @@ async def test_an_oversized_mail_is_reported_and_not_downloaded(kefu: Kefu, dove
     assert (result.stored, result.oversized) == (1, 1)
     async with kefu.db.reader() as s:
         from cases.queries import operations as queries
+
         held = (await queries.held_inbound(s))["items"]
         raw = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == held[0]["id"]))).scalar_one()
     assert len(held) == 1 and held[0]["status"] == "quarantined" and held[0]["size"] > 20000
@@ -306,17 +317,35 @@ def test_imaps_verifies_the_certificate_and_accepts_our_own_ca() -> None:
 def test_the_imap_url_is_read_strictly() -> None:
     from cases.settings import SettingsError
 
-    c = imap_config(Settings.from_env({"KEFU_IMAP_URL": "imaps://svc%40x.cn@mail.example.com/Service",
-                                       "KEFU_IMAP_PASSWORD": "pw", "KEFU_IMAP_MOVE_TO": "Done"}))
-    assert c == ImapConfig(host="mail.example.com", port=993, username="svc@x.cn", password="pw", folder="Service",
-                           move_to="Done", poll_seconds=60.0, max_message_bytes=25 * 1024 * 1024)
+    c = imap_config(
+        Settings.from_env(
+            {
+                "KEFU_IMAP_URL": "imaps://svc%40x.cn@mail.example.com/Service",
+                "KEFU_IMAP_PASSWORD": "pw",
+                "KEFU_IMAP_MOVE_TO": "Done",
+            }
+        )
+    )
+    assert c == ImapConfig(
+        host="mail.example.com",
+        port=993,
+        username="svc@x.cn",
+        password="pw",
+        folder="Service",
+        move_to="Done",
+        poll_seconds=60.0,
+        max_message_bytes=25 * 1024 * 1024,
+    )
     assert imap_config(Settings()) is None
     plain = imap_config(Settings(imap_url="imap://u:p@mail.example.com"))
     assert plain is not None and (plain.port, plain.starttls, plain.folder) == (143, True, "INBOX")
-    for url, message in [("imap://u:p@mail.example.com/?starttls=never", "loopback"),
-                         ("imaps://u:p@127.0.0.1/?starttls=never", "loopback"),
-                         ("imap://u@mail.example.com/", "password"), ("pop3://u:p@x/", "imaps://"),
-                         ("imap://u:p@x/?tls=off", "unknown")]:
+    for url, message in [
+        ("imap://u:p@mail.example.com/?starttls=never", "loopback"),
+        ("imaps://u:p@127.0.0.1/?starttls=never", "loopback"),
+        ("imap://u@mail.example.com/", "password"),
+        ("pop3://u:p@x/", "imaps://"),
+        ("imap://u:p@x/?tls=off", "unknown"),
+    ]:
         with pytest.raises(SettingsError, match=message):
             imap_config(Settings(imap_url=url))
     with pytest.raises(SettingsError, match="KEFU_IMAP_CA_FILE"):

@@ -80,11 +80,23 @@ class HoldingProxy:
 
 
 def _serve(settings: Settings, imap_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
-           "KEFU_SMTP_LISTEN": "{}:{}".format(*settings.smtp_listen), "KEFU_HTTP_LISTEN": "{}:{}".format(*settings.http_listen),
-           "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_SECRET_KEY": "imap-kill-test", "KEFU_IMAP_URL": imap_url}
-    return subprocess.Popen([sys.executable, "-m", "kefu", "serve"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "KEFU_DATA_DIR": str(settings.data_dir),
+        "KEFU_DATABASE_URL": settings.sqlalchemy_url,
+        "KEFU_SMTP_LISTEN": "{}:{}".format(*settings.smtp_listen),
+        "KEFU_HTTP_LISTEN": "{}:{}".format(*settings.http_listen),
+        "KEFU_MAIL_DOMAINS": "kefu.example",
+        "KEFU_SECRET_KEY": "imap-kill-test",
+        "KEFU_IMAP_URL": imap_url,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "kefu", "serve"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 async def _count(kefu: Kefu, model: object) -> int:
@@ -93,8 +105,9 @@ async def _count(kefu: Kefu, model: object) -> int:
 
 
 @needs_dovecot
-async def test_kill_9_between_commit_and_flag_opens_no_second_case(kefu: Kefu, dovecot: Dovecot,
-                                                                   tmp_path: Path) -> None:
+async def test_kill_9_between_commit_and_flag_opens_no_second_case(
+    kefu: Kefu, dovecot: Dovecot, tmp_path: Path
+) -> None:
     dovecot.append(complaint())
     proxy = HoldingProxy(dovecot.port, b"UID STORE")
     log = tmp_path / "kefu.log"

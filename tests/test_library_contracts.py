@@ -15,11 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 
-@pytest.mark.parametrize("name", [
-    "_handle_hooks", "_call_handler_hook", "_decode_data",  # BDAT delivers as aiosmtpd's DATA does
-    "_set_post_data_state", "_getaddr",  # overridden: BDAT's state, the fast address path
-    "_reader", "_writer", "_handler_coroutine",  # the DATA reader reads the session's own stream
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "_handle_hooks",
+        "_call_handler_hook",
+        "_decode_data",  # BDAT delivers as aiosmtpd's DATA does
+        "_set_post_data_state",
+        "_getaddr",  # overridden: BDAT's state, the fast address path
+        "_reader",
+        "_writer",
+        "_handler_coroutine",  # the DATA reader reads the session's own stream
+    ],
+)
 def test_aiosmtpd_smtp_has_what_intake_smtp_data_uses(name: str) -> None:
     # A method of the class, or an attribute a session sets on itself (`self._reader = ...`).
     assert hasattr(SMTP, name) or re.search(rf"self\.{name}\s*[:=]", inspect.getsource(SMTP)), name

@@ -38,8 +38,7 @@ def _with_attachment(**disposition_params: object) -> bytes:
 
 def test_gb2312_part_with_gbk_only_characters_keeps_them() -> None:
     raw = _mail(
-        "From: a@example.com\nSubject: x\nContent-Type: text/plain; charset=gb2312\n"
-        "Content-Transfer-Encoding: 8bit",
+        "From: a@example.com\nSubject: x\nContent-Type: text/plain; charset=gb2312\nContent-Transfer-Encoding: 8bit",
         GBK_ONLY.encode("gbk"),
     )
     parsed = parse_mail(raw)
@@ -241,7 +240,7 @@ def test_forwarded_message_is_attached_as_eml() -> None:
 
 def test_multipart_report_bounce_is_flagged() -> None:
     raw = _mail(
-        'From: MAILER-DAEMON@mx.example.com\nSubject: Undelivered Mail Returned to Sender\n'
+        "From: MAILER-DAEMON@mx.example.com\nSubject: Undelivered Mail Returned to Sender\n"
         'Content-Type: multipart/report; report-type=delivery-status; boundary="B"',
         b"--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you...\r\n"
         b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
@@ -272,7 +271,8 @@ def test_body_using_another_boundary_is_recovered_with_it() -> None:
     raw = _mail(
         'From: a@example.com\nSubject: x\nContent-Type: multipart/mixed; boundary="declared"',
         b"--actual\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + encoded + b"\r\n--actual--\r\n",
+        + encoded
+        + b"\r\n--actual--\r\n",
     )
     parsed = parse_mail(raw)
     assert parsed.text == "刹车片开裂"
@@ -292,8 +292,7 @@ def test_missing_closing_boundary_keeps_every_part() -> None:
 def test_base64_with_garbage_does_not_raise_and_keeps_the_good_part() -> None:
     good = base64.b64encode("质量问题".encode())
     raw = _mail(
-        "From: a@example.com\nSubject: x\nContent-Type: text/plain; charset=utf-8\n"
-        "Content-Transfer-Encoding: base64",
+        "From: a@example.com\nSubject: x\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64",
         good + b"\r\n!!\xff\xfe@@@\r\nQ",
     )
     parsed = parse_mail(raw)

@@ -27,6 +27,7 @@ RAW = b"From: li.na@chery-parts.cn\r\nSubject: =?utf-8?b?5ryP5rK5?=\r\n\r\n\xd7\
 
 def _run(url: str, fn: Any) -> Any:
     """fn(connection) on the database, in a transaction that commits."""
+
     async def go() -> Any:
         engine = make_engine(url)
         try:
@@ -52,20 +53,27 @@ def test_0008_moves_the_raw_bytes_into_their_own_table_and_back(database_url: st
     upgrade(database_url, "0007")
 
     def store(conn: Connection) -> None:
-        conn.execute(text(
-            "INSERT INTO inbound_messages (channel, dedupe_key, envelope_from, envelope_to, raw, size, received_at,"
-            " status, attempts, rule_hits) VALUES ('email', :key, '', '[]', :raw, :size, :at, 'pending', 0, '[]')"
-        ).bindparams(bindparam("at", type_=DateTime(timezone=True))),
-            [{"key": f"k{n}", "raw": RAW + bytes([n]), "size": len(RAW) + 1, "at": datetime(2026, 12, 1, tzinfo=UTC)}
-             for n in range(3)])
+        conn.execute(
+            text(
+                "INSERT INTO inbound_messages (channel, dedupe_key, envelope_from, envelope_to, raw, size, received_at,"
+                " status, attempts, rule_hits) VALUES ('email', :key, '', '[]', :raw, :size, :at, 'pending', 0, '[]')"
+            ).bindparams(bindparam("at", type_=DateTime(timezone=True))),
+            [
+                {"key": f"k{n}", "raw": RAW + bytes([n]), "size": len(RAW) + 1, "at": datetime(2026, 12, 1, tzinfo=UTC)}
+                for n in range(3)
+            ],
+        )
 
     _run(database_url, store)
     upgrade(database_url, "0008")
 
     def moved(conn: Connection) -> tuple[set[str], Sequence[Any]]:
-        return _columns(conn, "inbound_messages"), conn.execute(text(
-            "SELECT m.dedupe_key, r.raw FROM inbound_messages m JOIN inbound_raw r ON r.inbound_id = m.id"
-            " ORDER BY m.id")).all()
+        return _columns(conn, "inbound_messages"), conn.execute(
+            text(
+                "SELECT m.dedupe_key, r.raw FROM inbound_messages m JOIN inbound_raw r ON r.inbound_id = m.id"
+                " ORDER BY m.id"
+            )
+        ).all()
 
     columns, rows = _run(database_url, moved)
     assert "raw" not in columns and {"status", "size", "dedupe_key"} <= columns
@@ -74,8 +82,9 @@ def test_0008_moves_the_raw_bytes_into_their_own_table_and_back(database_url: st
     command.downgrade(alembic_config(database_url), "0007")
 
     def back(conn: Connection) -> tuple[bool, Sequence[Any]]:
-        return inspect(conn).has_table("inbound_raw"), conn.execute(text(
-            "SELECT dedupe_key, raw FROM inbound_messages ORDER BY id")).all()
+        return inspect(conn).has_table("inbound_raw"), conn.execute(
+            text("SELECT dedupe_key, raw FROM inbound_messages ORDER BY id")
+        ).all()
 
     has_raw_table, rows = _run(database_url, back)
     assert not has_raw_table
@@ -86,10 +95,17 @@ def test_two_upgrades_started_at_once_on_an_empty_database_both_succeed(database
     """Two instances starting together (`kefu db upgrade` in each) against an empty database:
     on PostgreSQL they take turns on the schema lock; both exit 0, the schema is whole and the
     departments are seeded once."""
-    env = {**os.environ, "KEFU_DATABASE_URL": database_url, "KEFU_DATA_DIR": str(tmp_path),
-           "KEFU_SECRET_KEY": "test"}
-    procs = [subprocess.Popen([sys.executable, "-m", "kefu", "db", "upgrade"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    env = {**os.environ, "KEFU_DATABASE_URL": database_url, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "test"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kefu", "db", "upgrade"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     differences = _run(database_url, lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))

@@ -15,8 +15,18 @@ from intake.doctext import tidy
 from intake.fax_rules import UNKNOWN_NUMBER, as_fax, match_fax
 
 
-@pytest.mark.parametrize("raw", ["+86 27 8456 1234", "027-8456 1234", "(027) 84561234", "0086 27 84561234",
-                                 "86-27-84561234", "+862784561234", " 027 8456-1234 "])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+86 27 8456 1234",
+        "027-8456 1234",
+        "(027) 84561234",
+        "0086 27 84561234",
+        "86-27-84561234",
+        "+862784561234",
+        " 027 8456-1234 ",
+    ],
+)
 def test_chinese_numbers_however_written_become_one_e164(raw: str) -> None:
     assert normalise_number(raw) == "+862784561234"
 
@@ -52,17 +62,31 @@ HYLAFAX_BODY = """fax/recvq/fax000000123.tif (ftp://fax.example:4559/recvq/fax00
 """
 
 
-@pytest.mark.parametrize("sender, subject, body, rule, pages", [
-    ("fax@gw.example.cn", "Fax from +86 27 8456 1234", "2 pages", "fax_from", 2),
-    ("FaxMaster@fax.example", "Facsimile received from +86 21 6543 2100", HYLAFAX_BODY, "hylafax", 3),
-    ("message@inbound.efax.com", 'eFax message from "+86 27 8456 1234" - 4 page(s), Caller-ID: 86-27-84561234', "",
-     "efax", 4),
-    ("service@ringcentral.com", "New Fax Message from +86 27 8456 1234 on 11/30/2026 at 2:05 PM", "Pages: 1",
-     "ringcentral", 1),
-    ("fax@oa.example.cn", "收到新传真", "来自 027-84561234 的传真，共 2 页", "fax_from", 2),
-])
-def test_each_gateway_format_gives_the_caller_number_and_pages(sender: str, subject: str, body: str, rule: str,
-                                                               pages: int) -> None:
+@pytest.mark.parametrize(
+    "sender, subject, body, rule, pages",
+    [
+        ("fax@gw.example.cn", "Fax from +86 27 8456 1234", "2 pages", "fax_from", 2),
+        ("FaxMaster@fax.example", "Facsimile received from +86 21 6543 2100", HYLAFAX_BODY, "hylafax", 3),
+        (
+            "message@inbound.efax.com",
+            'eFax message from "+86 27 8456 1234" - 4 page(s), Caller-ID: 86-27-84561234',
+            "",
+            "efax",
+            4,
+        ),
+        (
+            "service@ringcentral.com",
+            "New Fax Message from +86 27 8456 1234 on 11/30/2026 at 2:05 PM",
+            "Pages: 1",
+            "ringcentral",
+            1,
+        ),
+        ("fax@oa.example.cn", "收到新传真", "来自 027-84561234 的传真，共 2 页", "fax_from", 2),
+    ],
+)
+def test_each_gateway_format_gives_the_caller_number_and_pages(
+    sender: str, subject: str, body: str, rule: str, pages: int
+) -> None:
     hit = match_fax(sender, subject, body)
     assert hit is not None and hit.rule == rule and hit.pages == pages
     assert hit.number in ("+862784561234", "+862165432100")
@@ -84,9 +108,17 @@ def test_a_gateway_mail_without_a_number_is_still_a_fax_never_answered_to_the_ga
 
 
 def test_as_fax_turns_the_message_into_the_callers_fax_and_records_the_rule() -> None:
-    msg = IntakeMessage(channel=Channel.EMAIL, source_id="7", sender_identity="fax@gw.example.cn", sender_name="GW",
-                        subject="Fax from +86 27 8456 1234", text="1 page", new_text="1 page",
-                        received_at=datetime(2026, 11, 30, tzinfo=UTC), language=Language.ZH)
+    msg = IntakeMessage(
+        channel=Channel.EMAIL,
+        source_id="7",
+        sender_identity="fax@gw.example.cn",
+        sender_name="GW",
+        subject="Fax from +86 27 8456 1234",
+        text="1 page",
+        new_text="1 page",
+        received_at=datetime(2026, 11, 30, tzinfo=UTC),
+        language=Language.ZH,
+    )
     fax = as_fax(msg, gateway="fax@gw.example.cn")
     assert (fax.channel, fax.sender_identity, fax.rule_hits) == (Channel.FAX, "+862784561234", ("fax:fax_from",))
     assert as_fax(msg, gateway="someone@else.cn") is msg
@@ -95,11 +127,21 @@ def test_as_fax_turns_the_message_into_the_callers_fax_and_records_the_rule() ->
 def test_a_mail_from_a_gateway_address_with_neither_number_nor_document_stays_an_email() -> None:
     from cases.domain.intake_message import Attachment
 
-    msg = IntakeMessage(channel=Channel.EMAIL, source_id="8", sender_identity="fax@customer.cn", sender_name="Fax",
-                        subject="问题反馈", text="刹车片异响", new_text="刹车片异响",
-                        received_at=datetime(2026, 11, 30, tzinfo=UTC), language=Language.ZH)
+    msg = IntakeMessage(
+        channel=Channel.EMAIL,
+        source_id="8",
+        sender_identity="fax@customer.cn",
+        sender_name="Fax",
+        subject="问题反馈",
+        text="刹车片异响",
+        new_text="刹车片异响",
+        received_at=datetime(2026, 11, 30, tzinfo=UTC),
+        language=Language.ZH,
+    )
     assert as_fax(msg, gateway="fax@customer.cn") is msg
-    scanned = as_fax(replace(msg, attachments=(Attachment("scan.tif", "image/tiff", b"II*"),)), gateway="fax@customer.cn")
+    scanned = as_fax(
+        replace(msg, attachments=(Attachment("scan.tif", "image/tiff", b"II*"),)), gateway="fax@customer.cn"
+    )
     assert scanned.channel is Channel.FAX and scanned.sender_identity == UNKNOWN_NUMBER
 
 
@@ -125,8 +167,10 @@ def test_the_parse_step_uses_the_sites_gateways_in_the_worker_as_inline() -> Non
     from intake.fax_rules import site_rules
     from intake.prepare import RawRow, prepare
 
-    raw = (b"From: scanner@works.example\r\nTo: service@kefu.example\r\nSubject: Fax from +86 27 8456 1234\r\n"
-           b"Message-ID: <fx1@works.example>\r\n\r\nSee the attached fax.\r\n")
+    raw = (
+        b"From: scanner@works.example\r\nTo: service@kefu.example\r\nSubject: Fax from +86 27 8456 1234\r\n"
+        b"Message-ID: <fx1@works.example>\r\n\r\nSee the attached fax.\r\n"
+    )
     row = RawRow(1, raw, "scanner@works.example", ("service@kefu.example",), datetime(2026, 12, 1, tzinfo=UTC))
     plain = prepare(row, "FB")
     site = prepare(row, "FB", site_rules(("scanner@works.example",)))
@@ -140,10 +184,19 @@ async def test_the_site_gateways_reach_the_parse_worker_processes() -> None:
     from intake.parse_pool import ParsePool
     from intake.prepare import RawRow
 
-    rows = [RawRow(n, (b"From: scanner@works.example\r\nTo: service@kefu.example\r\n"
-                       b"Subject: Fax from +86 27 8456 1234\r\nMessage-ID: <fx%d@works.example>\r\n\r\nfax\r\n" % n),
-                   "scanner@works.example", ("service@kefu.example",), datetime(2026, 12, 1, tzinfo=UTC))
-            for n in (1, 2)]
+    rows = [
+        RawRow(
+            n,
+            (
+                b"From: scanner@works.example\r\nTo: service@kefu.example\r\n"
+                b"Subject: Fax from +86 27 8456 1234\r\nMessage-ID: <fx%d@works.example>\r\n\r\nfax\r\n" % n
+            ),
+            "scanner@works.example",
+            ("service@kefu.example",),
+            datetime(2026, 12, 1, tzinfo=UTC),
+        )
+        for n in (1, 2)
+    ]
     pool = ParsePool(1, "FB", site_rules(("scanner@works.example",)))
     try:
         prepared = await pool.prepare(rows)

@@ -15,9 +15,9 @@ def test_qq_mail_original_separator_cuts_the_quote() -> None:
     text = (
         "5分，非常满意\n\n"
         "------------------ 原始邮件 ------------------\n"
-        "发件人: \"客服\"<service@kefu.example>;\n"
+        '发件人: "客服"<service@kefu.example>;\n'
         "发送时间: 2026年11月20日(星期五) 上午10:00\n"
-        "收件人: \"张三\"<zhang@example.com>;\n"
+        '收件人: "张三"<zhang@example.com>;\n'
         "主题: 满意度确认 [FB-2026-000123]\n\n" + REQUEST
     )
     assert new_text(text) == "5分，非常满意"
@@ -84,7 +84,7 @@ def test_chinese_gmail_attribution_is_cut() -> None:
 
 
 def test_chinese_attribution_starting_with_zai_is_cut() -> None:
-    text = f"３分\n\n在 2026年11月20日 10:00，\"客服\"<service@kefu.example> 写道：\n{REQUEST}\n"
+    text = f'３分\n\n在 2026年11月20日 10:00，"客服"<service@kefu.example> 写道：\n{REQUEST}\n'
     assert new_text(text) == "３分"
 
 

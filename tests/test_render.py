@@ -73,9 +73,7 @@ def renderer() -> Renderer:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize(("audience", "event"), COMBINATIONS)
-def test_every_event_has_its_own_template_in_both_languages(
-    audience: str, event: str, language: str
-) -> None:
+def test_every_event_has_its_own_template_in_both_languages(audience: str, event: str, language: str) -> None:
     # Checked on disk: rendering alone would hide a missing English file behind the fallback.
     assert (TEMPLATE_DIR / audience / f"{event}.{language}.txt").is_file()
 
@@ -98,9 +96,7 @@ def test_every_email_renders_with_the_reference_and_no_leftovers(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize(("audience", "event"), COMBINATIONS)
-def test_telegram_messages_have_the_short_frame(
-    renderer: Renderer, audience: str, event: str, language: str
-) -> None:
+def test_telegram_messages_have_the_short_frame(renderer: Renderer, audience: str, event: str, language: str) -> None:
     out = renderer.render(audience, event, "telegram", language, sample_context())
 
     assert REFERENCE in out.body
@@ -120,8 +116,7 @@ def test_customer_email_is_a_polite_chinese_letter(renderer: Renderer) -> None:
 
 def test_optional_lines_disappear_when_empty(renderer: Renderer) -> None:
     context = sample_context()
-    context["case"] = {**context["case"], "part_number": "", "batch": "", "deadline_local": "",
-                       "contact_name": ""}
+    context["case"] = {**context["case"], "part_number": "", "batch": "", "deadline_local": "", "contact_name": ""}
 
     out = renderer.render("customer", "case_opened", "email", "zh", context)
 
@@ -154,8 +149,9 @@ def test_satisfaction_request_offers_words_and_scores(renderer: Renderer) -> Non
 
 
 def test_reply_hint_replaces_the_email_wording(renderer: Renderer) -> None:
-    out = renderer.render("customer", "satisfaction_request", "telegram", "zh",
-                          sample_context(reply_hint="在此对话中直接回复即可。"))
+    out = renderer.render(
+        "customer", "satisfaction_request", "telegram", "zh", sample_context(reply_hint="在此对话中直接回复即可。")
+    )
 
     assert "在此对话中直接回复即可。" in out.body
     assert "本邮件" not in out.body
@@ -163,22 +159,16 @@ def test_reply_hint_replaces_the_email_wording(renderer: Renderer) -> None:
 
 @pytest.mark.parametrize(
     ("rating", "language", "expected"),
-    [("satisfied", "zh", "满意"), (4, "zh", "4 分"), ("neutral", "en", "neutral"),
-     (5, "en", "5/5")],
+    [("satisfied", "zh", "满意"), (4, "zh", "4 分"), ("neutral", "en", "neutral"), (5, "en", "5/5")],
 )
-def test_closing_mail_mentions_the_rating(
-    renderer: Renderer, rating: object, language: str, expected: str
-) -> None:
-    out = renderer.render("customer", "case_closed", "email", language,
-                          sample_context(rating=rating))
+def test_closing_mail_mentions_the_rating(renderer: Renderer, rating: object, language: str, expected: str) -> None:
+    out = renderer.render("customer", "case_closed", "email", language, sample_context(rating=rating))
 
     assert expected in out.body
 
 
 @pytest.mark.parametrize("rating", [None, "", "no_response", "未答复", "no response"])
-def test_closing_mail_thanks_for_no_rating_that_was_not_given(
-    renderer: Renderer, rating: object
-) -> None:
+def test_closing_mail_thanks_for_no_rating_that_was_not_given(renderer: Renderer, rating: object) -> None:
     zh = renderer.render("customer", "case_closed", "email", "zh", sample_context(rating=rating))
     en = renderer.render("customer", "case_closed", "email", "en", sample_context(rating=rating))
 
@@ -260,8 +250,11 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 def _event(tag: str) -> str:
     return (
-        "{% extends layout %}\n{% block subject %}[{{ case.reference }}] " + tag
-        + "{% endblock %}\n{% block body %}\nbody " + tag + "\n{% endblock %}\n"
+        "{% extends layout %}\n{% block subject %}[{{ case.reference }}] "
+        + tag
+        + "{% endblock %}\n{% block body %}\nbody "
+        + tag
+        + "\n{% endblock %}\n"
     )
 
 
@@ -283,9 +276,14 @@ def test_lookup_order_is_documented_in_one_place() -> None:
 
 
 def test_channel_specific_template_wins(tmp_path: Path) -> None:
-    _write(tmp_path, {**LAYOUTS, "customer/reply.telegram.zh.txt": "{% extends layout %}"
-                      "{% block body %}chat{% endblock %}",
-                      "customer/reply.zh.txt": _event("neutral")})
+    _write(
+        tmp_path,
+        {
+            **LAYOUTS,
+            "customer/reply.telegram.zh.txt": "{% extends layout %}{% block body %}chat{% endblock %}",
+            "customer/reply.zh.txt": _event("neutral"),
+        },
+    )
     renderer = Renderer(tmp_path)
 
     chat = renderer.render("customer", "reply", "telegram", "zh", sample_context())
@@ -297,8 +295,14 @@ def test_channel_specific_template_wins(tmp_path: Path) -> None:
 
 
 def test_neutral_template_in_the_language_beats_chinese_for_the_channel(tmp_path: Path) -> None:
-    _write(tmp_path, {**LAYOUTS, "customer/reply.en.txt": _event("english"),
-                      "customer/reply.telegram.zh.txt": _event("chinese chat")})
+    _write(
+        tmp_path,
+        {
+            **LAYOUTS,
+            "customer/reply.en.txt": _event("english"),
+            "customer/reply.telegram.zh.txt": _event("chinese chat"),
+        },
+    )
 
     out = Renderer(tmp_path).render("customer", "reply", "telegram", "en", sample_context())
 
@@ -332,9 +336,14 @@ def test_missing_layout_is_template_missing(tmp_path: Path) -> None:
 
 
 def test_subject_is_made_one_line(tmp_path: Path) -> None:
-    _write(tmp_path, {**LAYOUTS, "customer/reply.zh.txt":
-                      "{% extends layout %}{% block subject %}\n  [{{ case.reference }}]\n"
-                      "  多行\t主题  \n{% endblock %}{% block body %}x{% endblock %}"})
+    _write(
+        tmp_path,
+        {
+            **LAYOUTS,
+            "customer/reply.zh.txt": "{% extends layout %}{% block subject %}\n  [{{ case.reference }}]\n"
+            "  多行\t主题  \n{% endblock %}{% block body %}x{% endblock %}",
+        },
+    )
 
     out = Renderer(tmp_path).render("customer", "reply", "email", "zh", sample_context())
 
@@ -342,7 +351,9 @@ def test_subject_is_made_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("language, words", [("zh", "Telegram 上随时查询"), ("en", "follow this case")])
-def test_the_acknowledgement_invites_to_telegram_only_with_a_link(renderer: Renderer, language: str, words: str) -> None:
+def test_the_acknowledgement_invites_to_telegram_only_with_a_link(
+    renderer: Renderer, language: str, words: str
+) -> None:
     link = "https://t.me/kefu_bot?start=c1_ab_cd"
     invited = renderer.render("customer", "case_opened", "email", language, sample_context(telegram_link=link))
     plain = renderer.render("customer", "case_opened", "email", language, sample_context())

@@ -23,9 +23,19 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 async def _new_case(s, reference: str) -> Case:  # type: ignore[no-untyped-def]
     contact, _ = await contact_for(s, Channel.EMAIL, f"{reference.lower()}@example.cn", "", Language.ZH, NOW)
-    case = Case(reference=reference, type="quality_complaint", channel="email", state=CaseState.NEW,
-                customer_id=contact.customer_id, contact=contact, subject="s", reply_channel="email",
-                received_at=NOW, created_at=NOW, updated_at=NOW)
+    case = Case(
+        reference=reference,
+        type="quality_complaint",
+        channel="email",
+        state=CaseState.NEW,
+        customer_id=contact.customer_id,
+        contact=contact,
+        subject="s",
+        reply_channel="email",
+        received_at=NOW,
+        created_at=NOW,
+        updated_at=NOW,
+    )
     s.add(case)
     return case
 
@@ -39,12 +49,20 @@ async def test_rows_of_new_cases_and_their_messages_get_the_keys_of_the_flush(ke
     async with kefu.db.unit_of_work() as s:
         cases = [await _new_case(s, f"FB-2026-90000{i}") for i in range(3)]
         for case in cases:
-            message = rows.append(s, CaseMessage, dict(direction="in", channel="email", subject="s", body="b",
-                                                       new_text="b", created_at=NOW), case_id=case)
+            message = rows.append(
+                s,
+                CaseMessage,
+                dict(direction="in", channel="email", subject="s", body="b", new_text="b", created_at=NOW),
+                case_id=case,
+            )
             for name in ("a.pdf", "b.pdf"):  # the same bytes twice: one blob
                 rows.append(s, Blob, {"sha256": "0" * 64, "size": 3, "data": b"abc"})
-                rows.append(s, Attachment, dict(filename=name, content_type="application/pdf", size=3,
-                                                sha256="0" * 64), message_id=message)
+                rows.append(
+                    s,
+                    Attachment,
+                    dict(filename=name, content_type="application/pdf", size=3, sha256="0" * 64),
+                    message_id=message,
+                )
             record_history(s, case=case, at=NOW, actor=SYSTEM, action="opened", to_state=case.state)
             emit(s, EventKind.CASE_OPENED, case, NOW)
     async with kefu.db.reader() as s:
@@ -86,12 +104,23 @@ async def test_a_rollback_drops_the_queued_rows(kefu: Kefu) -> None:
 
 async def test_new_objects_are_inserted_at_the_flush_and_then_tracked_like_loaded_ones(kefu: Kefu) -> None:
     from cases.archive import lookup as archive
+
     async with kefu.db.unit_of_work() as s:
         contact, created = await archive.contact_for(s, Channel.EMAIL, "li.na@example.cn", "李娜", Language.ZH, NOW)
         assert created and contact.id is None  # queued, not written
-        case = Case(reference="FB-2026-900030", type="quality_complaint", channel="email",
-                    state=CaseState.NEW, customer_id=contact.customer_id, contact=contact,
-                    subject="s", reply_channel="email", received_at=NOW, created_at=NOW, updated_at=NOW)
+        case = Case(
+            reference="FB-2026-900030",
+            type="quality_complaint",
+            channel="email",
+            state=CaseState.NEW,
+            customer_id=contact.customer_id,
+            contact=contact,
+            subject="s",
+            reply_channel="email",
+            received_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
         rows.add_new(s, case)
         case.part_number = "BP-100"  # changed before the flush: part of the insert
         await s.flush()

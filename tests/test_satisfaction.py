@@ -67,9 +67,7 @@ CLEAR_WORDS = [
 
 
 @pytest.mark.parametrize(("text", "rating", "matched"), CLEAR_WORDS)
-def test_rating_words_give_a_countable_answer(
-    text: str, rating: Satisfaction, matched: str
-) -> None:
+def test_rating_words_give_a_countable_answer(text: str, rating: Satisfaction, matched: str) -> None:
     assert parse_satisfaction(text) == SatisfactionAnswer(rating, None, False, matched)
 
 
@@ -111,9 +109,7 @@ SCORES = [
 
 
 @pytest.mark.parametrize(("text", "score", "rating", "matched"), SCORES)
-def test_scores_and_stars_map_to_a_rating(
-    text: str, score: int, rating: Satisfaction, matched: str
-) -> None:
+def test_scores_and_stars_map_to_a_rating(text: str, score: int, rating: Satisfaction, matched: str) -> None:
     assert parse_satisfaction(text) == SatisfactionAnswer(rating, score, False, matched)
 
 

@@ -30,8 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 def _kefu(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kefu", *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "kefu", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def _wait(check, what: str, seconds: float = 30.0):  # type: ignore[no-untyped-def]
@@ -51,19 +50,33 @@ def test_serve_takes_a_mail_to_a_listed_case_and_an_acknowledgement_file(setting
 
     log = tmp_path / "serve.log"
     proc, settings = _start(settings, log)
-    env = {**os.environ, "KEFU_DATA_DIR": str(settings.data_dir), "KEFU_DATABASE_URL": settings.sqlalchemy_url,
-           "KEFU_SECRET_KEY": "crash-test", "KEFU_MAIL_DOMAINS": "kefu.example", "KEFU_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "KEFU_DATA_DIR": str(settings.data_dir),
+        "KEFU_DATABASE_URL": settings.sqlalchemy_url,
+        "KEFU_SECRET_KEY": "crash-test",
+        "KEFU_MAIL_DOMAINS": "kefu.example",
+        "KEFU_LOG_LEVEL": "WARNING",
+    }
     try:
         printed = _wait(lambda: "API token:" in log.read_text() and log.read_text(), "the first-start banner")
         token = re.search(r"API token: (\S+)", printed).group(1)  # type: ignore[union-attr]
         assert "user: admin" in printed and "password:" in printed
 
         with smtplib.SMTP(*settings.smtp_listen, timeout=10) as client:
-            client.send_message(customer_mail("张伟 <zhang.wei@dfmc-parts.cn>", "刹车片异响",
-                                              "零件号：3501-00123\n装车后刹车片异响。", message_id="serve1@dfmc-parts.cn"))
+            client.send_message(
+                customer_mail(
+                    "张伟 <zhang.wei@dfmc-parts.cn>",
+                    "刹车片异响",
+                    "零件号：3501-00123\n装车后刹车片异响。",
+                    message_id="serve1@dfmc-parts.cn",
+                )
+            )
 
-        listing = _wait(lambda: (r := _kefu(env, "case", "list")).returncode == 0 and "FB-" in r.stdout and r.stdout,
-                        "kefu case list to show the case")
+        listing = _wait(
+            lambda: (r := _kefu(env, "case", "list")).returncode == 0 and "FB-" in r.stdout and r.stdout,
+            "kefu case list to show the case",
+        )
         reference = re.search(r"FB-\d{4}-\d{6}", listing).group(0)  # type: ignore[union-attr]
         assert "刹车片异响" in listing and "new" in listing
 
@@ -72,7 +85,9 @@ def test_serve_takes_a_mail_to_a_listed_case_and_an_acknowledgement_file(setting
         assert json.loads(shown.stdout)["reference"] == reference
 
         host, port = settings.http_listen
-        request = urllib.request.Request(f"http://{host}:{port}/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            f"http://{host}:{port}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as resp:
             assert [c["reference"] for c in json.load(resp)["items"]] == [reference]
 
@@ -108,18 +123,25 @@ def test_a_bad_state_filter_is_a_clear_error(settings: Settings, tmp_path: Path)
 
 @pytest.mark.parametrize("setting", ["KEFU_SMTP_LISTEN", "KEFU_HTTP_LISTEN"])
 def test_kefu_serve_on_a_busy_port_says_so_in_one_line_naming_the_setting(
-        settings: Settings, tmp_path: Path, setting: str) -> None:
+    settings: Settings, tmp_path: Path, setting: str
+) -> None:
     if not settings.sqlalchemy_url.startswith("sqlite"):
         pytest.skip("listening does not depend on the database")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = f"127.0.0.1:{taken.getsockname()[1]}"
-        env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "x",
-               "KEFU_SMTP_LISTEN": f"127.0.0.1:{free_port()}", "KEFU_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
-               setting: busy}
-        result = subprocess.run([sys.executable, "-m", "kefu", "serve"], env=env, capture_output=True, text=True,
-                                timeout=120)
+        env = {
+            **os.environ,
+            "KEFU_DATA_DIR": str(tmp_path),
+            "KEFU_SECRET_KEY": "x",
+            "KEFU_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
+            "KEFU_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
+            setting: busy,
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "kefu", "serve"], env=env, capture_output=True, text=True, timeout=120
+        )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("kefu: ")]
@@ -144,7 +166,9 @@ def test_kefu_status_shows_mail_waiting_for_the_processor(settings: Settings, tm
     async def store() -> None:  # stored as SMTP would, with no kefu serve to process it
         db = Database(make_engine(Settings.from_env({"KEFU_DATA_DIR": str(tmp_path)}).sqlalchemy_url))
         try:
-            await Inbox(db, utcnow).put(RawInput(channel=Channel.EMAIL, dedupe_key="k1", raw=b"Subject: x\r\n\r\nx\r\n"))
+            await Inbox(db, utcnow).put(
+                RawInput(channel=Channel.EMAIL, dedupe_key="k1", raw=b"Subject: x\r\n\r\nx\r\n")
+            )
         finally:
             await db.dispose()
 

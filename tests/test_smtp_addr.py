@@ -135,8 +135,7 @@ def parsers() -> Iterator[tuple[SMTP, ChunkedDataSMTP]]:
     """aiosmtpd's SMTP and kefu's ChunkedDataSMTP with kefu's intake settings."""
     loop = asyncio.new_event_loop()
     try:
-        options: dict[str, Any] = dict(hostname="test.example", enable_SMTPUTF8=True,
-                                       decode_data=False, loop=loop)
+        options: dict[str, Any] = dict(hostname="test.example", enable_SMTPUTF8=True, decode_data=False, loop=loop)
         yield SMTP(None, **options), ChunkedDataSMTP(None, **options)
     finally:
         loop.close()
@@ -158,7 +157,7 @@ def random_arguments(count: int) -> list[str]:
     """Arguments near the simple form: mostly ``<...>`` over an alphabet of the characters
     that make the tokenizer take other branches."""
     rng = random.Random(20240611)
-    alphabet = "aZ09.-+_=?@<> \t()\"[]\\:,;é用\u3000"
+    alphabet = 'aZ09.-+_=?@<> \t()"[]\\:,;é用\u3000'
     args = []
     for _ in range(count):
         body = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
@@ -179,8 +178,7 @@ def test_getaddr_answers_as_aiosmtpd(parsers: tuple[SMTP, ChunkedDataSMTP], arg:
 
 
 @pytest.mark.parametrize("limit", [0, 8, 64])
-def test_getaddr_answers_as_aiosmtpd_on_random_arguments(parsers: tuple[SMTP, ChunkedDataSMTP],
-                                                         limit: int) -> None:
+def test_getaddr_answers_as_aiosmtpd_on_random_arguments(parsers: tuple[SMTP, ChunkedDataSMTP], limit: int) -> None:
     theirs, ours = parsers
     theirs.local_part_limit = ours.local_part_limit = limit
     args = random_arguments(3000)
@@ -201,8 +199,7 @@ def test_odd_forms_fall_back_to_aiosmtpd(arg: str) -> None:
     assert simple_path(arg, 0) is None
 
 
-def test_local_part_beyond_the_limit_falls_back_and_is_refused(
-        parsers: tuple[SMTP, ChunkedDataSMTP]) -> None:
+def test_local_part_beyond_the_limit_falls_back_and_is_refused(parsers: tuple[SMTP, ChunkedDataSMTP]) -> None:
     _, ours = parsers
     ours.local_part_limit = 64
     assert simple_path(f"<{LONG}@example.cn>", 64) is None
@@ -212,5 +209,7 @@ def test_local_part_beyond_the_limit_falls_back_and_is_refused(
 
 def test_rest_after_the_path_loses_its_leading_blanks_only() -> None:
     assert simple_path("<Zhang.Wei+rma@Example.CN> \t SIZE=10240 BODY=8BITMIME ", 0) == (
-        "Zhang.Wei+rma@Example.CN", "SIZE=10240 BODY=8BITMIME ")
+        "Zhang.Wei+rma@Example.CN",
+        "SIZE=10240 BODY=8BITMIME ",
+    )
     assert simple_path("<a@example.cn>SIZE=1", 0) == ("a@example.cn", "SIZE=1")

@@ -14,8 +14,10 @@ from intake.smtp_data import ChunkedDataSMTP, bdat_args
 from tests.smtp_wire import Handler, codes, converse
 
 # Lines that DATA would have to stuff or would end at: BDAT carries them as they are.
-MAIL = (b"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: chunked\r\n"
-        b"Message-ID: <bdat-1@chery-parts.cn>\r\n\r\n.leading dot\r\n.\r\nQUIT\r\nbody\r\n")
+MAIL = (
+    b"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: chunked\r\n"
+    b"Message-ID: <bdat-1@chery-parts.cn>\r\n\r\n.leading dot\r\n.\r\nQUIT\r\nbody\r\n"
+)
 LIMIT = 400
 ENVELOPE = b"MAIL FROM:<li.na@chery-parts.cn>\r\nRCPT TO:<service@kefu.example>\r\n"
 
@@ -29,7 +31,9 @@ async def wire() -> AsyncIterator[tuple[int, Handler]]:
     handler = Handler()
     server = await asyncio.get_running_loop().create_server(
         lambda: ChunkedDataSMTP(handler, hostname="test.example", decode_data=False, data_size_limit=LIMIT),
-        "127.0.0.1", 0)
+        "127.0.0.1",
+        0,
+    )
     try:
         yield server.sockets[0].getsockname()[1], handler
     finally:
@@ -37,11 +41,22 @@ async def wire() -> AsyncIterator[tuple[int, Handler]]:
         await server.wait_closed()
 
 
-@pytest.mark.parametrize(("arg", "parsed"), [
-    ("1024 LAST", (1024, True)), ("0 last", (0, True)), ("17", (17, False)), ("007", (7, False)),
-    ("", None), (None, None), ("LAST", None), ("-1", None), ("12 FIRST", None), ("1 LAST x", None),
-    ("١٢", None),  # Arabic-Indic digits: str.isdigit says yes, SMTP does not
-])
+@pytest.mark.parametrize(
+    ("arg", "parsed"),
+    [
+        ("1024 LAST", (1024, True)),
+        ("0 last", (0, True)),
+        ("17", (17, False)),
+        ("007", (7, False)),
+        ("", None),
+        (None, None),
+        ("LAST", None),
+        ("-1", None),
+        ("12 FIRST", None),
+        ("1 LAST x", None),
+        ("١٢", None),  # Arabic-Indic digits: str.isdigit says yes, SMTP does not
+    ],
+)
 def test_bdat_arguments(arg: str | None, parsed: tuple[int, bool] | None) -> None:
     assert bdat_args(arg) == parsed
 
@@ -64,8 +79,14 @@ async def test_a_bounce_with_the_null_sender_comes_in_by_bdat_too(wire: tuple[in
 async def test_chunks_are_joined_and_each_is_answered(wire: tuple[int, Handler]) -> None:
     port, handler = wire
     first, second = MAIL[:50], MAIL[50:]
-    answers = await converse(port, b"EHLO c.example\r\n", ENVELOPE, (bdat(first, last=False), 1),
-                             (bdat(second, last=False) + bdat(b""), 2), b"QUIT\r\n")
+    answers = await converse(
+        port,
+        b"EHLO c.example\r\n",
+        ENVELOPE,
+        (bdat(first, last=False), 1),
+        (bdat(second, last=False) + bdat(b""), 2),
+        b"QUIT\r\n",
+    )
     assert answers[3].startswith(b"250 2.0.0 50 octets received")
     assert codes(answers[4]) == [b"250", b"250"]
     assert handler.got == [("li.na@chery-parts.cn", ["service@kefu.example"], MAIL)]
@@ -74,9 +95,14 @@ async def test_chunks_are_joined_and_each_is_answered(wire: tuple[int, Handler])
 async def test_a_refused_chunk_is_read_to_its_end_and_never_taken_for_commands(wire: tuple[int, Handler]) -> None:
     port, handler = wire
     smuggled = b"MAIL FROM:<x@evil.example>\r\nRCPT TO:<service@kefu.example>\r\nQUIT\r\n"
-    answers = await converse(port, b"EHLO c.example\r\n", (bdat(smuggled), 1),  # no MAIL yet
-                             (b"MAIL FROM:<a@example.cn>\r\n" + bdat(smuggled), 2),  # no RCPT yet
-                             b"NOOP\r\n", b"QUIT\r\n")
+    answers = await converse(
+        port,
+        b"EHLO c.example\r\n",
+        (bdat(smuggled), 1),  # no MAIL yet
+        (b"MAIL FROM:<a@example.cn>\r\n" + bdat(smuggled), 2),  # no RCPT yet
+        b"NOOP\r\n",
+        b"QUIT\r\n",
+    )
     assert answers[2].startswith(b"503 5.5.1 Error: need MAIL")
     assert codes(answers[3]) == [b"250", b"503"] and b"need RCPT" in answers[3]
     assert codes(answers[4]) == [b"250"] and codes(answers[5]) == [b"221"]
@@ -91,11 +117,21 @@ async def test_bdat_before_ehlo_or_without_auth_is_refused_as_data_is(wire: tupl
     assert answers[1].startswith(b"503 Error: send HELO first") and codes(answers[2]) == [b"250"]
     assert handler.got == []
     server = await asyncio.get_running_loop().create_server(
-        lambda: ChunkedDataSMTP(handler, hostname="test.example", decode_data=False, auth_required=True,
-                       auth_require_tls=False, authenticator=lambda *_: None), "127.0.0.1", 0)
+        lambda: ChunkedDataSMTP(
+            handler,
+            hostname="test.example",
+            decode_data=False,
+            auth_required=True,
+            auth_require_tls=False,
+            authenticator=lambda *_: None,
+        ),
+        "127.0.0.1",
+        0,
+    )
     try:
-        answers = await converse(server.sockets[0].getsockname()[1], b"EHLO c.example\r\n",
-                                 (bdat(smuggled), 1), b"NOOP\r\n")
+        answers = await converse(
+            server.sockets[0].getsockname()[1], b"EHLO c.example\r\n", (bdat(smuggled), 1), b"NOOP\r\n"
+        )
     finally:
         server.close()
         await server.wait_closed()
@@ -106,8 +142,17 @@ async def test_bdat_before_ehlo_or_without_auth_is_refused_as_data_is(wire: tupl
 async def test_too_much_data_fails_the_transaction_and_the_next_one_is_taken(wire: tuple[int, Handler]) -> None:
     port, handler = wire
     half = b"x" * (LIMIT // 2 + 1)
-    answers = await converse(port, b"EHLO c.example\r\n", ENVELOPE, (bdat(half, last=False), 1),
-                             (bdat(half), 1), (bdat(b"more"), 1), ENVELOPE, (bdat(MAIL), 1), b"QUIT\r\n")
+    answers = await converse(
+        port,
+        b"EHLO c.example\r\n",
+        ENVELOPE,
+        (bdat(half, last=False), 1),
+        (bdat(half), 1),
+        (bdat(b"more"), 1),
+        ENVELOPE,
+        (bdat(MAIL), 1),
+        b"QUIT\r\n",
+    )
     assert codes(answers[3]) == [b"250"]
     assert answers[4].startswith(b"552 5.3.4")
     assert answers[5].startswith(b"503 5.5.1 Error: need MAIL")  # the failed transaction is over
@@ -117,8 +162,17 @@ async def test_too_much_data_fails_the_transaction_and_the_next_one_is_taken(wir
 
 async def test_data_after_bdat_is_refused_and_rset_starts_over(wire: tuple[int, Handler]) -> None:
     port, handler = wire
-    answers = await converse(port, b"EHLO c.example\r\n", ENVELOPE, (bdat(b"part", last=False), 1),
-                             b"DATA\r\n", b"RSET\r\n", ENVELOPE, (bdat(MAIL), 1), b"QUIT\r\n")
+    answers = await converse(
+        port,
+        b"EHLO c.example\r\n",
+        ENVELOPE,
+        (bdat(b"part", last=False), 1),
+        b"DATA\r\n",
+        b"RSET\r\n",
+        ENVELOPE,
+        (bdat(MAIL), 1),
+        b"QUIT\r\n",
+    )
     assert answers[4].startswith(b"503 5.5.1 Error: DATA after BDAT")
     assert codes(answers[5]) == [b"250"]
     assert handler.got == [("li.na@chery-parts.cn", ["service@kefu.example"], MAIL)]  # "part" went with RSET

@@ -31,7 +31,7 @@ END = b"\r\n.\r\n"
 
 def envelope(body: bytes, sender: bytes = b"a@example.cn") -> bytes:
     """MAIL, RCPT, DATA and `body` (dot-stuffed by the caller, ending with the terminator)."""
-    return (b"MAIL FROM:<" + sender + b">\r\nRCPT TO:<service@kefu.example>\r\nDATA\r\n" + body)
+    return b"MAIL FROM:<" + sender + b">\r\nRCPT TO:<service@kefu.example>\r\nDATA\r\n" + body
 
 
 def script(*bodies: bytes) -> bytes:
@@ -44,7 +44,7 @@ def whole(data: bytes) -> Iterator[bytes]:
 
 def bytewise(data: bytes) -> Iterator[bytes]:
     for i in range(len(data)):
-        yield data[i:i + 1]
+        yield data[i : i + 1]
 
 
 def chunks_of(*sizes: int) -> Callable[[bytes], Iterator[bytes]]:
@@ -52,13 +52,15 @@ def chunks_of(*sizes: int) -> Callable[[bytes], Iterator[bytes]]:
         i, n = 0, 0
         while i < len(data):
             size = sizes[n % len(sizes)]
-            yield data[i:i + size]
+            yield data[i : i + size]
             i, n = i + size, n + 1
+
     return split
 
 
-async def talk(port: int, data: bytes, split: Callable[[bytes], Iterator[bytes]] = whole,
-               hang_up: bool = False) -> bytes:
+async def talk(
+    port: int, data: bytes, split: Callable[[bytes], Iterator[bytes]] = whole, hang_up: bool = False
+) -> bytes:
     """Send `data` in the pieces `split` makes (one TCP write each) and read every reply;
     `hang_up`: then close our side, as a client that dies in the middle of DATA."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -77,27 +79,33 @@ async def talk(port: int, data: bytes, split: Callable[[bytes], Iterator[bytes]]
 
 # -- aiosmtpd's class and ours, side by side --------------------------------------------------
 
+
 class Recorder:
     def __init__(self) -> None:
         self.got: list[tuple[Any, ...]] = []
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
-        self.got.append((envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content,
-                         envelope.content))
+        self.got.append((envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content, envelope.content))
         return "250 OK"
 
 
 async def _serve(cls: type[SMTP], limit: int, decode: bool) -> tuple[Recorder, asyncio.base_events.Server]:
     handler = Recorder()
     server = await asyncio.get_running_loop().create_server(
-        lambda: cls(handler, hostname="test.example", data_size_limit=limit, enable_SMTPUTF8=True,
-                    decode_data=decode),
-        "127.0.0.1", 0)
+        lambda: cls(handler, hostname="test.example", data_size_limit=limit, enable_SMTPUTF8=True, decode_data=decode),
+        "127.0.0.1",
+        0,
+    )
     return handler, server
 
 
-async def both(data: bytes, split: Callable[[bytes], Iterator[bytes]], limit: int = 3000,
-               decode: bool = False, hang_up: bool = False) -> tuple[tuple[bytes, list[Any]], tuple[bytes, list[Any]]]:
+async def both(
+    data: bytes,
+    split: Callable[[bytes], Iterator[bytes]],
+    limit: int = 3000,
+    decode: bool = False,
+    hang_up: bool = False,
+) -> tuple[tuple[bytes, list[Any]], tuple[bytes, list[Any]]]:
     results = []
     for cls in (SMTP, ChunkedDataSMTP):
         handler, server = await _serve(cls, limit, decode)
@@ -140,8 +148,11 @@ BODIES: dict[str, bytes] = {
 BODIES["exactly the limit"] = LINE * 3 + b"x" * (3000 - 3 * len(LINE) - 2) + b"\r\n.\r\n"
 
 
-@pytest.mark.parametrize("split", [whole, chunks_of(7), chunks_of(1, 2, 3, 5), chunks_of(1000, 3, 1003)],
-                         ids=["whole", "7", "1-2-3-5", "1000-3-1003"])
+@pytest.mark.parametrize(
+    "split",
+    [whole, chunks_of(7), chunks_of(1, 2, 3, 5), chunks_of(1000, 3, 1003)],
+    ids=["whole", "7", "1-2-3-5", "1000-3-1003"],
+)
 @pytest.mark.parametrize("name", list(BODIES))
 async def test_same_replies_and_content_as_aiosmtpd(name: str, split: Callable[[bytes], Iterator[bytes]]) -> None:
     data = script(BODIES[name], b"after\r\n.\r\n")
@@ -150,8 +161,18 @@ async def test_same_replies_and_content_as_aiosmtpd(name: str, split: Callable[[
     assert b"354 End data" in ours[0]
 
 
-@pytest.mark.parametrize("name", ["dots", "dot-ended lines", "bare CR and LF", "almost terminators",
-                                  "empty", "line 1002 with CRLF", "8-bit and UTF-8"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dots",
+        "dot-ended lines",
+        "bare CR and LF",
+        "almost terminators",
+        "empty",
+        "line 1002 with CRLF",
+        "8-bit and UTF-8",
+    ],
+)
 async def test_same_as_aiosmtpd_sent_byte_by_byte(name: str) -> None:
     theirs, ours = await both(script(BODIES[name], b".\r\n"), bytewise)
     assert ours == theirs
@@ -181,15 +202,18 @@ async def test_decode_data_and_a_big_attachment_match_aiosmtpd() -> None:
 
 
 async def test_commands_before_rcpt_and_arguments_get_aiosmtpd_replies() -> None:
-    data = (b"DATA\r\nEHLO c\r\nDATA\r\nMAIL FROM:<a@b.cn>\r\nDATA\r\n"
-            b"RCPT TO:<s@kefu.example>\r\nDATA x\r\nDATA\r\nok\r\n.\r\nQUIT\r\n")
+    data = (
+        b"DATA\r\nEHLO c\r\nDATA\r\nMAIL FROM:<a@b.cn>\r\nDATA\r\n"
+        b"RCPT TO:<s@kefu.example>\r\nDATA x\r\nDATA\r\nok\r\n.\r\nQUIT\r\n"
+    )
     theirs, ours = await both(data, whole)
     assert ours == theirs
     assert b"503 Error: need RCPT command" in ours[0] and b"501 Syntax: DATA" in ours[0]
 
 
-@pytest.mark.parametrize("cut", [b"", b"half a line", b"a line\r\n", b"a line\r\n.", b"a line\r\n.\r",
-                                 b"x" * 1500, b"x" * 1500 + b"\r\n"])
+@pytest.mark.parametrize(
+    "cut", [b"", b"half a line", b"a line\r\n", b"a line\r\n.", b"a line\r\n.\r", b"x" * 1500, b"x" * 1500 + b"\r\n"]
+)
 async def test_a_client_hanging_up_in_data_delivers_nothing_like_aiosmtpd(cut: bytes) -> None:
     data = b"EHLO c\r\n" + envelope(b"ok\r\n.\r\n") + envelope(cut)
     theirs, ours = await both(data, chunks_of(5), hang_up=True)
@@ -220,11 +244,18 @@ async def test_the_bench_corpus_sent_by_smtplib_arrives_as_with_aiosmtpd() -> No
 
 
 def test_partial_terminator_is_the_longest_beginning_of_crlf_dot_crlf() -> None:
-    assert [partial_terminator(t) for t in (b"abcd", b"abc\r", b"ab\r\n", b"b\r\n.", b"\r\n.\r", b"\r\n\r\n")] \
-        == [0, 1, 2, 3, 4, 2]
+    assert [partial_terminator(t) for t in (b"abcd", b"abc\r", b"ab\r\n", b"b\r\n.", b"\r\n.\r", b"\r\n\r\n")] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+        2,
+    ]
 
 
 # -- kefu's real intake ---------------------------------------------------------------------
+
 
 @pytest.fixture
 async def running(settings: Settings) -> AsyncIterator[Kefu]:
@@ -234,15 +265,22 @@ async def running(settings: Settings) -> AsyncIterator[Kefu]:
 
 def mail(n: str, body: bytes) -> bytes:
     """A mail as it travels in DATA (dot-stuffed lines are the caller's), without terminator."""
-    return (f"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: 测试 {n}\r\n"
-            f"Message-ID: <{n}@chery-parts.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Transfer-Encoding: 8bit\r\n\r\n").encode() + body
+    return (
+        f"From: li.na@chery-parts.cn\r\nTo: service@kefu.example\r\nSubject: 测试 {n}\r\n"
+        f"Message-ID: <{n}@chery-parts.cn>\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ).encode() + body
 
 
 async def stored(kefu: Kefu) -> dict[str | None, bytes]:
     async with kefu.db.reader() as s:
-        rows = (await s.execute(select(InboundMessage.message_id, InboundRaw.raw).join(
-            InboundRaw, InboundRaw.inbound_id == InboundMessage.id))).all()
+        rows = (
+            await s.execute(
+                select(InboundMessage.message_id, InboundRaw.raw).join(
+                    InboundRaw, InboundRaw.inbound_id == InboundMessage.id
+                )
+            )
+        ).all()
     return {m: r for m, r in rows}
 
 
@@ -250,13 +288,17 @@ def codes(replies: bytes) -> list[bytes]:
     return [line[:3] for line in replies.split(b"\r\n") if line[3:4] == b" "]
 
 
-STUFFED = ("..leading dot\r\n..\r\na.\r\nEnde des Satzes.\r\n中文句号。\r\n"
-           "8-bit: \xe9\r\n").encode() + b"\xb6\xe0\xc4\xda\xc8\xdd gbk\r\n" + b"last.\r\n"
+STUFFED = (
+    ("..leading dot\r\n..\r\na.\r\nEnde des Satzes.\r\n中文句号。\r\n8-bit: \xe9\r\n").encode()
+    + b"\xb6\xe0\xc4\xda\xc8\xdd gbk\r\n"
+    + b"last.\r\n"
+)
 UNSTUFFED = b"\r\n".join(line[1:] if line.startswith(b".") else line for line in STUFFED.split(b"\r\n"))
 
 
-@pytest.mark.parametrize("split", [whole, bytewise, chunks_of(3, 1, 4, 1, 5, 9, 2, 6)],
-                         ids=["whole", "bytewise", "odd"])
+@pytest.mark.parametrize(
+    "split", [whole, bytewise, chunks_of(3, 1, 4, 1, 5, 9, 2, 6)], ids=["whole", "bytewise", "odd"]
+)
 async def test_dot_stuffed_8bit_mail_is_stored_exactly_unstuffed(running: Kefu, split: Any) -> None:
     port = running.settings.smtp_listen[1]
     sent = mail("dots", STUFFED)
@@ -271,8 +313,20 @@ async def test_pipelined_mails_in_one_write_are_both_stored(running: Kefu) -> No
     port = running.settings.smtp_listen[1]
     one, two = mail("p1", b"first body.\r\n"), mail("p2", "第二封\r\n".encode())
     replies = await talk(port, script(one + END, two + END))
-    assert codes(replies) == [b"220", b"250", b"250", b"250", b"354", b"250", b"250", b"250", b"354",
-                              b"250", b"250", b"221"], replies
+    assert codes(replies) == [
+        b"220",
+        b"250",
+        b"250",
+        b"250",
+        b"354",
+        b"250",
+        b"250",
+        b"250",
+        b"354",
+        b"250",
+        b"250",
+        b"221",
+    ], replies
     got = await stored(running)
     assert got["p1@chery-parts.cn"] == one + b"\r\n" and got["p2@chery-parts.cn"] == two + b"\r\n"
 
@@ -293,8 +347,20 @@ async def test_too_much_data_is_552_after_data_and_the_session_goes_on(running: 
     big = mail("big", b"0123456789" * 40 + b"\r\n") * 60  # ~30 KB > 20 000
     small = mail("small", b"fits\r\n")
     replies = await talk(port, script(big + END, small + END))
-    assert codes(replies) == [b"220", b"250", b"250", b"250", b"354", b"552", b"250", b"250", b"354",
-                              b"250", b"250", b"221"], replies
+    assert codes(replies) == [
+        b"220",
+        b"250",
+        b"250",
+        b"250",
+        b"354",
+        b"552",
+        b"250",
+        b"250",
+        b"354",
+        b"250",
+        b"250",
+        b"221",
+    ], replies
     assert b"552 Error: Too much mail data" in replies
     got = await stored(running)
     assert "big@chery-parts.cn" not in got and got["small@chery-parts.cn"] == small + b"\r\n"
@@ -302,8 +368,9 @@ async def test_too_much_data_is_552_after_data_and_the_session_goes_on(running: 
 
 async def test_a_2000_character_line_is_500_after_data(running: Kefu) -> None:
     port = running.settings.smtp_listen[1]
-    replies = await talk(port, script(mail("long", b"w" * 2000 + b"\r\n") + END, mail("short", b"ok\r\n") + END),
-                         chunks_of(512))
+    replies = await talk(
+        port, script(mail("long", b"w" * 2000 + b"\r\n") + END, mail("short", b"ok\r\n") + END), chunks_of(512)
+    )
     assert b"500 Line too long (see RFC5321 4.5.3.1.6)" in replies
     assert codes(replies)[4:6] == [b"354", b"500"] and codes(replies)[-3:] == [b"250", b"250", b"221"]
     got = await stored(running)
@@ -320,11 +387,16 @@ async def test_an_empty_message_is_answered_and_the_session_goes_on(running: Kef
 async def test_a_megabyte_base64_attachment_is_stored_byte_for_byte(settings: Settings) -> None:
     async with served(settings, transport=ListTransport(), http=False) as kefu:
         blob = base64.encodebytes(random.Random(7).randbytes(750_000)).replace(b"\n", b"\r\n")
-        body = (b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
-                b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + "图纸见附件。\r\n".encode() +
-                b"--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
-                b"Content-Disposition: attachment; filename=\"a.bin\"\r\n\r\n" + blob + b"--b1--\r\n")
-        sent = mail("mb", body).replace(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n", b"", 1)
+        body = (
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\n"
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            + "图纸见附件。\r\n".encode()
+            + b"--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="a.bin"\r\n\r\n' + blob + b"--b1--\r\n"
+        )
+        sent = mail("mb", body).replace(
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n", b"", 1
+        )
         assert len(sent) > 1_000_000
         replies = await talk(settings.smtp_listen[1], script(sent + END), chunks_of(65536, 1447))
         assert codes(replies)[-3:] == [b"250", b"250", b"221"], replies[-300:]

@@ -57,7 +57,11 @@ async def test_a_recipient_that_is_not_ours_is_refused_with_550(running: Kefu) -
     def talk() -> tuple[tuple[int, bytes], tuple[int, bytes], tuple[int, bytes]]:
         with _session(port) as c:
             c.mail("someone@example.cn")
-            return c.rcpt("postmaster@elsewhere.example"), c.rcpt("sales@kefu.example"), c.rcpt("service+x@kefu.example")
+            return (
+                c.rcpt("postmaster@elsewhere.example"),
+                c.rcpt("sales@kefu.example"),
+                c.rcpt("service+x@kefu.example"),
+            )
 
     foreign, other_local, ours = await asyncio.to_thread(talk)
     assert foreign[0] == 550 and b"5.1.1" in foreign[1]
@@ -66,17 +70,29 @@ async def test_a_recipient_that_is_not_ours_is_refused_with_550(running: Kefu) -
 
 
 async def test_250_is_answered_only_after_the_raw_mail_is_committed(running: Kefu) -> None:
-    msg = customer_mail("李娜 <li.na@chery-parts.cn>", "转向器漏油", "批次 B2026-0311，三台车漏油。", message_id="commit1@chery-parts.cn")
+    msg = customer_mail(
+        "李娜 <li.na@chery-parts.cn>",
+        "转向器漏油",
+        "批次 B2026-0311，三台车漏油。",
+        message_id="commit1@chery-parts.cn",
+    )
     await smtp_send(running.settings.smtp_listen[1], msg)
     # The SMTP transaction is over: the raw bytes are already on disk, whatever happens next.
     async with running.db.reader() as s:
-        raw = (await s.execute(select(InboundRaw.raw).join(InboundMessage, InboundMessage.id == InboundRaw.inbound_id)
-                                .where(InboundMessage.message_id == "commit1@chery-parts.cn"))).scalar_one()
+        raw = (
+            await s.execute(
+                select(InboundRaw.raw)
+                .join(InboundMessage, InboundMessage.id == InboundRaw.inbound_id)
+                .where(InboundMessage.message_id == "commit1@chery-parts.cn")
+            )
+        ).scalar_one()
     assert "转向器漏油".encode() in raw or b"=?utf-8?" in raw.lower()
 
 
 async def test_the_same_mail_sent_twice_is_acknowledged_twice_and_stored_once(running: Kefu) -> None:
-    msg = customer_mail("wang@dfmc-parts.cn", "Re-sent complaint", "Sent again after a lost 250.", message_id="twice@dfmc-parts.cn")
+    msg = customer_mail(
+        "wang@dfmc-parts.cn", "Re-sent complaint", "Sent again after a lost 250.", message_id="twice@dfmc-parts.cn"
+    )
     port = running.settings.smtp_listen[1]
     await asyncio.gather(smtp_send(port, msg), smtp_send(port, msg))  # often in one group commit
     await smtp_send(port, msg)
@@ -109,12 +125,17 @@ async def test_a_database_failure_is_a_temporary_451_and_the_retry_is_stored(set
         await started.stop()
 
 
-@pytest.mark.parametrize(("refused", "tries"), [
-    ({2}, [1, 5, 1, 1, 1, 1, 1]),  # the five together, then each alone
-    ({0, 1, 2, 3, 4}, [1, 5, 1, 1]),  # two failures alone in a row: the database is away, the rest fail at once
-], ids=["one refused", "database away"])
+@pytest.mark.parametrize(
+    ("refused", "tries"),
+    [
+        ({2}, [1, 5, 1, 1, 1, 1, 1]),  # the five together, then each alone
+        ({0, 1, 2, 3, 4}, [1, 5, 1, 1]),  # two failures alone in a row: the database is away, the rest fail at once
+    ],
+    ids=["one refused", "database away"],
+)
 async def test_a_mail_the_database_refuses_gets_451_alone_and_the_rest_of_its_group_commit_is_stored(
-        settings: Settings, refused: set[int], tries: list[int]) -> None:
+    settings: Settings, refused: set[int], tries: list[int]
+) -> None:
     """A group commit that fails is retried input by input, so one mail the database refuses
     does not turn away the other senders of its batch."""
     await upgrade_async(settings.sqlalchemy_url)
@@ -134,15 +155,24 @@ async def test_a_mail_the_database_refuses_gets_451_alone_and_the_rest_of_its_gr
 
     kefu.inbox._store_batch = refusing  # type: ignore[method-assign]
     try:
-        first = asyncio.ensure_future(smtp_send(port, customer_mail(
-            "c@faw-parts.cn", "离合器打滑", "打滑。", message_id="first@faw-parts.cn")))
+        first = asyncio.ensure_future(
+            smtp_send(port, customer_mail("c@faw-parts.cn", "离合器打滑", "打滑。", message_id="first@faw-parts.cn"))
+        )
         await eventually(lambda: sizes == [1], what="the first mail in the store")
-        mails = [customer_mail(f"c{n}@faw-parts.cn", "离合器打滑", "POISON" if n in refused else "打滑。",
-                               message_id=f"g{n}@faw-parts.cn") for n in range(5)]
+        mails = [
+            customer_mail(
+                f"c{n}@faw-parts.cn",
+                "离合器打滑",
+                "POISON" if n in refused else "打滑。",
+                message_id=f"g{n}@faw-parts.cn",
+            )
+            for n in range(5)
+        ]
         answers = await asyncio.gather(*(smtp_send(port, m) for m in mails), return_exceptions=True)
         await first
         assert [isinstance(a, smtplib.SMTPDataError) and a.smtp_code == 451 for a in answers] == [
-            n in refused for n in range(5)]
+            n in refused for n in range(5)
+        ]
         assert sizes == tries
         async with kefu.db.reader() as s:
             stored = set((await s.execute(select(InboundMessage.message_id))).scalars())
@@ -155,20 +185,39 @@ async def test_a_mixed_batch_becomes_cases_with_gapless_references(paused: Kefu)
     """New senders (one twice), a reply by Message-ID, GBK-only characters declared gb2312 and
     a broken MIME boundary, all in one processing batch."""
     port = paused.settings.smtp_listen[1]
-    first = customer_mail("陈刚 <chen@dfmc-parts.cn>", "减震器异响", "零件号：2905-001\n异响。", message_id="b1@dfmc-parts.cn")
+    first = customer_mail(
+        "陈刚 <chen@dfmc-parts.cn>", "减震器异响", "零件号：2905-001\n异响。", message_id="b1@dfmc-parts.cn"
+    )
     await smtp_send(port, first)
-    await smtp_send(port, customer_mail("陈刚 <chen@dfmc-parts.cn>", "另一个问题", "雨刮器不回位。", message_id="b2@dfmc-parts.cn"))
-    await smtp_send(port, customer_mail("chen@dfmc-parts.cn", "Re: 减震器异响", "补充照片稍后发送。",
-                                        message_id="b3@dfmc-parts.cn", in_reply_to="b1@dfmc-parts.cn"))
-    gbk = (b"From: =?gb2312?B?1cXI/Q==?= <zhang.san@example.cn>\r\nTo: service@kefu.example\r\n"
-           b"Subject: =?gb2312?B?sarJ/A==?=\r\nMessage-ID: <b4@example.cn>\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n") \
-        + "镕铸件批次–B7 裂纹".encode("gb18030") + b"\r\n"
+    await smtp_send(
+        port, customer_mail("陈刚 <chen@dfmc-parts.cn>", "另一个问题", "雨刮器不回位。", message_id="b2@dfmc-parts.cn")
+    )
+    await smtp_send(
+        port,
+        customer_mail(
+            "chen@dfmc-parts.cn",
+            "Re: 减震器异响",
+            "补充照片稍后发送。",
+            message_id="b3@dfmc-parts.cn",
+            in_reply_to="b1@dfmc-parts.cn",
+        ),
+    )
+    gbk = (
+        (
+            b"From: =?gb2312?B?1cXI/Q==?= <zhang.san@example.cn>\r\nTo: service@kefu.example\r\n"
+            b"Subject: =?gb2312?B?sarJ/A==?=\r\nMessage-ID: <b4@example.cn>\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: text/plain; charset=gb2312\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        )
+        + "镕铸件批次–B7 裂纹".encode("gb18030")
+        + b"\r\n"
+    )
     await smtp_send(port, gbk)
-    broken = (b"From: ops@fleet.example\r\nTo: service@kefu.example\r\nSubject: broken boundary\r\n"
-              b"Message-ID: <b5@fleet.example>\r\nMIME-Version: 1.0\r\n"
-              b"Content-Type: multipart/mixed; boundary=\"nothere\"\r\n\r\n"
-              b"--wrong\r\nContent-Type: text/plain\r\n\r\nBrake hose cracked on 12 trucks.\r\n--wrong--\r\n")
+    broken = (
+        b"From: ops@fleet.example\r\nTo: service@kefu.example\r\nSubject: broken boundary\r\n"
+        b"Message-ID: <b5@fleet.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="nothere"\r\n\r\n'
+        b"--wrong\r\nContent-Type: text/plain\r\n\r\nBrake hose cracked on 12 trucks.\r\n--wrong--\r\n"
+    )
     await smtp_send(port, broken)
     assert await _count(paused, InboundMessage, InboundMessage.status == "pending") == 5
 
@@ -199,15 +248,37 @@ async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_
 
     port = paused.settings.smtp_listen[1]
     for n in range(12):
-        await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"m{n}@dfmc-parts.cn"))
-    await smtp_send(port, customer_mail("late@dfmc-parts.cn", "问题 late", "漏油。", message_id="z-later@dfmc-parts.cn"))
+        await smtp_send(
+            port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"m{n}@dfmc-parts.cn")
+        )
+    await smtp_send(
+        port, customer_mail("late@dfmc-parts.cn", "问题 late", "漏油。", message_id="z-later@dfmc-parts.cn")
+    )
     assert (await paused.processor.process_batch()).processed == 13
     for n in range(12):
-        await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"Re: 问题 {n}", f"补充 {n}。",
-                                            message_id=f"r{n}@dfmc-parts.cn", in_reply_to=f"m{n}@dfmc-parts.cn"))
-    await smtp_send(port, customer_mail("late@dfmc-parts.cn", "Re: 问题 late", "补充 late。", message_id="r-late@dfmc-parts.cn",
-                                        headers={"In-Reply-To": "<z-later@dfmc-parts.cn>",
-                                                 "References": "<m0@dfmc-parts.cn> <z-later@dfmc-parts.cn>"}))
+        await smtp_send(
+            port,
+            customer_mail(
+                f"c{n}@dfmc-parts.cn",
+                f"Re: 问题 {n}",
+                f"补充 {n}。",
+                message_id=f"r{n}@dfmc-parts.cn",
+                in_reply_to=f"m{n}@dfmc-parts.cn",
+            ),
+        )
+    await smtp_send(
+        port,
+        customer_mail(
+            "late@dfmc-parts.cn",
+            "Re: 问题 late",
+            "补充 late。",
+            message_id="r-late@dfmc-parts.cn",
+            headers={
+                "In-Reply-To": "<z-later@dfmc-parts.cn>",
+                "References": "<m0@dfmc-parts.cn> <z-later@dfmc-parts.cn>",
+            },
+        ),
+    )
     statements: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -223,8 +294,15 @@ async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_
     assert len([s for s in statements if "FROM case_messages" in s]) == 1, statements
     assert len([s for s in statements if s.lstrip().startswith("SELECT cases.")]) == 1, statements
     async with paused.db.reader() as s:
-        joined = dict((await s.execute(select(CaseMessage.message_id, Case.subject).join(Case, Case.id == CaseMessage.case_id)
-                                       .where(CaseMessage.message_id.like("r%")))).all())
+        joined = dict(
+            (
+                await s.execute(
+                    select(CaseMessage.message_id, Case.subject)
+                    .join(Case, Case.id == CaseMessage.case_id)
+                    .where(CaseMessage.message_id.like("r%"))
+                )
+            ).all()
+        )
     assert await _count(paused, Case) == 13
     assert joined == {**{f"r{n}@dfmc-parts.cn": f"问题 {n}" for n in range(12)}, "r-late@dfmc-parts.cn": "问题 late"}
 
@@ -238,12 +316,16 @@ async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Set
     try:
         port = settings.smtp_listen[1]
         for n in range(3):
-            await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
+            await smtp_send(
+                port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn")
+            )
         await kefu.processor.process_batch()  # starts the worker
         for pid in list(kefu.processor.pool._executor()._processes):
             os.kill(pid, signal.SIGKILL)
         for n in range(3, 6):
-            await smtp_send(port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn"))
+            await smtp_send(
+                port, customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"w{n}@dfmc-parts.cn")
+            )
         await kefu.processor.drain()
         assert await _count(kefu, Case) == 6
         assert await _count(kefu, InboundMessage, InboundMessage.status == "pending") == 0
@@ -256,8 +338,10 @@ async def test_the_next_batch_is_handed_to_the_parse_workers_before_this_one_is_
     so the next batch must be on its way to the workers before the write begins."""
     async with served(settings, transport=ListTransport(), parts={Part.SMTP}, parse_workers=1) as kefu:
         for n in range(6):
-            await smtp_send(kefu.settings.smtp_listen[1], customer_mail(
-                f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"o{n}@dfmc-parts.cn"))
+            await smtp_send(
+                kefu.settings.smtp_listen[1],
+                customer_mail(f"c{n}@dfmc-parts.cn", f"问题 {n}", "漏油。", message_id=f"o{n}@dfmc-parts.cn"),
+            )
         processor, pool = kefu.processor, kefu.processor.pool
         processor.batch_size = 2
         order: list[tuple[str, int]] = []
@@ -275,8 +359,14 @@ async def test_the_next_batch_is_handed_to_the_parse_workers_before_this_one_is_
         assert (await processor.drain()).processed == 6
         firsts = sorted({first for _, first in order})
         assert [kind for kind, _ in order] == ["parse", "parse", "write", "parse", "write", "write"], order
-        assert order == [("parse", firsts[0]), ("parse", firsts[1]), ("write", firsts[0]),
-                         ("parse", firsts[2]), ("write", firsts[1]), ("write", firsts[2])]
+        assert order == [
+            ("parse", firsts[0]),
+            ("parse", firsts[1]),
+            ("write", firsts[0]),
+            ("parse", firsts[2]),
+            ("write", firsts[1]),
+            ("write", firsts[2]),
+        ]
         assert await _count(kefu, Case) == 6
 
 
@@ -328,7 +418,9 @@ def test_the_parse_workers_fallback_watch_tells_a_live_process_from_an_ended_one
     assert _alive(os.getpid()) and not _alive(ended.pid)
 
 
-async def test_an_idle_smtp_session_does_not_hold_the_shutdown(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_idle_smtp_session_does_not_hold_the_shutdown(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("kefu.parts.SMTP_CLOSE_SECONDS", 0.5)
     await upgrade_async(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
@@ -348,7 +440,8 @@ async def test_hard_chinese_mail_arrives_readable_through_smtp_into_cases(runnin
     mails = {
         "h1@example.cn": b"From: " + "王芳".encode("gbk") + b" <wang.fang@example.cn>\r\nTo: service@kefu.example\r\n"
         b"Subject: " + "刹车盘裂纹".encode("gbk") + b"\r\nMessage-ID: <h1@example.cn>\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + "批次B3裂纹。".encode("gbk"),
+        b"Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + "批次B3裂纹。".encode("gbk"),
         "h2@example.cn": b"From: li@example.cn\r\nTo: service@kefu.example\r\nSubject: wrong charset\r\n"
         b"Message-ID: <h2@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
         b"Content-Transfer-Encoding: 8bit\r\n\r\n" + "请尽快处理减震器漏油问题，谢谢。".encode("gb18030"),
@@ -358,13 +451,15 @@ async def test_hard_chinese_mail_arrives_readable_through_smtp_into_cases(runnin
         "h4@example.cn": b"From: sun@example.cn\r\nTo: service@kefu.example\r\nSubject: attachment\r\n"
         b"Message-ID: <h4@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=xx\r\n\r\n"
         b"--xx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + "见附件".encode() + b"\r\n--xx\r\n"
-        b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\n"
+        b'Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="../../etc/passwd"\r\n\r\n'
         b"root:x:0:0\r\n--xx--\r\n",
     }
     for mid, raw in mails.items():
         await smtp_send(port, raw, sender=mid.replace("h", "s", 1))
+
     async def done() -> bool:
         return await _count(running, InboundMessage, InboundMessage.status == "processed") == len(mails)
+
     await eventually(done, what="the four mails to become cases")
     async with running.db.reader() as s:
         rows = dict((await s.execute(select(CaseMessage.message_id, CaseMessage.body))).all())
@@ -374,6 +469,8 @@ async def test_hard_chinese_mail_arrives_readable_through_smtp_into_cases(runnin
     assert "刹车盘裂纹" in subjects and "王芳" in contacts
     assert "批次B3裂纹" in rows["h1@example.cn"]
     assert "减震器漏油" in rows["h2@example.cn"]
-    assert "转向拉杆" in rows["h3@example.cn"] and "断裂" in rows["h3@example.cn"] and "alert" not in rows["h3@example.cn"]
+    assert (
+        "转向拉杆" in rows["h3@example.cn"] and "断裂" in rows["h3@example.cn"] and "alert" not in rows["h3@example.cn"]
+    )
     assert names == ["passwd"]
     assert not any("\ufffd" in body for body in rows.values())

@@ -48,9 +48,17 @@ def last_buttons(api: FakeBotApi, chat_id: int) -> list[str]:
 
 async def telegram_case(kefu: Kefu, chat_id: int, text: str) -> str:
     """A case opened from a chat, the way the bot's confirm opens one."""
-    msg = IntakeMessage(channel=Channel.TELEGRAM, source_id=uuid.uuid4().hex, sender_identity=str(chat_id),
-                        sender_name="张伟", subject=text[:20], text=text, new_text=text, received_at=kefu.clock(),
-                        language=Language.ZH)
+    msg = IntakeMessage(
+        channel=Channel.TELEGRAM,
+        source_id=uuid.uuid4().hex,
+        sender_identity=str(chat_id),
+        sender_name="张伟",
+        subject=text[:20],
+        text=text,
+        new_text=text,
+        received_at=kefu.clock(),
+        language=Language.ZH,
+    )
     async with kefu.db.unit_of_work() as s:
         outcome = await kefu.service.receive(s, msg)
     kefu.service.committed()
@@ -58,7 +66,8 @@ async def telegram_case(kefu: Kefu, chat_id: int, text: str) -> str:
 
 
 async def test_a_deep_link_binds_the_chat_to_the_contact_once_and_a_second_use_is_refused(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     kefu = tg.kefu
     reference = await open_case(kefu, "刹车片异响", sender="li.na@dfmc-parts.cn")
     await kefu.users.add("sales", roles=["sales"], email="sales@supplier.example")
@@ -92,7 +101,8 @@ async def test_a_deep_link_binds_the_chat_to_the_contact_once_and_a_second_use_i
 
 
 async def test_start_explains_in_the_users_language_and_a_shared_phone_finds_the_contact(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     kefu = tg.kefu
     reference = await open_case(kefu, "咨询", sender="wang@dfmc-parts.cn")
     async with kefu.db.unit_of_work() as s:
@@ -111,12 +121,15 @@ async def test_start_explains_in_the_users_language_and_a_shared_phone_finds_the
     botapi.push(updates.contact(51, "8613800138000", language="en"))
     await botapi.wait_text(51, "We found your customer record")
     async with kefu.db.reader() as s:
-        identity = (await s.execute(select(Identity).where(Identity.kind == "telegram", Identity.value == "51"))).scalar_one()
+        identity = (
+            await s.execute(select(Identity).where(Identity.kind == "telegram", Identity.value == "51"))
+        ).scalar_one()
     assert identity.contact_id == contact_id
 
 
 async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_and_repeated_updates(
-        settings: Settings, botapi: FakeBotApi) -> None:
+    settings: Settings, botapi: FakeBotApi
+) -> None:
     tg_settings = telegram_settings(settings, botapi)
     run = await run_kefu(tg_settings)
     chat = 77
@@ -124,8 +137,12 @@ async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_
     try:
         botapi.push(updates.message(chat, "/new"))
         await botapi.wait_text(chat, "发生了什么")
-        for answer, next_question in (("装车后刹车片异响，三台车都有", "零件号"), ("3501-00123", "批次号"),
-                                      ("B2026-1107", "数量"), ("三个", "正整数")):
+        for answer, next_question in (
+            ("装车后刹车片异响，三台车都有", "零件号"),
+            ("3501-00123", "批次号"),
+            ("B2026-1107", "数量"),
+            ("三个", "正整数"),
+        ):
             botapi.push(updates.message(chat, answer))
             await botapi.wait_text(chat, next_question)
         quantity = updates.message(chat, "３")  # full-width digit
@@ -143,8 +160,15 @@ async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_
         for i in range(3):
             botapi.files[f"p{i}-small"] = b"s" * 10
             botapi.files[f"p{i}-large"] = bytes([i]) * 5000
-            botapi.push(updates.photo(chat, (f"p{i}-small", f"p{i}-large"), (10, 5000), media_group_id="album-1",
-                                      caption="三张照片" if i == 0 else None))
+            botapi.push(
+                updates.photo(
+                    chat,
+                    (f"p{i}-small", f"p{i}-large"),
+                    (10, 5000),
+                    media_group_id="album-1",
+                    caption="三张照片" if i == 0 else None,
+                )
+            )
         botapi.push(updates.document(chat, "huge", "录像.mp4", 30 * 1024 * 1024, "video/mp4"))
         await botapi.wait_text(chat, "超过机器人可下载的大小")
         await botapi.wait_text(chat, "已收到 4 个附件")
@@ -171,9 +195,20 @@ async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_
             cases = (await s.execute(select(Case))).scalars().all()
             assert len(cases) == 1
             case = cases[0]
-            messages = (await s.execute(select(CaseMessage).where(CaseMessage.case_id == case.id,
-                                                                  CaseMessage.direction == "in"))).scalars().all()
-            sizes = (await s.execute(select(Attachment.size).where(Attachment.message_id == messages[0].id))).scalars().all()
+            messages = (
+                (
+                    await s.execute(
+                        select(CaseMessage).where(CaseMessage.case_id == case.id, CaseMessage.direction == "in")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            sizes = (
+                (await s.execute(select(Attachment.size).where(Attachment.message_id == messages[0].id)))
+                .scalars()
+                .all()
+            )
             stored = (await s.execute(select(func.count()).select_from(TelegramUpdate))).scalar_one()
     finally:
         await run.stop()
@@ -185,7 +220,8 @@ async def test_a_guided_complaint_with_an_album_makes_one_case_across_a_restart_
 
 
 async def test_free_text_joins_the_one_open_case_and_with_several_the_customer_picks(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     chat = 88
     first = await telegram_case(tg.kefu, chat, "传感器信号不稳定")
     updates = Updates()
@@ -203,10 +239,18 @@ async def test_free_text_joins_the_one_open_case_and_with_several_the_customer_p
     await botapi.wait_text(chat, f"已补充到反馈 {second}")
 
     async with tg.kefu.db.reader() as s:
-        rows = (await s.execute(select(Case.reference, CaseMessage.new_text).join(Case, Case.id == CaseMessage.case_id)
-                                .where(CaseMessage.direction == "in").order_by(CaseMessage.id))).all()
+        rows = (
+            await s.execute(
+                select(Case.reference, CaseMessage.new_text)
+                .join(Case, Case.id == CaseMessage.case_id)
+                .where(CaseMessage.direction == "in")
+                .order_by(CaseMessage.id)
+            )
+        ).all()
     assert [(r, t) for r, t in rows if "补充" in t or "裂纹的" in t] == [
-        (first, "补充：今天又坏了两个"), (second, "这条是关于裂纹的")]
+        (first, "补充：今天又坏了两个"),
+        (second, "这条是关于裂纹的"),
+    ]
 
 
 async def _to_awaiting_satisfaction(run: RunningBot, reference: str) -> None:
@@ -220,13 +264,16 @@ async def _to_awaiting_satisfaction(run: RunningBot, reference: str) -> None:
 
 
 async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     chat = 99
     pleased, unhappy = await telegram_case(tg.kefu, chat, "异响一"), await telegram_case(tg.kefu, chat, "异响二")
     for reference in (pleased, unhappy):
         await _to_awaiting_satisfaction(tg, reference)
-    await botapi.wait_for(lambda: len([c for c in botapi.sent(chat) if any(b.startswith("rt:") for b in buttons(c.params))]) == 2,
-                          what="two satisfaction requests with buttons")
+    await botapi.wait_for(
+        lambda: len([c for c in botapi.sent(chat) if any(b.startswith("rt:") for b in buttons(c.params))]) == 2,
+        what="two satisfaction requests with buttons",
+    )
     request = next(c for c in botapi.sent(chat) if f"rt:{pleased}:satisfied" in buttons(c.params))
     assert "已更换并复检" in request.params["text"]
     assert f"rt:{pleased}:5" in buttons(request.params) and f"rt:{pleased}:unsatisfied" in buttons(request.params)
@@ -241,8 +288,12 @@ async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer
 
     async def states() -> dict[str, tuple[str, str | None, int]]:
         async with tg.kefu.db.reader() as s:
-            return {r: (st, rt, n) for r, st, rt, n in (await s.execute(
-                select(Case.reference, Case.state, Case.rating, Case.reopen_count))).all()}
+            return {
+                r: (st, rt, n)
+                for r, st, rt, n in (
+                    await s.execute(select(Case.reference, Case.state, Case.rating, Case.reopen_count))
+                ).all()
+            }
 
     now = await eventually(states, lambda v: v[pleased][0] == "closed" and v[unhappy][0] == "assigned")
     assert now[pleased] == ("closed", "satisfied", 0)
@@ -256,7 +307,8 @@ async def test_satisfaction_buttons_close_or_reopen_the_case_like_a_typed_answer
 
 
 async def test_a_typed_satisfaction_answer_in_the_chat_is_read_like_an_email_answer(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     chat = 97
     reference = await telegram_case(tg.kefu, chat, "线束插头松动")
     await _to_awaiting_satisfaction(tg, reference)
@@ -269,22 +321,37 @@ async def test_a_typed_satisfaction_answer_in_the_chat_is_read_like_an_email_ans
 
 
 async def test_an_album_sent_to_the_open_case_becomes_one_message_with_all_its_photos(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     chat = 95
     reference = await telegram_case(tg.kefu, chat, "壳体裂纹")
     updates = Updates()
     for i in range(3):
         botapi.files[f"a{i}-s"], botapi.files[f"a{i}-l"] = b"s", bytes([i + 1]) * 3000
-        botapi.push(updates.photo(chat, (f"a{i}-s", f"a{i}-l"), (1, 3000), media_group_id="alb-9",
-                                  caption="又发现三件" if i == 0 else None))
+        botapi.push(
+            updates.photo(
+                chat,
+                (f"a{i}-s", f"a{i}-l"),
+                (1, 3000),
+                media_group_id="alb-9",
+                caption="又发现三件" if i == 0 else None,
+            )
+        )
 
     async def stored() -> list[tuple[str, int]]:
         async with tg.kefu.db.reader() as s:
-            return list((await s.execute(select(CaseMessage.new_text, func.count(Attachment.id))
-                                         .join(Case, Case.id == CaseMessage.case_id)
-                                         .outerjoin(Attachment, Attachment.message_id == CaseMessage.id)
-                                         .where(Case.reference == reference, CaseMessage.direction == "in")
-                                         .group_by(CaseMessage.id, CaseMessage.new_text).order_by(CaseMessage.id))).all())
+            return list(
+                (
+                    await s.execute(
+                        select(CaseMessage.new_text, func.count(Attachment.id))
+                        .join(Case, Case.id == CaseMessage.case_id)
+                        .outerjoin(Attachment, Attachment.message_id == CaseMessage.id)
+                        .where(Case.reference == reference, CaseMessage.direction == "in")
+                        .group_by(CaseMessage.id, CaseMessage.new_text)
+                        .order_by(CaseMessage.id)
+                    )
+                ).all()
+            )
 
     rows = await eventually(stored, lambda v: len(v) == 2 and v[1][1] == 3)
     assert [tuple(r) for r in rows][1] == ("又发现三件", 3)
@@ -293,7 +360,8 @@ async def test_an_album_sent_to_the_open_case_becomes_one_message_with_all_its_p
 
 
 async def test_the_acknowledgement_mail_carries_a_deep_link_that_binds_the_chat(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     from tests.mailhelpers import parse
 
     kefu = tg.kefu

@@ -21,8 +21,15 @@ from tests.telegram_helpers import RunningBot, Updates, run_kefu, telegram_setti
 from tests.test_telegram_customer import botapi, buttons, telegram_case, tg  # noqa: F401  (fixtures)
 
 
-async def bind_staff(run: RunningBot, api: FakeBotApi, updates: Updates, username: str, chat: int,
-                     roles: list[str], department: str | None = None) -> User:
+async def bind_staff(
+    run: RunningBot,
+    api: FakeBotApi,
+    updates: Updates,
+    username: str,
+    chat: int,
+    roles: list[str],
+    department: str | None = None,
+) -> User:
     user = await run.kefu.users.add(username, roles=roles, department=department, email=f"{username}@supplier.example")
     assert run.kefu.telegram_links is not None
     url = await run.kefu.telegram_links.user_link(user.id, username)
@@ -41,7 +48,8 @@ def notice_with(api: FakeBotApi, chat: int, data: str) -> Any:
 
 
 async def test_an_approver_approves_and_assigns_a_department_from_the_push_notice(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     updates = Updates()
     await bind_staff(tg, botapi, updates, "gm", 500, ["approver"])
     await bind_staff(tg, botapi, updates, "nobody", 501, [])
@@ -67,8 +75,13 @@ async def test_an_approver_approves_and_assigns_a_department_from_the_push_notic
     refused = (await botapi.wait_text(500, "未能执行"))[0]
     assert "assigned" in refused  # the case service's own message: not from this state
     async with tg.kefu.db.reader() as s:
-        email = (await s.execute(select(func.count()).select_from(Delivery).where(
-            Delivery.template == "approval_needed", Delivery.channel == "email"))).scalar_one()
+        email = (
+            await s.execute(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.template == "approval_needed", Delivery.channel == "email")
+            )
+        ).scalar_one()
     assert email == 1  # the push comes in addition to the approver's email
 
 
@@ -88,7 +101,8 @@ async def test_no_action_from_a_button_takes_the_next_message_as_the_reason(tg: 
 
 @pytest.mark.parametrize("data", ["zz:FB-2026-000001", "ap:{reference}", "pk:not-a-number:{reference}", "rt:", "na:"])
 async def test_a_button_with_unknown_or_malformed_data_is_answered_and_changes_nothing(
-        tg: RunningBot, botapi: FakeBotApi, data: str) -> None:
+    tg: RunningBot, botapi: FakeBotApi, data: str
+) -> None:
     """The button table matches each kind of callback data by its pattern; anything else gets
     its answer (the client stops its spinner) and no step is taken."""
     updates = Updates()
@@ -104,10 +118,13 @@ async def test_a_button_with_unknown_or_malformed_data_is_answered_and_changes_n
 
 
 async def test_the_webhook_checks_the_secret_stores_before_200_and_handles_a_repeat_once(
-        settings: Settings, botapi: FakeBotApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings: Settings, botapi: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hook = "https://kefu.example/telegram/webhook"
-    run = await run_kefu(telegram_settings(settings, botapi, telegram_webhook_url=hook,
-                                           telegram_webhook_secret="s3cret_Token-1"), http=True)
+    run = await run_kefu(
+        telegram_settings(settings, botapi, telegram_webhook_url=hook, telegram_webhook_secret="s3cret_Token-1"),
+        http=True,
+    )
     try:
         registered = [c.params for c in botapi.calls if c.method == "setWebhook"]
         assert registered and registered[0]["url"] == hook and registered[0]["secret_token"] == "s3cret_Token-1"
@@ -163,7 +180,8 @@ async def test_an_update_with_a_nul_in_its_text_is_stored_without_it(settings: S
 
 
 async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
-        tg: RunningBot, botapi: FakeBotApi) -> None:
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
     kefu = tg.kefu
     first = await open_case(kefu, "旧反馈", sender="li.na@dfmc-parts.cn")
     async with kefu.db.reader() as s:
@@ -178,14 +196,20 @@ async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
     reference = await telegram_case(tg.kefu, 61, "壳体裂纹")
 
     def mailed() -> Any:
-        return [m for m in tg.mail.sent[mails_before:] if m.recipients == ["li.na@dfmc-parts.cn"]
-                and reference.encode() in m.data]
+        return [
+            m
+            for m in tg.mail.sent[mails_before:]
+            if m.recipients == ["li.na@dfmc-parts.cn"] and reference.encode() in m.data
+        ]
 
     await botapi.wait_for(mailed, what="the case-opened notice by email")
     async with kefu.db.reader() as s:
-        identity = (await s.execute(select(Identity).where(Identity.kind == "telegram", Identity.value == "61"))).scalar_one()
-        tg_delivery = (await s.execute(select(Delivery).where(Delivery.channel == "telegram",
-                                                              Delivery.template == "case_opened"))).scalar_one()
+        identity = (
+            await s.execute(select(Identity).where(Identity.kind == "telegram", Identity.value == "61"))
+        ).scalar_one()
+        tg_delivery = (
+            await s.execute(select(Delivery).where(Delivery.channel == "telegram", Delivery.template == "case_opened"))
+        ).scalar_one()
     assert identity.active is False
     assert tg_delivery.status == "dead" and "blocked" in (tg_delivery.last_error or "")
 
@@ -193,7 +217,9 @@ async def test_a_customer_who_blocked_the_bot_is_marked_inactive_and_gets_email(
     botapi.push(updates.message(61, "补充一张照片稍后发"))
     await botapi.wait_text(61, "属于哪一个")  # two open cases: the old mail one and the new one
     async with kefu.db.reader() as s:
-        identity = (await s.execute(select(Identity).where(Identity.kind == "telegram", Identity.value == "61"))).scalar_one()
+        identity = (
+            await s.execute(select(Identity).where(Identity.kind == "telegram", Identity.value == "61"))
+        ).scalar_one()
     assert identity.active is True
 
 
@@ -235,8 +261,11 @@ async def test_with_the_bot_off_a_chat_bound_earlier_gets_its_notices_by_email(k
         contact.preferred_channel = "telegram"  # as a deep link left it
     reference = await telegram_case(kefu, 4242, "新反馈")
     await kefu.dispatcher.run_once()
-    mails = [m for m in kefu.dispatcher.transport.sent if m.recipients == ["zhao@dfmc-parts.cn"]
-             and reference.encode() in m.data]
+    mails = [
+        m
+        for m in kefu.dispatcher.transport.sent
+        if m.recipients == ["zhao@dfmc-parts.cn"] and reference.encode() in m.data
+    ]
     assert len(mails) == 1
     async with kefu.db.reader() as s:
         dead = (await s.execute(select(Delivery.last_error).where(Delivery.channel == "telegram"))).scalars().all()

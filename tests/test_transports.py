@@ -68,7 +68,11 @@ class RejectRecipients(Recorder):
     reply: str = "550 5.1.1 <{addr}>: Recipient address rejected: User unknown"
 
     async def handle_RCPT(
-        self, server: SMTPServer, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
     ) -> str:
         if address in self.refused:
@@ -79,7 +83,11 @@ class RejectRecipients(Recorder):
 
 class RejectSender(Recorder):
     async def handle_MAIL(
-        self, server: SMTPServer, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         mail_options: list[str],
     ) -> str:
         return "553 5.7.1 Sender address rejected"
@@ -113,8 +121,7 @@ async def test_relay_delivers_envelope_and_exact_bytes(smtp_server: StartServer)
     port = smtp_server(handler)
 
     transport = SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5)
-    await transport.send("bounce@kefu.example", ["wang@customer.example", "li@customer.example"],
-                         DATA)
+    await transport.send("bounce@kefu.example", ["wang@customer.example", "li@customer.example"], DATA)
 
     (envelope,) = handler.envelopes
     assert envelope.mail_from == "bounce@kefu.example"
@@ -127,7 +134,8 @@ async def test_temporary_failure_on_data_is_transient(smtp_server: StartServer) 
 
     with pytest.raises(TransientSendError, match="451"):
         await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
 
 
 async def test_permanent_failure_on_data_is_permanent(smtp_server: StartServer) -> None:
@@ -135,7 +143,8 @@ async def test_permanent_failure_on_data_is_permanent(smtp_server: StartServer) 
 
     with pytest.raises(PermanentSendError, match="554"):
         await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
 
 
 async def test_unknown_recipient_is_permanent_and_not_named_in_the_error(
@@ -145,20 +154,21 @@ async def test_unknown_recipient_is_permanent_and_not_named_in_the_error(
 
     with pytest.raises(PermanentSendError) as info:
         await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["nobody@customer.example"], DATA)
+            "bounce@kefu.example", ["nobody@customer.example"], DATA
+        )
 
     assert "550" in str(info.value)
     assert "nobody@customer.example" not in str(info.value)
 
 
 async def test_recipient_deferred_with_4xx_is_transient(smtp_server: StartServer) -> None:
-    handler = RejectRecipients(refused={"wang@customer.example"},
-                               reply="452 4.2.2 Mailbox full, try later")
+    handler = RejectRecipients(refused={"wang@customer.example"}, reply="452 4.2.2 Mailbox full, try later")
     port = smtp_server(handler)
 
     with pytest.raises(TransientSendError, match="452"):
         await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
 
 
 async def test_some_recipients_refused_still_counts_as_sent(
@@ -170,7 +180,8 @@ async def test_some_recipients_refused_still_counts_as_sent(
     caplog.set_level(logging.WARNING, logger="notifications.transports")
 
     await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-        "bounce@kefu.example", ["wang@customer.example", "nobody@customer.example"], DATA)
+        "bounce@kefu.example", ["wang@customer.example", "nobody@customer.example"], DATA
+    )
 
     assert handler.envelopes[0].rcpt_tos == ["wang@customer.example"]
     assert "refused 1 of 2" in caplog.text
@@ -182,7 +193,8 @@ async def test_refused_sender_is_permanent(smtp_server: StartServer) -> None:
 
     with pytest.raises(PermanentSendError, match="553"):
         await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
 
 
 async def test_connection_refused_is_transient() -> None:
@@ -190,7 +202,8 @@ async def test_connection_refused_is_transient() -> None:
 
     with pytest.raises(TransientSendError, match="unreachable"):
         await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
 
 
 async def test_silent_server_times_out_as_transient() -> None:
@@ -201,7 +214,8 @@ async def test_silent_server_times_out_as_transient() -> None:
 
         with pytest.raises(TransientSendError):
             await SmtpRelayTransport(f"smtp://127.0.0.1:{port}", timeout=0.5).send(
-                "bounce@kefu.example", ["wang@customer.example"], DATA)
+                "bounce@kefu.example", ["wang@customer.example"], DATA
+            )
 
 
 async def test_required_starttls_without_offer_is_transient(smtp_server: StartServer) -> None:
@@ -210,7 +224,8 @@ async def test_required_starttls_without_offer_is_transient(smtp_server: StartSe
 
     with pytest.raises(TransientSendError, match="STARTTLS"):
         await SmtpRelayTransport(f"smtp+starttls://127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
     assert handler.envelopes == []
 
 
@@ -221,16 +236,16 @@ async def test_login_uses_percent_decoded_credentials_and_never_logs_them(
     password = "p@ss:w%rd/1 #?"
     seen: list[tuple[bytes, bytes]] = []
 
-    def authenticator(server: SMTPServer, session: Session, envelope: Envelope,
-                      mechanism: str, auth_data: object) -> AuthResult:
+    def authenticator(
+        server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, auth_data: object
+    ) -> AuthResult:
         assert isinstance(auth_data, LoginPassword)
         seen.append((auth_data.login, auth_data.password))
         ok = auth_data.login == b"kefu@kefu.example" and auth_data.password == password.encode()
         return AuthResult(success=ok, handled=False)
 
     handler = Recorder()
-    port = smtp_server(handler, authenticator=authenticator, auth_require_tls=False,
-                       auth_required=True)
+    port = smtp_server(handler, authenticator=authenticator, auth_require_tls=False, auth_required=True)
     user = quote("kefu@kefu.example", safe="")
     url = f"smtp://{user}:{quote(password, safe='')}@127.0.0.1:{port}"
     transport = SmtpRelayTransport(url, timeout=5)
@@ -251,12 +266,14 @@ async def test_wrong_password_is_transient_and_redacted(smtp_server: StartServer
     def refuse(*args: object) -> AuthResult:
         return AuthResult(success=False, handled=False)  # handled=False: aiosmtpd answers 535
 
-    port = smtp_server(Recorder(), authenticator=refuse, auth_require_tls=False,
-                       auth_required=True, auth_exclude_mechanism=["LOGIN"])
+    port = smtp_server(
+        Recorder(), authenticator=refuse, auth_require_tls=False, auth_required=True, auth_exclude_mechanism=["LOGIN"]
+    )
 
     with pytest.raises(TransientSendError, match="535") as info:
         await SmtpRelayTransport(f"smtp://user:hunter2@127.0.0.1:{port}", timeout=5).send(
-            "bounce@kefu.example", ["wang@customer.example"], DATA)
+            "bounce@kefu.example", ["wang@customer.example"], DATA
+        )
 
     assert "hunter2" not in str(info.value)
 
@@ -333,15 +350,12 @@ def _clock(*times: datetime) -> Callable[[], datetime]:
     return lambda: pending.pop(0)
 
 
-async def test_folder_transport_writes_exact_bytes_once(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_folder_transport_writes_exact_bytes_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     folder = tmp_path / "var" / "outbox"  # created on first use
     caplog.set_level(logging.INFO, logger="notifications.transports")
     when = datetime(2026, 3, 15, 1, 30, 5, 123456, tzinfo=UTC)
 
-    await FolderTransport(folder, clock=_clock(when)).send(
-        "bounce@kefu.example", ["wang@customer.example"], DATA)
+    await FolderTransport(folder, clock=_clock(when)).send("bounce@kefu.example", ["wang@customer.example"], DATA)
 
     (written,) = list(folder.iterdir())  # no temporary file left behind
     assert re.fullmatch(r"20260315T013005\.123456Z-[0-9a-f]{12}\.eml", written.name)

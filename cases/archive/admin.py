@@ -56,13 +56,12 @@ def language_of(value: str | None) -> Language:
 async def attach_identity(s: AsyncSession, contact: Contact, kind: Channel, value: str, now: datetime) -> Identity:
     """The identity on this contact (idempotent); Conflict when another contact has it."""
     value = normalise_identity(kind, value)
-    found = (await s.execute(
-        select(Identity).where(Identity.kind == kind, Identity.value == value)
-    )).scalar_one_or_none()
+    found = (
+        await s.execute(select(Identity).where(Identity.kind == kind, Identity.value == value))
+    ).scalar_one_or_none()
     if found is not None:
         if found.contact_id != contact.id:
-            raise Conflict(f"the {kind} {value} belongs to contact #{found.contact_id}; "
-                           "merge the two contacts instead")
+            raise Conflict(f"the {kind} {value} belongs to contact #{found.contact_id}; merge the two contacts instead")
         found.active = True
         return found
     identity = Identity(contact_id=contact.id, kind=kind, value=value, created_at=now)
@@ -90,18 +89,27 @@ class ArchiveService:
             log.info("customer #%d %s created", customer.id, code or "")
             return customer.id
 
-    async def create_contact(self, customer_id: int, name: str, language: str | None = None,
-                             preferred_channel: str | None = None,
-                             identities: list[tuple[str, str]] | None = None) -> int:
+    async def create_contact(
+        self,
+        customer_id: int,
+        name: str,
+        language: str | None = None,
+        preferred_channel: str | None = None,
+        identities: list[tuple[str, str]] | None = None,
+    ) -> int:
         name = (name or "").strip()
         if not name:
             raise InvalidInput("the contact name must not be empty")
         now = self.clock()
         async with self.db.unit_of_work() as s:
             await self._customer(s, customer_id)
-            contact = Contact(customer_id=customer_id, name=name[:200], language=language_of(language),
-                              preferred_channel=channel_of(preferred_channel or "email", "reply channel"),
-                              created_at=now)
+            contact = Contact(
+                customer_id=customer_id,
+                name=name[:200],
+                language=language_of(language),
+                preferred_channel=channel_of(preferred_channel or "email", "reply channel"),
+                created_at=now,
+            )
             s.add(contact)
             await s.flush()
             for kind, value in identities or []:
@@ -116,9 +124,16 @@ class ArchiveService:
             await s.flush()
             return {"id": identity.id, "contact_id": contact.id, "kind": identity.kind, "value": identity.value}
 
-    async def update_contact(self, actor: Actor, contact_id: int, *, name: str | None = None,
-                             language: str | None = None, preferred_channel: str | None = None,
-                             customer_id: int | None = None) -> MergeResult | None:
+    async def update_contact(
+        self,
+        actor: Actor,
+        contact_id: int,
+        *,
+        name: str | None = None,
+        language: str | None = None,
+        preferred_channel: str | None = None,
+        customer_id: int | None = None,
+    ) -> MergeResult | None:
         """A new preferred reply channel also applies to the contact's open cases (recorded on each).
         A new customer moves the contact and its cases there, recorded like a merge (undoable)."""
         now = self.clock()
@@ -127,8 +142,15 @@ class ArchiveService:
             contact = await self._contact(s, contact_id)
             if customer_id is not None and customer_id != contact.customer_id:
                 old = contact.customer_id
-                moved = await merges.record(s, actor, "contact_move", old, customer_id,
-                                            await merges.move_contact(s, actor, contact, customer_id, now), now)
+                moved = await merges.record(
+                    s,
+                    actor,
+                    "contact_move",
+                    old,
+                    customer_id,
+                    await merges.move_contact(s, actor, contact, customer_id, now),
+                    now,
+                )
                 log.info("contact #%d moved from customer #%d to #%d by %s", contact.id, old, customer_id, actor.label)
             if name is not None:
                 if not name.strip():
@@ -139,13 +161,23 @@ class ArchiveService:
             if preferred_channel is not None:
                 new = channel_of(preferred_channel, "reply channel")
                 was, contact.preferred_channel = contact.preferred_channel, new
-                open_cases = (await s.execute(select(Case).where(
-                    Case.contact_id == contact.id, Case.state.not_in(TERMINAL),
-                    Case.reply_channel != new))).scalars()
+                open_cases = (
+                    await s.execute(
+                        select(Case).where(
+                            Case.contact_id == contact.id, Case.state.not_in(TERMINAL), Case.reply_channel != new
+                        )
+                    )
+                ).scalars()
                 for case in open_cases:
-                    record_history(s, case=case, at=now, actor=actor, action="reply_channel",
-                                   changes={"reply_channel": [case.reply_channel, new]},
-                                   note=f"the contact now asks for {new} (was {was})")
+                    record_history(
+                        s,
+                        case=case,
+                        at=now,
+                        actor=actor,
+                        action="reply_channel",
+                        changes={"reply_channel": [case.reply_channel, new]},
+                        note=f"the contact now asks for {new} (was {was})",
+                    )
                     case.reply_channel, case.updated_at = new, now
         return moved
 
@@ -154,24 +186,40 @@ class ArchiveService:
         async with self.db.reader() as s:
             stmt = select(Customer).order_by(Customer.id).limit(limit)
             if q:
-                stmt = stmt.where(Customer.name.icontains(q, autoescape=True) | Customer.code.icontains(q, autoescape=True))
+                stmt = stmt.where(
+                    Customer.name.icontains(q, autoescape=True) | Customer.code.icontains(q, autoescape=True)
+                )
             return [_customer_row(c) for c in (await s.execute(stmt)).scalars()]
 
     async def customer(self, customer_id: int) -> dict[str, Any]:
         async with self.db.reader() as s:
             row = _customer_row(await self._customer(s, customer_id))
-            contacts = list((await s.execute(
-                select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.id))).scalars())
+            contacts = list(
+                (
+                    await s.execute(select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.id))
+                ).scalars()
+            )
             ids = [c.id for c in contacts]
             identities: dict[int, list[dict[str, Any]]] = {}
-            for i in (await s.execute(select(Identity).where(Identity.contact_id.in_(ids)).order_by(Identity.id))).scalars():
+            for i in (
+                await s.execute(select(Identity).where(Identity.contact_id.in_(ids)).order_by(Identity.id))
+            ).scalars():
                 identities.setdefault(i.contact_id, []).append(
-                    {"id": i.id, "kind": i.kind, "value": i.value, "active": i.active})
-            row["contacts"] = [{"id": c.id, "name": c.name, "language": c.language,
-                                "preferred_channel": c.preferred_channel, "identities": identities.get(c.id, [])}
-                               for c in contacts]
-            row["case_count"] = (await s.execute(
-                select(func.count(Case.id)).where(Case.customer_id == customer_id))).scalar_one()
+                    {"id": i.id, "kind": i.kind, "value": i.value, "active": i.active}
+                )
+            row["contacts"] = [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "language": c.language,
+                    "preferred_channel": c.preferred_channel,
+                    "identities": identities.get(c.id, []),
+                }
+                for c in contacts
+            ]
+            row["case_count"] = (
+                await s.execute(select(func.count(Case.id)).where(Case.customer_id == customer_id))
+            ).scalar_one()
             return row
 
     # -- merges (cases/archive/merges.py) -----------------------------------------------------
@@ -183,8 +231,9 @@ class ArchiveService:
         now = self.clock()
         async with self.db.unit_of_work() as s:
             do = merges.merge_contacts if kind == "contact" else merges.merge_customers
-            result = await merges.record(s, actor, kind, source_id, target_id,
-                                         await do(s, actor, source_id, target_id, now), now)
+            result = await merges.record(
+                s, actor, kind, source_id, target_id, await do(s, actor, source_id, target_id, now), now
+            )
         log.info("merge #%d: %s #%d into #%d by %s", result.id, kind, source_id, target_id, actor.label)
         return result
 

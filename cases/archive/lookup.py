@@ -16,14 +16,10 @@ UNASSIGNED_CODE = "UNASSIGNED"
 
 
 async def unassigned_customer_id(session: AsyncSession, now: datetime) -> int:
-    found = (
-        await session.execute(select(Customer.id).where(Customer.code == UNASSIGNED_CODE))
-    ).scalar_one_or_none()
+    found = (await session.execute(select(Customer.id).where(Customer.code == UNASSIGNED_CODE))).scalar_one_or_none()
     if found is not None:
         return found
-    customer = Customer(
-        name="未分配客户 / Unassigned", code=UNASSIGNED_CODE, is_unassigned=True, created_at=now
-    )
+    customer = Customer(name="未分配客户 / Unassigned", code=UNASSIGNED_CODE, is_unassigned=True, created_at=now)
     session.add(customer)
     await session.flush()
     return customer.id
@@ -49,17 +45,25 @@ async def prefetch_contacts(session: AsyncSession, identities: list[tuple[Channe
         if (kind, value) not in known:
             wanted.setdefault(kind, set()).add(value)
     for kind, values in wanted.items():
-        found = (await session.execute(
-            select(Identity.value, Contact).join(Contact, Identity.contact_id == Contact.id)
-            .where(Identity.kind == kind, Identity.value.in_(values))
-        )).all()
+        found = (
+            await session.execute(
+                select(Identity.value, Contact)
+                .join(Contact, Identity.contact_id == Contact.id)
+                .where(Identity.kind == kind, Identity.value.in_(values))
+            )
+        ).all()
         by_value = {v: c for v, c in found}
         for v in values:
             known[(kind, v)] = by_value.get(v)
 
 
 async def contact_for(
-    session: AsyncSession, kind: Channel, value: str, name: str, language: Language, now: datetime,
+    session: AsyncSession,
+    kind: Channel,
+    value: str,
+    name: str,
+    language: Language,
+    now: datetime,
 ) -> tuple[Contact, bool]:
     """The contact with this identity; unknown senders become contacts of the unassigned customer.
 
@@ -74,8 +78,11 @@ async def contact_for(
     if "kefu_unassigned" not in session.info:
         session.info["kefu_unassigned"] = await unassigned_customer_id(session, now)
     contact = Contact(
-        customer_id=session.info["kefu_unassigned"], name=clip(Contact.name, name or value), language=language,
-        preferred_channel=kind, created_at=now,
+        customer_id=session.info["kefu_unassigned"],
+        name=clip(Contact.name, name or value),
+        language=language,
+        preferred_channel=kind,
+        created_at=now,
     )
     # Inserted with the batch's other new rows at the flush (cases/store/rows.py).
     rows.add_new(session, contact)
@@ -85,7 +92,9 @@ async def contact_for(
 
 
 async def identities_of(session: AsyncSession, contact_id: int, kind: Channel) -> list[str]:
-    stmt = select(Identity.value).where(
-        Identity.contact_id == contact_id, Identity.kind == kind, Identity.active.is_(True)
-    ).order_by(Identity.id)
+    stmt = (
+        select(Identity.value)
+        .where(Identity.contact_id == contact_id, Identity.kind == kind, Identity.active.is_(True))
+        .order_by(Identity.id)
+    )
     return list((await session.execute(stmt)).scalars())

@@ -35,8 +35,14 @@ class MergeResult:
     undone: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "source_id": self.source_id, "target_id": self.target_id,
-                "moved": self.moved, "undone": self.undone}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "source_id": self.source_id,
+            "target_id": self.target_id,
+            "moved": self.moved,
+            "undone": self.undone,
+        }
 
 
 async def _get(s: AsyncSession, model: type[Customer] | type[Contact], row_id: int) -> Any:
@@ -79,18 +85,25 @@ async def move_contact(s: AsyncSession, actor: Actor, contact: Contact, customer
     target = await _get(s, Customer, customer_id)
     old = contact.customer_id
     contact.customer_id = target.id
-    cases = list((await s.execute(select(Case).where(Case.contact_id == contact.id, Case.customer_id == old)
-                                  .with_for_update())).scalars())
+    cases = list(
+        (
+            await s.execute(
+                select(Case).where(Case.contact_id == contact.id, Case.customer_id == old).with_for_update()
+            )
+        ).scalars()
+    )
     moved_cases = [[c.id, c.contact_id, c.customer_id] for c in cases]
     for case in cases:
         move_case(s, case, actor, now, contact.id, target.id, f"contact #{contact.id} moved to customer #{target.id}")
     return {"contacts": [[contact.id, old]], "cases": moved_cases}
 
 
-async def record(s: AsyncSession, actor: Actor, kind: str, source_id: int, target_id: int, moved: Moved,
-                 now: datetime) -> MergeResult:
-    merge = ArchiveMerge(kind=kind, source_id=source_id, target_id=target_id, moved=moved, actor=actor.label,
-                         created_at=now)
+async def record(
+    s: AsyncSession, actor: Actor, kind: str, source_id: int, target_id: int, moved: Moved, now: datetime
+) -> MergeResult:
+    merge = ArchiveMerge(
+        kind=kind, source_id=source_id, target_id=target_id, moved=moved, actor=actor.label, created_at=now
+    )
     s.add(merge)
     await s.flush()
     return MergeResult(merge.id, kind, source_id, target_id, {k: len(v) for k, v in moved.items()})
@@ -118,16 +131,29 @@ async def undo(s: AsyncSession, actor: Actor, merge_id: int, now: datetime) -> M
     for case_id, contact_id, customer_id in moved.get("cases", []):
         case = await s.get(Case, case_id, with_for_update=True)
         if case is not None and getattr(case, key) == merge.target_id:
-            move_case(s, case, actor, now, contact_id, customer_id, f"merge #{merge_id} undone", action="archive_unmerged")
+            move_case(
+                s, case, actor, now, contact_id, customer_id, f"merge #{merge_id} undone", action="archive_unmerged"
+            )
             back["cases"] = back.get("cases", 0) + 1
     merge.undone_at, merge.undone_by = now, actor.label
     return MergeResult(merge.id, merge.kind, merge.source_id, merge.target_id, back, undone=True)
 
 
-def move_case(s: AsyncSession, case: Case, actor: Actor, now: datetime, contact_id: int, customer_id: int,
-              note: str, action: str = "archive_merged") -> None:
-    changes = {k: [getattr(case, k), v] for k, v in (("contact_id", contact_id), ("customer_id", customer_id))
-               if getattr(case, k) != v}
+def move_case(
+    s: AsyncSession,
+    case: Case,
+    actor: Actor,
+    now: datetime,
+    contact_id: int,
+    customer_id: int,
+    note: str,
+    action: str = "archive_merged",
+) -> None:
+    changes = {
+        k: [getattr(case, k), v]
+        for k, v in (("contact_id", contact_id), ("customer_id", customer_id))
+        if getattr(case, k) != v
+    }
     if not changes:
         return
     record_history(s, case=case, at=now, actor=actor, action=action, changes=changes, note=note)

@@ -50,6 +50,8 @@ def normalise_identity(kind: Channel, value: str, region: str = DEFAULT_REGION) 
             raise InvalidInput(f"{value!r} is not an email address")
         value = value.lower()
     if len(value) > IDENTITY_LENGTH:
-        raise InvalidInput(f"the {kind.value} identity is {len(value)} characters long; kefu keeps at most "
-                           f"{IDENTITY_LENGTH} (the longest email address SMTP allows)")
+        raise InvalidInput(
+            f"the {kind.value} identity is {len(value)} characters long; kefu keeps at most "
+            f"{IDENTITY_LENGTH} (the longest email address SMTP allows)"
+        )
     return value

@@ -26,7 +26,9 @@ SEVERITY_RULES: tuple[tuple[tuple[str, ...], Severity], ...] = (
 )
 
 _FIELD_PATTERNS: dict[str, re.Pattern[str]] = {
-    "part_number": re.compile(r"(?:零件号|零件编号|件号|图号|part\s*(?:no\.?|number|#))\s*[:：]?\s*([A-Za-z0-9][\w\-./]{2,40})", re.I),
+    "part_number": re.compile(
+        r"(?:零件号|零件编号|件号|图号|part\s*(?:no\.?|number|#))\s*[:：]?\s*([A-Za-z0-9][\w\-./]{2,40})", re.I
+    ),
     "batch": re.compile(r"(?:批次号?|批号|batch|lot)\s*(?:no\.?|number)?\s*[:：]?\s*([A-Za-z0-9][\w\-./]{1,40})", re.I),
     "quantity": re.compile(r"(?:数量|quantity|qty)\s*[:：]?\s*(\d{1,9})", re.I),
     "vehicle": re.compile(r"\b([A-HJ-NPR-Z0-9]{17})\b|(?:车型|vehicle|VIN)\s*[:：]?\s*([\w\-]{2,40})", re.I),

@@ -144,27 +144,35 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.customer_id == f.customer_id)
     if f.q:
         text = f.q.strip()
-        conditions.append(or_(Case.reference.icontains(text, autoescape=True),
-                              Case.subject.icontains(text, autoescape=True),
-                              Case.part_number.icontains(text, autoescape=True),
-                              # text read from faxes and scanned letters (cases/services/documents.py)
-                              Case.id.in_(select(DocumentText.case_id).where(
-                                  DocumentText.text.icontains(text, autoescape=True)))))
+        conditions.append(
+            or_(
+                Case.reference.icontains(text, autoescape=True),
+                Case.subject.icontains(text, autoescape=True),
+                Case.part_number.icontains(text, autoescape=True),
+                # text read from faxes and scanned letters (cases/services/documents.py)
+                Case.id.in_(select(DocumentText.case_id).where(DocumentText.text.icontains(text, autoescape=True))),
+            )
+        )
     if f.received_from is not None:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
         conditions.append(Case.received_at < f.received_to)
     total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
-    stmt = (_summary_select().where(*conditions).order_by(Case.received_at.desc(), Case.id.desc())
-            .limit(min(f.limit, MAX_LIMIT)).offset(f.offset))
+    stmt = (
+        _summary_select()
+        .where(*conditions)
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(min(f.limit, MAX_LIMIT))
+        .offset(f.offset)
+    )
     items = [_summary(case, name, dept) for case, name, dept in (await s.execute(stmt)).all()]
     return {"items": items, "total": total}
 
 
 async def _visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:
-    row = (await s.execute(
-        _summary_select().where(Case.reference == reference.strip().upper(), scope.condition())
-    )).first()
+    row = (
+        await s.execute(_summary_select().where(Case.reference == reference.strip().upper(), scope.condition()))
+    ).first()
     if row is None:
         # The same answer whether the case is missing or another department's: no existence leak.
         hint = "" if scope.all_departments else " in your department"
@@ -185,70 +193,117 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
     if case.linked_case_id is not None:
         linked = (await s.execute(select(Case.reference).where(Case.id == case.linked_case_id))).scalar_one_or_none()
     row = _summary(case, customer_name, department)
-    row.update({
-        "description": case.description,
-        "batch": case.batch,
-        "quantity": case.quantity,
-        "vehicle": case.vehicle,
-        "reply_channel": case.reply_channel,
-        "language": case.language,
-        "contact": {"id": case.contact_id, "name": contact_name},
-        "linked_case": linked,
-        "created_at": iso(case.created_at),
-        "no_action_reason": case.no_action_reason,
-        "analysis": case.analysis,
-        "measures": case.measures,
-        "verification": case.verification,
-        "rating": case.rating,
-        "rating_score": case.rating_score,
-        "satisfaction_requested_at": iso(case.satisfaction_requested_at),
-        "reminder_sent_at": iso(case.reminder_sent_at),
-        "closed_at": iso(case.closed_at),
-        "reopen_count": case.reopen_count,
-        "version": case.version,
-        "messages": await _messages(s, case),
-        "history": await _history(s, case.id),
-        "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id)],
-    })
+    row.update(
+        {
+            "description": case.description,
+            "batch": case.batch,
+            "quantity": case.quantity,
+            "vehicle": case.vehicle,
+            "reply_channel": case.reply_channel,
+            "language": case.language,
+            "contact": {"id": case.contact_id, "name": contact_name},
+            "linked_case": linked,
+            "created_at": iso(case.created_at),
+            "no_action_reason": case.no_action_reason,
+            "analysis": case.analysis,
+            "measures": case.measures,
+            "verification": case.verification,
+            "rating": case.rating,
+            "rating_score": case.rating_score,
+            "satisfaction_requested_at": iso(case.satisfaction_requested_at),
+            "reminder_sent_at": iso(case.reminder_sent_at),
+            "closed_at": iso(case.closed_at),
+            "reopen_count": case.reopen_count,
+            "version": case.version,
+            "messages": await _messages(s, case),
+            "history": await _history(s, case.id),
+            "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id)],
+        }
+    )
     return row
 
 
 async def _messages(s: AsyncSession, case: Case) -> list[Row]:
     author = aliased(User)
-    rows = (await s.execute(
-        select(CaseMessage.id, CaseMessage.direction, CaseMessage.channel, CaseMessage.message_id,
-               CaseMessage.sender, author.username, CaseMessage.subject, CaseMessage.body,
-               CaseMessage.new_text, CaseMessage.html.is_not(None), CaseMessage.is_automatic,
-               CaseMessage.created_at)
-        .outerjoin(author, author.id == CaseMessage.author_user_id)
-        .where(CaseMessage.case_id == case.id)
-        .order_by(CaseMessage.created_at, CaseMessage.id)
-    )).all()
+    rows = (
+        await s.execute(
+            select(
+                CaseMessage.id,
+                CaseMessage.direction,
+                CaseMessage.channel,
+                CaseMessage.message_id,
+                CaseMessage.sender,
+                author.username,
+                CaseMessage.subject,
+                CaseMessage.body,
+                CaseMessage.new_text,
+                CaseMessage.html.is_not(None),
+                CaseMessage.is_automatic,
+                CaseMessage.created_at,
+            )
+            .outerjoin(author, author.id == CaseMessage.author_user_id)
+            .where(CaseMessage.case_id == case.id)
+            .order_by(CaseMessage.created_at, CaseMessage.id)
+        )
+    ).all()
     attachments: dict[int, list[Row]] = {}
-    for att in (await s.execute(
-        select(Attachment).join(CaseMessage, CaseMessage.id == Attachment.message_id)
-        .where(CaseMessage.case_id == case.id).order_by(Attachment.id)
-    )).scalars():
-        attachments.setdefault(att.message_id, []).append({
-            "id": att.id, "filename": att.filename, "content_type": att.content_type, "size": att.size,
-            "url": f"/api/v1/cases/{case.reference}/attachments/{att.id}",
-        })
+    for att in (
+        await s.execute(
+            select(Attachment)
+            .join(CaseMessage, CaseMessage.id == Attachment.message_id)
+            .where(CaseMessage.case_id == case.id)
+            .order_by(Attachment.id)
+        )
+    ).scalars():
+        attachments.setdefault(att.message_id, []).append(
+            {
+                "id": att.id,
+                "filename": att.filename,
+                "content_type": att.content_type,
+                "size": att.size,
+                "url": f"/api/v1/cases/{case.reference}/attachments/{att.id}",
+            }
+        )
     # The stored HTML is never handed out: it would render from our origin (stored XSS).
-    return [{
-        "id": r[0], "direction": r[1], "channel": r[2], "message_id": r[3], "sender": r[4],
-        "author": r[5], "subject": r[6], "body": r[7], "new_text": r[8], "has_html": bool(r[9]),
-        "is_automatic": r[10], "created_at": iso(r[11]), "attachments": attachments.get(r[0], []),
-    } for r in rows]
+    return [
+        {
+            "id": r[0],
+            "direction": r[1],
+            "channel": r[2],
+            "message_id": r[3],
+            "sender": r[4],
+            "author": r[5],
+            "subject": r[6],
+            "body": r[7],
+            "new_text": r[8],
+            "has_html": bool(r[9]),
+            "is_automatic": r[10],
+            "created_at": iso(r[11]),
+            "attachments": attachments.get(r[0], []),
+        }
+        for r in rows
+    ]
 
 
 async def _history(s: AsyncSession, case_id: int) -> list[Row]:
-    rows = (await s.execute(
-        select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.at, CaseHistory.id)
-    )).scalars()
-    return [{
-        "id": h.id, "at": iso(h.at), "actor": h.actor, "action": h.action, "from_state": h.from_state,
-        "to_state": h.to_state, "changes": h.changes, "note": h.note,
-    } for h in rows]
+    rows = (
+        await s.execute(
+            select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.at, CaseHistory.id)
+        )
+    ).scalars()
+    return [
+        {
+            "id": h.id,
+            "at": iso(h.at),
+            "actor": h.actor,
+            "action": h.action,
+            "from_state": h.from_state,
+            "to_state": h.to_state,
+            "changes": h.changes,
+            "note": h.note,
+        }
+        for h in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,13 +314,15 @@ class AttachmentFile:
 
 
 async def attachment(s: AsyncSession, scope: Scope, reference: str, attachment_id: int) -> AttachmentFile:
-    row = (await s.execute(
-        select(Attachment.filename, Attachment.content_type, Blob.data)
-        .join(Blob, Blob.sha256 == Attachment.sha256)
-        .join(CaseMessage, CaseMessage.id == Attachment.message_id)
-        .join(Case, Case.id == CaseMessage.case_id)
-        .where(Attachment.id == attachment_id, Case.reference == reference.strip().upper(), scope.condition())
-    )).first()
+    row = (
+        await s.execute(
+            select(Attachment.filename, Attachment.content_type, Blob.data)
+            .join(Blob, Blob.sha256 == Attachment.sha256)
+            .join(CaseMessage, CaseMessage.id == Attachment.message_id)
+            .join(Case, Case.id == CaseMessage.case_id)
+            .where(Attachment.id == attachment_id, Case.reference == reference.strip().upper(), scope.condition())
+        )
+    ).first()
     if row is None:
         raise NotFound(f"there is no attachment {attachment_id} on case {reference}")
     return AttachmentFile(row[0], row[1], row[2])

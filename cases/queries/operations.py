@@ -14,21 +14,47 @@ from cases.store.models import Case, Delivery, DeliveryStatus, InboundMessage, I
 HELD = (InboundStatus.QUARANTINED, InboundStatus.IGNORED)
 
 
-async def held_inbound(s: AsyncSession, statuses: tuple[InboundStatus, ...] = HELD,
-                       limit: int = 50, offset: int = 0) -> Row:
+async def held_inbound(
+    s: AsyncSession, statuses: tuple[InboundStatus, ...] = HELD, limit: int = 50, offset: int = 0
+) -> Row:
     """Inbound messages a person should look at: quarantined or ignored, newest first."""
     where = InboundMessage.status.in_(statuses)
     total = (await s.execute(select(func.count()).select_from(InboundMessage).where(where))).scalar_one()
-    rows = (await s.execute(
-        select(InboundMessage.id, InboundMessage.channel, InboundMessage.status, InboundMessage.received_at,
-               InboundMessage.envelope_from, InboundMessage.message_id, InboundMessage.reason,
-               InboundMessage.rule_hits, InboundMessage.attempts, InboundMessage.size)
-        .where(where).order_by(InboundMessage.id.desc()).limit(min(limit, MAX_LIMIT)).offset(offset)
-    )).all()
-    items = [{
-        "id": r[0], "channel": r[1], "status": r[2], "received_at": iso(r[3]), "envelope_from": redact(r[4]),
-        "message_id": r[5], "reason": r[6], "rule_hits": list(r[7] or []), "attempts": r[8], "size": r[9],
-    } for r in rows]
+    rows = (
+        await s.execute(
+            select(
+                InboundMessage.id,
+                InboundMessage.channel,
+                InboundMessage.status,
+                InboundMessage.received_at,
+                InboundMessage.envelope_from,
+                InboundMessage.message_id,
+                InboundMessage.reason,
+                InboundMessage.rule_hits,
+                InboundMessage.attempts,
+                InboundMessage.size,
+            )
+            .where(where)
+            .order_by(InboundMessage.id.desc())
+            .limit(min(limit, MAX_LIMIT))
+            .offset(offset)
+        )
+    ).all()
+    items = [
+        {
+            "id": r[0],
+            "channel": r[1],
+            "status": r[2],
+            "received_at": iso(r[3]),
+            "envelope_from": redact(r[4]),
+            "message_id": r[5],
+            "reason": r[6],
+            "rule_hits": list(r[7] or []),
+            "attempts": r[8],
+            "size": r[9],
+        }
+        for r in rows
+    ]
     return {"items": items, "total": total}
 
 
@@ -36,14 +62,27 @@ async def set_aside_events(s: AsyncSession, limit: int = 50, offset: int = 0) ->
     """Outbox events the fan-out could not handle even on their own, newest first."""
     where = OutboxEvent.fanout_error.is_not(None)
     total = (await s.execute(select(func.count()).select_from(OutboxEvent).where(where))).scalar_one()
-    rows = (await s.execute(
-        select(OutboxEvent.id, OutboxEvent.kind, Case.reference, OutboxEvent.created_at,
-               OutboxEvent.fanned_out_at, OutboxEvent.fanout_error)
-        .outerjoin(Case, Case.id == OutboxEvent.case_id)
-        .where(where).order_by(OutboxEvent.id.desc()).limit(min(limit, MAX_LIMIT)).offset(offset)
-    )).all()
-    items = [{"id": r[0], "kind": r[1], "case": r[2], "created_at": iso(r[3]), "set_aside_at": iso(r[4]),
-              "error": r[5]} for r in rows]
+    rows = (
+        await s.execute(
+            select(
+                OutboxEvent.id,
+                OutboxEvent.kind,
+                Case.reference,
+                OutboxEvent.created_at,
+                OutboxEvent.fanned_out_at,
+                OutboxEvent.fanout_error,
+            )
+            .outerjoin(Case, Case.id == OutboxEvent.case_id)
+            .where(where)
+            .order_by(OutboxEvent.id.desc())
+            .limit(min(limit, MAX_LIMIT))
+            .offset(offset)
+        )
+    ).all()
+    items = [
+        {"id": r[0], "kind": r[1], "case": r[2], "created_at": iso(r[3]), "set_aside_at": iso(r[4]), "error": r[5]}
+        for r in rows
+    ]
     return {"items": items, "total": total}
 
 
@@ -56,8 +95,9 @@ async def backlog(s: AsyncSession, now: datetime) -> Row:
     async def count(model: Any, *where: ColumnElement[bool]) -> int:
         return int((await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 
-    oldest = (await s.execute(select(m.received_at).where(m.status == InboundStatus.PENDING)
-                              .order_by(m.id).limit(1))).scalar_one_or_none()
+    oldest = (
+        await s.execute(select(m.received_at).where(m.status == InboundStatus.PENDING).order_by(m.id).limit(1))
+    ).scalar_one_or_none()
     return {
         "inbound_pending": await count(m, m.status == InboundStatus.PENDING),
         "oldest_pending_seconds": max(0, round((now - oldest).total_seconds())) if oldest else None,

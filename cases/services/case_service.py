@@ -46,8 +46,14 @@ def _text(value: str | None, what: str, limit: int = 20000) -> str:
 
 
 class CaseService:
-    def __init__(self, db: Database, settings: Settings, signer: Signer, clock: Clock,
-                 on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        signer: Signer,
+        clock: Clock,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.signer = signer
@@ -57,8 +63,9 @@ class CaseService:
         self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
 
     # -- intake ------------------------------------------------------------------------------
-    async def receive(self, session: AsyncSession, msg: IntakeMessage, inbound_id: int | None = None,
-                      *, flush: bool = True) -> Outcome:
+    async def receive(
+        self, session: AsyncSession, msg: IntakeMessage, inbound_id: int | None = None, *, flush: bool = True
+    ) -> Outcome:
         """Within the caller's unit of work. Flushed at once, so that a new case has its id and
         reference; the intake processor receives a whole batch and flushes once (flush=False)."""
         outcome = await self.receiver.receive(session, msg, self.clock(), inbound_id)
@@ -70,8 +77,15 @@ class CaseService:
         self._on_commit()
 
     # -- workflow ----------------------------------------------------------------------------
-    async def approve(self, actor: Actor, reference: str, department: str,
-                      severity: str | None = None, note: str = "", deadline: str | None = None) -> StepResult:
+    async def approve(
+        self,
+        actor: Actor,
+        reference: str,
+        department: str,
+        severity: str | None = None,
+        note: str = "",
+        deadline: str | None = None,
+    ) -> StepResult:
         due = parse_deadline(deadline, self.settings.tz, self.clock()) if deadline else None
         async with self.db.unit_of_work() as s:
             dept = await self._department(s, department)
@@ -94,8 +108,9 @@ class CaseService:
     async def decide_no_action(self, actor: Actor, reference: str, reason: str) -> StepResult:
         reason = _text(reason, "the reason for no action (不做处理)", 4000)
         async with self.db.unit_of_work() as s:
-            case = await self._step(s, actor, reference, Action.DECIDE_NO_ACTION,
-                                    {"no_action_reason": reason, "closed_at": self.clock()})
+            case = await self._step(
+                s, actor, reference, Action.DECIDE_NO_ACTION, {"no_action_reason": reason, "closed_at": self.clock()}
+            )
             emit(s, EventKind.NO_ACTION_DECIDED, case, self.clock(), reason=reason)
         return self._done(case)
 
@@ -139,11 +154,22 @@ class CaseService:
         message = _text(message, "the reply to the customer")
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            case = await self._step(s, actor, reference, Action.REPLY,
-                                    {"satisfaction_requested_at": now, "reminder_sent_at": None})
-            s.add(CaseMessage(case_id=case.id, direction=Direction.OUT, channel=case.reply_channel,
-                              author_user_id=actor.user_id, sender=actor.label, subject=case.subject,
-                              body=message, new_text=message, created_at=now))
+            case = await self._step(
+                s, actor, reference, Action.REPLY, {"satisfaction_requested_at": now, "reminder_sent_at": None}
+            )
+            s.add(
+                CaseMessage(
+                    case_id=case.id,
+                    direction=Direction.OUT,
+                    channel=case.reply_channel,
+                    author_user_id=actor.user_id,
+                    sender=actor.label,
+                    subject=case.subject,
+                    body=message,
+                    new_text=message,
+                    created_at=now,
+                )
+            )
             emit(s, EventKind.CUSTOMER_REPLIED_TO, case, now, message=message)
         return self._done(case)
 
@@ -152,9 +178,18 @@ class CaseService:
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await self._case(s, reference)
-            s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE, channel="internal",
-                              author_user_id=actor.user_id, sender=actor.label, body=text,
-                              new_text=text, created_at=now))
+            s.add(
+                CaseMessage(
+                    case_id=case.id,
+                    direction=Direction.NOTE,
+                    channel="internal",
+                    author_user_id=actor.user_id,
+                    sender=actor.label,
+                    body=text,
+                    new_text=text,
+                    created_at=now,
+                )
+            )
             record_history(s, case=case, at=now, actor=actor, action="note", note=text[:500])
         return self._done(case)
 
@@ -166,17 +201,36 @@ class CaseService:
         close_before = now - timedelta(days=self.settings.satisfaction_close_days)
         reminded = closed = 0
         async with self.db.unit_of_work() as s:
-            waiting = (await s.execute(
-                select(Case).where(Case.state == CaseState.AWAITING_SATISFACTION).with_for_update(skip_locked=True)
-            )).scalars().all()
+            waiting = (
+                (
+                    await s.execute(
+                        select(Case)
+                        .where(Case.state == CaseState.AWAITING_SATISFACTION)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             for case in waiting:
-                if case.reminder_sent_at is None and case.satisfaction_requested_at and case.satisfaction_requested_at <= remind_before:
+                if (
+                    case.reminder_sent_at is None
+                    and case.satisfaction_requested_at
+                    and case.satisfaction_requested_at <= remind_before
+                ):
                     apply_step(s, case, Action.REMIND, SYSTEM, now, {"reminder_sent_at": now}, "")
                     emit(s, EventKind.SATISFACTION_REMINDER, case, now)
                     reminded += 1
                 elif case.reminder_sent_at is not None and case.reminder_sent_at <= close_before:
-                    apply_step(s, case, Action.CLOSE_NO_RESPONSE, SYSTEM, now,
-                                {"rating": Satisfaction.NO_RESPONSE, "closed_at": now}, "no answer after the reminder")
+                    apply_step(
+                        s,
+                        case,
+                        Action.CLOSE_NO_RESPONSE,
+                        SYSTEM,
+                        now,
+                        {"rating": Satisfaction.NO_RESPONSE, "closed_at": now},
+                        "no answer after the reminder",
+                    )
                     emit(s, EventKind.CLOSED_NO_RESPONSE, case, now)
                     closed += 1
         if reminded or closed:
@@ -194,8 +248,9 @@ class CaseService:
             raise InvalidInput(f"unknown department {code!r}; one of: {codes}")
         return dept
 
-    async def _step(self, s: AsyncSession, actor: Actor, reference: str, action: Action,
-                    values: dict[str, Any], note: str = "") -> Case:
+    async def _step(
+        self, s: AsyncSession, actor: Actor, reference: str, action: Action, values: dict[str, Any], note: str = ""
+    ) -> Case:
         case = await self._case(s, reference)
         apply_step(s, case, action, actor, self.clock(), values, note)
         return case

@@ -31,7 +31,7 @@ _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_deadline(value: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """"2026-12-15" is the end of that day where the staff are; a time without an offset is
+    """ "2026-12-15" is the end of that day where the staff are; a time without an offset is
     theirs too; the result is aware UTC and must lie ahead."""
     value = (value or "").strip()
     try:
@@ -42,16 +42,18 @@ def parse_deadline(value: str, tz: ZoneInfo, now: datetime) -> datetime:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=tz)
     except ValueError:
-        raise InvalidInput(f"the deadline must be a date like 2026-12-15 or a time like "
-                           f"2026-12-15T17:00+08:00, got {value!r}") from None
+        raise InvalidInput(
+            f"the deadline must be a date like 2026-12-15 or a time like 2026-12-15T17:00+08:00, got {value!r}"
+        ) from None
     if moment <= now:
         raise InvalidInput(f"the deadline {value} has already passed")
     return moment.astimezone(ZoneInfo("UTC"))
 
 
 class Deadlines:
-    def __init__(self, db: Database, clock: Clock, tz: ZoneInfo, warning_hours: float,
-                 on_commit: Callable[[], None]) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, tz: ZoneInfo, warning_hours: float, on_commit: Callable[[], None]
+    ) -> None:
         self.db = db
         self.clock = clock
         self.tz = tz
@@ -67,7 +69,9 @@ class Deadlines:
         async with self.db.unit_of_work() as s:
             case = await locked_case(s, reference)
             if case.state not in DEADLINE_RUNS:
-                raise IllegalTransition(f"a case in state '{case.state}' has been answered; its deadline no longer runs")
+                raise IllegalTransition(
+                    f"a case in state '{case.state}' has been answered; its deadline no longer runs"
+                )
             self.apply(s, case, deadline, actor, now, note)
         self._on_commit()
         return case
@@ -77,8 +81,15 @@ class Deadlines:
         before = case.customer_deadline
         case.customer_deadline, case.deadline_warned_at, case.deadline_overdue_at = deadline, None, None
         case.updated_at = now
-        record_history(s, case=case, at=now, actor=actor, action="set_deadline", note=note[:500], changes={
-            "customer_deadline": [before.isoformat() if before else None, deadline.isoformat()]})
+        record_history(
+            s,
+            case=case,
+            at=now,
+            actor=actor,
+            action="set_deadline",
+            note=note[:500],
+            changes={"customer_deadline": [before.isoformat() if before else None, deadline.isoformat()]},
+        )
         emit(s, EventKind.DEADLINE_SET, case, now, deadline=deadline.isoformat())
         log.info("%s: customer deadline %s set by %s", case.reference, deadline.isoformat(), actor.label)
 
@@ -87,13 +98,25 @@ class Deadlines:
         now = self.clock()
         near = passed = 0
         async with self.db.unit_of_work() as s:
-            due = (await s.execute(
-                select(Case).where(
-                    Case.state.in_(DEADLINE_RUNS), Case.customer_deadline.is_not(None),
-                    or_(and_(Case.deadline_overdue_at.is_(None), Case.customer_deadline <= now),
-                        and_(Case.deadline_warned_at.is_(None), Case.customer_deadline <= now + self.warning)),
-                ).order_by(Case.id).with_for_update(skip_locked=True)
-            )).scalars().all()
+            due = (
+                (
+                    await s.execute(
+                        select(Case)
+                        .where(
+                            Case.state.in_(DEADLINE_RUNS),
+                            Case.customer_deadline.is_not(None),
+                            or_(
+                                and_(Case.deadline_overdue_at.is_(None), Case.customer_deadline <= now),
+                                and_(Case.deadline_warned_at.is_(None), Case.customer_deadline <= now + self.warning),
+                            ),
+                        )
+                        .order_by(Case.id)
+                        .with_for_update(skip_locked=True)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             for case in due:
                 assert case.customer_deadline is not None
                 if case.customer_deadline <= now:

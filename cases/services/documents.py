@@ -48,7 +48,11 @@ Read = Callable[[bytes, str, str], ReadResult]  # (data, content_type, filename)
 # What the case history says when nothing was read, per status: (action, zh, en).
 UNREAD_NOTES: dict[str, tuple[str, str, str]] = {
     "empty": ("document_unreadable", "未能识别出文字", "no text could be read"),
-    "no_tool": ("document_not_read", "未安装文字识别（OCR），未读取文字", "OCR is not installed; the text was not read"),
+    "no_tool": (
+        "document_not_read",
+        "未安装文字识别（OCR），未读取文字",
+        "OCR is not installed; the text was not read",
+    ),
     "failed": ("document_not_read", "文字识别失败", "reading the text failed"),
 }
 
@@ -78,14 +82,20 @@ class DocumentTexts:
     async def run_once(self, limit: int = 20) -> int:
         """Read the documents waiting now; returns how many were handled."""
         async with self.db.reader() as s:
-            rows = (await s.execute(
-                select(Attachment.id, Attachment.filename, Attachment.content_type, CaseMessage.case_id)
-                .join(CaseMessage, CaseMessage.id == Attachment.message_id)
-                .outerjoin(DocumentText, DocumentText.attachment_id == Attachment.id)
-                .where(DocumentText.id.is_(None), CaseMessage.direction == Direction.IN,
-                       CaseMessage.channel.in_(READABLE_CHANNELS))
-                .order_by(Attachment.id).limit(limit)
-            )).all()
+            rows = (
+                await s.execute(
+                    select(Attachment.id, Attachment.filename, Attachment.content_type, CaseMessage.case_id)
+                    .join(CaseMessage, CaseMessage.id == Attachment.message_id)
+                    .outerjoin(DocumentText, DocumentText.attachment_id == Attachment.id)
+                    .where(
+                        DocumentText.id.is_(None),
+                        CaseMessage.direction == Direction.IN,
+                        CaseMessage.channel.in_(READABLE_CHANNELS),
+                    )
+                    .order_by(Attachment.id)
+                    .limit(limit)
+                )
+            ).all()
         for attachment_id, filename, content_type, case_id in rows:
             await self._handle(attachment_id, filename, content_type, case_id)
         return len(rows)
@@ -95,10 +105,13 @@ class DocumentTexts:
             result = ReadResult("skipped", detail=f"not a document we read ({content_type})")
         else:
             async with self.db.reader() as s:
-                data = (await s.execute(
-                    select(Blob.data).join(Attachment, and_(Attachment.sha256 == Blob.sha256))
-                    .where(Attachment.id == attachment_id)
-                )).scalar_one()
+                data = (
+                    await s.execute(
+                        select(Blob.data)
+                        .join(Attachment, and_(Attachment.sha256 == Blob.sha256))
+                        .where(Attachment.id == attachment_id)
+                    )
+                ).scalar_one()
             try:
                 result = await asyncio.to_thread(self.read, data, content_type, filename)
             except Exception as exc:  # our fault: keep the case, say so on it
@@ -109,20 +122,42 @@ class DocumentTexts:
     async def _store(self, attachment_id: int, filename: str, case_id: int, result: ReadResult) -> None:
         now = self.clock()
         async with self.db.unit_of_work() as s:
-            stored = await insert_ignore(s, DocumentText, {
-                "attachment_id": attachment_id, "case_id": case_id, "status": result.status,
-                "method": result.method, "text": result.text, "detail": result.detail[:4000], "created_at": now,
-            }, ["attachment_id"], returning=DocumentText.id)
+            stored = await insert_ignore(
+                s,
+                DocumentText,
+                {
+                    "attachment_id": attachment_id,
+                    "case_id": case_id,
+                    "status": result.status,
+                    "method": result.method,
+                    "text": result.text,
+                    "detail": result.detail[:4000],
+                    "created_at": now,
+                },
+                ["attachment_id"],
+                returning=DocumentText.id,
+            )
             if stored is None or result.status == "skipped":
                 return  # another instance read it first, or nothing to say
             case = await s.get(Case, case_id)
             if case is None:
                 return
             if result.status == "read":
-                body = f"传真/信函文字（{result.method}） Text read from {filename} ({result.method}):\n\n" \
-                       f"{result.text[:NOTE_LIMIT]}"
-                s.add(CaseMessage(case_id=case.id, direction=Direction.NOTE, channel="internal",
-                                  sender=SYSTEM.label, body=body, new_text=body, created_at=now))
+                body = (
+                    f"传真/信函文字（{result.method}） Text read from {filename} ({result.method}):\n\n"
+                    f"{result.text[:NOTE_LIMIT]}"
+                )
+                s.add(
+                    CaseMessage(
+                        case_id=case.id,
+                        direction=Direction.NOTE,
+                        channel="internal",
+                        sender=SYSTEM.label,
+                        body=body,
+                        new_text=body,
+                        created_at=now,
+                    )
+                )
                 # What the fax says fills what the gateway's mail could not (part number, batch).
                 guess = classify.guess(case.subject, result.text)
                 changes = {}
@@ -130,13 +165,26 @@ class DocumentTexts:
                     if getattr(case, name) is None and getattr(guess, name) is not None:
                         changes[name] = [None, getattr(guess, name)]
                         setattr(case, name, getattr(guess, name))
-                record_history(s, case=case, at=now, actor=SYSTEM, action="document_read", changes=changes,
-                               note=f"{filename}: {len(result.text)} characters by {result.method}")
-                log.info("%s: read %d characters from attachment #%d by %s", case.reference,
-                         len(result.text), attachment_id, result.method)
+                record_history(
+                    s,
+                    case=case,
+                    at=now,
+                    actor=SYSTEM,
+                    action="document_read",
+                    changes=changes,
+                    note=f"{filename}: {len(result.text)} characters by {result.method}",
+                )
+                log.info(
+                    "%s: read %d characters from attachment #%d by %s",
+                    case.reference,
+                    len(result.text),
+                    attachment_id,
+                    result.method,
+                )
                 return
             action, zh, en = UNREAD_NOTES.get(result.status, UNREAD_NOTES["failed"])
             detail = f" ({result.detail})" if result.detail else ""
-            record_history(s, case=case, at=now, actor=SYSTEM, action=action,
-                           note=f"{filename}: {zh} / {en}{detail}"[:2000])
+            record_history(
+                s, case=case, at=now, actor=SYSTEM, action=action, note=f"{filename}: {zh} / {en}{detail}"[:2000]
+            )
             log.warning("%s: attachment #%d: %s%s", case.reference, attachment_id, en, detail)

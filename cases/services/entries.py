@@ -108,10 +108,17 @@ class EntryService:
         number = normalise_number(entry.caller_number) if entry.caller_number else None
         text = entry.description.strip() or entry.subject.strip()
         msg = IntakeMessage(
-            channel=entry.kind, source_id=token, sender_identity=number or contact.name,
-            sender_name=contact.name, subject=entry.subject.strip()[:500], text=text, new_text=text,
-            received_at=entry.at, language=language_of(entry.language or contact.language),
-            attachments=entry.attachments, contact_id=contact.id,
+            channel=entry.kind,
+            source_id=token,
+            sender_identity=number or contact.name,
+            sender_name=contact.name,
+            subject=entry.subject.strip()[:500],
+            text=text,
+            new_text=text,
+            received_at=entry.at,
+            language=language_of(entry.language or contact.language),
+            attachments=entry.attachments,
+            contact_id=contact.id,
         )
         outcome = await self.service.receive(s, msg)
         case = outcome.case
@@ -124,11 +131,21 @@ class EntryService:
         if entry.reply_channel:
             case.reply_channel = channel_of(entry.reply_channel, "reply channel")
         local = entry.at.astimezone(self.service.settings.tz).strftime("%Y-%m-%d %H:%M")
-        record_history(s, case=case, at=now, actor=actor, action="logged",
-                       note=f"{entry.kind} at {local} logged by {actor.label}")
+        record_history(
+            s, case=case, at=now, actor=actor, action="logged", note=f"{entry.kind} at {local} logged by {actor.label}"
+        )
         # The case has its id (receive flushed); the flush below checks the token's unique key.
-        s.add(StaffEntry(form_token=token, kind=entry.kind, case_id=case.id, user_id=actor.user_id,
-                         actor=actor.label, at=entry.at, created_at=now))
+        s.add(
+            StaffEntry(
+                form_token=token,
+                kind=entry.kind,
+                case_id=case.id,
+                user_id=actor.user_id,
+                actor=actor.label,
+                at=entry.at,
+                created_at=now,
+            )
+        )
         await s.flush()
         log.info("%s: %s logged by %s", case.reference, entry.kind, actor.label)
         return EntryResult(case.reference, True, case.customer_id, contact.id)
@@ -144,25 +161,36 @@ class EntryService:
             if customer is not None and contact.customer_id != customer.id:
                 raise Conflict(f"contact #{contact.id} belongs to customer #{contact.customer_id}, not #{customer.id}")
         elif number:
-            contact = await archive.find_contact(s, Channel.PHONE, number) or \
-                await archive.find_contact(s, Channel.FAX, number)
+            contact = await archive.find_contact(s, Channel.PHONE, number) or await archive.find_contact(
+                s, Channel.FAX, number
+            )
         if contact is not None and customer is not None and contact.customer_id != customer.id:
             if not await _is_unassigned(s, contact.customer_id):
-                raise Conflict(f"the number {number} belongs to a contact of customer #{contact.customer_id}; "
-                               "give that customer, or merge the two customers")
+                raise Conflict(
+                    f"the number {number} belongs to a contact of customer #{contact.customer_id}; "
+                    "give that customer, or merge the two customers"
+                )
             log.info("contact #%d moves from the unassigned pool to customer #%d", contact.id, customer.id)
             contact.customer_id = customer.id
         name = entry.caller_name.strip()
         if contact is None and customer is not None and name:
-            contact = (await s.execute(select(Contact).where(
-                Contact.customer_id == customer.id, Contact.name == name).order_by(Contact.id).limit(1)
-            )).scalar_one_or_none()
+            contact = (
+                await s.execute(
+                    select(Contact)
+                    .where(Contact.customer_id == customer.id, Contact.name == name)
+                    .order_by(Contact.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
         if contact is None:
             customer_id = customer.id if customer else await archive.unassigned_customer_id(s, now)
-            contact = Contact(customer_id=customer_id, name=(name or number or "(unknown)")[:200],
-                              language=language_of(entry.language),
-                              preferred_channel=Channel.PHONE if number else Channel.LETTER,
-                              created_at=now)
+            contact = Contact(
+                customer_id=customer_id,
+                name=(name or number or "(unknown)")[:200],
+                language=language_of(entry.language),
+                preferred_channel=Channel.PHONE if number else Channel.LETTER,
+                created_at=now,
+            )
             s.add(contact)
             await s.flush()
         if number:
@@ -198,10 +226,13 @@ def _case_type(value: str) -> CaseType:
 async def _by_token(s: AsyncSession, token: str) -> EntryResult | None:
     from cases.store.models import Case
 
-    row = (await s.execute(
-        select(Case.reference, Case.customer_id, Case.contact_id)
-        .join(StaffEntry, StaffEntry.case_id == Case.id).where(StaffEntry.form_token == token)
-    )).first()
+    row = (
+        await s.execute(
+            select(Case.reference, Case.customer_id, Case.contact_id)
+            .join(StaffEntry, StaffEntry.case_id == Case.id)
+            .where(StaffEntry.form_token == token)
+        )
+    ).first()
     return None if row is None else EntryResult(row[0], False, row[1], row[2])
 
 
@@ -232,4 +263,3 @@ async def _customer(s: AsyncSession, ref: str | int | None, now: datetime) -> Cu
     await s.flush()
     log.info("customer #%d created by a logged entry", customer.id)
     return customer
-

@@ -65,11 +65,18 @@ class Receiver:
             )
         case, how = await self._find_case(session, msg)
         linked_to: Case | None = None
-        if case is not None and how == "subject_tag" and (
+        if (
+            case is not None
+            and how == "subject_tag"
+            and (
                 case.customer_id != contact.customer_id
                 # The unassigned pool is not one customer: there the tag must come from the contact itself.
-                or ((contact.id is None or case.contact_id != contact.id)
-                    and await _is_unassigned(session, case.customer_id))):
+                or (
+                    (contact.id is None or case.contact_id != contact.id)
+                    and await _is_unassigned(session, case.customer_id)
+                )
+            )
+        ):
             linked_to, case, how = case, None, "linked"
         if case is None:
             case = await self._open(session, msg, contact, now, linked_to)
@@ -120,32 +127,54 @@ class Receiver:
         year = msg.received_at.astimezone(self.tz).year
         language = Language.EN if Language.EN in (msg.language, contact.language) else Language.ZH
         case = Case(
-            type=g.type, channel=msg.channel, state=CaseState.NEW,
-            customer_id=contact.customer_id, contact=contact,
+            type=g.type,
+            channel=msg.channel,
+            state=CaseState.NEW,
+            customer_id=contact.customer_id,
+            contact=contact,
             subject=(msg.subject or msg.new_text[:80] or "(no subject)")[:500],
-            description=msg.text, part_number=g.part_number, batch=g.batch, quantity=g.quantity,
-            vehicle=g.vehicle, severity=g.severity, reply_channel=contact.preferred_channel,
-            language=language, received_at=msg.received_at, created_at=now, updated_at=now,
+            description=msg.text,
+            part_number=g.part_number,
+            batch=g.batch,
+            quantity=g.quantity,
+            vehicle=g.vehicle,
+            severity=g.severity,
+            reply_channel=contact.preferred_channel,
+            language=language,
+            received_at=msg.received_at,
+            created_at=now,
+            updated_at=now,
             linked_case_id=linked_to.id if linked_to else None,
         )
         # Inserted with the batch's other new cases at the flush, and numbered then.
         rows.add_new(session, case, before_insert=Numbering(self.prefix, year))
         actor = customer(msg.sender_identity)
         note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
-        record_history(session, case=case, at=now, actor=actor, action="opened",
-                       to_state=case.state, note=note)
+        record_history(session, case=case, at=now, actor=actor, action="opened", to_state=case.state, note=note)
         emit(session, EventKind.CASE_OPENED, case, now, auto_reply=msg.auto_reply_allowed)
         return case
 
     async def _add_message(
         self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
     ) -> None:
-        message = rows.append(session, CaseMessage, dict(
-            direction=Direction.IN, channel=msg.channel,
-            message_id=msg.message_id, inbound_id=inbound_id, sender=msg.sender_identity,
-            subject=msg.subject[:500], body=msg.text, new_text=msg.new_text, html=msg.html,
-            is_automatic=msg.is_automatic, created_at=msg.received_at,
-        ), case_id=case)
+        message = rows.append(
+            session,
+            CaseMessage,
+            dict(
+                direction=Direction.IN,
+                channel=msg.channel,
+                message_id=msg.message_id,
+                inbound_id=inbound_id,
+                sender=msg.sender_identity,
+                subject=msg.subject[:500],
+                body=msg.text,
+                new_text=msg.new_text,
+                html=msg.html,
+                is_automatic=msg.is_automatic,
+                created_at=msg.received_at,
+            ),
+            case_id=case,
+        )
         if msg.message_id:
             _batch_messages(session)[msg.message_id] = case
         if msg.attachments:
@@ -157,29 +186,58 @@ class Receiver:
         if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
             answer = parse_satisfaction(msg.new_text or msg.text)
             if answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous:
-                apply_step(session, case, Action.RATE, actor, now,
-                                 {"rating": answer.rating, "rating_score": answer.score, "closed_at": now},
-                                 note=f"customer answered {answer.matched!r}")
+                apply_step(
+                    session,
+                    case,
+                    Action.RATE,
+                    actor,
+                    now,
+                    {"rating": answer.rating, "rating_score": answer.score, "closed_at": now},
+                    note=f"customer answered {answer.matched!r}",
+                )
                 emit(session, EventKind.CASE_RATED, case, now, rating=answer.rating.value, score=answer.score)
                 return answer.rating.value
             if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
-                apply_step(session, case, Action.REOPEN, actor, now,
-                                 {"rating": None, "rating_score": None, "satisfaction_requested_at": None,
-                                  "reminder_sent_at": None, "reopen_count": case.reopen_count + 1},
-                                 note=f"customer answered {answer.matched!r}")
-                emit(session, EventKind.CASE_REOPENED, case, now, rating=Satisfaction.UNSATISFIED.value,
-                     text=msg.new_text[:2000])
+                apply_step(
+                    session,
+                    case,
+                    Action.REOPEN,
+                    actor,
+                    now,
+                    {
+                        "rating": None,
+                        "rating_score": None,
+                        "satisfaction_requested_at": None,
+                        "reminder_sent_at": None,
+                        "reopen_count": case.reopen_count + 1,
+                    },
+                    note=f"customer answered {answer.matched!r}",
+                )
+                emit(
+                    session,
+                    EventKind.CASE_REOPENED,
+                    case,
+                    now,
+                    rating=Satisfaction.UNSATISFIED.value,
+                    text=msg.new_text[:2000],
+                )
                 return Satisfaction.UNSATISFIED.value
-            record_history(session, case=case, at=now, actor=actor, action="rating_unclear",
-                           note=(msg.new_text or msg.text)[:500])
+            record_history(
+                session, case=case, at=now, actor=actor, action="rating_unclear", note=(msg.new_text or msg.text)[:500]
+            )
             emit(session, EventKind.RATING_UNCLEAR, case, now, text=msg.new_text[:2000])
             return None
         case.updated_at = now
-        record_history(session, case=case, at=now, actor=actor, action="customer_message",
-                       note="automatic reply" if msg.is_automatic else "")
+        record_history(
+            session,
+            case=case,
+            at=now,
+            actor=actor,
+            action="customer_message",
+            note="automatic reply" if msg.is_automatic else "",
+        )
         if not msg.is_automatic or state not in TERMINAL:
-            emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000],
-                 automatic=msg.is_automatic)
+            emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000], automatic=msg.is_automatic)
         return None
 
 
@@ -203,7 +261,7 @@ IN_CHUNK = 1000
 def _chunks(values: set[Any]) -> Iterator[list[Any]]:
     ordered = sorted(values)
     for i in range(0, len(ordered), IN_CHUNK):
-        yield ordered[i:i + IN_CHUNK]
+        yield ordered[i : i + IN_CHUNK]
 
 
 async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> None:
@@ -218,12 +276,19 @@ async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> Non
     by_message: dict[str | None, int] = {}
     by_notice: dict[str | None, int | None] = {}
     for part in _chunks(wanted):
-        for mid, case_id in (await session.execute(
-                select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(part)))).all():
+        for mid, case_id in (
+            await session.execute(
+                select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(part))
+            )
+        ).all():
             by_message.setdefault(mid, case_id)
-        for mid, noticed in (await session.execute(
+        for mid, noticed in (
+            await session.execute(
                 select(Delivery.message_id, Delivery.case_id).where(
-                    Delivery.message_id.in_(part), Delivery.case_id.is_not(None)))).all():
+                    Delivery.message_id.in_(part), Delivery.case_id.is_not(None)
+                )
+            )
+        ).all():
             by_notice.setdefault(mid, noticed)
     for mid in wanted:
         known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
@@ -240,9 +305,17 @@ async def _by_reference(session: AsyncSession, reference: str) -> Case | None:
 async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) -> bool:
     from cases.store.models import Identity
 
-    return (await session.execute(select(Identity.id).where(
-        Identity.contact_id == case.contact_id, Identity.kind == msg.channel,
-        Identity.value == msg.sender_identity).limit(1))).first() is not None
+    return (
+        await session.execute(
+            select(Identity.id)
+            .where(
+                Identity.contact_id == case.contact_id,
+                Identity.kind == msg.channel,
+                Identity.value == msg.sender_identity,
+            )
+            .limit(1)
+        )
+    ).first() is not None
 
 
 async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:
@@ -261,5 +334,14 @@ async def store_attachments(session: AsyncSession, message: CaseMessage | rows.R
     for att in attachments:
         digest = hashlib.sha256(att.data).hexdigest()
         rows.append(session, Blob, {"sha256": digest, "size": len(att.data), "data": att.data})
-        rows.append(session, Attachment, dict(filename=att.filename, content_type=clip(Attachment.content_type, att.content_type),
-                                              size=len(att.data), sha256=digest), message_id=message)
+        rows.append(
+            session,
+            Attachment,
+            dict(
+                filename=att.filename,
+                content_type=clip(Attachment.content_type, att.content_type),
+                size=len(att.data),
+                sha256=digest,
+            ),
+            message_id=message,
+        )

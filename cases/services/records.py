@@ -39,10 +39,21 @@ def record_history(
     changes: dict[str, Any] | None = None,
     note: str = "",
 ) -> None:
-    rows.append(session, CaseHistory, dict(
-        at=at, actor_user_id=actor.user_id, actor=clip(CaseHistory.actor, actor.label), action=action,
-        from_state=from_state, to_state=to_state, changes=changes or {}, note=note,
-    ), case_id=case)
+    rows.append(
+        session,
+        CaseHistory,
+        dict(
+            at=at,
+            actor_user_id=actor.user_id,
+            actor=clip(CaseHistory.actor, actor.label),
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            changes=changes or {},
+            note=note,
+        ),
+        case_id=case,
+    )
 
 
 def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **payload: Any) -> None:
@@ -93,9 +104,9 @@ async def locked_case(session: AsyncSession, reference: str) -> Case:
     from cases.domain.errors import NotFound
     from cases.store.models import Case
 
-    case = (await session.execute(
-        select(Case).where(Case.reference == reference.strip().upper()).with_for_update()
-    )).scalar_one_or_none()
+    case = (
+        await session.execute(select(Case).where(Case.reference == reference.strip().upper()).with_for_update())
+    ).scalar_one_or_none()
     if case is None:
         raise NotFound(f"no case {reference}")
     return case
@@ -105,8 +116,15 @@ def _plain(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def apply_step(session: AsyncSession, case: Case, action: Action, actor: Actor, now: datetime,
-               values: dict[str, Any], note: str = "") -> None:
+def apply_step(
+    session: AsyncSession,
+    case: Case,
+    action: Action,
+    actor: Actor,
+    now: datetime,
+    values: dict[str, Any],
+    note: str = "",
+) -> None:
     """Check the transition table, change the case, and append the history row with before/after."""
     from cases.domain.states import check
 
@@ -117,6 +135,15 @@ def apply_step(session: AsyncSession, case: Case, action: Action, actor: Actor, 
         setattr(case, key, value)
     case.state = transition.target
     case.updated_at = now
-    record_history(session, case=case, at=now, actor=actor, action=action.value,
-                   from_state=before, to_state=case.state, changes=changes, note=note)
+    record_history(
+        session,
+        case=case,
+        at=now,
+        actor=actor,
+        action=action.value,
+        from_state=before,
+        to_state=case.state,
+        changes=changes,
+        note=note,
+    )
     log.info("%s: %s by %s (%s -> %s)", case.reference, action.value, actor.label, before, case.state)

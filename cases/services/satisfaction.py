@@ -82,10 +82,33 @@ def _words(*words: str) -> str:
 # Never signals; masked first. Includes the request's own wording quoted back to us.
 _IGNORE = re.compile(
     _words(
-        "满意度", "是否满意", "满不满意", "满意与否", "满意吗", "满意么", "一般来说",
-        "一般情况", "一般是", "一般都", "谢谢", "多谢", "感谢", "您好", "你好",
-        "good morning", "good afternoon", "good evening", "good day", "good luck",
-        "have a good", "have a great", "thanks", "thank you", "many thanks", "hi", "hello",
+        "满意度",
+        "是否满意",
+        "满不满意",
+        "满意与否",
+        "满意吗",
+        "满意么",
+        "一般来说",
+        "一般情况",
+        "一般是",
+        "一般都",
+        "谢谢",
+        "多谢",
+        "感谢",
+        "您好",
+        "你好",
+        "good morning",
+        "good afternoon",
+        "good evening",
+        "good day",
+        "good luck",
+        "have a good",
+        "have a great",
+        "thanks",
+        "thank you",
+        "many thanks",
+        "hi",
+        "hello",
         "satisfaction",
     ),
     re.IGNORECASE,
@@ -100,41 +123,87 @@ _EN_NEGATION = (
 
 _BAD = r"(?<![A-Za-z])(?<!not\s)(?<!not\stoo\s)(?<!not\sso\s)(?<!not\sthat\s)bad(?![A-Za-z])"
 _NEGATIVE = re.compile(
-    _EN_NEGATION + "|" + _BAD + "|" + _words(
-        "非常不满意", "很不满意", "不太满意", "不满意的", "不满意", "差评", "不是很满意",
-        "不是太满意", "不是特别满意", "不是非常满意", "不怎么满意", "不大满意", "不够满意",
-        "不算满意", "没有很满意", "谈不上满意", "说不上满意",
-        "not satisfied", "unsatisfied", "dissatisfied", "not happy", "unhappy", "poor",
-        "disappointed", "terrible",
+    _EN_NEGATION
+    + "|"
+    + _BAD
+    + "|"
+    + _words(
+        "非常不满意",
+        "很不满意",
+        "不太满意",
+        "不满意的",
+        "不满意",
+        "差评",
+        "不是很满意",
+        "不是太满意",
+        "不是特别满意",
+        "不是非常满意",
+        "不怎么满意",
+        "不大满意",
+        "不够满意",
+        "不算满意",
+        "没有很满意",
+        "谈不上满意",
+        "说不上满意",
+        "not satisfied",
+        "unsatisfied",
+        "dissatisfied",
+        "not happy",
+        "unhappy",
+        "poor",
+        "disappointed",
+        "terrible",
     )
-    + "|" + r"不满(?!足)",  # 尺寸不满足要求 (does not meet the requirement) is not a rating
+    + "|"
+    + r"不满(?!足)",  # 尺寸不满足要求 (does not meet the requirement) is not a rating
     re.IGNORECASE,
 )
 # 基本满意 is the middle of the common five-level scale 非常满意/满意/基本满意/不满意/非常不满意.
 _NEUTRAL = re.compile(
     _words(
-        "一般般", "一般", "还行", "还可以", "中评", "基本满意",
-        "ok", "okay", "average", "neutral", "so-so", "so so",
+        "一般般",
+        "一般",
+        "还行",
+        "还可以",
+        "中评",
+        "基本满意",
+        "ok",
+        "okay",
+        "average",
+        "neutral",
+        "so-so",
+        "so so",
     ),
     re.IGNORECASE,
 )
 # 不错 / "not bad" read as approval, as Chinese customers use 不错 for "good".
 _POSITIVE = re.compile(
     _words(
-        "非常满意", "很满意", "满意的", "满意", "好评", "不错", "very satisfied",
-        "satisfied", "good", "great", "excellent", "happy", "pleased",
-        "not bad", "not too bad", "not so bad", "not that bad",
+        "非常满意",
+        "很满意",
+        "满意的",
+        "满意",
+        "好评",
+        "不错",
+        "very satisfied",
+        "satisfied",
+        "good",
+        "great",
+        "excellent",
+        "happy",
+        "pleased",
+        "not bad",
+        "not too bad",
+        "not so bad",
+        "not that bad",
     ),
     re.IGNORECASE,
 )
 
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9, "十": 10}
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NUMBER = r"(\d{1,3}(?:\.\d+)?)"
 # 分 is also 分钟 (minutes), 分析 (analysis), 分公司 ...; a digit after 点/时/: is a clock time.
-_SCORE_POINTS = re.compile(
-    r"(?<![\d.:点时])" + _NUMBER + r"\s*分(?!钟|析|别|享|类|配|开|批|公司|厂|期|之|数)"
-)
+_SCORE_POINTS = re.compile(r"(?<![\d.:点时])" + _NUMBER + r"\s*分(?!钟|析|别|享|类|配|开|批|公司|厂|期|之|数)")
 _SCORE_FRACTION = re.compile(r"(?<![\d./-])" + _NUMBER + r"\s*/\s*5(?![\d/.])")
 _SCORE_LABEL = re.compile(
     r"(?:(?<![A-Za-z])(?:score|rating|rate)|评分|打分|分数|得分)\s*(?:is|of|[:=])?\s*"
@@ -226,7 +295,7 @@ def _find_signals(text: str) -> tuple[list[_Signal], str]:
                 signals.append(signal)
             # Keep newlines: line offsets of `masked` must stay those of `text`.
             blank = re.sub(r"[^\n]", " ", match.group())
-            masked = masked[: match.start()] + blank + masked[match.end():]
+            masked = masked[: match.start()] + blank + masked[match.end() :]
     return signals, masked
 
 

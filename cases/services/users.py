@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -41,8 +42,12 @@ async def seed_departments(db: Database) -> int:
 
 
 def actor_for(user: User) -> Actor:
-    return Actor(label=user.username, roles=frozenset(Role(r) for r in user.role_names if r in Role.__members__.values()),
-                 user_id=user.id, department_id=user.department_id)
+    return Actor(
+        label=user.username,
+        roles=frozenset(Role(r) for r in user.role_names if r in Role.__members__.values()),
+        user_id=user.id,
+        department_id=user.department_id,
+    )
 
 
 class Users:
@@ -50,9 +55,17 @@ class Users:
         self.db = db
         self.clock = clock
 
-    async def add(self, username: str, *, display_name: str = "", email: str | None = None,
-                  roles: list[str] = (), department: str | None = None, password: str | None = None,  # type: ignore[assignment]
-                  language: str = "zh") -> User:
+    async def add(
+        self,
+        username: str,
+        *,
+        display_name: str = "",
+        email: str | None = None,
+        roles: Sequence[str] = (),
+        department: str | None = None,
+        password: str | None = None,
+        language: str = "zh",
+    ) -> User:
         username = username.strip()
         if not username:
             raise InvalidInput("the username must not be empty")
@@ -68,13 +81,23 @@ class Users:
                 raise Conflict(f"user {username!r} exists already")
             dept_id = None
             if department:
-                dept_id = (await s.execute(select(Department.id).where(Department.code == department))).scalar_one_or_none()
+                dept_id = (
+                    await s.execute(select(Department.id).where(Department.code == department))
+                ).scalar_one_or_none()
                 if dept_id is None:
-                    raise InvalidInput(f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}")
-            user = User(username=username, display_name=display_name or username, email=email,
-                        password_hash=_hasher.hash(password) if password else None, language=Language(language),
-                        department_id=dept_id, created_at=self.clock(),
-                        roles=[UserRole(role=Role(r)) for r in dict.fromkeys(roles)])
+                    raise InvalidInput(
+                        f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}"
+                    )
+            user = User(
+                username=username,
+                display_name=display_name or username,
+                email=email,
+                password_hash=_hasher.hash(password) if password else None,
+                language=Language(language),
+                department_id=dept_id,
+                created_at=self.clock(),
+                roles=[UserRole(role=Role(r)) for r in dict.fromkeys(roles)],
+            )
             s.add(user)
         return user
 
@@ -87,9 +110,11 @@ class Users:
 
     async def authenticate_token(self, token: str) -> Actor | None:
         async with self.db.unit_of_work() as s:
-            row = (await s.execute(
-                select(ApiToken).where(ApiToken.token_hash == hash_api_token(token), ApiToken.revoked_at.is_(None))
-            )).scalar_one_or_none()
+            row = (
+                await s.execute(
+                    select(ApiToken).where(ApiToken.token_hash == hash_api_token(token), ApiToken.revoked_at.is_(None))
+                )
+            ).scalar_one_or_none()
             if row is None:
                 return None
             user = await s.get(User, row.user_id)

@@ -25,8 +25,7 @@ async def wait_awake(event: asyncio.Event, seconds: float) -> None:
     await asyncio.sleep(0)  # a worker that wakes itself every round still lets the loop run
 
 
-async def run_rounds(round_: Callable[[], Awaitable[object]], event: asyncio.Event, seconds: float,
-                     what: str) -> None:
+async def run_rounds(round_: Callable[[], Awaitable[object]], event: asyncio.Event, seconds: float, what: str) -> None:
     """A background worker's life: a round, then sleep until woken or `seconds` pass; a failed
     round is logged and tried again (after a second, so a broken database is not hammered)."""
     while True:

@@ -88,8 +88,9 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
-                                           sync_session_class=UnitOfWorkSession)
+        self.sessions = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False, sync_session_class=UnitOfWorkSession
+        )
 
     @property
     def dialect(self) -> str:

@@ -74,9 +74,13 @@ def write(session: Session) -> None:
     conn = session.connection()
     stored: list[Any] = []  # new objects that got their key
     for model in ORDER:
-        mine = [row for row in rows if row.model is model
-                # a new object that the ORM stored already (it was added to the session after all)
-                and (row.obj is None or inspect(row.obj).key is None)]
+        mine = [
+            row
+            for row in rows
+            if row.model is model
+            # a new object that the ORM stored already (it was added to the session after all)
+            and (row.obj is None or inspect(row.obj).key is None)
+        ]
         hooks: dict[Any, list[Any]] = {}
         for row in mine:
             if row.before_insert is not None:
@@ -123,8 +127,11 @@ def _column_values(obj: Any) -> dict[str, Any]:
             continue
         if attr.key not in state:
             default = column.default
-            value = default.arg if default is not None and default.is_scalar else (
-                default.arg({}) if default is not None and default.is_callable else None)
+            value = (
+                default.arg
+                if default is not None and default.is_scalar
+                else (default.arg({}) if default is not None and default.is_callable else None)
+            )
             setattr(obj, attr.key, value)
         values[column.key] = state[attr.key]
     return values

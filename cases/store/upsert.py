@@ -18,8 +18,9 @@ def insert_or_skip(dialect: str, model: Any, key: list[str] | None = None) -> An
     return insert(model).on_conflict_do_nothing(index_elements=key)
 
 
-async def insert_ignore(session: AsyncSession, model: Any, values: dict[str, Any], key: list[str],
-                        returning: Any = None) -> Any:
+async def insert_ignore(
+    session: AsyncSession, model: Any, values: dict[str, Any], key: list[str], returning: Any = None
+) -> Any:
     """One row with `insert_or_skip` [RETURNING], on the session's database."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     stmt = insert_or_skip(dialect, model, key).values(**values)

@@ -29,8 +29,9 @@ def add_log_commands(sub: Any) -> None:
         p.add_argument("--caller", help="the caller's number (normalised to E.164, China the default)")
         p.add_argument("--caller-name", default="", help="the caller's name")
         p.add_argument("--email", help="the caller's email address (attached to the contact)")
-        p.add_argument("--at", help="when it happened: 2026-11-30 14:05 (KEFU_TIMEZONE unless an offset is given); "
-                                    "default now")
+        p.add_argument(
+            "--at", help="when it happened: 2026-11-30 14:05 (KEFU_TIMEZONE unless an offset is given); default now"
+        )
         p.add_argument("--subject", default="")
         p.add_argument("--text", default="", help="what the customer said")
         p.add_argument("--type", help="case type, e.g. quality_complaint, warranty_claim")
@@ -77,15 +78,39 @@ def cmd_log(args: argparse.Namespace) -> int:
         if args.attachment:
             ctype = mimetypes.guess_type(args.attachment.name)[0] or "application/octet-stream"
             attachments = (Attachment(safe_filename(args.attachment.name), ctype, args.attachment.read_bytes()),)
-        result = await kefu.entries.log_entry(actor, EntryInput(
-            kind=args.kind, at=_at(args.at, kefu.settings.tz) or kefu.clock(), subject=args.subject,
-            description=args.text, customer=args.customer, contact_id=args.contact, caller_number=args.caller, caller_name=args.caller_name,
-            caller_email=args.email, type=args.type, part_number=args.part_number, batch=args.batch,
-            quantity=args.quantity, reply_channel=args.reply_channel, language=args.language,
-            form_token=args.form_token, attachments=attachments))
+        result = await kefu.entries.log_entry(
+            actor,
+            EntryInput(
+                kind=args.kind,
+                at=_at(args.at, kefu.settings.tz) or kefu.clock(),
+                subject=args.subject,
+                description=args.text,
+                customer=args.customer,
+                contact_id=args.contact,
+                caller_number=args.caller,
+                caller_name=args.caller_name,
+                caller_email=args.email,
+                type=args.type,
+                part_number=args.part_number,
+                batch=args.batch,
+                quantity=args.quantity,
+                reply_channel=args.reply_channel,
+                language=args.language,
+                form_token=args.form_token,
+                attachments=attachments,
+            ),
+        )
         if args.json:
-            print(json.dumps({"reference": result.reference, "created": result.created,
-                              "customer_id": result.customer_id, "contact_id": result.contact_id}))
+            print(
+                json.dumps(
+                    {
+                        "reference": result.reference,
+                        "created": result.created,
+                        "customer_id": result.customer_id,
+                        "contact_id": result.contact_id,
+                    }
+                )
+            )
         else:
             print(f"{result.reference} {'opened' if result.created else 'already logged with this form token'}")
 

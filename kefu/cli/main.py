@@ -64,8 +64,11 @@ async def _first_admin(settings: Settings) -> None:
         print("kefu: created the first staff account (shown once, keep it safe):", flush=True)
         print(f"  user: admin   password: {password}   roles: {', '.join(FIRST_ADMIN_ROLES)}")
         print(f"  API token: {token.token}")
-        print(f"  try: curl -H 'Authorization: Bearer {token.token}' "
-              f"http://{settings.http_listen[0]}:{settings.http_listen[1]}/api/v1/cases", flush=True)
+        print(
+            f"  try: curl -H 'Authorization: Bearer {token.token}' "
+            f"http://{settings.http_listen[0]}:{settings.http_listen[1]}/api/v1/cases",
+            flush=True,
+        )
     finally:
         await db.dispose()
 
@@ -81,20 +84,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(_prepare(settings))
     asyncio.run(_first_admin(settings))
     s = settings
-    print(f"kefu: SMTP intake on {s.smtp_listen[0]}:{s.smtp_listen[1]} for "
-          f"{s.service_local_part}@{{{', '.join(s.mail_domains)}}}", flush=True)
-    print(f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 "
-          f"(OpenAPI: /api/v1/openapi.json)", flush=True)
-    print("kefu: outgoing mail " + (f"via relay {_redact_url(s.outgoing_smtp)}" if s.outgoing_smtp and "://" in s.outgoing_smtp
-          else f"written to {s.outgoing_folder}/ (set KEFU_OUTGOING_SMTP for a relay)"), flush=True)
+    print(
+        f"kefu: SMTP intake on {s.smtp_listen[0]}:{s.smtp_listen[1]} for "
+        f"{s.service_local_part}@{{{', '.join(s.mail_domains)}}}",
+        flush=True,
+    )
+    print(
+        f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 (OpenAPI: /api/v1/openapi.json)",
+        flush=True,
+    )
+    print(
+        "kefu: outgoing mail "
+        + (
+            f"via relay {_redact_url(s.outgoing_smtp)}"
+            if s.outgoing_smtp and "://" in s.outgoing_smtp
+            else f"written to {s.outgoing_folder}/ (set KEFU_OUTGOING_SMTP for a relay)"
+        ),
+        flush=True,
+    )
     from intake.imap_config import imap_config
 
     imap = imap_config(s)  # a bad KEFU_IMAP_URL stops here, before anything runs
-    print(f"kefu: IMAP mailbox {imap.label} ({'moved to ' + imap.move_to if imap.move_to else 'flagged'} "
-          f"after import)" if imap else "kefu: IMAP mailbox off (no KEFU_IMAP_URL)", flush=True)
-    print("kefu: Telegram bot " + (
-        f"on ({'webhook ' + s.telegram_webhook_url if s.telegram_webhook_url else 'long polling'}; "
-        f"Bot API {s.telegram_api_url})" if s.telegram_token else "off (no KEFU_TELEGRAM_TOKEN)"), flush=True)
+    print(
+        f"kefu: IMAP mailbox {imap.label} ({'moved to ' + imap.move_to if imap.move_to else 'flagged'} after import)"
+        if imap
+        else "kefu: IMAP mailbox off (no KEFU_IMAP_URL)",
+        flush=True,
+    )
+    print(
+        "kefu: Telegram bot "
+        + (
+            f"on ({'webhook ' + s.telegram_webhook_url if s.telegram_webhook_url else 'long polling'}; "
+            f"Bot API {s.telegram_api_url})"
+            if s.telegram_token
+            else "off (no KEFU_TELEGRAM_TOKEN)"
+        ),
+        flush=True,
+    )
     if parts != ALL:
         print(f"kefu: running only {', '.join(sorted(parts))}", flush=True)
     asyncio.run(serve(settings, parts))
@@ -108,9 +134,15 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_user_add(args: argparse.Namespace) -> int:
     async def run(kefu: Kefu) -> None:
-        user = await kefu.users.add(args.username, display_name=args.name or "", email=args.email,
-                                    roles=args.role or [], department=args.department,
-                                    password=args.password, language=args.language)
+        user = await kefu.users.add(
+            args.username,
+            display_name=args.name or "",
+            email=args.email,
+            roles=args.role or [],
+            department=args.department,
+            password=args.password,
+            language=args.language,
+        )
         print(f"added user {user.username} (roles: {', '.join(args.role or []) or 'none'})")
 
     asyncio.run(with_kefu(run))
@@ -147,7 +179,9 @@ def cmd_case_list(args: argparse.Namespace) -> int:
         print(f"{'REFERENCE':<16} {'STATE':<22} {'RECEIVED':<17} {'CHANNEL':<8} SUBJECT")
         for item in page["items"]:
             received = datetime.fromisoformat(item["received_at"].replace("Z", "+00:00")).astimezone(tz)
-            print(f"{item['reference']:<16} {item['state']:<22} {received:%Y-%m-%d %H:%M}  {item['channel']:<8} {item['subject'][:60]}")
+            print(
+                f"{item['reference']:<16} {item['state']:<22} {received:%Y-%m-%d %H:%M}  {item['channel']:<8} {item['subject'][:60]}"
+            )
         print(f"({len(page['items'])} of {page['total']})")
 
     asyncio.run(with_kefu(run))
@@ -166,8 +200,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             return
         oldest = waiting["oldest_pending_seconds"]
         since = f", the oldest for {_duration(oldest)}" if oldest is not None else ""
-        print(f"inbound mail  {waiting['inbound_pending']} not yet processed{since}; "
-              f"{waiting['inbound_quarantined']} quarantined (GET /api/v1/inbound?status=quarantined)")
+        print(
+            f"inbound mail  {waiting['inbound_pending']} not yet processed{since}; "
+            f"{waiting['inbound_quarantined']} quarantined (GET /api/v1/inbound?status=quarantined)"
+        )
         print(f"notices       {waiting['notices_pending']} to send; {waiting['notices_dead']} given up on")
 
     asyncio.run(with_kefu(run))
@@ -222,9 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kefu", description="kefu 客服: service cases for automotive suppliers")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="upgrade the database and run SMTP intake, the API and the workers")
-    serve.add_argument("--only", metavar="PARTS",
-                       help="run only these parts, comma-separated: workers, imap, telegram, web, smtp "
-                            "(e.g. --only web for another web process beside a full one)")
+    serve.add_argument(
+        "--only",
+        metavar="PARTS",
+        help="run only these parts, comma-separated: workers, imap, telegram, web, smtp "
+        "(e.g. --only web for another web process beside a full one)",
+    )
     serve.set_defaults(fn=cmd_serve)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or upgrade the schema, seed departments").set_defaults(fn=cmd_db_upgrade)
@@ -234,7 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="display name")
     add.add_argument("--email", help="where staff notices go")
     add.add_argument("--role", action="append", help="approver, department, quality, sales, admin (repeat)")
-    add.add_argument("--department", help="sales, quality, production_equipment, technical_development, general_management")
+    add.add_argument(
+        "--department", help="sales, quality, production_equipment, technical_development, general_management"
+    )
     add.add_argument("--password", help="for the console (argon2id hashed)")
     add.add_argument("--language", default="zh", choices=["zh", "en"])
     add.set_defaults(fn=cmd_user_add)
@@ -282,4 +323,3 @@ def main(argv: list[str] | None = None) -> int:
         # must not complain while flushing stdout at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-

@@ -58,8 +58,7 @@ def sentence(message: str) -> str:
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": sentence(message)}}, status=status,
-                             headers=headers)
+    return web.json_response({"error": {"code": code, "message": sentence(message)}}, status=status, headers=headers)
 
 
 def _status_of(exc: CaseError) -> int:
@@ -91,16 +90,18 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except StaleDataError:
         # The case's version column: someone changed it between our read and our write.
         log.info("%s %s -> 409: concurrent change", request.method, request.path)
-        return error_response(409, Conflict.code, "The case was changed by someone else at the same time; "
-                                                  "reload it and try again")
+        return error_response(
+            409, Conflict.code, "The case was changed by someone else at the same time; reload it and try again"
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         return _http_error(request, exc)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
-        return error_response(500, "internal_error", "Something went wrong on our side; it has been logged. "
-                                                     "Please try again later")
+        return error_response(
+            500, "internal_error", "Something went wrong on our side; it has been logged. Please try again later"
+        )
 
 
 @web.middleware
@@ -115,12 +116,20 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return error_response(401, "unauthorized", "This needs an API token: send the header "
-                              "'Authorization: Bearer <token>'", {"WWW-Authenticate": 'Bearer realm="kefu"'})
+        return error_response(
+            401,
+            "unauthorized",
+            "This needs an API token: send the header 'Authorization: Bearer <token>'",
+            {"WWW-Authenticate": 'Bearer realm="kefu"'},
+        )
     actor = await request.app[keys.USERS].authenticate_token(token.strip())
     if actor is None:
-        return error_response(401, "invalid_token", "The API token is unknown, revoked or its user is disabled",
-                              {"WWW-Authenticate": 'Bearer realm="kefu", error="invalid_token"'})
+        return error_response(
+            401,
+            "invalid_token",
+            "The API token is unknown, revoked or its user is disabled",
+            {"WWW-Authenticate": 'Bearer realm="kefu", error="invalid_token"'},
+        )
     if isinstance(access, frozenset) and not access & actor.roles:
         have = ", ".join(sorted(r.value for r in actor.roles)) or "none"
         raise Forbidden(f"{request.method} {request.path} needs the role {describe(access)}; your roles: {have}")
@@ -146,10 +155,19 @@ class WebServices:
 
 
 def web_services(kefu: Kefu) -> WebServices:
-    return WebServices(settings=kefu.settings, db=kefu.db, clock=kefu.clock, users=kefu.users, cases=kefu.service,
-                       entries=kefu.entries, archive=kefu.archive, rerun_inbound=kefu.processor.rerun,
-                       refan_event=kefu.dispatcher.refan, telegram_links=kefu.telegram_links,
-                       channel_status=kefu.channel_status)
+    return WebServices(
+        settings=kefu.settings,
+        db=kefu.db,
+        clock=kefu.clock,
+        users=kefu.users,
+        cases=kefu.service,
+        entries=kefu.entries,
+        archive=kefu.archive,
+        rerun_inbound=kefu.processor.rerun,
+        refan_event=kefu.dispatcher.refan,
+        telegram_links=kefu.telegram_links,
+        channel_status=kefu.channel_status,
+    )
 
 
 def create_app(services: WebServices) -> web.Application:

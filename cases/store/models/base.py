@@ -20,6 +20,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
 def clip(column: Any, value: str) -> str:
     """`value` cut to the length of a String column. PostgreSQL refuses a longer value (and
     with it the whole statement, the whole batch); SQLite would keep it. For values that only
@@ -33,8 +34,14 @@ def enum_column(enum_cls: type[StrEnum], length: int) -> Enum:
     the database keeps their values in a VARCHAR(length), exactly as a String(length) column
     did (no native ENUM, no CHECK constraint: the schema and the stored values stay as they
     are). A string that is not one of the values is refused when it is written."""
-    return Enum(enum_cls, native_enum=False, create_constraint=False, length=length, validate_strings=True,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 # BIGINT primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.

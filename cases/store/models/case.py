@@ -83,8 +83,9 @@ class CaseMessage(BatchInserted, Base):
     is_automatic: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
 
-    attachments: Mapped[list[Attachment]] = relationship(lazy="raise", order_by="Attachment.id",
-                                                           back_populates="message")
+    attachments: Mapped[list[Attachment]] = relationship(
+        lazy="raise", order_by="Attachment.id", back_populates="message"
+    )
     # Many-to-one links let one flush insert a whole batch of new cases (insertmanyvalues).
     case: Mapped[Case] = relationship(lazy="raise")
 

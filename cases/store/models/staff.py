@@ -33,9 +33,7 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 
-    roles: Mapped[list[UserRole]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", back_populates="user"
-    )
+    roles: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan", back_populates="user")
     department: Mapped[Department | None] = relationship(lazy="selectin")
 
     @property

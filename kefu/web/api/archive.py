@@ -24,7 +24,8 @@ async def create_customer(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"name", "code", "language"})
     customer_id = await request.app[ARCHIVE].create_customer(
-        text_field(body, "name"), _opt(body, "code"), _opt(body, "language"))
+        text_field(body, "name"), _opt(body, "code"), _opt(body, "language")
+    )
     return web.json_response(await request.app[ARCHIVE].customer(customer_id), status=201)
 
 
@@ -49,16 +50,18 @@ async def create_contact(request: web.Request) -> web.Response:
         identities.append((text_field(item, "kind"), text_field(item, "value")))
     archive = request.app[ARCHIVE]
     customer_id = path_id(request, "customer_id")
-    contact_id = await archive.create_contact(customer_id, text_field(body, "name"), _opt(body, "language"),
-                                              _opt(body, "preferred_channel"), identities)
+    contact_id = await archive.create_contact(
+        customer_id, text_field(body, "name"), _opt(body, "language"), _opt(body, "preferred_channel"), identities
+    )
     return web.json_response({"id": contact_id, "customer_id": customer_id}, status=201)
 
 
 async def add_identity(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"kind", "value"})
-    found = await request.app[ARCHIVE].add_identity(path_id(request, "contact_id"), text_field(body, "kind"),
-                                                        text_field(body, "value"))
+    found = await request.app[ARCHIVE].add_identity(
+        path_id(request, "contact_id"), text_field(body, "kind"), text_field(body, "value")
+    )
     return web.json_response(found, status=201)
 
 
@@ -67,17 +70,22 @@ async def update_contact(request: web.Request) -> web.Response:
     no_other_fields(body, {"name", "language", "preferred_channel", "customer_id"})
     contact_id = path_id(request, "contact_id")
     moved = await request.app[ARCHIVE].update_contact(
-        actor_of(request), contact_id, name=_opt(body, "name"), language=_opt(body, "language"),
+        actor_of(request),
+        contact_id,
+        name=_opt(body, "name"),
+        language=_opt(body, "language"),
         preferred_channel=_opt(body, "preferred_channel"),
-        customer_id=_int_field(body, "customer_id") if "customer_id" in body else None)
+        customer_id=_int_field(body, "customer_id") if "customer_id" in body else None,
+    )
     return web.json_response({"id": contact_id, **({"move": moved.as_json()} if moved else {})})
 
 
 async def merge(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"kind", "source", "target"})
-    result = await request.app[ARCHIVE].merge(actor_of(request), text_field(body, "kind"),
-                                                  _int_field(body, "source"), _int_field(body, "target"))
+    result = await request.app[ARCHIVE].merge(
+        actor_of(request), text_field(body, "kind"), _int_field(body, "source"), _int_field(body, "target")
+    )
     return web.json_response(result.as_json(), status=201)
 
 

@@ -65,13 +65,16 @@ async def get_attachment(request: web.Request) -> web.Response:
     attachment_id = path_id(request, "attachment_id")
     async with request.app[DB].reader() as s:
         f = await queries.attachment(s, scope_for(actor_of(request)), request.match_info["reference"], attachment_id)
-    return web.Response(body=f.data, headers={
-        "Content-Type": "application/octet-stream",
-        "Content-Disposition": content_disposition(f.filename),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "private, no-store",
-    })
+    return web.Response(
+        body=f.data,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": content_disposition(f.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 def content_disposition(filename: str) -> str:
@@ -106,53 +109,103 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("approve", "approve", Action.APPROVE,
-         "Approve the case and assign the responsible department (approver)",
-         (Field("department", "a department code from GET /departments"),
-          Field("severity", "low, medium, high or critical", required=False),
-          Field("note", "why, for the history", required=False),
-          Field("deadline", "the customer's deadline: 2026-12-15 (end of that day) or 2026-12-15T17:00+08:00",
-                required=False)),
-         lambda svc, a, ref, f: svc.approve(a, ref, f["department"], f.get("severity") or None, f.get("note", ""),
-                                            f.get("deadline") or None)),
-    Step("no_action", "no-action", Action.DECIDE_NO_ACTION,
-         "Decide 不做处理 (no action), with the reason told to the customer (approver)",
-         (Field("reason", "why no action is taken"),),
-         lambda svc, a, ref, f: svc.decide_no_action(a, ref, f["reason"])),
-    Step("reassign", "reassign", Action.REASSIGN,
-         "Move the case to another department (approver)",
-         (Field("department", "a department code from GET /departments"),
-          Field("note", "why, for the history", required=False)),
-         lambda svc, a, ref, f: svc.reassign(a, ref, f["department"], f.get("note", ""))),
-    Step("analysis", "analysis", Action.RECORD_ANALYSIS,
-         "Record the cause analysis (the case's department, or quality)",
-         (Field("analysis", "the cause analysis"),),
-         lambda svc, a, ref, f: svc.record_analysis(a, ref, f["analysis"])),
-    Step("measures", "measures", Action.RECORD_MEASURES,
-         "Record corrective and preventive measures (the case's department, or quality)",
-         (Field("measures", "the corrective and preventive action taken"),),
-         lambda svc, a, ref, f: svc.record_measures(a, ref, f["measures"])),
-    Step("verify", "verify", Action.VERIFY,
-         "Verify that the measures are effective (quality)",
-         (Field("verification", "how the measures were verified"),),
-         lambda svc, a, ref, f: svc.verify(a, ref, f["verification"])),
-    Step("reject_verification", "reject-verification", Action.REJECT_VERIFICATION,
-         "Measures not effective: back to the department (quality)",
-         (Field("note", "why the measures are not effective"),),
-         lambda svc, a, ref, f: svc.reject_verification(a, ref, f["note"])),
-    Step("reply", "reply", Action.REPLY,
-         "Report the result to the customer and ask for 满意度确认 (sales)",
-         (Field("message", "the reply sent to the customer"),),
-         lambda svc, a, ref, f: svc.reply(a, ref, f["message"])),
-    Step("set_deadline", "deadline", None,
-         "Record or move the customer's deadline for the answer or CAPA (approver, sales or quality)",
-         (Field("deadline", "2026-12-15 (end of that day) or 2026-12-15T17:00+08:00"),
-          Field("note", "why, for the history", required=False)),
-         lambda svc, a, ref, f: svc.set_deadline(a, ref, f["deadline"], f.get("note", ""))),
-    Step("add_note", "notes", None,
-         "Add an internal note (never sent to the customer)",
-         (Field("text", "the note"),),
-         lambda svc, a, ref, f: svc.add_note(a, ref, f["text"])),
+    Step(
+        "approve",
+        "approve",
+        Action.APPROVE,
+        "Approve the case and assign the responsible department (approver)",
+        (
+            Field("department", "a department code from GET /departments"),
+            Field("severity", "low, medium, high or critical", required=False),
+            Field("note", "why, for the history", required=False),
+            Field(
+                "deadline",
+                "the customer's deadline: 2026-12-15 (end of that day) or 2026-12-15T17:00+08:00",
+                required=False,
+            ),
+        ),
+        lambda svc, a, ref, f: svc.approve(
+            a, ref, f["department"], f.get("severity") or None, f.get("note", ""), f.get("deadline") or None
+        ),
+    ),
+    Step(
+        "no_action",
+        "no-action",
+        Action.DECIDE_NO_ACTION,
+        "Decide 不做处理 (no action), with the reason told to the customer (approver)",
+        (Field("reason", "why no action is taken"),),
+        lambda svc, a, ref, f: svc.decide_no_action(a, ref, f["reason"]),
+    ),
+    Step(
+        "reassign",
+        "reassign",
+        Action.REASSIGN,
+        "Move the case to another department (approver)",
+        (
+            Field("department", "a department code from GET /departments"),
+            Field("note", "why, for the history", required=False),
+        ),
+        lambda svc, a, ref, f: svc.reassign(a, ref, f["department"], f.get("note", "")),
+    ),
+    Step(
+        "analysis",
+        "analysis",
+        Action.RECORD_ANALYSIS,
+        "Record the cause analysis (the case's department, or quality)",
+        (Field("analysis", "the cause analysis"),),
+        lambda svc, a, ref, f: svc.record_analysis(a, ref, f["analysis"]),
+    ),
+    Step(
+        "measures",
+        "measures",
+        Action.RECORD_MEASURES,
+        "Record corrective and preventive measures (the case's department, or quality)",
+        (Field("measures", "the corrective and preventive action taken"),),
+        lambda svc, a, ref, f: svc.record_measures(a, ref, f["measures"]),
+    ),
+    Step(
+        "verify",
+        "verify",
+        Action.VERIFY,
+        "Verify that the measures are effective (quality)",
+        (Field("verification", "how the measures were verified"),),
+        lambda svc, a, ref, f: svc.verify(a, ref, f["verification"]),
+    ),
+    Step(
+        "reject_verification",
+        "reject-verification",
+        Action.REJECT_VERIFICATION,
+        "Measures not effective: back to the department (quality)",
+        (Field("note", "why the measures are not effective"),),
+        lambda svc, a, ref, f: svc.reject_verification(a, ref, f["note"]),
+    ),
+    Step(
+        "reply",
+        "reply",
+        Action.REPLY,
+        "Report the result to the customer and ask for 满意度确认 (sales)",
+        (Field("message", "the reply sent to the customer"),),
+        lambda svc, a, ref, f: svc.reply(a, ref, f["message"]),
+    ),
+    Step(
+        "set_deadline",
+        "deadline",
+        None,
+        "Record or move the customer's deadline for the answer or CAPA (approver, sales or quality)",
+        (
+            Field("deadline", "2026-12-15 (end of that day) or 2026-12-15T17:00+08:00"),
+            Field("note", "why, for the history", required=False),
+        ),
+        lambda svc, a, ref, f: svc.set_deadline(a, ref, f["deadline"], f.get("note", "")),
+    ),
+    Step(
+        "add_note",
+        "notes",
+        None,
+        "Add an internal note (never sent to the customer)",
+        (Field("text", "the note"),),
+        lambda svc, a, ref, f: svc.add_note(a, ref, f["text"]),
+    ),
 )
 
 

@@ -31,8 +31,22 @@ from kefu.web.api.support import (
     text_field,
 )
 
-FIELDS = {"customer", "contact", "caller", "at", "subject", "description", "type", "part_number", "batch", "quantity",
-          "reply_channel", "language", "form_token", "attachment"}
+FIELDS = {
+    "customer",
+    "contact",
+    "caller",
+    "at",
+    "subject",
+    "description",
+    "type",
+    "part_number",
+    "batch",
+    "quantity",
+    "reply_channel",
+    "language",
+    "form_token",
+    "attachment",
+}
 CALLER_FIELDS = {"number", "name", "email"}
 
 
@@ -71,8 +85,11 @@ def _attachment_from_json(raw: Any) -> Attachment | None:
         data = base64.b64decode(raw["data"], validate=True)
     except (binascii.Error, ValueError):
         raise RequestError("The attachment's 'data' is not valid base64.") from None
-    return Attachment(safe_filename(str(raw.get("filename") or "letter.pdf")),
-                      str(raw.get("content_type") or "application/octet-stream")[:120], data)
+    return Attachment(
+        safe_filename(str(raw.get("filename") or "letter.pdf")),
+        str(raw.get("content_type") or "application/octet-stream")[:120],
+        data,
+    )
 
 
 async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment | None]:
@@ -91,8 +108,11 @@ async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment |
             data = await part.read()
             if len(data) > MAX_ATTACHMENT_BYTES:
                 raise RequestError(f"The attachment is larger than {MAX_ATTACHMENT_BYTES} bytes.")
-            attachment = Attachment(safe_filename(part.filename or "letter.pdf"),
-                                    (part.headers.get("Content-Type") or "application/octet-stream")[:120], bytes(data))
+            attachment = Attachment(
+                safe_filename(part.filename or "letter.pdf"),
+                (part.headers.get("Content-Type") or "application/octet-stream")[:120],
+                bytes(data),
+            )
     if not isinstance(body, dict):
         raise RequestError("A multipart entry needs a part named 'entry' holding a JSON object.")
     refuse_nul(body)
@@ -122,18 +142,31 @@ async def log_entry(request: web.Request) -> web.Response:
     if quantity is not None and (not isinstance(quantity, int) or isinstance(quantity, bool)):
         raise RequestError("The field 'quantity' must be a whole number.")
     entry = EntryInput(
-        kind=Channel(kind), at=parse_at(body.get("at"), request.app[SETTINGS].tz) or request.app[CLOCK](),
-        subject=text_field(body, "subject", required=False), description=text_field(body, "description", required=False),
-        customer=customer, contact_id=contact, caller_number=caller.get("number"), caller_name=caller.get("name", ""),
-        caller_email=caller.get("email"), type=text_field(body, "type", required=False) or None,
+        kind=Channel(kind),
+        at=parse_at(body.get("at"), request.app[SETTINGS].tz) or request.app[CLOCK](),
+        subject=text_field(body, "subject", required=False),
+        description=text_field(body, "description", required=False),
+        customer=customer,
+        contact_id=contact,
+        caller_number=caller.get("number"),
+        caller_name=caller.get("name", ""),
+        caller_email=caller.get("email"),
+        type=text_field(body, "type", required=False) or None,
         part_number=text_field(body, "part_number", required=False) or None,
-        batch=text_field(body, "batch", required=False) or None, quantity=quantity,
+        batch=text_field(body, "batch", required=False) or None,
+        quantity=quantity,
         reply_channel=text_field(body, "reply_channel", required=False) or None,
         language=text_field(body, "language", required=False) or None,
         form_token=text_field(body, "form_token", required=False) or None,
         attachments=(attachment,) if attachment else (),
     )
     result = await request.app[ENTRIES].log_entry(actor_of(request), entry)
-    return web.json_response({"reference": result.reference, "created": result.created,
-                              "customer_id": result.customer_id, "contact_id": result.contact_id},
-                             status=201 if result.created else 200)
+    return web.json_response(
+        {
+            "reference": result.reference,
+            "created": result.created,
+            "customer_id": result.customer_id,
+            "contact_id": result.contact_id,
+        },
+        status=201 if result.created else 200,
+    )

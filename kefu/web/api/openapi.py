@@ -32,145 +32,373 @@ from kefu.web.api.openapi_blocks import (
 )
 
 SCHEMAS: Doc = {
-    "Error": obj({"error": obj({
-        "code": {"type": "string", "description": "machine-readable: bad_request, invalid_input, unauthorized, "
-                 "forbidden, not_found, illegal_transition, conflict, internal_error, ..."},
-        "message": {"type": "string", "description": "a sentence a person understands"},
-    })}),
-    "Health": obj({"status": {"enum": ["ok", "unavailable"]}, "database": {"enum": ["ok", "unavailable"]},
-                    "backlog": obj({"inbound_pending": INT, "oldest_pending_seconds": {"type": ["integer", "null"]},
-                                     "inbound_quarantined": INT, "notices_pending": INT, "notices_dead": INT},
-                                    description="what is waiting; absent when the database does not answer"),
-                    "imap": obj({"state": {"enum": ["starting", "connecting", "running", "reconnecting", "error",
-                                                     "stopped"]},
-                                  "error": OPT_STR, "mailbox": STR, "mode": {"enum": ["idle", "poll", None]},
-                                  "last_check": OPT_STR, "stored": INT, "duplicates": INT, "oversized": INT},
-                                 description="only when KEFU_IMAP_URL is set")}, ["status", "database"]),
-    "Me": obj({"username": STR, "display_name": STR, "roles": {"type": "array", "items": STR},
-                "department": OPT_STR}),
+    "Error": obj(
+        {
+            "error": obj(
+                {
+                    "code": {
+                        "type": "string",
+                        "description": "machine-readable: bad_request, invalid_input, unauthorized, "
+                        "forbidden, not_found, illegal_transition, conflict, internal_error, ...",
+                    },
+                    "message": {"type": "string", "description": "a sentence a person understands"},
+                }
+            )
+        }
+    ),
+    "Health": obj(
+        {
+            "status": {"enum": ["ok", "unavailable"]},
+            "database": {"enum": ["ok", "unavailable"]},
+            "backlog": obj(
+                {
+                    "inbound_pending": INT,
+                    "oldest_pending_seconds": {"type": ["integer", "null"]},
+                    "inbound_quarantined": INT,
+                    "notices_pending": INT,
+                    "notices_dead": INT,
+                },
+                description="what is waiting; absent when the database does not answer",
+            ),
+            "imap": obj(
+                {
+                    "state": {"enum": ["starting", "connecting", "running", "reconnecting", "error", "stopped"]},
+                    "error": OPT_STR,
+                    "mailbox": STR,
+                    "mode": {"enum": ["idle", "poll", None]},
+                    "last_check": OPT_STR,
+                    "stored": INT,
+                    "duplicates": INT,
+                    "oversized": INT,
+                },
+                description="only when KEFU_IMAP_URL is set",
+            ),
+        },
+        ["status", "database"],
+    ),
+    "Me": obj({"username": STR, "display_name": STR, "roles": {"type": "array", "items": STR}, "department": OPT_STR}),
     "Department": obj({"code": STR, "name_zh": STR, "name_en": STR}),
     "DepartmentList": obj({"items": {"type": "array", "items": ref("Department")}}),
-    "CaseSummary": obj({
-        "reference": {"type": "string", "examples": ["FB-2026-000123"]},
-        "type": {"enum": [t.value for t in CaseType]}, "channel": STR,
-        "state": {"enum": [s.value for s in CaseState]}, "severity": {"enum": [s.value for s in Severity]},
-        "subject": STR, "part_number": OPT_STR, "customer_id": INT, "customer_name": STR,
-        "department": {"type": ["string", "null"], "description": "department code; null before approval"},
-        "received_at": TIME, "updated_at": TIME, "customer_deadline": OPT_TIME,
-    }),
-    "CaseList": obj({"items": {"type": "array", "items": ref("CaseSummary")},
-                      "total": {"type": "integer", "description": "all matching cases, ignoring limit/offset"}}),
-    "AttachmentInfo": obj({"id": INT, "filename": STR, "content_type": STR, "size": INT,
-                            "url": {"type": "string", "description": "download path (always as a file)"}}),
-    "Message": obj({
-        "id": INT, "direction": {"enum": ["in", "out", "note"]}, "channel": STR, "message_id": OPT_STR,
-        "sender": STR, "author": {"type": ["string", "null"], "description": "staff username, for out and note"},
-        "subject": STR, "body": STR, "new_text": {"type": "string", "description": "the text above any quotation"},
-        "has_html": {"type": "boolean", "description": "an HTML part was stored; it is never served"},
-        "is_automatic": {"type": "boolean"}, "created_at": TIME,
-        "attachments": {"type": "array", "items": ref("AttachmentInfo")},
-    }),
-    "HistoryEntry": obj({
-        "id": INT, "at": TIME, "actor": STR, "action": STR, "from_state": OPT_STR, "to_state": OPT_STR,
-        "changes": {"type": "object", "description": "field -> [before, after]",
-                    "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}},
-        "note": STR,
-    }),
-    "CaseDetail": {"allOf": [ref("CaseSummary"), obj({
-        "description": STR, "batch": OPT_STR, "quantity": OPT_INT, "vehicle": OPT_STR, "reply_channel": STR,
-        "language": STR, "contact": obj({"id": INT, "name": STR}), "linked_case": OPT_STR, "created_at": TIME,
-        "no_action_reason": OPT_STR, "analysis": OPT_STR, "measures": OPT_STR, "verification": OPT_STR,
-        "rating": OPT_STR, "rating_score": OPT_INT, "satisfaction_requested_at": OPT_TIME,
-        "reminder_sent_at": OPT_TIME, "closed_at": OPT_TIME, "reopen_count": INT, "version": INT,
-        "messages": {"type": "array", "items": ref("Message")},
-        "history": {"type": "array", "items": ref("HistoryEntry")},
-        "allowed_actions": {"type": "array", "items": {"enum": [a.value for a in Action]},
-                            "description": "workflow steps the caller may take now; each is a POST to "
-                            "/api/v1/cases/{reference}/<step>: " + ", ".join(
-                                f"{s.action.value} -> {s.segment}" for s in STEPS if s.action)},
-    })]},
+    "CaseSummary": obj(
+        {
+            "reference": {"type": "string", "examples": ["FB-2026-000123"]},
+            "type": {"enum": [t.value for t in CaseType]},
+            "channel": STR,
+            "state": {"enum": [s.value for s in CaseState]},
+            "severity": {"enum": [s.value for s in Severity]},
+            "subject": STR,
+            "part_number": OPT_STR,
+            "customer_id": INT,
+            "customer_name": STR,
+            "department": {"type": ["string", "null"], "description": "department code; null before approval"},
+            "received_at": TIME,
+            "updated_at": TIME,
+            "customer_deadline": OPT_TIME,
+        }
+    ),
+    "CaseList": obj(
+        {
+            "items": {"type": "array", "items": ref("CaseSummary")},
+            "total": {"type": "integer", "description": "all matching cases, ignoring limit/offset"},
+        }
+    ),
+    "AttachmentInfo": obj(
+        {
+            "id": INT,
+            "filename": STR,
+            "content_type": STR,
+            "size": INT,
+            "url": {"type": "string", "description": "download path (always as a file)"},
+        }
+    ),
+    "Message": obj(
+        {
+            "id": INT,
+            "direction": {"enum": ["in", "out", "note"]},
+            "channel": STR,
+            "message_id": OPT_STR,
+            "sender": STR,
+            "author": {"type": ["string", "null"], "description": "staff username, for out and note"},
+            "subject": STR,
+            "body": STR,
+            "new_text": {"type": "string", "description": "the text above any quotation"},
+            "has_html": {"type": "boolean", "description": "an HTML part was stored; it is never served"},
+            "is_automatic": {"type": "boolean"},
+            "created_at": TIME,
+            "attachments": {"type": "array", "items": ref("AttachmentInfo")},
+        }
+    ),
+    "HistoryEntry": obj(
+        {
+            "id": INT,
+            "at": TIME,
+            "actor": STR,
+            "action": STR,
+            "from_state": OPT_STR,
+            "to_state": OPT_STR,
+            "changes": {
+                "type": "object",
+                "description": "field -> [before, after]",
+                "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
+            },
+            "note": STR,
+        }
+    ),
+    "CaseDetail": {
+        "allOf": [
+            ref("CaseSummary"),
+            obj(
+                {
+                    "description": STR,
+                    "batch": OPT_STR,
+                    "quantity": OPT_INT,
+                    "vehicle": OPT_STR,
+                    "reply_channel": STR,
+                    "language": STR,
+                    "contact": obj({"id": INT, "name": STR}),
+                    "linked_case": OPT_STR,
+                    "created_at": TIME,
+                    "no_action_reason": OPT_STR,
+                    "analysis": OPT_STR,
+                    "measures": OPT_STR,
+                    "verification": OPT_STR,
+                    "rating": OPT_STR,
+                    "rating_score": OPT_INT,
+                    "satisfaction_requested_at": OPT_TIME,
+                    "reminder_sent_at": OPT_TIME,
+                    "closed_at": OPT_TIME,
+                    "reopen_count": INT,
+                    "version": INT,
+                    "messages": {"type": "array", "items": ref("Message")},
+                    "history": {"type": "array", "items": ref("HistoryEntry")},
+                    "allowed_actions": {
+                        "type": "array",
+                        "items": {"enum": [a.value for a in Action]},
+                        "description": "workflow steps the caller may take now; each is a POST to "
+                        "/api/v1/cases/{reference}/<step>: "
+                        + ", ".join(f"{s.action.value} -> {s.segment}" for s in STEPS if s.action),
+                    },
+                }
+            ),
+        ]
+    },
     "StepResult": obj({"reference": STR, "state": {"enum": [s.value for s in CaseState]}}),
-    "InboundItem": obj({
-        "id": INT, "channel": STR, "status": {"enum": [InboundStatus.QUARANTINED.value, InboundStatus.IGNORED.value]},
-        "received_at": TIME, "envelope_from": {"type": "string", "description": "redacted: z***@example.cn"},
-        "message_id": OPT_STR, "reason": OPT_STR, "rule_hits": {"type": "array", "items": STR},
-        "attempts": INT, "size": INT,
-    }),
+    "InboundItem": obj(
+        {
+            "id": INT,
+            "channel": STR,
+            "status": {"enum": [InboundStatus.QUARANTINED.value, InboundStatus.IGNORED.value]},
+            "received_at": TIME,
+            "envelope_from": {"type": "string", "description": "redacted: z***@example.cn"},
+            "message_id": OPT_STR,
+            "reason": OPT_STR,
+            "rule_hits": {"type": "array", "items": STR},
+            "attempts": INT,
+            "size": INT,
+        }
+    ),
     "InboundList": obj({"items": {"type": "array", "items": ref("InboundItem")}, "total": INT}),
     "Rerun": obj({"id": INT, "status": {"const": "pending"}}),
-    "SetAsideEvent": obj({"id": INT, "kind": STR, "case": {"type": ["string", "null"]},
-                           "created_at": TIME, "set_aside_at": TIME, "error": STR}),
+    "SetAsideEvent": obj(
+        {
+            "id": INT,
+            "kind": STR,
+            "case": {"type": ["string", "null"]},
+            "created_at": TIME,
+            "set_aside_at": TIME,
+            "error": STR,
+        }
+    ),
     "SetAsideList": obj({"items": {"type": "array", "items": ref("SetAsideEvent")}, "total": INT}),
 }
 
 REFERENCE = param("reference", "path", STR, "the case reference, e.g. FB-2026-000123")
-PAGING = [param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"),
-          param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "items to skip")]
+PAGING = [
+    param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"),
+    param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "items to skip"),
+]
 
 
 def _step_paths() -> Doc:
     paths: Doc = {}
     for step in STEPS:
-        body = obj({f.name: {"type": "string", "description": f.description} for f in step.fields},
-                    [f.name for f in step.fields if f.required], additionalProperties=False)
-        paths[f"/api/v1/cases/{{reference}}/{step.segment}"] = {"post": operation(
-            step.name, step.summary, {"200": json_doc(ref("StepResult"), "The step was taken; the case's new state.")},
-            "400", "403", "404", "409", "422", parameters=[REFERENCE], body=body, tag="workflow",
-        )}
+        body = obj(
+            {f.name: {"type": "string", "description": f.description} for f in step.fields},
+            [f.name for f in step.fields if f.required],
+            additionalProperties=False,
+        )
+        paths[f"/api/v1/cases/{{reference}}/{step.segment}"] = {
+            "post": operation(
+                step.name,
+                step.summary,
+                {"200": json_doc(ref("StepResult"), "The step was taken; the case's new state.")},
+                "400",
+                "403",
+                "404",
+                "409",
+                "422",
+                parameters=[REFERENCE],
+                body=body,
+                tag="workflow",
+            )
+        }
     return paths
 
 
 def _paths() -> Doc:
     return {
-        "/api/v1/health": {"get": operation("health", "Is the service and its database up?", {
-            "200": json_doc(ref("Health"), "Up."), "503": json_doc(ref("Health"), "The database does not answer.")},
-            tag="system")},
-        "/api/v1/openapi.json": {"get": operation("openapi", "This description", {
-            "200": json_doc({"type": "object"}, "The OpenAPI 3.1 document.")}, tag="system")},
-        "/api/v1/me": {"get": operation("me", "The caller", {"200": json_doc(ref("Me"), "Who the token belongs to.")},
-                                  tag="system")},
-        "/api/v1/departments": {"get": operation("list_departments", "The departments (codes for approve and reassign)", {
-            "200": json_doc(ref("DepartmentList"), "All departments.")}, "403", tag="system")},
-        "/api/v1/cases": {"get": operation("list_cases", "List and filter cases, newest first", {
-            "200": json_doc(ref("CaseList"), "One page of cases and the total.")}, "400", "403", "422", parameters=[
-            param("state", "query", {"enum": [s.value for s in CaseState]}, "only cases in this state"),
-            param("department", "query", STR, "a department code"),
-            param("type", "query", {"enum": [t.value for t in CaseType]}, "the case type"),
-            param("customer_id", "query", {"type": "integer", "minimum": 1}, "the customer"),
-            param("q", "query", STR, "text in the reference, subject, part number or the text read from a fax or "
-                   "scanned letter (case-insensitive)"),
-            param("received_from", "query", STR, "received at or after: a date (company time zone) or an "
-                   "ISO 8601 time with offset"),
-            param("received_to", "query", STR, "received before: a time, or a date (that whole day included)"),
-            *PAGING])},
-        "/api/v1/cases/{reference}": {"get": operation("get_case", "One case with messages, history and allowed actions", {
-            "200": json_doc(ref("CaseDetail"), "The case.")}, "403", "404", parameters=[REFERENCE])},
-        "/api/v1/cases/{reference}/attachments/{attachment_id}": {"get": operation(
-            "get_attachment", "Download an attachment (always as a file, never rendered)", {"200": {
-                "description": "The bytes, as application/octet-stream with Content-Disposition: attachment "
-                               "and X-Content-Type-Options: nosniff.",
-                "content": {"application/octet-stream": {"schema": {"type": "string", "contentMediaType":
-                                                                    "application/octet-stream"}}}}},
-            "400", "403", "404",
-            parameters=[REFERENCE, param("attachment_id", "path", INT, "an attachment id of the case")])},
+        "/api/v1/health": {
+            "get": operation(
+                "health",
+                "Is the service and its database up?",
+                {
+                    "200": json_doc(ref("Health"), "Up."),
+                    "503": json_doc(ref("Health"), "The database does not answer."),
+                },
+                tag="system",
+            )
+        },
+        "/api/v1/openapi.json": {
+            "get": operation(
+                "openapi",
+                "This description",
+                {"200": json_doc({"type": "object"}, "The OpenAPI 3.1 document.")},
+                tag="system",
+            )
+        },
+        "/api/v1/me": {
+            "get": operation(
+                "me", "The caller", {"200": json_doc(ref("Me"), "Who the token belongs to.")}, tag="system"
+            )
+        },
+        "/api/v1/departments": {
+            "get": operation(
+                "list_departments",
+                "The departments (codes for approve and reassign)",
+                {"200": json_doc(ref("DepartmentList"), "All departments.")},
+                "403",
+                tag="system",
+            )
+        },
+        "/api/v1/cases": {
+            "get": operation(
+                "list_cases",
+                "List and filter cases, newest first",
+                {"200": json_doc(ref("CaseList"), "One page of cases and the total.")},
+                "400",
+                "403",
+                "422",
+                parameters=[
+                    param("state", "query", {"enum": [s.value for s in CaseState]}, "only cases in this state"),
+                    param("department", "query", STR, "a department code"),
+                    param("type", "query", {"enum": [t.value for t in CaseType]}, "the case type"),
+                    param("customer_id", "query", {"type": "integer", "minimum": 1}, "the customer"),
+                    param(
+                        "q",
+                        "query",
+                        STR,
+                        "text in the reference, subject, part number or the text read from a fax or "
+                        "scanned letter (case-insensitive)",
+                    ),
+                    param(
+                        "received_from",
+                        "query",
+                        STR,
+                        "received at or after: a date (company time zone) or an ISO 8601 time with offset",
+                    ),
+                    param("received_to", "query", STR, "received before: a time, or a date (that whole day included)"),
+                    *PAGING,
+                ],
+            )
+        },
+        "/api/v1/cases/{reference}": {
+            "get": operation(
+                "get_case",
+                "One case with messages, history and allowed actions",
+                {"200": json_doc(ref("CaseDetail"), "The case.")},
+                "403",
+                "404",
+                parameters=[REFERENCE],
+            )
+        },
+        "/api/v1/cases/{reference}/attachments/{attachment_id}": {
+            "get": operation(
+                "get_attachment",
+                "Download an attachment (always as a file, never rendered)",
+                {
+                    "200": {
+                        "description": "The bytes, as application/octet-stream with Content-Disposition: attachment "
+                        "and X-Content-Type-Options: nosniff.",
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+                            }
+                        },
+                    }
+                },
+                "400",
+                "403",
+                "404",
+                parameters=[REFERENCE, param("attachment_id", "path", INT, "an attachment id of the case")],
+            )
+        },
         **_step_paths(),
-        "/api/v1/inbound": {"get": operation("list_inbound", "Held inbound mail: quarantined or ignored", {
-            "200": json_doc(ref("InboundList"), "One page of held messages, newest first.")}, "400", "403",
-            parameters=[param("status", "query", {"enum": [s.value for s in (InboundStatus.QUARANTINED,
-                                                                              InboundStatus.IGNORED)]},
-                               "one status only (default: both)"), *PAGING], tag="inbound")},
-        "/api/v1/inbound/{inbound_id}/rerun": {"post": operation(
-            "rerun_inbound", "Process a held message again (after a fix)", {
-                "202": json_doc(ref("Rerun"), "Queued; the processor takes it shortly.")}, "400", "403", "404", "409",
-            parameters=[param("inbound_id", "path", INT, "the inbound message id")], tag="inbound")},
-        "/api/v1/notifications/set-aside": {"get": operation(
-            "list_set_aside", "Notification events the fan-out set aside (it could not handle them)", {
-                "200": json_doc(ref("SetAsideList"), "One page of set-aside events, newest first.")}, "400", "403",
-            parameters=[*PAGING], tag="inbound")},
-        "/api/v1/notifications/set-aside/{event_id}/rerun": {"post": operation(
-            "refan_event", "Fan a set-aside event out again (after a fix)", {
-                "202": json_doc(ref("Rerun"), "Queued; the dispatcher takes it shortly.")}, "400", "403", "404", "409",
-            parameters=[param("event_id", "path", INT, "the outbox event id")], tag="inbound")},
+        "/api/v1/inbound": {
+            "get": operation(
+                "list_inbound",
+                "Held inbound mail: quarantined or ignored",
+                {"200": json_doc(ref("InboundList"), "One page of held messages, newest first.")},
+                "400",
+                "403",
+                parameters=[
+                    param(
+                        "status",
+                        "query",
+                        {"enum": [s.value for s in (InboundStatus.QUARANTINED, InboundStatus.IGNORED)]},
+                        "one status only (default: both)",
+                    ),
+                    *PAGING,
+                ],
+                tag="inbound",
+            )
+        },
+        "/api/v1/inbound/{inbound_id}/rerun": {
+            "post": operation(
+                "rerun_inbound",
+                "Process a held message again (after a fix)",
+                {"202": json_doc(ref("Rerun"), "Queued; the processor takes it shortly.")},
+                "400",
+                "403",
+                "404",
+                "409",
+                parameters=[param("inbound_id", "path", INT, "the inbound message id")],
+                tag="inbound",
+            )
+        },
+        "/api/v1/notifications/set-aside": {
+            "get": operation(
+                "list_set_aside",
+                "Notification events the fan-out set aside (it could not handle them)",
+                {"200": json_doc(ref("SetAsideList"), "One page of set-aside events, newest first.")},
+                "400",
+                "403",
+                parameters=[*PAGING],
+                tag="inbound",
+            )
+        },
+        "/api/v1/notifications/set-aside/{event_id}/rerun": {
+            "post": operation(
+                "refan_event",
+                "Fan a set-aside event out again (after a fix)",
+                {"202": json_doc(ref("Rerun"), "Queued; the dispatcher takes it shortly.")},
+                "400",
+                "403",
+                "404",
+                "409",
+                parameters=[param("event_id", "path", INT, "the outbox event id")],
+                tag="inbound",
+            )
+        },
         **openapi_channels.paths(),
         **openapi_telegram.paths(),
     }
@@ -184,17 +412,25 @@ def _document() -> Doc:
             "title": "kefu API",
             "version": "1",
             "description": "Complaint and service cases (客服) following the service procedure. Errors are "
-                           "JSON: {\"error\": {\"code\": ..., \"message\": ...}}. Send the token as "
-                           "`Authorization: Bearer <token>` (create one with `kefu token create USERNAME`).",
+            'JSON: {"error": {"code": ..., "message": ...}}. Send the token as '
+            "`Authorization: Bearer <token>` (create one with `kefu token create USERNAME`).",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
-        "tags": [{"name": "system"}, {"name": "cases"}, {"name": "workflow"}, {"name": "inbound"},
-                 {"name": "entries"}, {"name": "archive"}, {"name": "telegram"}],
+        "tags": [
+            {"name": "system"},
+            {"name": "cases"},
+            {"name": "workflow"},
+            {"name": "inbound"},
+            {"name": "entries"},
+            {"name": "archive"},
+            {"name": "telegram"},
+        ],
         "paths": _paths(),
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
-                                               "description": "an API token of a staff user"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API token of a staff user"}
+            },
             "schemas": {**SCHEMAS, **openapi_channels.schemas(), **openapi_telegram.schemas()},
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },

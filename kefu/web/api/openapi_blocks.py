@@ -44,15 +44,29 @@ def json_doc(schema: Doc, description: str) -> Doc:
 
 
 def param(name: str, where: str, schema: Doc, description: str, required: bool = False) -> Doc:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
-            "description": description}
+    return {
+        "name": name,
+        "in": where,
+        "required": required or where == "path",
+        "schema": schema,
+        "description": description,
+    }
 
 
-def operation(name: str, summary: str, ok: Doc, *errors: str, parameters: list[Doc] | None = None,
-        body: Doc | None = None, tag: str = "cases") -> Doc:
+def operation(
+    name: str,
+    summary: str,
+    ok: Doc,
+    *errors: str,
+    parameters: list[Doc] | None = None,
+    body: Doc | None = None,
+    tag: str = "cases",
+) -> Doc:
     access = ACCESS[name]
     op: Doc = {
-        "operationId": name, "summary": summary, "tags": [tag],
+        "operationId": name,
+        "summary": summary,
+        "tags": [tag],
         "description": f"Allowed for: {describe(access)}.",
         "x-roles": sorted(r.value for r in access) if isinstance(access, frozenset) else access.value,
         "responses": {**ok, **error_refs(*(() if access is Open.PUBLIC else ("401",)), *errors)},

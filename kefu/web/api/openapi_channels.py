@@ -12,46 +12,131 @@ IDENTITY_KINDS = ["email", "phone", "fax", "telegram"]
 def schemas() -> dict:  # type: ignore[type-arg]
 
     channel = {"enum": [c.value for c in Channel]}
-    identity = obj({"kind": {"enum": IDENTITY_KINDS},
-                     "value": {"type": "string", "description": "phone and fax numbers are stored as E.164 "
-                               "(China the default region): 027-8456 1234 -> +862784561234"}})
+    identity = obj(
+        {
+            "kind": {"enum": IDENTITY_KINDS},
+            "value": {
+                "type": "string",
+                "description": "phone and fax numbers are stored as E.164 "
+                "(China the default region): 027-8456 1234 -> +862784561234",
+            },
+        }
+    )
     return {
-        "EntryBody": obj({
-            "customer": {"type": ["integer", "string"], "description": "customer id, code or exact name (a new "
-                         "name makes a new customer); omitted: the caller's customer, else the unassigned pool"},
-            "contact": {"type": "integer", "description": "the contact's id, when staff picked one"},
-            "caller": {"oneOf": [STR, obj({"number": STR, "name": STR, "email": STR}, [])],
-                       "description": "the caller's number (normalised), name and email"},
-            "at": {"type": "string", "description": "when the call / visit happened, ISO 8601; without an offset "
-                   "the company's time zone (KEFU_TIMEZONE); becomes the case's received time; default now"},
-            "subject": STR, "description": STR, "type": {"enum": [t.value for t in CaseType]},
-            "part_number": STR, "batch": STR, "quantity": INT, "reply_channel": channel, "language": {"enum": ["zh", "en"]},
-            "form_token": {"type": "string", "maxLength": 120,
-                           "description": "a token per form: submitting it twice makes one case"},
-            "attachment": obj({"filename": STR, "content_type": STR, "data": {"type": "string", "contentEncoding": "base64"}}),
-        }, [], additionalProperties=False),
+        "EntryBody": obj(
+            {
+                "customer": {
+                    "type": ["integer", "string"],
+                    "description": "customer id, code or exact name (a new "
+                    "name makes a new customer); omitted: the caller's customer, else the unassigned pool",
+                },
+                "contact": {"type": "integer", "description": "the contact's id, when staff picked one"},
+                "caller": {
+                    "oneOf": [STR, obj({"number": STR, "name": STR, "email": STR}, [])],
+                    "description": "the caller's number (normalised), name and email",
+                },
+                "at": {
+                    "type": "string",
+                    "description": "when the call / visit happened, ISO 8601; without an offset "
+                    "the company's time zone (KEFU_TIMEZONE); becomes the case's received time; default now",
+                },
+                "subject": STR,
+                "description": STR,
+                "type": {"enum": [t.value for t in CaseType]},
+                "part_number": STR,
+                "batch": STR,
+                "quantity": INT,
+                "reply_channel": channel,
+                "language": {"enum": ["zh", "en"]},
+                "form_token": {
+                    "type": "string",
+                    "maxLength": 120,
+                    "description": "a token per form: submitting it twice makes one case",
+                },
+                "attachment": obj(
+                    {"filename": STR, "content_type": STR, "data": {"type": "string", "contentEncoding": "base64"}}
+                ),
+            },
+            [],
+            additionalProperties=False,
+        ),
         "EntryResult": obj({"reference": STR, "created": {"type": "boolean"}, "customer_id": INT, "contact_id": INT}),
         "Identity": identity,
         "IdentityCreated": obj({"id": INT, "contact_id": INT, "kind": STR, "value": STR}),
         "Customer": obj({"id": INT, "name": STR, "code": OPT_STR, "language": STR, "unassigned": {"type": "boolean"}}),
-        "CustomerDetail": {"allOf": [ref("Customer"), obj({"case_count": INT, "contacts": {"type": "array", "items": obj({
-            "id": INT, "name": STR, "language": STR, "preferred_channel": STR,
-            "identities": {"type": "array", "items": obj({"id": INT, "kind": STR, "value": STR, "active": {"type": "boolean"}})}})}})]},
+        "CustomerDetail": {
+            "allOf": [
+                ref("Customer"),
+                obj(
+                    {
+                        "case_count": INT,
+                        "contacts": {
+                            "type": "array",
+                            "items": obj(
+                                {
+                                    "id": INT,
+                                    "name": STR,
+                                    "language": STR,
+                                    "preferred_channel": STR,
+                                    "identities": {
+                                        "type": "array",
+                                        "items": obj(
+                                            {"id": INT, "kind": STR, "value": STR, "active": {"type": "boolean"}}
+                                        ),
+                                    },
+                                }
+                            ),
+                        },
+                    }
+                ),
+            ]
+        },
         "CustomerList": obj({"items": {"type": "array", "items": ref("Customer")}}),
-        "CustomerBody": obj({"name": STR, "code": STR, "language": {"enum": ["zh", "en"]}}, ["name"], additionalProperties=False),
-        "ContactBody": obj({"name": STR, "language": {"enum": ["zh", "en"]}, "preferred_channel": channel,
-                             "identities": {"type": "array", "items": identity}}, ["name"], additionalProperties=False),
-        "ContactPatch": obj({"name": STR, "language": {"enum": ["zh", "en"]}, "preferred_channel": channel,
-                              "customer_id": {"type": "integer", "description": "move the contact and its cases to "
-                                              "this customer (e.g. out of the unassigned pool); undo via /merges/{id}/undo"}},
-                             [],
-                             additionalProperties=False),
+        "CustomerBody": obj(
+            {"name": STR, "code": STR, "language": {"enum": ["zh", "en"]}}, ["name"], additionalProperties=False
+        ),
+        "ContactBody": obj(
+            {
+                "name": STR,
+                "language": {"enum": ["zh", "en"]},
+                "preferred_channel": channel,
+                "identities": {"type": "array", "items": identity},
+            },
+            ["name"],
+            additionalProperties=False,
+        ),
+        "ContactPatch": obj(
+            {
+                "name": STR,
+                "language": {"enum": ["zh", "en"]},
+                "preferred_channel": channel,
+                "customer_id": {
+                    "type": "integer",
+                    "description": "move the contact and its cases to "
+                    "this customer (e.g. out of the unassigned pool); undo via /merges/{id}/undo",
+                },
+            },
+            [],
+            additionalProperties=False,
+        ),
         "ContactRef": obj({"id": INT, "customer_id": INT, "move": ref("Merge")}, ["id"]),
-        "MergeBody": obj({"kind": {"enum": ["contact", "customer"]}, "source": INT, "target": INT},
-                          additionalProperties=False),
-        "Merge": obj({"id": INT, "kind": STR, "source_id": INT, "target_id": INT, "undone": {"type": "boolean"},
-                       "moved": {"type": "object", "additionalProperties": INT,
-                                 "description": "identities, contacts, cases -> how many moved"}}),
+        "MergeBody": obj(
+            {"kind": {"enum": ["contact", "customer"]}, "source": INT, "target": INT}, additionalProperties=False
+        ),
+        "Merge": obj(
+            {
+                "id": INT,
+                "kind": STR,
+                "source_id": INT,
+                "target_id": INT,
+                "undone": {"type": "boolean"},
+                "moved": {
+                    "type": "object",
+                    "additionalProperties": INT,
+                    "description": "identities, contacts, cases -> how many moved",
+                },
+            }
+        ),
     }
 
 
@@ -60,35 +145,124 @@ def paths() -> dict:  # type: ignore[type-arg]
     cid = param("customer_id", "path", INT, "the customer id")
     kid = param("contact_id", "path", INT, "the contact id")
     return {
-        "/api/v1/entries/{kind}": {"post": operation(
-            "log_entry", "Log a phone call, letter, visit or survey answer as a case", {
-                "201": json_doc(ref("EntryResult"), "A new case."),
-                "200": json_doc(ref("EntryResult"), "The form token was submitted before: that case.")},
-            "400", "403", "409", "422", body=ref("EntryBody"), tag="entries",
-            parameters=[param("kind", "path", {"enum": [k.value for k in ENTRY_KINDS]}, "what is logged")])},
+        "/api/v1/entries/{kind}": {
+            "post": operation(
+                "log_entry",
+                "Log a phone call, letter, visit or survey answer as a case",
+                {
+                    "201": json_doc(ref("EntryResult"), "A new case."),
+                    "200": json_doc(ref("EntryResult"), "The form token was submitted before: that case."),
+                },
+                "400",
+                "403",
+                "409",
+                "422",
+                body=ref("EntryBody"),
+                tag="entries",
+                parameters=[param("kind", "path", {"enum": [k.value for k in ENTRY_KINDS]}, "what is logged")],
+            )
+        },
         "/api/v1/customers": {
-            "post": operation("create_customer", "Create a customer", {"201": json_doc(ref("CustomerDetail"), "Created.")},
-                        "400", "403", "409", "422", body=ref("CustomerBody"), tag="archive"),
-            "get": operation("list_customers", "List customers", {"200": json_doc(ref("CustomerList"), "Customers.")},
-                       "403", tag="archive", parameters=[param("q", "query", {"type": "string"}, "text in name or code")])},
-        "/api/v1/customers/{customer_id}": {"get": operation(
-            "get_customer", "A customer with contacts and identities", {"200": json_doc(ref("CustomerDetail"), "The customer.")},
-            "400", "403", "404", parameters=[cid], tag="archive")},
-        "/api/v1/customers/{customer_id}/contacts": {"post": operation(
-            "create_contact", "Add a contact (with identities) to a customer", {"201": json_doc(ref("ContactRef"), "Created.")},
-            "400", "403", "404", "409", "422", parameters=[cid], body=ref("ContactBody"), tag="archive")},
-        "/api/v1/contacts/{contact_id}": {"patch": operation(
-            "update_contact", "Change a contact's name, language or preferred reply channel (open cases follow)",
-            {"200": json_doc(ref("ContactRef"), "Changed.")}, "400", "403", "404", "422", parameters=[kid],
-            body=ref("ContactPatch"), tag="archive")},
-        "/api/v1/contacts/{contact_id}/identities": {"post": operation(
-            "add_identity", "Attach an email, phone, fax or Telegram identity to a contact",
-            {"201": json_doc(ref("IdentityCreated"), "Attached (or already there).")}, "400", "403", "404", "409", "422",
-            parameters=[kid], body=ref("Identity"), tag="archive")},
-        "/api/v1/merges": {"post": operation(
-            "merge", "Merge two contacts or two customers (recorded, reversible)", {"201": json_doc(ref("Merge"), "Merged.")},
-            "400", "403", "404", "422", body=ref("MergeBody"), tag="archive")},
-        "/api/v1/merges/{merge_id}/undo": {"post": operation(
-            "unmerge", "Undo a merge: move back what it moved", {"200": json_doc(ref("Merge"), "Undone.")},
-            "400", "403", "404", "409", parameters=[param("merge_id", "path", INT, "the merge id")], tag="archive")},
+            "post": operation(
+                "create_customer",
+                "Create a customer",
+                {"201": json_doc(ref("CustomerDetail"), "Created.")},
+                "400",
+                "403",
+                "409",
+                "422",
+                body=ref("CustomerBody"),
+                tag="archive",
+            ),
+            "get": operation(
+                "list_customers",
+                "List customers",
+                {"200": json_doc(ref("CustomerList"), "Customers.")},
+                "403",
+                tag="archive",
+                parameters=[param("q", "query", {"type": "string"}, "text in name or code")],
+            ),
+        },
+        "/api/v1/customers/{customer_id}": {
+            "get": operation(
+                "get_customer",
+                "A customer with contacts and identities",
+                {"200": json_doc(ref("CustomerDetail"), "The customer.")},
+                "400",
+                "403",
+                "404",
+                parameters=[cid],
+                tag="archive",
+            )
+        },
+        "/api/v1/customers/{customer_id}/contacts": {
+            "post": operation(
+                "create_contact",
+                "Add a contact (with identities) to a customer",
+                {"201": json_doc(ref("ContactRef"), "Created.")},
+                "400",
+                "403",
+                "404",
+                "409",
+                "422",
+                parameters=[cid],
+                body=ref("ContactBody"),
+                tag="archive",
+            )
+        },
+        "/api/v1/contacts/{contact_id}": {
+            "patch": operation(
+                "update_contact",
+                "Change a contact's name, language or preferred reply channel (open cases follow)",
+                {"200": json_doc(ref("ContactRef"), "Changed.")},
+                "400",
+                "403",
+                "404",
+                "422",
+                parameters=[kid],
+                body=ref("ContactPatch"),
+                tag="archive",
+            )
+        },
+        "/api/v1/contacts/{contact_id}/identities": {
+            "post": operation(
+                "add_identity",
+                "Attach an email, phone, fax or Telegram identity to a contact",
+                {"201": json_doc(ref("IdentityCreated"), "Attached (or already there).")},
+                "400",
+                "403",
+                "404",
+                "409",
+                "422",
+                parameters=[kid],
+                body=ref("Identity"),
+                tag="archive",
+            )
+        },
+        "/api/v1/merges": {
+            "post": operation(
+                "merge",
+                "Merge two contacts or two customers (recorded, reversible)",
+                {"201": json_doc(ref("Merge"), "Merged.")},
+                "400",
+                "403",
+                "404",
+                "422",
+                body=ref("MergeBody"),
+                tag="archive",
+            )
+        },
+        "/api/v1/merges/{merge_id}/undo": {
+            "post": operation(
+                "unmerge",
+                "Undo a merge: move back what it moved",
+                {"200": json_doc(ref("Merge"), "Undone.")},
+                "400",
+                "403",
+                "404",
+                "409",
+                parameters=[param("merge_id", "path", INT, "the merge id")],
+                tag="archive",
+            )
+        },
     }

@@ -7,21 +7,45 @@ from kefu.web.api.openapi_blocks import INT, Doc, json_doc, obj, operation, para
 
 def schemas() -> Doc:
 
-    return {"TelegramLink": obj({
-        "url": {"type": "string", "description": "https://t.me/<bot>?start=<token>: open it in Telegram; works once, "
-                "for 7 days"},
-        "single_use": {"type": "boolean", "const": True}})}
+    return {
+        "TelegramLink": obj(
+            {
+                "url": {
+                    "type": "string",
+                    "description": "https://t.me/<bot>?start=<token>: open it in Telegram; works once, for 7 days",
+                },
+                "single_use": {"type": "boolean", "const": True},
+            }
+        )
+    }
 
 
 def paths() -> Doc:
 
     created = {"201": json_doc(ref("TelegramLink"), "A new single-use deep link.")}
     return {
-        "/api/v1/contacts/{contact_id}/telegram-link": {"post": operation(
-            "contact_telegram_link", "A deep link that binds a customer's Telegram chat to this contact", created,
-            "400", "403", "404", "409", parameters=[param("contact_id", "path", INT, "the contact id")],
-            tag="telegram")},
-        "/api/v1/me/telegram-link": {"post": operation(
-            "my_telegram_link", "A deep link that binds the caller's own Telegram chat to their account "
-            "(push notices, approval buttons)", created, "400", "409", tag="telegram")},
+        "/api/v1/contacts/{contact_id}/telegram-link": {
+            "post": operation(
+                "contact_telegram_link",
+                "A deep link that binds a customer's Telegram chat to this contact",
+                created,
+                "400",
+                "403",
+                "404",
+                "409",
+                parameters=[param("contact_id", "path", INT, "the contact id")],
+                tag="telegram",
+            )
+        },
+        "/api/v1/me/telegram-link": {
+            "post": operation(
+                "my_telegram_link",
+                "A deep link that binds the caller's own Telegram chat to their account "
+                "(push notices, approval buttons)",
+                created,
+                "400",
+                "409",
+                tag="telegram",
+            )
+        },
     }

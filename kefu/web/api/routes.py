@@ -82,8 +82,10 @@ ROUTES: tuple[Route, ...] = (
     Route("list_cases", "GET", "/cases", api_cases.list_cases),
     Route("get_case", "GET", "/cases/{reference}", api_cases.get_case),
     Route("get_attachment", "GET", "/cases/{reference}/attachments/{attachment_id}", api_cases.get_attachment),
-    *(Route(step.name, "POST", f"/cases/{{reference}}/{step.segment}", api_cases.step_handler(step))
-      for step in api_cases.STEPS),
+    *(
+        Route(step.name, "POST", f"/cases/{{reference}}/{step.segment}", api_cases.step_handler(step))
+        for step in api_cases.STEPS
+    ),
     Route("list_inbound", "GET", "/inbound", api_inbound.list_inbound),
     Route("rerun_inbound", "POST", "/inbound/{inbound_id}/rerun", api_inbound.rerun_inbound),
     Route("list_set_aside", "GET", "/notifications/set-aside", api_outbox.list_set_aside),

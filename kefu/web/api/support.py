@@ -73,8 +73,9 @@ def refuse_nul(value: Any) -> None:
     text, and the request would fail later with a database error instead of this."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise RequestError("A text in the request holds a NUL character (\\u0000), which cannot be "
-                               "stored; remove it.")
+            raise RequestError(
+                "A text in the request holds a NUL character (\\u0000), which cannot be stored; remove it."
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             refuse_nul(key)
@@ -111,8 +112,9 @@ def path_id(request: web.Request, name: str, what: str | None = None) -> int:
     return int(raw)
 
 
-def query_int(request: web.Request, name: str, default: int | None, *, minimum: int = 0,
-              maximum: int | None = None) -> int | None:
+def query_int(
+    request: web.Request, name: str, default: int | None, *, minimum: int = 0, maximum: int | None = None
+) -> int | None:
     raw = request.query.get(name, "").strip()
     if not raw:
         return default
@@ -153,8 +155,10 @@ def query_instant(request: web.Request, name: str, tz: ZoneInfo, *, end_of_day: 
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise RequestError(f"The query parameter '{name}' must be a date (2026-03-01) or an ISO 8601 time "
-                           f"with an offset (2026-03-01T08:00:00+08:00); got {raw!r}.") from None
+        raise RequestError(
+            f"The query parameter '{name}' must be a date (2026-03-01) or an ISO 8601 time "
+            f"with an offset (2026-03-01T08:00:00+08:00); got {raw!r}."
+        ) from None
     if value.tzinfo is None:
         raise RequestError(f"The query parameter '{name}' needs a time zone offset such as Z or +08:00; got {raw!r}.")
     return value

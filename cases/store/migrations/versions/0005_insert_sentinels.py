@@ -3,18 +3,27 @@
 Revision ID: 0005
 Revises: 0004
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-TABLES = ("contacts", "identities", "cases", "case_messages", "attachments", "case_history",
-          "outbox_events", "deliveries")
+TABLES = (
+    "contacts",
+    "identities",
+    "cases",
+    "case_messages",
+    "attachments",
+    "case_history",
+    "outbox_events",
+    "deliveries",
+)
 
 
 def upgrade() -> None:
