@@ -298,7 +298,10 @@ class _Generator:
         prefix = "Automatic reply: " if who.lang == "en" else "自动回复："
         tag = f"[FB-2026-{earlier.ordinal:06d}] " if self.tags else ""
         _, headers = self._headers(who, prefix + tag + earlier.subject)
-        headers += [("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
+        # It answers our acknowledgement, whose References named the customer's mail; kefu opens
+        # no case for an auto-reply that threads to none (docs/intake-rules.md).
+        references = f"{earlier.references}\n {earlier.message_id}".strip()
+        headers += [("References", references), ("Auto-Submitted", "auto-replied"), ("X-Auto-Response-Suppress", "All")]
         body = text.out_of_office(self.rng, who)
         return who, headers, text_part(body, "plain", "UTF-8", "base64")
 

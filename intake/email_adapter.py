@@ -69,5 +69,7 @@ def to_intake(
         auto_reply_allowed=verdict.action is MailAction.ACCEPT,
         is_automatic=verdict.is_automatic,
         html=parsed.html,
+        new_case=verdict.new_case,
+        new_case_rule=verdict.new_case_rule,
     )
     return as_fax(msg, gateway=address, rules=fax_rules)  # a fax gateway's mail becomes a fax of the caller

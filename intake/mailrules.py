@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from cases.domain.intake_message import NewCase
 from intake.mailparse import ParsedMail
 
 
@@ -22,6 +23,8 @@ class MailAction(StrEnum):
 
 
 _STRENGTH = {MailAction.ACCEPT: 0, MailAction.NO_AUTO_REPLY: 1, MailAction.HOLD: 2}
+# Whether mail that threads to no case may open one: the strictest of the hits wins.
+_STRICTNESS = {NewCase.ALLOWED: 0, NewCase.KNOWN_SENDER: 1, NewCase.THREAD_ONLY: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,9 @@ class MailRule:
     action: MailAction
     note: str
     automatic: bool  # a hit means a machine wrote this mail: never a satisfaction rating
+    # Mail that threads to no case: may it open one (ALLOWED), only from a known contact
+    # (KNOWN_SENDER: newsletters, list mail), or never (THREAD_ONLY: auto-replies)? Else held.
+    new_case: NewCase = NewCase.ALLOWED
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,8 @@ class MailVerdict:
     action: MailAction
     hits: tuple[str, ...]  # names of every rule that fired, in table order
     is_automatic: bool  # an auto-reply, out-of-office or bounce: never a satisfaction rating
+    new_case: NewCase = NewCase.ALLOWED
+    new_case_rule: str = ""  # the (first) rule that set new_case, for the quarantine's reason
 
 
 _DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
@@ -107,33 +115,40 @@ def _out_of_office_subject(parsed: ParsedMail, envelope: str | None) -> bool:
 
 
 HOLD, QUIET = MailAction.HOLD, MailAction.NO_AUTO_REPLY
+KNOWN, THREAD = NewCase.KNOWN_SENDER, NewCase.THREAD_ONLY
 
+# name, test, action, note, automatic, new case: a site changes its policy here, one row a rule.
 RULES: tuple[MailRule, ...] = (
     MailRule("loop", _loop, HOLD, "carries our own loop header: a mail we sent came back", True),
-    MailRule("bounce", _bounce, QUIET, "delivery report (RFC 3464) or mailer-daemon", True),
-    MailRule("auto_submitted", _auto_submitted, QUIET, "Auto-Submitted other than no (RFC 3834)", True),
-    MailRule("precedence_bulk", _precedence_bulk, QUIET, "Precedence bulk or junk", True),
-    MailRule("precedence_list", _precedence_list, QUIET, "Precedence list", False),
-    MailRule("mailing_list", _mailing_list, QUIET, "sent through a mailing list (List-Id)", False),
-    MailRule("autoreply_header", _autoreply_header, QUIET, "X-Autoreply / X-Autorespond", True),
+    MailRule("bounce", _bounce, QUIET, "delivery report (RFC 3464) or mailer-daemon", True, THREAD),
+    MailRule("auto_submitted", _auto_submitted, QUIET, "Auto-Submitted other than no (RFC 3834)", True, THREAD),
+    MailRule("precedence_bulk", _precedence_bulk, QUIET, "Precedence bulk or junk", True, KNOWN),
+    MailRule("precedence_list", _precedence_list, QUIET, "Precedence list", False, KNOWN),
+    MailRule("mailing_list", _mailing_list, QUIET, "sent through a mailing list (List-Id)", False, KNOWN),
+    MailRule("autoreply_header", _autoreply_header, QUIET, "X-Autoreply / X-Autorespond", True, THREAD),
     MailRule("suppress_header", _suppress, QUIET, "X-Auto-Response-Suppress asks for no answer", False),
-    MailRule("null_sender", _null_sender, QUIET, "null envelope sender <>", True),
-    MailRule("out_of_office", _out_of_office_subject, QUIET, "out-of-office subject", True),
+    # RFC 3834 section 3.3: auto-responders send from the null sender.
+    MailRule("null_sender", _null_sender, QUIET, "null envelope sender <>", True, THREAD),
+    MailRule("out_of_office", _out_of_office_subject, QUIET, "out-of-office subject", True, THREAD),
 )
 
 
 def evaluate(parsed: ParsedMail, envelope_sender: str | None, rules: tuple[MailRule, ...] = RULES) -> MailVerdict:
-    """Run every rule; the strongest action wins (HOLD > NO_AUTO_REPLY > ACCEPT).
+    """Run every rule; the strongest action wins (HOLD > NO_AUTO_REPLY > ACCEPT), and the
+    strictest new-case policy (THREAD_ONLY > KNOWN_SENDER > ALLOWED).
 
     envelope_sender is SMTP MAIL FROM without <>: "" for the null sender; None when the
     channel has no envelope (IMAP), in which case Return-Path stands in for it.
     """
     envelope = None if envelope_sender is None else envelope_sender.strip().strip("<>").strip()
     action, hits, automatic = MailAction.ACCEPT, [], False
+    new_case, new_case_rule = NewCase.ALLOWED, ""
     for rule in rules:
         if rule.test(parsed, envelope):
             hits.append(rule.name)
             automatic = automatic or rule.automatic
             if _STRENGTH[rule.action] > _STRENGTH[action]:
                 action = rule.action
-    return MailVerdict(action, tuple(hits), automatic)
+            if _STRICTNESS[rule.new_case] > _STRICTNESS[new_case]:
+                new_case, new_case_rule = rule.new_case, rule.name
+    return MailVerdict(action, tuple(hits), automatic, new_case, new_case_rule)

@@ -168,6 +168,10 @@ class MailProcessor:
         if p.message is None:
             log.warning("inbound #%d quarantined: %s", p.inbound_id, p.reason)
             return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.QUARANTINED, p.reason)
+        held = await self.service.hold_reason(s, p.message)
+        if held is not None:  # bulk mail from a stranger, an auto-reply about no case: no case
+            log.info("inbound #%d quarantined: %s", p.inbound_id, held)
+            return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.QUARANTINED, held)
         outcome = await self.service.receive(s, p.message, inbound_id=p.inbound_id, flush=False)
         return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.PROCESSED, None, outcome.case)
 

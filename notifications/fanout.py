@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.domain.enums import Channel, Language, Role
+from cases.domain.enums import Channel, Direction, Language, Role
 from cases.domain.events import EventKind
 from cases.domain.tokens import Signer
 from cases.store.models import (
     Case,
+    CaseMessage,
     Contact,
     Delivery,
     DeliveryStatus,
@@ -70,7 +71,7 @@ class Fanout:
             now,
         )
         for event, case, notice, targets in planned:
-            self._add(s, event, case, notice, targets, counts, now)
+            self._add(s, event, case, notice, targets, counts, now, case.id in known.automatic)
         return len(events)
 
     async def _plan(
@@ -109,6 +110,7 @@ class Fanout:
         targets: list[Target],
         counts: dict[str, int],
         now: datetime,
+        opened_by_machine: bool = False,
     ) -> None:
         for channel, recipient, language in targets:
             delivery = Delivery(
@@ -128,7 +130,15 @@ class Fanout:
                 delivery.message_id = event.payload.get("message_id") or make_message_id(
                     self.signer.case_token(case.reference), self.mail_domain
                 )
-                if counts.get(recipient, 0) >= self.cap_per_day:
+                if opened_by_machine:
+                    # RFC 3834: never answer automatic mail, whatever a person later does with the
+                    # case ("no action" on a case opened by an out-of-office reply mailed it).
+                    delivery.status = DeliveryStatus.SUPPRESSED
+                    delivery.last_error = "the case was opened by an automatic message (RFC 3834)"
+                    log.info(
+                        "%s: suppressed %s to a customer: opened by automatic mail", case.reference, notice.template
+                    )
+                elif counts.get(recipient, 0) >= self.cap_per_day:
                     delivery.status = DeliveryStatus.SUPPRESSED
                     delivery.last_error = f"more than {self.cap_per_day} automatic mails to this address today"
                     log.warning("%s: suppressed %s to a customer: daily cap", case.reference, notice.template)
@@ -191,6 +201,7 @@ class _Known:
 
     cases: dict[int, Case]
     identities: dict[tuple[int, Channel], list[str]]
+    automatic: set[int] = field(default_factory=set)  # cases whose first inbound message was automatic
     staff: dict[tuple[To, int | None], list[User]] = field(default_factory=dict)
     chats: dict[tuple[str, tuple[To, int | None]], list[Target]] = field(default_factory=dict)
 
@@ -207,7 +218,17 @@ class _Known:
                 .order_by(Identity.id)
             ):
                 identities.setdefault((contact_id, kind), []).append(value)
-        return cls(cases, identities)
+        return cls(cases, identities, await _opened_by_machine(s, sorted(cases)))
+
+
+async def _opened_by_machine(s: AsyncSession, case_ids: list[int]) -> set[int]:
+    """The cases whose first inbound message was automatic (an auto-reply, a bounce)."""
+    if not case_ids:
+        return set()
+    m = CaseMessage
+    first = select(func.min(m.id)).where(m.case_id.in_(case_ids), m.direction == Direction.IN).group_by(m.case_id)
+    found = await s.execute(select(m.case_id).where(m.id.in_(first), m.is_automatic.is_(True)))
+    return set(found.scalars())
 
 
 def department_label(dept: Department | None, language: str) -> str:

@@ -35,6 +35,7 @@ async def find_contact(session: AsyncSession, kind: Channel, value: str) -> Cont
 
 
 _KNOWN = "kefu_known_contacts"  # session.info: (kind, value) -> Contact, or None for "no such contact"
+KNOWN_CONTACTS = _KNOWN
 
 
 async def prefetch_contacts(session: AsyncSession, identities: list[tuple[Channel, str]]) -> None:

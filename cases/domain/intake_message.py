@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from cases.domain.enums import Channel, Language
 
@@ -27,6 +28,14 @@ class ThreadHints:
     case_reference: str | None = None
 
 
+class NewCase(StrEnum):
+    """Whether a message that threads to no case may open one (the intake rule table decides)."""
+
+    ALLOWED = "allowed"
+    KNOWN_SENDER = "known_sender"  # bulk and list mail: only from a known contact
+    THREAD_ONLY = "thread_only"  # auto-replies: only joins the case it is about
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeMessage:
     channel: Channel
@@ -46,3 +55,7 @@ class IntakeMessage:
     html: str | None = None  # sanitised HTML, stored, never served inline
     contact_id: int | None = None  # staff-logged entries: the contact staff chose (else by identity)
     rule_hits: tuple[str, ...] = ()  # adapter rules that fired (e.g. the fax gateway rule)
+    # Held (quarantined) instead of opening a case, unless it threads or its sender is known;
+    # `new_case_rule` names the rule that decided, for the quarantine's reason.
+    new_case: NewCase = NewCase.ALLOWED
+    new_case_rule: str = ""

@@ -20,6 +20,7 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
 from cases.domain.tokens import Signer
+from cases.services import holds
 from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
 from cases.services.records import apply_step, emit, locked_case, record_history
@@ -72,6 +73,11 @@ class CaseService:
         if flush:
             await session.flush()
         return outcome
+
+    async def hold_reason(self, session: AsyncSession, msg: IntakeMessage) -> str | None:
+        """Why a mail the intake rules allow no new case (bulk, auto-reply) is held, or None
+        when it threads to a case or (bulk) comes from a known contact (cases/services/holds.py)."""
+        return await holds.hold_reason(session, self.receiver, msg)
 
     def committed(self) -> None:
         self._on_commit()

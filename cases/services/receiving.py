@@ -240,6 +240,10 @@ class Receiver:
             emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000], automatic=msg.is_automatic)
         return None
 
+    async def thread_of(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
+        """The case `receive` would thread msg to, and how; writes nothing (cases/services/holds.py)."""
+        return await self._find_case(session, msg)
+
 
 _THREADS = "kefu_known_threads"  # session.info: Message-ID -> _Named, for the ids mails named
 
