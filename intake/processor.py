@@ -165,6 +165,13 @@ class MailProcessor:
     async def _apply(self, s: AsyncSession, p: Prepared, attempts: int) -> _Mark:
         """Quarantined by a rule or a defect of the message, or received into a case."""
         hits = list(p.rule_hits) + list(p.message.rule_hits if p.message else ())
+        if p.report is not None:  # a bounce: on the notice it is about, never a case
+            recorded = await self.service.record_report(s, p.report)
+            if recorded is None:
+                reason = "delivery report about no notice of ours / 退信不属于我们发出的任何通知"
+                log.warning("inbound #%d quarantined: %s", p.inbound_id, reason)
+                return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.QUARANTINED, reason)
+            return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.PROCESSED, recorded.note, recorded.case)
         if p.message is None:
             log.warning("inbound #%d quarantined: %s", p.inbound_id, p.reason)
             return _Mark(p.inbound_id, attempts + 1, hits, InboundStatus.QUARANTINED, p.reason)

@@ -63,5 +63,7 @@ def notice_context(
         "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
         "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
         "reply_hint": "",
+        # address_bounced: the address a notice bounced from, the status code, the server's words
+        "bounce": {k: str(payload.get(k) or "") for k in ("address", "status", "diagnostic")},
         "telegram_link": "",  # a single-use deep link to follow the case by chat, when the bot is on
     }

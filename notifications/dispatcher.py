@@ -259,7 +259,10 @@ class Dispatcher:
             loop_id=self.settings.instance_id,
         )
         data = build_email(mail, self.clock())
-        failed = await self._attempt(d, case, self.transport.send(self.settings.service_address, [d.recipient], data))
+        # VERP (a signed token of the delivery in the envelope sender): a bounce names the notice
+        # it is about even when it returns none of its headers (notifications.md, "Bounces").
+        return_path = f"{self._reply_local}+{self.signer.bounce_token(d.id)}@{self._domain}"
+        failed = await self._attempt(d, case, self.transport.send(return_path, [d.recipient], data))
         return failed or self._sent(d, case, message_id, rendered)
 
     async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> _Outcome:

@@ -214,7 +214,7 @@ class _Known:
             await by_id(s, Contact, contact_ids)  # now in the session: customer_targets finds them
             for contact_id, kind, value in await s.execute(
                 select(Identity.contact_id, Identity.kind, Identity.value)
-                .where(Identity.contact_id.in_(contact_ids), Identity.active.is_(True))
+                .where(Identity.contact_id.in_(contact_ids), Identity.active.is_(True), Identity.bounced_at.is_(None))
                 .order_by(Identity.id)
             ):
                 identities.setdefault((contact_id, kind), []).append(value)

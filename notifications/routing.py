@@ -60,4 +60,5 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
         Notice(To.SALES, "deadline_passed"),
     ),
     E.CALLBACK_NEEDED: (Notice(To.SALES, "callback_needed"),),
+    E.ADDRESS_BOUNCED: (Notice(To.SALES, "address_bounced"),),
 }

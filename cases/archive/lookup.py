@@ -95,7 +95,12 @@ async def contact_for(
 async def identities_of(session: AsyncSession, contact_id: int, kind: Channel) -> list[str]:
     stmt = (
         select(Identity.value)
-        .where(Identity.contact_id == contact_id, Identity.kind == kind, Identity.active.is_(True))
+        .where(
+            Identity.contact_id == contact_id,
+            Identity.kind == kind,
+            Identity.active.is_(True),
+            Identity.bounced_at.is_(None),  # a permanent bounce: not reachable there
+        )
         .order_by(Identity.id)
     )
     return list((await session.execute(stmt)).scalars())

@@ -28,3 +28,4 @@ class EventKind(StrEnum):
     DEADLINE_NEAR = "deadline_near"
     DEADLINE_PASSED = "deadline_passed"
     CALLBACK_NEEDED = "callback_needed"  # no way to reach the customer: Sales call back
+    ADDRESS_BOUNCED = "address_bounced"  # a notice bounced for good: the address is marked

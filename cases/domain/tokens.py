@@ -13,6 +13,7 @@ import re
 import secrets
 
 _REF = re.compile(r"^([a-z]{1,10}-\d{4}-\d{6})\.([a-z2-7]{12})$")
+_BOUNCE = re.compile(r"^b(\d{1,18})\.([a-z2-7]{12})$")
 
 
 class Signer:
@@ -39,6 +40,18 @@ class Signer:
         if not hmac.compare_digest(sig, self._sig("case", ref)):
             return None
         return ref.upper()
+
+    def bounce_token(self, delivery_id: int) -> str:
+        """`b42.k3j4h5k6l7m8`: the VERP part of the envelope sender of delivery 42, so that a
+        bounce names the notice it is about even when it returns none of its headers."""
+        return f"b{delivery_id}.{self._sig('bounce', str(delivery_id))}"
+
+    def verify_bounce_token(self, token: str) -> int | None:
+        """The delivery id the token names, or None when it is not ours."""
+        match = _BOUNCE.match(token.strip().lower())
+        if not match or not hmac.compare_digest(match.group(2), self._sig("bounce", match.group(1))):
+            return None
+        return int(match.group(1))
 
     def reference_from_message_id(self, message_id: str) -> str | None:
         """Our Message-IDs look like `kefu.<case token>.<random>@domain`."""

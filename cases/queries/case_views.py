@@ -19,6 +19,7 @@ from cases.domain.actors import Actor
 from cases.domain.enums import CaseState
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
+from cases.queries import deliveries
 from cases.store.models import (
     Attachment,
     Blob,
@@ -217,6 +218,8 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "version": case.version,
             "messages": await _messages(s, case),
             "history": await _history(s, case.id),
+            "deliveries": await deliveries.of_case(s, case.id),
+            "bounced_addresses": await deliveries.bounced_addresses(s, case.contact_id),
             "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id)],
         }
     )

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
+from cases.domain.delivery_report import DeliveryReport
 from cases.domain.enums import CaseState, Direction, Satisfaction, Severity
 from cases.domain.errors import InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
 from cases.domain.tokens import Signer
-from cases.services import holds
+from cases.services import bounces, holds
 from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
 from cases.services.records import apply_step, emit, locked_case, record_history
@@ -78,6 +79,16 @@ class CaseService:
         """Why a mail the intake rules allow no new case (bulk, auto-reply) is held, or None
         when it threads to a case or (bulk) comes from a known contact (cases/services/holds.py)."""
         return await holds.hold_reason(session, self.receiver, msg)
+
+    async def record_report(self, session: AsyncSession, report: DeliveryReport) -> bounces.ReportOutcome | None:
+        """A bounce about one of our notices, recorded on it (cases/services/bounces.py)."""
+        return await bounces.record_report(session, self.signer, report, self.clock())
+
+    async def clear_bounce(self, actor: Actor, identity_id: int) -> dict[str, Any]:
+        """Staff clear the bounce mark of an address; notices go there again."""
+        async with self.db.unit_of_work() as s:
+            identity = await bounces.clear_bounce(s, identity_id, actor)
+            return {"id": identity.id, "kind": identity.kind, "value": identity.value, "bounced_at": None}
 
     def committed(self) -> None:
         self._on_commit()

@@ -50,5 +50,9 @@ class Identity(BatchInserted, Base):
     value: Mapped[str] = mapped_column(String(254))  # normalised: lower-case address, E.164
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # A permanent delivery failure (bounce) to this address: no customer notice goes here
+    # until staff clear the mark (a wrong match must not silence a customer for good).
+    bounced_at: Mapped[datetime | None]
+    bounce_status: Mapped[str | None] = mapped_column(String(20))
 
     contact: Mapped[Contact] = relationship(back_populates="identities", lazy="raise")

@@ -65,3 +65,8 @@ class Delivery(BatchInserted, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # What the last delivery status notification (bounce) about this notice said (RFC 3464).
+    dsn_action: Mapped[str | None] = mapped_column(String(20))  # failed, delayed
+    dsn_status: Mapped[str | None] = mapped_column(String(20))  # RFC 3463: 5.1.1, 4.4.1
+    dsn_diagnostic: Mapped[str | None] = mapped_column(Text)
+    dsn_at: Mapped[datetime | None]

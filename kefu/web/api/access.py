@@ -62,6 +62,7 @@ ACCESS: dict[str, Access] = {
     "create_contact": SALES_DESK,
     "update_contact": SALES_DESK,
     "add_identity": SALES_DESK,
+    "clear_bounce": SALES_DESK,  # Sales are told of a bounce and keep the archive
     "merge": SALES_DESK,
     "unmerge": SALES_DESK,
     "contact_telegram_link": ALL_CASES,  # staff who talk to customers bind their chats

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
 
-from kefu.web.api.support import ARCHIVE, RequestError, actor_of, json_object, no_other_fields, path_id, text_field
+from kefu.web.api.support import (
+    ARCHIVE,
+    CASES,
+    RequestError,
+    actor_of,
+    json_object,
+    no_other_fields,
+    path_id,
+    text_field,
+)
+
+log = logging.getLogger(__name__)
 
 
 def _int_field(body: dict[str, Any], name: str) -> int:
@@ -92,3 +104,11 @@ async def merge(request: web.Request) -> web.Response:
 async def unmerge(request: web.Request) -> web.Response:
     result = await request.app[ARCHIVE].unmerge(actor_of(request), path_id(request, "merge_id"))
     return web.json_response(result.as_json())
+
+
+async def clear_bounce(request: web.Request) -> web.Response:
+    """Clear the bounce mark of an address: customer notices go to it again."""
+    identity_id = path_id(request, "identity_id")
+    cleared = await request.app[CASES].clear_bounce(actor_of(request), identity_id)
+    log.info("identity #%d: bounce mark cleared by %s", identity_id, actor_of(request).label)
+    return web.json_response(cleared)

@@ -171,6 +171,17 @@ SCHEMAS: Doc = {
                     "version": INT,
                     "messages": {"type": "array", "items": ref("Message")},
                     "history": {"type": "array", "items": ref("HistoryEntry")},
+                    "deliveries": {
+                        "type": "array",
+                        "items": ref("Delivery"),
+                        "description": "the case's notices, to the customer and to staff, and what became of them",
+                    },
+                    "bounced_addresses": {
+                        "type": "array",
+                        "items": ref("BouncedAddress"),
+                        "description": "the contact's addresses a notice bounced from for good: no customer "
+                        "notice goes there until cleared (POST /api/v1/identities/{identity_id}/clear-bounce)",
+                    },
                     "allowed_actions": {
                         "type": "array",
                         "items": {"enum": [a.value for a in Action]},
@@ -182,6 +193,29 @@ SCHEMAS: Doc = {
             ),
         ]
     },
+    "Delivery": obj(
+        {
+            "id": INT,
+            "audience": {"enum": ["customer", "staff"]},
+            "template": STR,
+            "channel": STR,
+            "recipient": STR,
+            "status": {"enum": ["pending", "sent", "dead", "suppressed"]},
+            "attempts": INT,
+            "created_at": TIME,
+            "sent_at": OPT_TIME,
+            "last_error": OPT_STR,
+            "dsn": {
+                "oneOf": [
+                    {"type": "null"},
+                    obj({"action": STR, "status": STR, "diagnostic": OPT_STR, "at": TIME}),
+                ],
+                "description": "what a delivery status notification (bounce, RFC 3464) said: action "
+                "failed or delayed, RFC 3463 status such as 5.1.1 or 4.4.1",
+            },
+        }
+    ),
+    "BouncedAddress": obj({"identity_id": INT, "kind": STR, "value": STR, "status": OPT_STR, "bounced_at": TIME}),
     "StepResult": obj({"reference": STR, "state": {"enum": [s.value for s in CaseState]}}),
     "InboundItem": obj(
         {

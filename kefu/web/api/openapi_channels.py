@@ -62,6 +62,7 @@ def schemas() -> dict:  # type: ignore[type-arg]
         ),
         "EntryResult": obj({"reference": STR, "created": {"type": "boolean"}, "customer_id": INT, "contact_id": INT}),
         "Identity": identity,
+        "IdentityCleared": obj({"id": INT, "kind": STR, "value": STR, "bounced_at": {"type": "null"}}),
         "IdentityCreated": obj({"id": INT, "contact_id": INT, "kind": STR, "value": STR}),
         "Customer": obj({"id": INT, "name": STR, "code": OPT_STR, "language": STR, "unassigned": {"type": "boolean"}}),
         "CustomerDetail": {
@@ -236,6 +237,18 @@ def paths() -> dict:  # type: ignore[type-arg]
                 "422",
                 parameters=[kid],
                 body=ref("Identity"),
+                tag="archive",
+            )
+        },
+        "/api/v1/identities/{identity_id}/clear-bounce": {
+            "post": operation(
+                "clear_bounce",
+                "Clear the bounce mark of an address (a wrong match, or the mailbox works again): "
+                "customer notices go to it again",
+                {"200": json_doc(ref("IdentityCleared"), "Cleared (or was not marked).")},
+                "403",
+                "404",
+                parameters=[param("identity_id", "path", INT, "the identity id (bounced_addresses of a case)")],
                 tag="archive",
             )
         },

@@ -98,6 +98,7 @@ ROUTES: tuple[Route, ...] = (
     Route("create_contact", "POST", "/customers/{customer_id}/contacts", api_archive.create_contact),
     Route("update_contact", "PATCH", "/contacts/{contact_id}", api_archive.update_contact),
     Route("add_identity", "POST", "/contacts/{contact_id}/identities", api_archive.add_identity),
+    Route("clear_bounce", "POST", "/identities/{identity_id}/clear-bounce", api_archive.clear_bounce),
     Route("merge", "POST", "/merges", api_archive.merge),
     Route("unmerge", "POST", "/merges/{merge_id}/undo", api_archive.unmerge),
     # Telegram deep links (README "Telegram bot")
