@@ -115,6 +115,8 @@ def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
             pass
         else:
             return Decoded(text, f"declared charset {declared} was wrong, detected utf-8")
+    if codec in _WESTERN and not data.isascii():
+        return _western(data, declared)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError:
@@ -123,6 +125,42 @@ def decode_bytes(data: bytes, declared: str | None = None) -> Decoded:
     if codec == "gb18030" and label not in ("gb18030", "gb-18030") and not data.isascii():
         return Decoded(text, _gb_note(data, label))
     return Decoded(text)
+
+
+# The WHATWG Encoding Standard (section 4.2, "Names and labels"): iso-8859-1, latin1, us-ascii
+# and ascii are all labels of windows-1252, because that is what the mail and pages so labelled
+# hold: 0x80-0x9F are the C1 controls in ISO 8859-1 but €, „, “, ” and – in windows-1252.
+_WESTERN = frozenset({"iso8859-1", "ascii", "cp1252"})
+_GB2312_PAIR = re.compile(rb"[\xb0-\xf7][\xa1-\xfe]")  # a hanzi of GB2312 levels 1 and 2
+_HIGH = re.compile(rb"[\x80-\xff]")
+_C1 = re.compile(rb"[\x80-\x9f]")
+
+
+def _c1_as_is(error: UnicodeError) -> tuple[str, int]:
+    """WHATWG windows-1252 maps the five bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90,
+    0x9D) to the C1 code points of the same value; Python's codec raises on them."""
+    assert isinstance(error, UnicodeDecodeError)
+    return "".join(chr(b) for b in error.object[error.start : error.end]), error.end
+
+
+codecs.register_error("kefu-whatwg-c1", _c1_as_is)
+
+
+def _western(data: bytes, declared: str) -> Decoded:
+    """Latin-1, US-ASCII or windows-1252 label, 8-bit bytes, not UTF-8: windows-1252 (WHATWG);
+    but mislabelled Chinese stays Chinese (nearly all its 8-bit bytes are GB2312 hanzi pairs,
+    which Western text, an accented letter between ASCII ones, almost never forms)."""
+    in_pairs = 2 * len(_GB2312_PAIR.findall(data))
+    if in_pairs >= 4 and in_pairs >= 0.8 * len(_HIGH.findall(data)):
+        try:
+            return Decoded(data.decode("gb18030"), f"declared charset {declared} was wrong, detected gb18030")
+        except UnicodeDecodeError:
+            pass
+    text = data.decode("cp1252", "kefu-whatwg-c1")
+    label = declared.strip().strip("\"'").lower()
+    # Worth a note only where the label's own codec would have read it otherwise.
+    quiet = label in ("windows-1252", "cp1252") or (label not in ("us-ascii", "ascii") and not _C1.search(data))
+    return Decoded(text, None if quiet else f"charset {label} decoded as windows-1252")
 
 
 def _gb_note(data: bytes, label: str) -> str | None:
