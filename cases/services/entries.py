@@ -244,7 +244,8 @@ async def _customer(s: AsyncSession, ref: str | int | None, now: datetime) -> Cu
     """By id, code or exact name; a name nobody has yet makes a new customer (merge fixes typos)."""
     if ref is None or (isinstance(ref, str) and not ref.strip()):
         return None
-    if isinstance(ref, int) or ref.strip().isdigit():
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it
+    if isinstance(ref, int) or (ref.strip().isascii() and ref.strip().isdigit()):
         found = await s.get(Customer, int(ref))
         if found is None:
             raise InvalidInput(f"there is no customer #{ref}")

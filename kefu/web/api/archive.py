@@ -12,6 +12,7 @@ from kefu.web.api.support import (
     CASES,
     RequestError,
     actor_of,
+    int_field,
     json_object,
     no_other_fields,
     path_id,
@@ -19,13 +20,6 @@ from kefu.web.api.support import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def _int_field(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise RequestError(f"The field '{name}' is required (a whole number).")
-    return value
 
 
 def _opt(body: dict[str, Any], name: str) -> str | None:
@@ -87,7 +81,7 @@ async def update_contact(request: web.Request) -> web.Response:
         name=_opt(body, "name"),
         language=_opt(body, "language"),
         preferred_channel=_opt(body, "preferred_channel"),
-        customer_id=_int_field(body, "customer_id") if "customer_id" in body else None,
+        customer_id=int_field(body, "customer_id", required=False),
     )
     return web.json_response({"id": contact_id, **({"move": moved.as_json()} if moved else {})})
 
@@ -95,9 +89,9 @@ async def update_contact(request: web.Request) -> web.Response:
 async def merge(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"kind", "source", "target"})
-    result = await request.app[ARCHIVE].merge(
-        actor_of(request), text_field(body, "kind"), _int_field(body, "source"), _int_field(body, "target")
-    )
+    source, target = int_field(body, "source"), int_field(body, "target")
+    assert source is not None and target is not None  # required
+    result = await request.app[ARCHIVE].merge(actor_of(request), text_field(body, "kind"), source, target)
     return web.json_response(result.as_json(), status=201)
 
 

@@ -22,10 +22,12 @@ from kefu.web.api.access import scope_for
 from kefu.web.api.support import (
     CASES,
     DB,
+    ID_MIN,
     SETTINGS,
     actor_of,
     json_object,
     no_other_fields,
+    paging,
     path_id,
     query_choice,
     query_instant,
@@ -39,16 +41,17 @@ Fields = dict[str, str]
 async def list_cases(request: web.Request) -> web.Response:
     tz = request.app[SETTINGS].tz
     state = query_choice(request, "state", [s.value for s in CaseState])
+    limit, offset = paging(request)
     f = queries.CaseFilter(
         state=CaseState(state) if state else None,
         department=request.query.get("department", "").strip() or None,
         type=query_choice(request, "type", [t.value for t in CaseType]),
-        customer_id=query_int(request, "customer_id", None, minimum=1),
+        customer_id=query_int(request, "customer_id", None, minimum=ID_MIN),
         q=request.query.get("q", "").strip() or None,
         received_from=query_instant(request, "received_from", tz),
         received_to=query_instant(request, "received_to", tz, end_of_day=True),
-        limit=query_int(request, "limit", 50, minimum=1, maximum=queries.MAX_LIMIT) or 50,
-        offset=query_int(request, "offset", 0) or 0,
+        limit=limit,
+        offset=offset,
     )
     async with request.app[DB].reader() as s:
         return web.json_response(await queries.list_cases(s, scope_for(actor_of(request)), f))

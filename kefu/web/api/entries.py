@@ -22,13 +22,16 @@ from cases.services.entries import ENTRY_KINDS, MAX_ATTACHMENT_BYTES, EntryInput
 from kefu.web.api.support import (
     CLOCK,
     ENTRIES,
+    MAX_QUANTITY,
     SETTINGS,
     RequestError,
     actor_of,
+    int_field,
     json_object,
     no_other_fields,
     refuse_nul,
     text_field,
+    whole_number,
 )
 
 FIELDS = {
@@ -73,6 +76,17 @@ def _caller(body: dict[str, Any]) -> dict[str, str]:
         raise RequestError("The field 'caller' must be a phone number or an object {number, name, email}.")
     no_other_fields(caller, CALLER_FIELDS)
     return {k: text_field(caller, k) for k in CALLER_FIELDS if caller.get(k) is not None}
+
+
+def _customer(raw: Any) -> str | int | None:
+    """An id (a number, or a text of ASCII digits), or a code or name (any other text)."""
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return whole_number(raw, "The field 'customer' (a customer id)")
+    if raw is not None and not isinstance(raw, str):
+        raise RequestError("The field 'customer' must be a customer id, code or name.")
+    return raw
 
 
 def _attachment_from_json(raw: Any) -> Attachment | None:
@@ -132,15 +146,9 @@ async def log_entry(request: web.Request) -> web.Response:
     no_other_fields(body, FIELDS)
     attachment = attachment or _attachment_from_json(body.get("attachment"))
     caller = _caller(body)
-    customer = body.get("customer")
-    if isinstance(customer, bool) or (customer is not None and not isinstance(customer, (str, int))):
-        raise RequestError("The field 'customer' must be a customer id, code or name.")
-    contact = body.get("contact")
-    if contact is not None and (not isinstance(contact, int) or isinstance(contact, bool)):
-        raise RequestError("The field 'contact' must be a contact id (a whole number).")
-    quantity = body.get("quantity")
-    if quantity is not None and (not isinstance(quantity, int) or isinstance(quantity, bool)):
-        raise RequestError("The field 'quantity' must be a whole number.")
+    customer = _customer(body.get("customer"))
+    contact = int_field(body, "contact", required=False)
+    quantity = int_field(body, "quantity", required=False, minimum=0, maximum=MAX_QUANTITY)
     entry = EntryInput(
         kind=Channel(kind),
         at=parse_at(body.get("at"), request.app[SETTINGS].tz) or request.app[CLOCK](),

@@ -7,9 +7,8 @@ import logging
 from aiohttp import web
 
 from cases.queries import operations
-from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
-from kefu.web.api.support import DB, RERUN_INBOUND, actor_of, path_id, query_choice, query_int
+from kefu.web.api.support import DB, RERUN_INBOUND, actor_of, paging, path_id, query_choice
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +16,7 @@ log = logging.getLogger(__name__)
 async def list_inbound(request: web.Request) -> web.Response:
     status = query_choice(request, "status", [s.value for s in operations.HELD])
     statuses = (InboundStatus(status),) if status else operations.HELD
-    limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_LIMIT) or 50
-    offset = query_int(request, "offset", 0) or 0
+    limit, offset = paging(request)
     async with request.app[DB].reader() as s:
         return web.json_response(await operations.held_inbound(s, statuses, limit, offset))
 

@@ -8,15 +8,13 @@ import logging
 from aiohttp import web
 
 from cases.queries import operations
-from cases.queries.case_views import MAX_LIMIT
-from kefu.web.api.support import DB, REFAN_EVENT, actor_of, path_id, query_int
+from kefu.web.api.support import DB, REFAN_EVENT, actor_of, paging, path_id
 
 log = logging.getLogger(__name__)
 
 
 async def list_set_aside(request: web.Request) -> web.Response:
-    limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_LIMIT) or 50
-    offset = query_int(request, "offset", 0) or 0
+    limit, offset = paging(request)
     async with request.app[DB].reader() as s:
         return web.json_response(await operations.set_aside_events(s, limit, offset))
 

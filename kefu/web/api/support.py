@@ -7,6 +7,7 @@ error middleware in app.py turns it into the JSON error body.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from cases.archive.admin import ArchiveService
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.errors import InvalidInput
+from cases.queries.case_views import MAX_LIMIT
 from cases.services.case_service import CaseService
 from cases.services.entries import EntryService
 from cases.services.users import Users
@@ -47,6 +49,39 @@ class RequestError(InvalidInput):
     """The request itself is malformed (not JSON, a missing field, a wrong type): HTTP 400."""
 
     code = "bad_request"
+
+
+# The integers a request may carry, bounded by what the database holds: every id column is
+# BIGINT on PostgreSQL (BigId, cases/store/models/base.py) and SQLite's INTEGER is 64 bits too.
+# A larger number reached the database and answered 500 (issue 17, item 5).
+ID_MIN, ID_MAX = 1, 2**63 - 1
+# Nobody pages a million items deep; a larger offset is a mistake, not a page.
+MAX_OFFSET = 1_000_000
+DEFAULT_LIMIT = 50
+# cases.quantity is INTEGER: 32 bits on PostgreSQL.
+MAX_QUANTITY = 2**31 - 1
+
+# ASCII digits only: int() also takes " 12 ", "1_2", "+1" and other scripts' digits ("١٢").
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,30}")
+
+
+def whole_number(value: object, what: str, *, minimum: int = ID_MIN, maximum: int = ID_MAX) -> int:
+    """The one check every integer of a request passes (path, query and JSON body), or a 400
+    whose message names `what` it is ("The field 'source'", "The contact id", ...).
+
+    A JSON number is a whole number only as an integer literal: 1e3 and 5.0 are refused, like
+    true (which Python would take for 1)."""
+    if isinstance(value, str):
+        if not _WHOLE_NUMBER.fullmatch(value):
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise RequestError(f"{what} must be a whole number, got {shown!r}.")
+        value = int(value)
+    elif isinstance(value, bool) or not isinstance(value, int):
+        kind = f"{value!r}" if isinstance(value, float) else _json_type(value)
+        raise RequestError(f"{what} must be a whole number, not {kind}.")
+    if not minimum <= value <= maximum:
+        raise RequestError(f"{what} must be between {minimum} and {maximum}, got {value}.")
+    return value
 
 
 def actor_of(request: web.Request) -> Actor:
@@ -106,32 +141,43 @@ def no_other_fields(body: dict[str, Any], allowed: set[str]) -> None:
 
 def path_id(request: web.Request, name: str, what: str | None = None) -> int:
     """A numeric id from the path (`name` in the route), or a 400 that names `what` it is."""
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise RequestError(f"The {what or name.replace('_', ' ')} must be a whole number, got {raw!r}.")
-    return int(raw)
+    return whole_number(request.match_info[name], f"The {what or name.replace('_', ' ')}")
 
 
 def query_int(
-    request: web.Request, name: str, default: int | None, *, minimum: int = 0, maximum: int | None = None
+    request: web.Request, name: str, default: int | None, *, minimum: int = 0, maximum: int = ID_MAX
 ) -> int | None:
-    raw = request.query.get(name, "").strip()
-    if not raw:
+    """An integer query parameter; absent: `default`. Present but empty is refused like any
+    other text that is not a number (the API description says integer)."""
+    if name not in request.query:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RequestError(f"The query parameter '{name}' must be a whole number, got {raw!r}.") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and {maximum}" if maximum is not None else ""
-        raise RequestError(f"The query parameter '{name}' must be between {minimum}{upper}, got {value}.")
-    return value
+    return whole_number(request.query[name], f"The query parameter '{name}'", minimum=minimum, maximum=maximum)
+
+
+def int_field(
+    body: dict[str, Any], name: str, *, required: bool = True, minimum: int = ID_MIN, maximum: int = ID_MAX
+) -> int | None:
+    """An integer field of a JSON body (an id unless told otherwise); absent or null: None."""
+    if body.get(name) is None:
+        if required:
+            raise RequestError(f"The field '{name}' is required (a whole number).")
+        return None
+    return whole_number(body[name], f"The field '{name}'", minimum=minimum, maximum=maximum)
+
+
+def paging(request: web.Request) -> tuple[int, int]:
+    """`limit` (1..MAX_LIMIT, default 50) and `offset` (0..MAX_OFFSET, default 0) of a list."""
+    limit = query_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
+    offset = query_int(request, "offset", 0, minimum=0, maximum=MAX_OFFSET)
+    assert limit is not None and offset is not None  # both have a default
+    return limit, offset
 
 
 def query_choice(request: web.Request, name: str, choices: list[str]) -> str | None:
-    raw = request.query.get(name, "").strip()
-    if not raw:
+    """One of `choices`; absent: None. Present but empty is refused (it is none of them)."""
+    if name not in request.query:
         return None
+    raw = request.query[name]
     if raw not in choices:
         raise RequestError(f"The query parameter '{name}' must be one of: {', '.join(choices)}; got {raw!r}.")
     return raw
