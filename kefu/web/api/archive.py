@@ -16,6 +16,7 @@ from kefu.web.api.support import (
     json_object,
     no_other_fields,
     path_id,
+    query_text,
     text_field,
 )
 
@@ -36,7 +37,7 @@ async def create_customer(request: web.Request) -> web.Response:
 
 
 async def list_customers(request: web.Request) -> web.Response:
-    q = request.query.get("q", "").strip() or None
+    q = query_text(request, "q")
     return web.json_response({"items": await request.app[ARCHIVE].customers(q)})
 
 
@@ -47,7 +48,7 @@ async def get_customer(request: web.Request) -> web.Response:
 async def create_contact(request: web.Request) -> web.Response:
     body = await json_object(request)
     no_other_fields(body, {"name", "language", "preferred_channel", "identities"})
-    raw = body.get("identities") or []
+    raw = [] if body.get("identities") is None else body["identities"]
     if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
         raise RequestError("The field 'identities' must be a list of objects {kind, value}.")
     identities = []

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from cases.domain.actors import Actor
-from cases.domain.enums import CaseState, CaseType
+from cases.domain.enums import CaseState, CaseType, Severity
 from cases.domain.states import Action
 from cases.queries import case_views as queries
 from cases.services.case_service import CaseService, StepResult
@@ -29,9 +29,11 @@ from kefu.web.api.support import (
     no_other_fields,
     paging,
     path_id,
+    path_text,
     query_choice,
     query_instant,
     query_int,
+    query_text,
     text_field,
 )
 
@@ -44,10 +46,10 @@ async def list_cases(request: web.Request) -> web.Response:
     limit, offset = paging(request)
     f = queries.CaseFilter(
         state=CaseState(state) if state else None,
-        department=request.query.get("department", "").strip() or None,
+        department=query_text(request, "department"),
         type=query_choice(request, "type", [t.value for t in CaseType]),
         customer_id=query_int(request, "customer_id", None, minimum=ID_MIN),
-        q=request.query.get("q", "").strip() or None,
+        q=query_text(request, "q"),
         received_from=query_instant(request, "received_from", tz),
         received_to=query_instant(request, "received_to", tz, end_of_day=True),
         limit=limit,
@@ -60,14 +62,14 @@ async def list_cases(request: web.Request) -> web.Response:
 async def get_case(request: web.Request) -> web.Response:
     actor = actor_of(request)
     async with request.app[DB].reader() as s:
-        return web.json_response(await queries.case_detail(s, scope_for(actor), request.match_info["reference"], actor))
+        return web.json_response(await queries.case_detail(s, scope_for(actor), path_text(request, "reference"), actor))
 
 
 async def get_attachment(request: web.Request) -> web.Response:
     """The file as a download, never rendered from our origin (django-helpdesk's stored XSS)."""
     attachment_id = path_id(request, "attachment_id")
     async with request.app[DB].reader() as s:
-        f = await queries.attachment(s, scope_for(actor_of(request)), request.match_info["reference"], attachment_id)
+        f = await queries.attachment(s, scope_for(actor_of(request)), path_text(request, "reference"), attachment_id)
     return web.Response(
         body=f.data,
         headers={
@@ -97,6 +99,7 @@ class Field:
     name: str
     description: str
     required: bool = True
+    choices: tuple[str, ...] = ()  # for the API description; the service checks the value
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,7 @@ STEPS: tuple[Step, ...] = (
         "Approve the case and assign the responsible department (approver)",
         (
             Field("department", "a department code from GET /departments"),
-            Field("severity", "low, medium, high or critical", required=False),
+            Field("severity", "low, medium, high or critical", required=False, choices=tuple(Severity)),
             Field("note", "why, for the history", required=False),
             Field(
                 "deadline",
@@ -215,7 +218,7 @@ STEPS: tuple[Step, ...] = (
 def step_handler(step: Step) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         actor = actor_of(request)
-        reference = request.match_info["reference"]
+        reference = path_text(request, "reference")
         body = await json_object(request)
         no_other_fields(body, {f.name for f in step.fields})
         fields = {f.name: text_field(body, f.name, required=f.required) for f in step.fields}

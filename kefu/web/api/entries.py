@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from cases.domain.enums import Channel
 from cases.domain.intake_message import Attachment
@@ -100,16 +100,26 @@ def _attachment_from_json(raw: Any) -> Attachment | None:
     except (binascii.Error, ValueError):
         raise RequestError("The attachment's 'data' is not valid base64.") from None
     return Attachment(
-        safe_filename(str(raw.get("filename") or "letter.pdf")),
-        str(raw.get("content_type") or "application/octet-stream")[:120],
+        safe_filename(text_field(raw, "filename", required=False) or "letter.pdf"),
+        (text_field(raw, "content_type", required=False) or "application/octet-stream")[:120],
         data,
     )
 
 
 async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment | None]:
-    body: dict[str, Any] | None = None
+    try:
+        body, attachment = await _parts(await request.multipart())
+    except ValueError as exc:  # aiohttp's word for a body it cannot split (no boundary, a bad header)
+        raise RequestError(f"The multipart body cannot be read ({exc}).") from None
+    if not isinstance(body, dict):
+        raise RequestError("A multipart entry needs a part named 'entry' holding a JSON object.")
+    refuse_nul(body)
+    return body, attachment
+
+
+async def _parts(reader: MultipartReader) -> tuple[Any, Attachment | None]:
+    body: Any = None
     attachment: Attachment | None = None
-    reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue
@@ -127,9 +137,6 @@ async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment |
                 (part.headers.get("Content-Type") or "application/octet-stream")[:120],
                 bytes(data),
             )
-    if not isinstance(body, dict):
-        raise RequestError("A multipart entry needs a part named 'entry' holding a JSON object.")
-    refuse_nul(body)
     return body, attachment
 
 

@@ -12,24 +12,31 @@ from functools import cache
 
 from cases.domain.enums import CaseState, CaseType, Severity
 from cases.domain.states import Action
+from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
 from kefu.web.api import openapi_channels, openapi_telegram
-from kefu.web.api.cases import STEPS
+from kefu.web.api.cases import STEPS, Field
 from kefu.web.api.openapi_blocks import (
     ERRORS,
+    FILLED,
+    ID,
     INT,
     OPT_INT,
     OPT_STR,
     OPT_TIME,
     STR,
+    TEXT,
     TIME,
     Doc,
+    choice,
     json_doc,
+    nullable,
     obj,
     operation,
     param,
     ref,
 )
+from kefu.web.api.support import DEFAULT_LIMIT, MAX_OFFSET
 
 SCHEMAS: Doc = {
     "Error": obj(
@@ -246,18 +253,30 @@ SCHEMAS: Doc = {
     "SetAsideList": obj({"items": {"type": "array", "items": ref("SetAsideEvent")}, "total": INT}),
 }
 
-REFERENCE = param("reference", "path", STR, "the case reference, e.g. FB-2026-000123")
+REFERENCE = param("reference", "path", {**TEXT, "minLength": 1}, "the case reference, e.g. FB-2026-000123")
 PAGING = [
-    param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, "page size"),
-    param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "items to skip"),
+    param(
+        "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "page size"
+    ),
+    param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "items to skip"),
 ]
+# received_from / received_to: a day in the company's time zone, or an instant with an offset
+INSTANT: Doc = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
+
+
+def _step_field(f: Field) -> Doc:
+    """Required texts must say something (the service refuses a blank one); optional ones may
+    be empty or null (text_field reads both as not given)."""
+    if f.choices:
+        return choice(list(f.choices))
+    return FILLED if f.required else nullable(TEXT)
 
 
 def _step_paths() -> Doc:
     paths: Doc = {}
     for step in STEPS:
         body = obj(
-            {f.name: {"type": "string", "description": f.description} for f in step.fields},
+            {f.name: {**_step_field(f), "description": f.description} for f in step.fields},
             [f.name for f in step.fields if f.required],
             additionalProperties=False,
         )
@@ -324,23 +343,25 @@ def _paths() -> Doc:
                 "422",
                 parameters=[
                     param("state", "query", {"enum": [s.value for s in CaseState]}, "only cases in this state"),
-                    param("department", "query", STR, "a department code"),
+                    param("department", "query", TEXT, "a department code"),
                     param("type", "query", {"enum": [t.value for t in CaseType]}, "the case type"),
-                    param("customer_id", "query", {"type": "integer", "minimum": 1}, "the customer"),
+                    param("customer_id", "query", ID, "the customer"),
                     param(
                         "q",
                         "query",
-                        STR,
+                        TEXT,
                         "text in the reference, subject, part number or the text read from a fax or "
                         "scanned letter (case-insensitive)",
                     ),
                     param(
                         "received_from",
                         "query",
-                        STR,
+                        INSTANT,
                         "received at or after: a date (company time zone) or an ISO 8601 time with offset",
                     ),
-                    param("received_to", "query", STR, "received before: a time, or a date (that whole day included)"),
+                    param(
+                        "received_to", "query", INSTANT, "received before: a time, or a date (that whole day included)"
+                    ),
                     *PAGING,
                 ],
             )
@@ -373,7 +394,7 @@ def _paths() -> Doc:
                 "400",
                 "403",
                 "404",
-                parameters=[REFERENCE, param("attachment_id", "path", INT, "an attachment id of the case")],
+                parameters=[REFERENCE, param("attachment_id", "path", ID, "an attachment id of the case")],
             )
         },
         **_step_paths(),
@@ -405,7 +426,7 @@ def _paths() -> Doc:
                 "403",
                 "404",
                 "409",
-                parameters=[param("inbound_id", "path", INT, "the inbound message id")],
+                parameters=[param("inbound_id", "path", ID, "the inbound message id")],
                 tag="inbound",
             )
         },
@@ -429,7 +450,7 @@ def _paths() -> Doc:
                 "403",
                 "404",
                 "409",
-                parameters=[param("event_id", "path", INT, "the outbox event id")],
+                parameters=[param("event_id", "path", ID, "the outbox event id")],
                 tag="inbound",
             )
         },

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kefu.web.api.access import ACCESS, Open, describe
+from kefu.web.api.support import ID_MAX, ID_MIN
 
 Doc = dict[str, Any]
 
@@ -15,7 +16,13 @@ def ref(name: str) -> Doc:
 
 
 def obj(properties: Doc, required: list[str] | None = None, **extra: Any) -> Doc:
-    return {"type": "object", "properties": properties, "required": required or list(properties), **extra}
+    """An object; every property is required unless `required` says which (an empty list: none)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        **extra,
+    }
 
 
 STR: Doc = {"type": "string"}
@@ -25,12 +32,40 @@ OPT_STR: Doc = {"type": ["string", "null"]}
 OPT_INT: Doc = {"type": ["integer", "null"]}
 OPT_TIME: Doc = {"type": ["string", "null"], "format": "date-time"}
 
+# What a request may send (support.py reads it; the bounds are its own constants).
+ID: Doc = {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX}
+# A NUL anywhere in a request is refused (400): PostgreSQL cannot keep one in text.
+TEXT: Doc = {"type": "string", "pattern": "^[^\\u0000]*$"}
+# A text that must say something: the services refuse an empty or blank one (422).
+FILLED: Doc = {
+    "type": "string",
+    "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$",
+    "description": "not empty, not only spaces",
+}
+
+
+def nullable(schema: Doc) -> Doc:
+    """The schema, or null: the server reads a null field as one not sent."""
+    if "enum" in schema:
+        return {**schema, "enum": [*schema["enum"], None]}
+    if "type" in schema:
+        types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        return {**schema, "type": [*types, "null"]}
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def choice(values: list[str], *, blank: bool = True) -> Doc:
+    """One of `values`; with `blank`, also "" and null, which mean "not given"."""
+    return {"enum": [*values, "", None]} if blank else {"enum": values}
+
+
 ERRORS: dict[str, str] = {
     "400": "The request is malformed: not JSON, a missing field, a wrong type, a bad query parameter.",
     "401": "No token, or an invalid one.",
     "403": "The caller's roles do not allow this.",
     "404": "No such thing, or it belongs to another department.",
     "409": "The step is not allowed in the case's current state, or the thing changed meanwhile.",
+    "413": "The request body is too large.",
     "422": "The values are well-formed but refused (an empty text, an unknown department).",
 }
 
@@ -77,4 +112,5 @@ def operation(
         op["parameters"] = parameters
     if body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        op["responses"].update(error_refs("413"))
     return op

@@ -4,57 +4,100 @@ from __future__ import annotations
 
 from cases.domain.enums import CaseType, Channel
 from cases.services.entries import ENTRY_KINDS
-from kefu.web.api.openapi_blocks import INT, OPT_STR, STR, json_doc, obj, operation, param, ref
+from kefu.web.api.openapi_blocks import (
+    FILLED,
+    ID,
+    INT,
+    OPT_STR,
+    STR,
+    TEXT,
+    choice,
+    json_doc,
+    nullable,
+    obj,
+    operation,
+    param,
+    ref,
+)
+from kefu.web.api.support import MAX_QUANTITY
+
+LANGUAGES = ["zh", "en"]
+BASE64 = {
+    "type": "string",
+    "contentEncoding": "base64",
+    "pattern": "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+}
 
 IDENTITY_KINDS = ["email", "phone", "fax", "telegram"]
 
 
 def schemas() -> dict:  # type: ignore[type-arg]
+    """Request bodies are closed (additionalProperties: false): the server refuses a field it does
+    not know (support.no_other_fields), so a typo is not silently ignored."""
 
-    channel = {"enum": [c.value for c in Channel]}
+    channels = [c.value for c in Channel]
     identity = obj(
         {
             "kind": {"enum": IDENTITY_KINDS},
             "value": {
-                "type": "string",
+                **FILLED,
                 "description": "phone and fax numbers are stored as E.164 "
                 "(China the default region): 027-8456 1234 -> +862784561234",
             },
-        }
+        },
+        additionalProperties=False,
     )
     return {
         "EntryBody": obj(
             {
                 "customer": {
-                    "type": ["integer", "string"],
-                    "description": "customer id, code or exact name (a new "
-                    "name makes a new customer); omitted: the caller's customer, else the unassigned pool",
+                    "anyOf": [ID, TEXT, {"type": "null"}],
+                    "description": "customer id (a number, or a text of digits), code or exact name (a new "
+                    "name makes a new customer); omitted, null or empty: the caller's customer, else the "
+                    "unassigned pool",
                 },
-                "contact": {"type": "integer", "description": "the contact's id, when staff picked one"},
+                "contact": {**nullable(ID), "description": "the contact's id, when staff picked one"},
                 "caller": {
-                    "oneOf": [STR, obj({"number": STR, "name": STR, "email": STR}, [])],
+                    "anyOf": [
+                        TEXT,
+                        obj(
+                            {"number": nullable(TEXT), "name": nullable(TEXT), "email": nullable(TEXT)},
+                            [],
+                            additionalProperties=False,
+                        ),
+                        {"type": "null"},
+                    ],
                     "description": "the caller's number (normalised), name and email",
                 },
                 "at": {
-                    "type": "string",
-                    "description": "when the call / visit happened, ISO 8601; without an offset "
-                    "the company's time zone (KEFU_TIMEZONE); becomes the case's received time; default now",
+                    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+                    "type": ["string", "null"],
+                    "description": "when the call / visit happened, ISO 8601 (2026-11-30T14:05:00+08:00; also "
+                    "2026-11-30 14:05, without an offset: the company's time zone, KEFU_TIMEZONE); not in the "
+                    "future; becomes the case's received time; omitted, null or empty: now",
                 },
-                "subject": STR,
-                "description": STR,
-                "type": {"enum": [t.value for t in CaseType]},
-                "part_number": STR,
-                "batch": STR,
-                "quantity": INT,
-                "reply_channel": channel,
-                "language": {"enum": ["zh", "en"]},
+                "subject": nullable(TEXT),
+                "description": {
+                    **nullable(TEXT),
+                    "description": "a subject or a description must say something (else 422)",
+                },
+                "type": choice([t.value for t in CaseType]),
+                "part_number": nullable(TEXT),
+                "batch": nullable(TEXT),
+                "quantity": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_QUANTITY},
+                "reply_channel": choice(channels),
+                "language": choice(LANGUAGES),
                 "form_token": {
-                    "type": "string",
+                    **nullable(TEXT),
                     "maxLength": 120,
                     "description": "a token per form: submitting it twice makes one case",
                 },
-                "attachment": obj(
-                    {"filename": STR, "content_type": STR, "data": {"type": "string", "contentEncoding": "base64"}}
+                "attachment": nullable(
+                    obj(
+                        {"filename": nullable(TEXT), "content_type": nullable(TEXT), "data": BASE64},
+                        ["data"],
+                        additionalProperties=False,
+                    )
                 ),
             },
             [],
@@ -94,25 +137,27 @@ def schemas() -> dict:  # type: ignore[type-arg]
         },
         "CustomerList": obj({"items": {"type": "array", "items": ref("Customer")}}),
         "CustomerBody": obj(
-            {"name": STR, "code": STR, "language": {"enum": ["zh", "en"]}}, ["name"], additionalProperties=False
+            {"name": FILLED, "code": nullable(TEXT), "language": choice(LANGUAGES)},
+            ["name"],
+            additionalProperties=False,
         ),
         "ContactBody": obj(
             {
-                "name": STR,
-                "language": {"enum": ["zh", "en"]},
-                "preferred_channel": channel,
-                "identities": {"type": "array", "items": identity},
+                "name": FILLED,
+                "language": choice(LANGUAGES),
+                "preferred_channel": choice(channels),
+                "identities": nullable({"type": "array", "items": identity}),
             },
             ["name"],
             additionalProperties=False,
         ),
         "ContactPatch": obj(
             {
-                "name": STR,
-                "language": {"enum": ["zh", "en"]},
-                "preferred_channel": channel,
+                "name": nullable(FILLED),
+                "language": choice(LANGUAGES),
+                "preferred_channel": nullable({"enum": channels}),
                 "customer_id": {
-                    "type": "integer",
+                    **nullable(ID),
                     "description": "move the contact and its cases to "
                     "this customer (e.g. out of the unassigned pool); undo via /merges/{id}/undo",
                 },
@@ -122,7 +167,7 @@ def schemas() -> dict:  # type: ignore[type-arg]
         ),
         "ContactRef": obj({"id": INT, "customer_id": INT, "move": ref("Merge")}, ["id"]),
         "MergeBody": obj(
-            {"kind": {"enum": ["contact", "customer"]}, "source": INT, "target": INT}, additionalProperties=False
+            {"kind": {"enum": ["contact", "customer"]}, "source": ID, "target": ID}, additionalProperties=False
         ),
         "Merge": obj(
             {
@@ -143,8 +188,8 @@ def schemas() -> dict:  # type: ignore[type-arg]
 
 def paths() -> dict:  # type: ignore[type-arg]
 
-    cid = param("customer_id", "path", INT, "the customer id")
-    kid = param("contact_id", "path", INT, "the contact id")
+    cid = param("customer_id", "path", ID, "the customer id")
+    kid = param("contact_id", "path", ID, "the contact id")
     return {
         "/api/v1/entries/{kind}": {
             "post": operation(
@@ -179,9 +224,10 @@ def paths() -> dict:  # type: ignore[type-arg]
                 "list_customers",
                 "List customers",
                 {"200": json_doc(ref("CustomerList"), "Customers.")},
+                "400",
                 "403",
                 tag="archive",
-                parameters=[param("q", "query", {"type": "string"}, "text in name or code")],
+                parameters=[param("q", "query", TEXT, "text in name or code")],
             ),
         },
         "/api/v1/customers/{customer_id}": {
@@ -274,7 +320,7 @@ def paths() -> dict:  # type: ignore[type-arg]
                 "403",
                 "404",
                 "409",
-                parameters=[param("merge_id", "path", INT, "the merge id")],
+                parameters=[param("merge_id", "path", ID, "the merge id")],
                 tag="archive",
             )
         },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kefu.web.api.openapi_blocks import INT, Doc, json_doc, obj, operation, param, ref
+from kefu.web.api.openapi_blocks import ID, Doc, json_doc, obj, operation, param, ref
 
 
 def schemas() -> Doc:
@@ -33,7 +33,7 @@ def paths() -> Doc:
                 "403",
                 "404",
                 "409",
-                parameters=[param("contact_id", "path", INT, "the contact id")],
+                parameters=[param("contact_id", "path", ID, "the contact id")],
                 tag="telegram",
             )
         },

@@ -165,6 +165,22 @@ def int_field(
     return whole_number(body[name], f"The field '{name}'", minimum=minimum, maximum=maximum)
 
 
+def path_text(request: web.Request, name: str) -> str:
+    """A text from the path (a case reference, ...): a NUL in it is refused like one in a body."""
+    raw = request.match_info[name]
+    if "\x00" in raw:
+        raise RequestError(f"The {name.replace('_', ' ')} holds a NUL character (%00).")
+    return raw
+
+
+def query_text(request: web.Request, name: str) -> str | None:
+    """A text query parameter, stripped; absent or empty: None (no filter)."""
+    raw = request.query.get(name, "")
+    if "\x00" in raw:
+        raise RequestError(f"The query parameter '{name}' holds a NUL character (%00).")
+    return raw.strip() or None
+
+
 def paging(request: web.Request) -> tuple[int, int]:
     """`limit` (1..MAX_LIMIT, default 50) and `offset` (0..MAX_OFFSET, default 0) of a list."""
     limit = query_int(request, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
@@ -187,10 +203,11 @@ def query_instant(request: web.Request, name: str, tz: ZoneInfo, *, end_of_day: 
     """An ISO 8601 instant with an offset, or a date (a day in the company's time zone).
 
     A date as an upper bound means the end of that day, so `received_to=2026-03-01` includes it.
+    Absent: None; present but empty is refused (it is neither).
     """
-    raw = request.query.get(name, "").strip()
-    if not raw:
+    if name not in request.query:
         return None
+    raw = request.query[name].strip()
     try:
         day = date.fromisoformat(raw)
     except ValueError:
