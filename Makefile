@@ -1,10 +1,10 @@
-# kefu: `make run` serves, `make test` tests, `make bench` measures. Everything installs itself.
+# kefu: `make run` serves, `make test` tests, `make fuzz` fuzzes the API, `make bench` measures. Everything installs itself.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench install clean
+.PHONY: run test lint format bench fuzz install clean
 
 $(STAMP): pyproject.toml
 	@echo "kefu: installing into $(VENV) ..."
@@ -32,6 +32,13 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# schemathesis over the API description at length (docs/testing.md); `make test` runs it short.
+# FUZZ_EXAMPLES per operation, every phase, a new seed each run (FUZZ_SEED=... repeats one).
+FUZZ_EXAMPLES ?= 200
+fuzz: $(STAMP)
+	KEFU_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KEFU_FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_api_fuzz.py -k description
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)

@@ -82,11 +82,9 @@ def _customer(raw: Any) -> str | int | None:
     """An id (a number, or a text of ASCII digits), or a code or name (any other text)."""
     if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         raw = int(raw.strip())
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return whole_number(raw, "The field 'customer' (a customer id)")
-    if raw is not None and not isinstance(raw, str):
-        raise RequestError("The field 'customer' must be a customer id, code or name.")
-    return raw
+    if raw is None or isinstance(raw, str):
+        return raw
+    return whole_number(raw, "The field 'customer' (a customer id)")
 
 
 def _attachment_from_json(raw: Any) -> Attachment | None:
