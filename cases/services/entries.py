@@ -31,6 +31,7 @@ from cases.services.case_service import CaseService
 from cases.services.records import record_history
 from cases.store.db import Database
 from cases.store.models import Contact, Customer, StaffEntry
+from cases.store.models.base import BIGID_MAX
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,8 @@ async def _customer(s: AsyncSession, ref: str | int | None, now: datetime) -> Cu
         return None
     # ASCII digits only: "²".isdigit() is true, and int() refuses it
     if isinstance(ref, int) or (ref.strip().isascii() and ref.strip().isdigit()):
-        found = await s.get(Customer, int(ref))
+        # a text of digits is an id; one no id can be ("0", 2^63) must not reach the database
+        found = await s.get(Customer, int(ref)) if 1 <= int(ref) <= BIGID_MAX else None
         if found is None:
             raise InvalidInput(f"there is no customer #{ref}")
         return found

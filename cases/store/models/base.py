@@ -46,6 +46,7 @@ def enum_column(enum_cls: type[StrEnum], length: int) -> Enum:
 
 # BIGINT primary keys on PostgreSQL; SQLite only auto-increments INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+BIGID_MAX = 2**63 - 1  # the largest id either holds (SQLite's INTEGER is 64-bit too)
 Json = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 

@@ -79,9 +79,8 @@ def _caller(body: dict[str, Any]) -> dict[str, str]:
 
 
 def _customer(raw: Any) -> str | int | None:
-    """An id (a number, or a text of ASCII digits), or a code or name (any other text)."""
-    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        raw = int(raw.strip())
+    """An id (a number, bounded here), or a text: a code, a name, or an id as digits (the
+    service looks it up; one that cannot be an id is "no such customer", a 422)."""
     if raw is None or isinstance(raw, str):
         return raw
     return whole_number(raw, "The field 'customer' (a customer id)")

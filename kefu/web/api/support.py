@@ -25,6 +25,7 @@ from cases.services.entries import EntryService
 from cases.services.users import Users
 from cases.settings import Settings
 from cases.store.db import Database
+from cases.store.models.base import BIGID_MAX
 
 if TYPE_CHECKING:
     from bots.links import LinkTokens
@@ -54,7 +55,7 @@ class RequestError(InvalidInput):
 # The integers a request may carry, bounded by what the database holds: every id column is
 # BIGINT on PostgreSQL (BigId, cases/store/models/base.py) and SQLite's INTEGER is 64 bits too.
 # A larger number reached the database and answered 500 (issue 17, item 5).
-ID_MIN, ID_MAX = 1, 2**63 - 1
+ID_MIN, ID_MAX = 1, BIGID_MAX
 # Nobody pages a million items deep; a larger offset is a mistake, not a page.
 MAX_OFFSET = 1_000_000
 DEFAULT_LIMIT = 50
