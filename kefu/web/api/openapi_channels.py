@@ -292,9 +292,10 @@ def paths() -> dict:  # type: ignore[type-arg]
                 "Clear the bounce mark of an address (a wrong match, or the mailbox works again): "
                 "customer notices go to it again",
                 {"200": json_doc(ref("IdentityCleared"), "Cleared (or was not marked).")},
+                "400",
                 "403",
                 "404",
-                parameters=[param("identity_id", "path", INT, "the identity id (bounced_addresses of a case)")],
+                parameters=[param("identity_id", "path", ID, "the identity id (bounced_addresses of a case)")],
                 tag="archive",
             )
         },
