@@ -60,6 +60,8 @@ def notice_context(
         },
         "reason": payload.get("reason") or case.no_action_reason or "",
         "message": payload.get("message") or payload.get("text") or "",
+        # A message from someone who is neither the customer nor staff (their address).
+        "third_party": payload.get("third_party") or "",
         "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
         "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
         "reply_hint": "",

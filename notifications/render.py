@@ -26,6 +26,8 @@ Context every template may use (the caller passes all of them; missing ones rais
   ``deadline_local`` (string or ""), ``severity`` (Severity value)
 * ``reason``: recorded reason of a no-action decision (or "")
 * ``message``: the text of a reply or of the customer's new message (or "")
+* ``third_party``: the address of a sender who is neither the customer nor staff, on a
+  customer_message notice (or "")
 * ``rating``: Satisfaction value, a 1-5 score, or None
 * ``console_url``: link to the case in the staff console (may be "")
 * ``reply_hint``: one sentence telling the reader how to answer on this channel, e.g.

@@ -57,6 +57,7 @@ def sample_context(**overrides: Any) -> dict[str, Any]:
         "case": case,
         "reason": "经核查，该批次零件检验合格，异响由安装不当引起。",
         "message": "经分析，异响由球头润滑不足引起，我们已对同批次零件进行排查。",
+        "third_party": "",
         "rating": "unsatisfied",
         "console_url": "https://kefu.example/cases/123",
         "reply_hint": "",
@@ -359,3 +360,12 @@ def test_the_acknowledgement_invites_to_telegram_only_with_a_link(
     plain = renderer.render("customer", "case_opened", "email", language, sample_context())
     assert link in invited.body and words in invited.body
     assert "t.me" not in plain.body and words not in plain.body
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_a_third_partys_message_is_told_as_such(renderer: Renderer, language: str) -> None:
+    rendered = renderer.render(
+        "staff", "customer_message", "email", language, sample_context(third_party="someone@elsewhere.example")
+    )
+    assert "someone@elsewhere.example" in rendered.body
+    assert ("不是本案客户" if language == "zh" else "not this case's customer") in rendered.body

@@ -66,6 +66,14 @@ class Direction(StrEnum):
     NOTE = "note"  # internal, never sent
 
 
+class Speaker(StrEnum):
+    """Who wrote an inbound message, decided once (cases/services/speakers.py)."""
+
+    CUSTOMER = "customer"  # the case's contact, or a contact of the case's (known) customer
+    STAFF = "staff"  # a staff account, or a reply to a staff notice: an internal note
+    THIRD_PARTY = "third_party"  # anyone else: joins the case, flagged; rates, reopens, closes nothing
+
+
 class Satisfaction(StrEnum):
     SATISFIED = "satisfied"  # 满意
     NEUTRAL = "neutral"  # 一般

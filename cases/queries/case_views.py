@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from cases.domain.actors import Actor
-from cases.domain.enums import CaseState
+from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
 from cases.queries import deliveries
@@ -243,6 +243,7 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
                 CaseMessage.html.is_not(None),
                 CaseMessage.is_automatic,
                 CaseMessage.created_at,
+                CaseMessage.speaker,
             )
             .outerjoin(author, author.id == CaseMessage.author_user_id)
             .where(CaseMessage.case_id == case.id)
@@ -282,6 +283,9 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
             "has_html": bool(r[9]),
             "is_automatic": r[10],
             "created_at": iso(r[11]),
+            # Who wrote it: for inbound mail the customer or a third party (flagged for staff);
+            # staff for a note, whether written in kefu or sent in by mail.
+            "speaker": r[12] or (Speaker.CUSTOMER if r[1] is Direction.IN else Speaker.STAFF),
             "attachments": attachments.get(r[0], []),
         }
         for r in rows

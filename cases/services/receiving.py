@@ -3,7 +3,9 @@
 Threading order (intake rules): a Message-ID we sent or received on the case, then our signed
 reply-address token, then a `[FB-2026-000123]` subject tag, which counts only from a sender of
 that case's customer; a tag from anyone else opens a new case linked to the old one
-(Zammad #5064). An answer to our satisfaction request is read as a rating.
+(Zammad #5064). Then who is speaking (cases/services/speakers.py): staff write internal notes,
+a third party's message joins the case flagged, and only the customer's answer to our
+satisfaction request is read as a rating.
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive import lookup as archive
 from cases.domain import classify
-from cases.domain.actors import customer
-from cases.domain.enums import CaseState, Direction, Language, Satisfaction
+from cases.domain.actors import Actor, customer
+from cases.domain.enums import CaseState, Direction, Language, Satisfaction, Speaker
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
 from cases.services.records import Numbering, apply_step, emit, record_history
 from cases.services.satisfaction import parse_satisfaction
+from cases.services.speakers import customer_side, staff_sender
 from cases.store import rows
-from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery
+from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, User
 from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
@@ -40,8 +43,9 @@ log = logging.getLogger(__name__)
 class Outcome:
     case: Case  # a new case is queued until the flush (the processor flushes a whole batch)
     opened: bool  # a new case, or a message on an existing one
-    how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
+    how: str  # "new", "message_id", "address_token", "subject_tag", "linked", "staff_notice"
     rating: str | None = None
+    speaker: Speaker = Speaker.CUSTOMER
 
     @property
     def reference(self) -> str:
@@ -58,12 +62,20 @@ class Receiver:
     async def receive(
         self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
     ) -> Outcome:
+        case, how, staff_recipient = await self._find_case(session, msg)
+        if case is not None and msg.contact_id is None:
+            staff_id = await staff_sender(session, msg)
+            if staff_id is None and staff_recipient is not None:
+                staff_id = await _staff_by_address(session, staff_recipient)
+            if staff_id is not None or staff_recipient is not None:
+                # (a) staff: an internal note by that person; no contact is made for them.
+                await self._add_staff_note(session, case, msg, staff_id, now, inbound_id)
+                return Outcome(case, False, how, speaker=Speaker.STAFF)
         contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
         if contact is None:
             contact, _ = await archive.contact_for(
                 session, msg.channel, msg.sender_identity, msg.sender_name, msg.language, now
             )
-        case, how = await self._find_case(session, msg)
         linked_to: Case | None = None
         if (
             case is not None
@@ -82,43 +94,52 @@ class Receiver:
             case = await self._open(session, msg, contact, now, linked_to)
             await self._add_message(session, case, msg, now, inbound_id)
             return Outcome(case, True, "new" if linked_to is None else "linked")
-        await self._add_message(session, case, msg, now, inbound_id)
+        # Staff log entries for the customer they name: that is the customer speaking.
+        speaker = Speaker.CUSTOMER if msg.contact_id is not None else await customer_side(session, case, contact)
+        await self._add_message(session, case, msg, now, inbound_id, speaker)
+        if speaker is Speaker.THIRD_PARTY:
+            self._third_party(session, case, msg, now)
+            return Outcome(case, False, how, speaker=speaker)
         rating = await self._follow_up(session, case, msg, now)
         return Outcome(case, False, how, rating)
 
-    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
+    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str, str | None]:
+        """The case `msg` belongs to, how it was found, and the recipient of the staff notice it
+        answers (None when it answers none)."""
         hints = msg.hints
         if hints.message_ids:
             ids = list(hints.message_ids)
             in_batch = _batch_messages(session)
             for mid in ids:
                 if mid in in_batch:
-                    return in_batch[mid], "message_id"
+                    return in_batch[mid], "message_id", None
             await prefetch_threads(session, ids)  # nothing to do when the batch's lookup had them
             known: dict[str, _Named] = session.info[_THREADS]
             # A message of the case first, else a notice we sent on it; in the order the mail names them.
             case_id = next((n.by_message for mid in ids if (n := known[mid]).by_message is not None), None)
-            if case_id is None:
-                case_id = next((n.by_notice for mid in ids if (n := known[mid]).by_notice is not None), None)
             if case_id is not None:
-                return await session.get(Case, case_id), "message_id"
+                return await session.get(Case, case_id), "message_id", None
+            notice = next((n for mid in ids if (n := known[mid]).by_notice is not None), None)
+            if notice is not None and notice.by_notice is not None:
+                how = "staff_notice" if notice.staff_recipient is not None else "message_id"
+                return await session.get(Case, notice.by_notice), how, notice.staff_recipient
             for mid in ids:
                 ref = self.signer.reference_from_message_id(mid)
                 if ref and (case := await _by_reference(session, ref)):
-                    return case, "message_id"
+                    return case, "message_id", None
         if hints.address_token:
             ref = self.signer.verify_case_token(hints.address_token)
             if ref and (case := await _by_reference(session, ref)):
-                return case, "address_token"
+                return case, "address_token", None
         if hints.subject_reference:
             case = await _by_reference(session, hints.subject_reference.upper())
             if case is not None:
-                return case, "subject_tag"
+                return case, "subject_tag", None
         if hints.case_reference:
             case = await _by_reference(session, hints.case_reference.upper())
             if case is not None and await _is_own_case(session, case, msg):
-                return case, "case_reference"
-        return None, "new"
+                return case, "case_reference", None
+        return None, "new", None
 
     async def _open(
         self, session: AsyncSession, msg: IntakeMessage, contact: Contact, now: datetime, linked_to: Case | None
@@ -155,13 +176,22 @@ class Receiver:
         return case
 
     async def _add_message(
-        self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, inbound_id: int | None
+        self,
+        session: AsyncSession,
+        case: Case,
+        msg: IntakeMessage,
+        now: datetime,
+        inbound_id: int | None,
+        speaker: Speaker = Speaker.CUSTOMER,
+        author_user_id: int | None = None,
     ) -> None:
         message = rows.append(
             session,
             CaseMessage,
             dict(
-                direction=Direction.IN,
+                direction=Direction.NOTE if speaker is Speaker.STAFF else Direction.IN,
+                speaker=speaker,
+                author_user_id=author_user_id,
                 channel=msg.channel,
                 message_id=msg.message_id,
                 inbound_id=inbound_id,
@@ -179,6 +209,42 @@ class Receiver:
             _batch_messages(session)[msg.message_id] = case
         if msg.attachments:
             await store_attachments(session, message, msg.attachments)
+
+    async def _add_staff_note(
+        self,
+        session: AsyncSession,
+        case: Case,
+        msg: IntakeMessage,
+        user_id: int | None,
+        now: datetime,
+        inbound_id: int | None,
+    ) -> None:
+        """A staff member's mail on a case (an answer to an approval request, say): kept as their
+        internal note, never sent to the customer and never a step of the workflow. Steps are
+        taken in the console, the API or a Telegram button."""
+        user = await session.get(User, user_id) if user_id is not None else None
+        label = user.username if user is not None else f"staff:{msg.sender_identity}"
+        await self._add_message(session, case, msg, now, inbound_id, Speaker.STAFF, user_id)
+        actor = Actor(label=label, roles=frozenset(), user_id=user_id)
+        note = (msg.new_text or msg.text)[:500]
+        record_history(session, case=case, at=now, actor=actor, action="staff_mail_note", note=note)
+
+    def _third_party(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> None:
+        """Someone who is neither the customer nor staff wrote on the case: it joins, and the
+        people on the case hear of it; it is never read as a rating or a reason to reopen."""
+        case.updated_at = now
+        actor = Actor(label=f"third party:{msg.sender_identity}", roles=frozenset())
+        record_history(session, case=case, at=now, actor=actor, action="third_party_message")
+        if not msg.is_automatic:
+            emit(
+                session,
+                EventKind.CUSTOMER_MESSAGE,
+                case,
+                now,
+                text=msg.new_text[:2000],
+                automatic=False,
+                third_party=msg.sender_identity,
+            )
 
     async def _follow_up(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> str | None:
         actor = customer(msg.sender_identity)
@@ -242,7 +308,8 @@ class Receiver:
 
     async def thread_of(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
         """The case `receive` would thread msg to, and how; writes nothing (cases/services/holds.py)."""
-        return await self._find_case(session, msg)
+        case, how, _ = await self._find_case(session, msg)
+        return case, how
 
 
 _THREADS = "kefu_known_threads"  # session.info: Message-ID -> _Named, for the ids mails named
@@ -254,6 +321,7 @@ class _Named:
 
     by_message: int | None
     by_notice: int | None
+    staff_recipient: str | None = None  # the notice went to staff, at this address
 
 
 # Values in one IN list: far below the bound parameters a statement may have (32,766 in
@@ -279,6 +347,7 @@ async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> Non
         return
     by_message: dict[str | None, int] = {}
     by_notice: dict[str | None, int | None] = {}
+    staff_recipients: dict[str | None, str] = {}
     for part in _chunks(wanted):
         for mid, case_id in (
             await session.execute(
@@ -286,20 +355,27 @@ async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> Non
             )
         ).all():
             by_message.setdefault(mid, case_id)
-        for mid, noticed in (
+        for mid, noticed, audience, recipient in (
             await session.execute(
-                select(Delivery.message_id, Delivery.case_id).where(
+                select(Delivery.message_id, Delivery.case_id, Delivery.audience, Delivery.recipient).where(
                     Delivery.message_id.in_(part), Delivery.case_id.is_not(None)
                 )
             )
         ).all():
             by_notice.setdefault(mid, noticed)
+            if audience == "staff":
+                staff_recipients.setdefault(mid, recipient)
     for mid in wanted:
-        known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
+        known[mid] = _Named(by_message.get(mid), by_notice.get(mid), staff_recipients.get(mid))
     case_ids = set(by_message.values()) | {c for c in by_notice.values() if c is not None}
     for ids in _chunks(case_ids):
         loaded = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
         session.info.setdefault("kefu_known_cases", []).extend(loaded)
+
+
+async def _staff_by_address(session: AsyncSession, address: str) -> int | None:
+    found = await session.execute(select(User.id).where(User.email == address, User.active.is_(True)).limit(1))
+    return found.scalar_one_or_none()
 
 
 async def _by_reference(session: AsyncSession, reference: str) -> Case | None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.domain.enums import CaseState, CaseType, Channel, Direction, Language, Satisfaction, Severity
+from cases.domain.enums import CaseState, CaseType, Channel, Direction, Language, Satisfaction, Severity, Speaker
 from cases.store.models.base import Base, BatchInserted, BigId, enum_column
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class CaseMessage(BatchInserted, Base):
     new_text: Mapped[str] = mapped_column(Text, default="")
     html: Mapped[str | None] = mapped_column(Text)  # sanitised; never served inline
     is_automatic: Mapped[bool] = mapped_column(default=False)
+    # Who wrote an inbound message or a note that came in by mail; None for what staff wrote
+    # in kefu and for what we sent.
+    speaker: Mapped[Speaker | None] = mapped_column(enum_column(Speaker, 12))
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(

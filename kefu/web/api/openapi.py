@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from functools import cache
 
-from cases.domain.enums import CaseState, CaseType, Severity
+from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
@@ -132,6 +132,10 @@ SCHEMAS: Doc = {
             "has_html": {"type": "boolean", "description": "an HTML part was stored; it is never served"},
             "is_automatic": {"type": "boolean"},
             "created_at": TIME,
+            "speaker": {
+                "enum": [s.value for s in Speaker],
+                "description": "who wrote it: the customer, staff, or a third party (flagged; rates nothing)",
+            },
             "attachments": {"type": "array", "items": ref("AttachmentInfo")},
         }
     ),

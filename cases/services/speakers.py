@@ -1,0 +1,55 @@
+"""Who is speaking: one order for every inbound message (intake rules, "who is speaking").
+
+(a) A staff account's address, or a reply to a notice we sent to staff: staff. What they write
+    is an internal note by that person, never a customer message, and makes no contact.
+(b) The case's own contact, or a contact of the case's customer when that customer is a known
+    company (not the "unassigned" bucket of strangers): the customer.
+(c) Anyone else: a third party. The message joins the case, flagged for staff; it rates,
+    reopens and closes nothing, whatever threaded it (a Message-ID, our reply-address token and
+    our Message-IDs travel with every forward and quote, so they prove nothing of the sender).
+
+Staff addresses are read once per unit of work: an intake batch asks the database once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.domain.enums import Channel, Speaker
+from cases.domain.intake_message import IntakeMessage
+from cases.store.models import Case, Contact, Customer, User
+
+_STAFF = "kefu_staff_addresses"  # session.info: lower-case address -> user id
+_UNASSIGNED = "kefu_unassigned_customers"  # session.info: ids of the strangers' buckets
+
+
+async def staff_sender(session: AsyncSession, msg: IntakeMessage) -> int | None:
+    """The id of the active staff account whose address sent `msg` (email only)."""
+    if msg.channel is not Channel.EMAIL:
+        return None
+    known: dict[str, int] | None = session.info.get(_STAFF)
+    if known is None:
+        rows = await session.execute(
+            select(func.lower(User.email), User.id).where(User.email.is_not(None), User.active.is_(True))
+        )
+        known = session.info[_STAFF] = {address: user_id for address, user_id in rows.all()}
+    return known.get(msg.sender_identity.strip().lower())
+
+
+async def customer_side(session: AsyncSession, case: Case, contact: Contact) -> Speaker:
+    """The customer (the case's contact or a colleague at the same known company) or a third party."""
+    if contact.id is not None and contact.id == case.contact_id:
+        return Speaker.CUSTOMER
+    if contact.customer_id == case.customer_id and case.customer_id not in await _unassigned(session):
+        return Speaker.CUSTOMER
+    return Speaker.THIRD_PARTY
+
+
+async def _unassigned(session: AsyncSession) -> set[int]:
+    found: set[int] | None = session.info.get(_UNASSIGNED)
+    if found is None:
+        found = session.info[_UNASSIGNED] = set(
+            (await session.execute(select(Customer.id).where(Customer.is_unassigned.is_(True)))).scalars()
+        )
+    return found
