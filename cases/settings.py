@@ -31,10 +31,6 @@ def text(name: str, raw: str) -> str:
     return raw
 
 
-def optional_text(name: str, raw: str) -> str | None:
-    return raw
-
-
 def lower(name: str, raw: str) -> str:
     return raw.strip().lower()
 
@@ -136,7 +132,7 @@ class Settings:
         None,
         "relay URL: `smtp://host:25`, `smtp+starttls://user:pw@host:587`, `smtps://host:465`; unset: mail "
         "is written to `var/outgoing/*.eml`",
-        optional_text,
+        text,
     )
     mail_from_name: str = setting("客服 kefu", "display name of our mail", text)
     timezone: str = setting("Asia/Shanghai", "time zone for display; everything is stored in UTC", time_zone)
@@ -191,14 +187,14 @@ class Settings:
         "`imaps://user:password@host[:993]/FOLDER` (TLS), or `imap://user@host[:143]/FOLDER` with "
         "STARTTLS, which is then required; `?starttls=never` is accepted only for a loopback host "
         "(tests, a local Dovecot). Folder default `INBOX`; `%40` for an `@` in the user",
-        optional_text,
+        text,
         shown="— (off)",
     )
     imap_password: str = setting("", "the password, when it is not in the URL", text)
     imap_move_to: str | None = setting(
         None,
         "folder to move imported mail to; unset: flag it `\\Seen` and `$KefuImported`",
-        optional_text,
+        text,
         shown="— (flag instead)",
     )
     imap_poll_seconds: float = setting(60.0, "polling interval when the server has no IDLE", number)
@@ -208,7 +204,7 @@ class Settings:
     imap_ca_file: str | None = setting(
         None,
         "PEM file of the CA that signed the server's certificate; certificates and host names are always verified",
-        optional_text,
+        text,
         shown="system CAs",
     )
     # Faxes and scanned letters (docs/fax-and-phone.md).

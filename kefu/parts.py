@@ -18,6 +18,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from enum import StrEnum
+from typing import Protocol
 
 from aiohttp import web
 
@@ -99,28 +100,22 @@ async def _workers(kefu: Kefu) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@asynccontextmanager
-async def _imap(kefu: Kefu) -> AsyncIterator[None]:
-    if kefu.imap is None:
-        yield
-        return
-    await kefu.imap.start()
-    try:
-        yield
-    finally:
-        await kefu.imap.stop()
+class _Startable(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 @asynccontextmanager
-async def _telegram(kefu: Kefu) -> AsyncIterator[None]:
-    if kefu.telegram is None:
+async def _started(part: _Startable | None) -> AsyncIterator[None]:
+    """A part that may be off (None: its setting is not set) and otherwise starts and stops itself."""
+    if part is None:
         yield
         return
-    await kefu.telegram.start()
+    await part.start()
     try:
         yield
     finally:
-        await kefu.telegram.stop()
+        await part.stop()
 
 
 @asynccontextmanager
@@ -165,8 +160,8 @@ def _context(kefu: Kefu, part: Part, parts: frozenset[Part]) -> AbstractAsyncCon
         return _web(kefu, with_webhook=Part.TELEGRAM in parts)
     contexts: dict[Part, Callable[[Kefu], AbstractAsyncContextManager[object]]] = {
         Part.WORKERS: _workers,
-        Part.IMAP: _imap,
-        Part.TELEGRAM: _telegram,
+        Part.IMAP: lambda kefu: _started(kefu.imap),
+        Part.TELEGRAM: lambda kefu: _started(kefu.telegram),
         Part.SMTP: _smtp,
     }
     return contexts[part](kefu)
@@ -177,8 +172,7 @@ class Running:
     part serves with, for callers that look at it: the SMTP server under Part.SMTP, the web
     runner under Part.WEB, None for the others."""
 
-    def __init__(self, kefu: Kefu, servers: dict[Part, object], stack: AsyncExitStack) -> None:
-        self.kefu = kefu
+    def __init__(self, servers: dict[Part, object], stack: AsyncExitStack) -> None:
         self.servers = servers
         self._stack = stack
 
@@ -195,7 +189,7 @@ async def start(kefu: Kefu, parts: Iterable[Part | str] = ALL) -> Running:
         servers = {
             part: await stack.enter_async_context(_context(kefu, part, chosen)) for part in Part if part in chosen
         }
-        return Running(kefu, servers, stack.pop_all())
+        return Running(servers, stack.pop_all())
     raise AssertionError("unreachable")  # pragma: no cover (the stack re-raises what failed)
 
 

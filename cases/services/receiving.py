@@ -31,7 +31,7 @@ from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
 from cases.services.records import Numbering, apply_step, emit, record_history
 from cases.services.satisfaction import parse_satisfaction
-from cases.services.speakers import customer_side, staff_sender
+from cases.services.speakers import customer_side, is_unassigned, staff_sender
 from cases.store import rows
 from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, User
 from cases.store.models.base import clip
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 class Outcome:
     case: Case  # a new case is queued until the flush (the processor flushes a whole batch)
     opened: bool  # a new case, or a message on an existing one
-    how: str  # "new", "message_id", "address_token", "subject_tag", "linked", "staff_notice"
+    how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
     rating: str | None = None
     speaker: Speaker = Speaker.CUSTOMER
 
@@ -62,15 +62,11 @@ class Receiver:
     async def receive(
         self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
     ) -> Outcome:
-        case, how, staff_recipient = await self._find_case(session, msg)
-        if case is not None and msg.contact_id is None:
-            staff_id = await staff_sender(session, msg)
-            if staff_id is None and staff_recipient is not None:
-                staff_id = await _staff_by_address(session, staff_recipient)
-            if staff_id is not None or staff_recipient is not None:
-                # (a) staff: an internal note by that person; no contact is made for them.
-                await self._add_staff_note(session, case, msg, staff_id, now, inbound_id)
-                return Outcome(case, False, how, speaker=Speaker.STAFF)
+        case, how = await self._find_case(session, msg)
+        if case is not None and msg.contact_id is None and (staff_id := await staff_sender(session, msg)) is not None:
+            # (a) staff: an internal note by that person; no contact is made for them.
+            await self._add_staff_note(session, case, msg, staff_id, now, inbound_id)
+            return Outcome(case, False, how, speaker=Speaker.STAFF)
         contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
         if contact is None:
             contact, _ = await archive.contact_for(
@@ -85,7 +81,7 @@ class Receiver:
                 # The unassigned pool is not one customer: there the tag must come from the contact itself.
                 or (
                     (contact.id is None or case.contact_id != contact.id)
-                    and await _is_unassigned(session, case.customer_id)
+                    and await is_unassigned(session, case.customer_id)
                 )
             )
         ):
@@ -103,43 +99,39 @@ class Receiver:
         rating = await self._follow_up(session, case, msg, now)
         return Outcome(case, False, how, rating)
 
-    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str, str | None]:
-        """The case `msg` belongs to, how it was found, and the recipient of the staff notice it
-        answers (None when it answers none)."""
+    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
         hints = msg.hints
         if hints.message_ids:
             ids = list(hints.message_ids)
             in_batch = _batch_messages(session)
             for mid in ids:
                 if mid in in_batch:
-                    return in_batch[mid], "message_id", None
+                    return in_batch[mid], "message_id"
             await prefetch_threads(session, ids)  # nothing to do when the batch's lookup had them
             known: dict[str, _Named] = session.info[_THREADS]
             # A message of the case first, else a notice we sent on it; in the order the mail names them.
             case_id = next((n.by_message for mid in ids if (n := known[mid]).by_message is not None), None)
+            if case_id is None:
+                case_id = next((n.by_notice for mid in ids if (n := known[mid]).by_notice is not None), None)
             if case_id is not None:
-                return await session.get(Case, case_id), "message_id", None
-            notice = next((n for mid in ids if (n := known[mid]).by_notice is not None), None)
-            if notice is not None and notice.by_notice is not None:
-                how = "staff_notice" if notice.staff_recipient is not None else "message_id"
-                return await session.get(Case, notice.by_notice), how, notice.staff_recipient
+                return await session.get(Case, case_id), "message_id"
             for mid in ids:
                 ref = self.signer.reference_from_message_id(mid)
                 if ref and (case := await _by_reference(session, ref)):
-                    return case, "message_id", None
+                    return case, "message_id"
         if hints.address_token:
             ref = self.signer.verify_case_token(hints.address_token)
             if ref and (case := await _by_reference(session, ref)):
-                return case, "address_token", None
+                return case, "address_token"
         if hints.subject_reference:
             case = await _by_reference(session, hints.subject_reference.upper())
             if case is not None:
-                return case, "subject_tag", None
+                return case, "subject_tag"
         if hints.case_reference:
             case = await _by_reference(session, hints.case_reference.upper())
             if case is not None and await _is_own_case(session, case, msg):
-                return case, "case_reference", None
-        return None, "new", None
+                return case, "case_reference"
+        return None, "new"
 
     async def _open(
         self, session: AsyncSession, msg: IntakeMessage, contact: Contact, now: datetime, linked_to: Case | None
@@ -308,8 +300,7 @@ class Receiver:
 
     async def thread_of(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
         """The case `receive` would thread msg to, and how; writes nothing (cases/services/holds.py)."""
-        case, how, _ = await self._find_case(session, msg)
-        return case, how
+        return await self._find_case(session, msg)
 
 
 _THREADS = "kefu_known_threads"  # session.info: Message-ID -> _Named, for the ids mails named
@@ -321,7 +312,6 @@ class _Named:
 
     by_message: int | None
     by_notice: int | None
-    staff_recipient: str | None = None  # the notice went to staff, at this address
 
 
 # Values in one IN list: far below the bound parameters a statement may have (32,766 in
@@ -347,7 +337,6 @@ async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> Non
         return
     by_message: dict[str | None, int] = {}
     by_notice: dict[str | None, int | None] = {}
-    staff_recipients: dict[str | None, str] = {}
     for part in _chunks(wanted):
         for mid, case_id in (
             await session.execute(
@@ -355,27 +344,20 @@ async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> Non
             )
         ).all():
             by_message.setdefault(mid, case_id)
-        for mid, noticed, audience, recipient in (
+        for mid, noticed in (
             await session.execute(
-                select(Delivery.message_id, Delivery.case_id, Delivery.audience, Delivery.recipient).where(
+                select(Delivery.message_id, Delivery.case_id).where(
                     Delivery.message_id.in_(part), Delivery.case_id.is_not(None)
                 )
             )
         ).all():
             by_notice.setdefault(mid, noticed)
-            if audience == "staff":
-                staff_recipients.setdefault(mid, recipient)
     for mid in wanted:
-        known[mid] = _Named(by_message.get(mid), by_notice.get(mid), staff_recipients.get(mid))
+        known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
     case_ids = set(by_message.values()) | {c for c in by_notice.values() if c is not None}
     for ids in _chunks(case_ids):
         loaded = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
         session.info.setdefault("kefu_known_cases", []).extend(loaded)
-
-
-async def _staff_by_address(session: AsyncSession, address: str) -> int | None:
-    found = await session.execute(select(User.id).where(User.email == address, User.active.is_(True)).limit(1))
-    return found.scalar_one_or_none()
 
 
 async def _by_reference(session: AsyncSession, reference: str) -> Case | None:
@@ -396,12 +378,6 @@ async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) ->
             .limit(1)
         )
     ).first() is not None
-
-
-async def _is_unassigned(session: AsyncSession, customer_id: int) -> bool:
-    from cases.store.models import Customer
-
-    return bool((await session.execute(select(Customer.is_unassigned).where(Customer.id == customer_id))).scalar())
 
 
 def _batch_messages(session: AsyncSession) -> dict[str, Case]:

@@ -1,7 +1,8 @@
 """Who is speaking: one order for every inbound message (intake rules, "who is speaking").
 
-(a) A staff account's address, or a reply to a notice we sent to staff: staff. What they write
-    is an internal note by that person, never a customer message, and makes no contact.
+(a) A staff account's address: staff. What they write is an internal note by that person,
+    never a customer message, and makes no contact. (Staff notices keep no Message-ID yet, so
+    a reply to one from an address that is no staff account's is not recognised as staff.)
 (b) The case's own contact, or a contact of the case's customer when that customer is a known
     company (not the "unassigned" bucket of strangers): the customer.
 (c) Anyone else: a third party. The message joins the case, flagged for staff; it rates,
@@ -41,15 +42,18 @@ async def customer_side(session: AsyncSession, case: Case, contact: Contact) -> 
     """The customer (the case's contact or a colleague at the same known company) or a third party."""
     if contact.id is not None and contact.id == case.contact_id:
         return Speaker.CUSTOMER
-    if contact.customer_id == case.customer_id and case.customer_id not in await _unassigned(session):
+    if contact.customer_id == case.customer_id and not await is_unassigned(session, case.customer_id):
         return Speaker.CUSTOMER
     return Speaker.THIRD_PARTY
 
 
-async def _unassigned(session: AsyncSession) -> set[int]:
+async def is_unassigned(session: AsyncSession, customer_id: int) -> bool:
+    """Whether the customer is a bucket of strangers (read once per unit of work)."""
     found: set[int] | None = session.info.get(_UNASSIGNED)
     if found is None:
         found = session.info[_UNASSIGNED] = set(
             (await session.execute(select(Customer.id).where(Customer.is_unassigned.is_(True)))).scalars()
         )
-    return found
+    # The archive makes the bucket when the first stranger of a batch writes (its id in
+    # "kefu_unassigned"), possibly after this set was read.
+    return customer_id in found or customer_id == session.info.get("kefu_unassigned")
