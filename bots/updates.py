@@ -12,6 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.clock import Clock
+from cases.domain.meter import NO_METER, Meter, Tally
 from cases.store.db import Database
 from cases.store.models import TelegramUpdate, UpdateStatus
 from cases.store.upsert import insert_ignore
@@ -46,9 +47,10 @@ def _without_nul(value: Any) -> Any:
 
 
 class UpdateStore:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, meter: Meter = NO_METER) -> None:
         self.db = db
         self.clock = clock
+        self.meter = meter
 
     async def store(self, payloads: list[dict[str, Any]]) -> int:
         """Commit the updates; returns how many were new. Raises on a database failure."""
@@ -74,6 +76,8 @@ class UpdateStore:
                     log.info("telegram update %d: seen before, not handled again", update_id)
                 else:
                     new += 1
+        self.meter.count(Tally.TELEGRAM_UPDATE, new, outcome="stored")
+        self.meter.count(Tally.TELEGRAM_UPDATE, len(payloads) - new, outcome="duplicate")
         return new
 
     async def lease(self, limit: int = 50) -> list[TelegramUpdate]:
@@ -105,6 +109,7 @@ class UpdateStore:
     async def processed(self, update_id: int) -> None:
         async with self.db.unit_of_work() as s:
             await mark_processed(s, update_id, self.clock())
+        self.meter.count(Tally.TELEGRAM_UPDATE, outcome="handled")
 
     async def failed(self, row: TelegramUpdate, error: str) -> None:
         """Our fault: try again shortly, a few times; then keep it as failed with the error."""
@@ -122,6 +127,7 @@ class UpdateStore:
                     lease_until=now + timedelta(seconds=10 * attempts),
                 )
             )
+        self.meter.count(Tally.TELEGRAM_UPDATE, outcome="failed")
 
 
 async def mark_processed(s: AsyncSession, update_id: int, now: datetime) -> None:

@@ -14,6 +14,7 @@ from bots.sender import Limiter, Sender
 from bots.updates import UpdateStore
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel
+from cases.domain.meter import NO_METER, Meter
 from cases.domain.tokens import Signer
 from cases.services.case_service import CaseService
 from cases.settings import Settings
@@ -43,8 +44,9 @@ class TelegramParts:
     """The sender and link tokens exist before the case service (the dispatcher needs the
     channel); the bot itself is made once the service exists."""
 
-    def __init__(self, settings: Settings, db: Database, clock: Clock, signer: Signer) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock, signer: Signer, meter: Meter = NO_METER) -> None:
         self.settings = settings
+        self.meter = meter
         self.application = build_application(settings)
         self.sender = Sender(
             self.application.bot, Limiter(settings.telegram_per_second, settings.telegram_per_chat_seconds)
@@ -79,4 +81,6 @@ class TelegramParts:
 
     def bot(self, service: CaseService, poll_seconds: float) -> TelegramBot:
         deps = Deps(self.db, service, self.clock, self.application.bot, self.sender, self.links, DOWNLOAD_LIMIT)
-        return TelegramBot(self.settings, self.application, deps, UpdateStore(self.db, self.clock), poll_seconds)
+        return TelegramBot(
+            self.settings, self.application, deps, UpdateStore(self.db, self.clock, self.meter), poll_seconds
+        )

@@ -9,6 +9,7 @@ optional TOML file (``KEFU_CONFIG``) supplies the same keys in lower case withou
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -81,6 +82,26 @@ def time_zone(name: str, raw: str) -> str:
 
 def path(name: str, raw: str) -> Path:
     return Path(raw)
+
+
+def networks(name: str, raw: str) -> tuple[str, ...]:
+    """`127.0.0.0/8,::1` (addresses or networks), or `none`."""
+    if raw.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(str(ipaddress.ip_network(n.strip(), strict=False)) for n in raw.split(",") if n.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} must list addresses or networks such as 127.0.0.0/8, or none: {exc}") from None
+
+
+def choice(*allowed: str) -> Parse:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
 
 
 def _auto(parse: Parse, auto: Callable[[], Any]) -> Parse:
@@ -165,6 +186,18 @@ class Settings:
         "`DEBUG`, `INFO`, `WARNING`, …; aiosmtpd's line per SMTP command (with the addresses) is "
         "logged only at `DEBUG` (`kefu/logs.py`)",
         upper,
+    )
+    log_format: str = setting(
+        "text",
+        "`text` (a line for a person) or `json` (one JSON object a line for a log collector: time, level, "
+        "logger, message, and the record's extras; docs/operating.md)",
+        choice("text", "json"),
+    )
+    metrics_allow: tuple[str, ...] = setting(
+        ("127.0.0.0/8", "::1/128"),
+        "peers that may read `GET /metrics` without a token (comma-separated addresses or networks, or "
+        "`none`); anyone else needs an admin's API token. The socket's peer counts, never `X-Forwarded-For`",
+        networks,
     )
     parse_workers: int = setting(
         None,

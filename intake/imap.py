@@ -26,6 +26,7 @@ from typing import Any
 
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel
+from cases.domain.meter import NO_METER, Meter, Tally
 from intake.imap_client import FolderState, ImapDropped, ImapMailbox, ImapSetupError
 from intake.imap_config import ImapConfig
 from intake.imap_cursor import Cursor, CursorStore
@@ -79,8 +80,10 @@ class ImapPoller:
         *,
         mailbox_factory: Callable[[ImapConfig], ImapMailbox] = ImapMailbox,
         use_idle: bool = True,
+        meter: Meter = NO_METER,
     ) -> None:
         self.config = config
+        self.meter = meter
         self.inbox = inbox
         self.cursors = cursors
         self.reporter = reporter
@@ -223,6 +226,7 @@ class ImapPoller:
 
     async def _store(self, raw: bytes, uid: int) -> bool:
         message_id, key = dedupe_key(raw)
+        self.meter.count(Tally.MAIL_RECEIVED, source="imap")
         result = await self.inbox.put(
             RawInput(
                 channel=Channel.EMAIL,

@@ -18,6 +18,7 @@ from sqlalchemy import insert
 
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel
+from cases.domain.meter import NO_METER, Meter, Tally
 from cases.store.db import Database
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.base import clip
@@ -65,9 +66,15 @@ def envelope_values(message_id: str | None, envelope_from: str) -> dict[str, str
 
 class Inbox:
     def __init__(
-        self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None, max_batch: int = 200
+        self,
+        db: Database,
+        clock: Clock,
+        on_stored: Callable[[], None] = lambda: None,
+        max_batch: int = 200,
+        meter: Meter = NO_METER,
     ) -> None:
         self.db = db
+        self.meter = meter
         self.clock = clock
         self.on_stored = on_stored
         self.max_batch = max_batch
@@ -178,6 +185,9 @@ class Inbox:
             # The first of two identical inputs in one batch gets the row; the second is a duplicate.
             row_id = stored.pop(p.item.dedupe_key, None)
             results.append(Stored(row_id, row_id is None))
-        if any(not r.duplicate for r in results):
+        duplicates = sum(r.duplicate for r in results)
+        self.meter.count(Tally.MAIL_DUPLICATE, duplicates)
+        self.meter.count(Tally.MAIL_STORED, len(results) - duplicates)
+        if duplicates < len(results):
             self.on_stored()
         return results

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.archive.lookup import prefetch_contacts
 from cases.domain.clock import Clock
+from cases.domain.meter import NO_METER, Meter, Tally
 from cases.services.case_service import CaseService
 from cases.services.receiving import prefetch_threads
 from cases.services.wakeup import run_rounds
@@ -68,8 +69,10 @@ class MailProcessor:
         poll_seconds: float = 5.0,
         pool: ParsePool | None = None,
         gather_seconds: float = GATHER_SECONDS,
+        meter: Meter = NO_METER,
     ) -> None:
         self.db = db
+        self.meter = meter
         self.service = service
         self.clock = clock
         self.prefix = reference_prefix
@@ -134,9 +137,14 @@ class MailProcessor:
                 await self._mark(s, marks)
         except Exception:
             log.exception("processor: batch rolled back; retrying each message alone")
-            return await self._one_by_one()
+            return self._counted(await self._one_by_one())
         self.service.committed()
-        return BatchResult(len(marks), sum(m.quarantined for m in marks))
+        return self._counted(BatchResult(len(marks), sum(m.quarantined for m in marks)))
+
+    def _counted(self, result: BatchResult) -> BatchResult:
+        self.meter.count(Tally.MAIL_PROCESSED, result.processed)
+        self.meter.count(Tally.MAIL_QUARANTINED, result.quarantined)
+        return result
 
     async def _pending(self, limit: int, after: int = 0) -> list[RawRow]:
         m = InboundMessage

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from cases.domain.enums import Channel
+from cases.domain.meter import NO_METER, Meter, Tally
 from intake.inbox import Inbox, RawInput
 from intake.mailkey import dedupe_key
 from intake.smtp_data import ChunkedDataSMTP
@@ -31,8 +32,9 @@ def redact(address: str) -> str:
 
 
 class IntakeHandler:
-    def __init__(self, inbox: Inbox, domains: tuple[str, ...], local_part: str) -> None:
+    def __init__(self, inbox: Inbox, domains: tuple[str, ...], local_part: str, meter: Meter = NO_METER) -> None:
         self.inbox = inbox
+        self.meter = meter
         self.domains = frozenset(d.lower() for d in domains)
         self.local_part = local_part.lower()
 
@@ -66,6 +68,7 @@ class IntakeHandler:
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes):
             raw = str(raw).encode("utf-8", "surrogateescape")
+        self.meter.count(Tally.MAIL_RECEIVED, source="smtp")
         try:
             message_id, key = dedupe_key(raw)
             stored = await self.inbox.put(
@@ -80,6 +83,7 @@ class IntakeHandler:
             )
         except Exception:
             log.exception("could not store mail from %s; answered 451", redact(envelope.mail_from or ""))
+            self.meter.count(Tally.MAIL_TEMPFAIL)
             return "451 4.3.0 Temporary failure storing the message, please try again later"
         if stored.duplicate:
             log.info("duplicate mail %s accepted again, stored once", message_id)
@@ -88,6 +92,7 @@ class IntakeHandler:
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error: %r", error)
+        self.meter.count(Tally.MAIL_TEMPFAIL)
         return "451 4.3.0 Temporary local problem, please try again later"
 
 
@@ -106,11 +111,11 @@ def create_smtp_factory(handler: IntakeHandler, hostname: str, max_bytes: int) -
     return factory
 
 
-async def start_smtp_server(inbox: Inbox, settings: Settings) -> asyncio.base_events.Server:
+async def start_smtp_server(inbox: Inbox, settings: Settings, meter: Meter = NO_METER) -> asyncio.base_events.Server:
     """SMTP intake as the settings say (listen address, our domains and local part, the size
-    limit), storing into `inbox`."""
+    limit), storing into `inbox`, counting through `meter`."""
     s = settings
-    handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part)
+    handler = IntakeHandler(inbox, s.mail_domains, s.service_local_part, meter)
     host, port = s.smtp_listen
     loop = asyncio.get_running_loop()
     server = await loop.create_server(

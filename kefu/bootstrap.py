@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cases.archive.admin import ArchiveService
 from cases.domain.clock import Clock, utcnow
+from cases.domain.meter import Meter
 from cases.domain.tokens import Signer
 from cases.services.case_service import CaseService
 from cases.services.documents import DocumentTexts
@@ -26,6 +27,7 @@ from intake.imap_config import imap_config
 from intake.inbox import Inbox
 from intake.parse_pool import ParsePool
 from intake.processor import MailProcessor
+from kefu.metrics import Metrics
 from notifications.dispatcher import ChannelSender, ContextExtra, Dispatcher
 from notifications.render import Renderer
 from notifications.transports import MailTransport, transport_from_url
@@ -59,6 +61,8 @@ class Kefu:
     archive: ArchiveService
     documents: DocumentTexts  # text read from faxes and scans after their case is stored
     poll_seconds: float
+    # The Prometheus registry of this process; the adapters above count through it (its `Meter`).
+    metrics: Metrics
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
     telegram_links: LinkTokens | None = None
@@ -73,9 +77,10 @@ def bootstrap(
     settings = settings.with_secret()
     db = Database(make_engine(settings.sqlalchemy_url))
     signer = Signer(settings.secret_key)
+    metrics = Metrics()
     senders: dict[str, ChannelSender] = {}
     extras: dict[tuple[str, str, str], ContextExtra] = {}
-    telegram = _telegram_parts(settings, db, clock, signer, senders, extras)
+    telegram = _telegram_parts(settings, db, clock, signer, senders, extras, metrics)
     dispatcher = Dispatcher(
         db,
         settings,
@@ -86,6 +91,7 @@ def bootstrap(
         poll_seconds=poll_seconds,
         senders=senders,
         context_extras=extras,
+        meter=metrics,
     )
     service = CaseService(db, settings, signer, clock, on_commit=dispatcher.wake)
     processor = MailProcessor(
@@ -95,10 +101,11 @@ def bootstrap(
         settings.reference_prefix,
         poll_seconds=poll_seconds,
         pool=ParsePool(settings.parse_workers, settings.reference_prefix, site_rules(settings.fax_gateways)),
+        meter=metrics,
     )
-    inbox = Inbox(db, clock, on_stored=processor.wake)
+    inbox = Inbox(db, clock, on_stored=processor.wake, meter=metrics)
     reader = DocTextReader(settings.ocr_languages, settings.ocr_timeout_seconds)
-    imap = _imap_poller(settings, db, clock, inbox)
+    imap = _imap_poller(settings, db, clock, inbox, metrics)
     return Kefu(
         settings=settings,
         db=db,
@@ -113,6 +120,7 @@ def bootstrap(
         archive=ArchiveService(db, clock),
         documents=DocumentTexts(db, clock, reader.read, poll_seconds=poll_seconds),
         poll_seconds=poll_seconds,
+        metrics=metrics,
         imap=imap,
         telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,
@@ -127,6 +135,7 @@ def _telegram_parts(
     signer: Signer,
     senders: dict[str, ChannelSender],
     extras: dict[tuple[str, str, str], ContextExtra],
+    meter: Meter,
 ) -> TelegramParts | None:
     """The Telegram delivery channel for the dispatcher, and the bot's parts when
     KEFU_TELEGRAM_TOKEN is set (the bot itself is made once the case service exists)."""
@@ -138,13 +147,13 @@ def _telegram_parts(
         return None
     from bots.wiring import TelegramParts
 
-    parts = TelegramParts(settings, db, clock, signer)
+    parts = TelegramParts(settings, db, clock, signer, meter)
     senders["telegram"] = parts.channel
     extras[("customer", "case_opened", "email")] = parts.invite
     return parts
 
 
-def _imap_poller(settings: Settings, db: Database, clock: Clock, inbox: Inbox) -> ImapPoller | None:
+def _imap_poller(settings: Settings, db: Database, clock: Clock, inbox: Inbox, meter: Meter) -> ImapPoller | None:
     """The IMAP mailbox poller, only when KEFU_IMAP_URL is set (a bad URL fails here, at start)."""
     config = imap_config(settings)
     if config is None:
@@ -153,4 +162,4 @@ def _imap_poller(settings: Settings, db: Database, clock: Clock, inbox: Inbox) -
     from intake.imap_cursor import CursorStore
     from intake.imap_oversize import OversizeReporter
 
-    return ImapPoller(config, inbox, CursorStore(db, clock), OversizeReporter(db, clock), clock)
+    return ImapPoller(config, inbox, CursorStore(db, clock), OversizeReporter(db, clock), clock, meter=meter)

@@ -146,7 +146,7 @@ async def _smtp(kefu: Kefu) -> AsyncIterator[object]:
     from intake.smtp import close_smtp_server, start_smtp_server
 
     try:
-        server = await start_smtp_server(kefu.inbox, kefu.settings)
+        server = await start_smtp_server(kefu.inbox, kefu.settings, kefu.metrics)
     except OSError as exc:
         raise ListenError("KEFU_SMTP_LISTEN", kefu.settings.smtp_listen, exc) from exc
     try:

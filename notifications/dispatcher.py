@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel, Direction
+from cases.domain.meter import NO_METER, Measure, Meter, Tally
 from cases.domain.tokens import Signer
 from cases.services.wakeup import run_rounds
 from cases.settings import Settings
@@ -106,8 +107,10 @@ class Dispatcher:
         poll_seconds: float = 5.0,
         senders: dict[str, ChannelSender] | None = None,
         context_extras: dict[tuple[str, str, str], ContextExtra] | None = None,
+        meter: Meter = NO_METER,
     ) -> None:
         self.db = db
+        self.meter = meter
         self.senders = senders or {}  # channel -> sender, for channels other than email
         # (audience, template, channel) -> more template context for that notice
         self.context_extras = context_extras or {}
@@ -233,7 +236,23 @@ class Dispatcher:
             # Also when a notice raised something unexpected: what was sent is recorded.
             if outcomes or handed_back:
                 await self._record(outcomes, handed_back)
+                self._count(batch, outcomes)
         return len(ids) - len(handed_back)
+
+    def _count(self, batch: Batch, outcomes: list[_Outcome]) -> None:
+        """Once recorded: each result by its channel, and each send's lag from when it was due
+        (fanned out, or its retry's time): a dispatcher that falls behind shows there."""
+        deliveries = {j.delivery.id: j.delivery for j in batch.jobs}
+        for o in outcomes:
+            d = deliveries[o.delivery_id]
+            channel = str(d.channel)
+            if o.status is DeliveryStatus.SENT:
+                self.meter.count(Tally.NOTICE_SENT, channel=channel)
+                self.meter.observe(Measure.NOTICE_LAG, (o.at - d.next_attempt_at).total_seconds(), channel=channel)
+            else:
+                self.meter.count(
+                    Tally.NOTICE_DEAD if o.status is DeliveryStatus.DEAD else Tally.NOTICE_FAILED, channel=channel
+                )
 
     async def _deliver(self, batch: Batch, job: Job) -> _Outcome:
         d, case, context = job.delivery, job.case, job.context

@@ -28,10 +28,12 @@ from kefu.web.api import support as keys
 from kefu.web.api.access import ACCESS, Open, describe
 from kefu.web.api.routes import add_routes
 from kefu.web.api.support import ACTOR, RequestError
+from kefu.web.metrics_view import add_metrics_route, timing
 
 if TYPE_CHECKING:
     from bots.links import LinkTokens
     from kefu.bootstrap import Kefu
+    from kefu.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,7 @@ class WebServices:
     refan_event: Callable[[int], Awaitable[Any]]
     telegram_links: LinkTokens | None
     channel_status: dict[str, Callable[[], dict[str, Any]]]
+    metrics: Metrics
 
 
 def web_services(kefu: Kefu) -> WebServices:
@@ -167,13 +170,15 @@ def web_services(kefu: Kefu) -> WebServices:
         refan_event=kefu.dispatcher.refan,
         telegram_links=kefu.telegram_links,
         channel_status=kefu.channel_status,
+        metrics=kefu.metrics,
     )
 
 
 def create_app(services: WebServices) -> web.Application:
     """The web application of one kefu instance (REST API under /api/v1); each service under
-    its own key, so that a handler reads only what it uses."""
-    app = web.Application(middlewares=[errors, auth])
+    its own key, so that a handler reads only what it uses. Every request is timed by its route
+    (the outermost middleware); `GET /metrics` shows it (kefu/web/metrics_view.py)."""
+    app = web.Application(middlewares=[timing(services.metrics), errors, auth])
     app[keys.SETTINGS] = services.settings
     app[keys.DB] = services.db
     app[keys.CLOCK] = services.clock
@@ -186,4 +191,5 @@ def create_app(services: WebServices) -> web.Application:
     app[keys.TELEGRAM_LINKS] = services.telegram_links
     app[keys.CHANNEL_STATUS] = services.channel_status
     add_routes(app)
+    add_metrics_route(app, services.metrics)
     return app
