@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Callable
 
 from cases.domain.errors import CaseError
 from cases.settings import Settings, SettingsError
@@ -22,14 +23,23 @@ log = logging.getLogger("kefu")
 FIRST_ADMIN_ROLES = ["admin", "approver", "sales", "quality"]
 
 
+def announcer(settings: Settings) -> Callable[[str], None]:
+    """How `kefu serve` and `kefu db upgrade` say what they do: printed for a person, or, with
+    KEFU_LOG_FORMAT=json, as log records, so that a log collector reads nothing but JSON lines."""
+    if settings.log_format == "json":
+        return lambda line: log.info("%s", line.removeprefix("kefu: "))
+    return lambda line: print(line, flush=True)
+
+
 async def _prepare(settings: Settings, quiet: bool = False) -> None:
     """Create or upgrade the schema and seed the departments of the procedure."""
     from cases.services.users import seed_departments
     from cases.store.db import Database, make_engine
     from cases.store.migrate import upgrade_async
 
+    say = announcer(settings)
     if not quiet:
-        print(f"kefu: database {_redact_url(settings.sqlalchemy_url)}: upgrading schema ...", flush=True)
+        say(f"kefu: database {_redact_url(settings.sqlalchemy_url)}: upgrading schema ...")
     await upgrade_async(settings.sqlalchemy_url)
     db = Database(make_engine(settings.sqlalchemy_url))
     try:
@@ -37,7 +47,7 @@ async def _prepare(settings: Settings, quiet: bool = False) -> None:
     finally:
         await db.dispose()
     if not quiet:
-        print(f"kefu: schema up to date; {added} department(s) added", flush=True)
+        say(f"kefu: schema up to date; {added} department(s) added")
 
 
 def _redact_url(url: str) -> str:
@@ -52,22 +62,22 @@ async def _first_admin(settings: Settings) -> None:
     from cases.services.users import Users
     from cases.store.db import Database, make_engine
 
+    say = announcer(settings)
     db = Database(make_engine(settings.sqlalchemy_url))
     try:
         users = Users(db, utcnow)
         if await users.list():
-            print("kefu: staff accounts exist. New API token: kefu token create USERNAME", flush=True)
+            say("kefu: staff accounts exist. New API token: kefu token create USERNAME")
             return
         password = secrets.token_urlsafe(12)
         await users.add("admin", display_name="Administrator", roles=FIRST_ADMIN_ROLES, password=password)
         token = await users.create_token("admin", "first start")
-        print("kefu: created the first staff account (shown once, keep it safe):", flush=True)
-        print(f"  user: admin   password: {password}   roles: {', '.join(FIRST_ADMIN_ROLES)}")
-        print(f"  API token: {token.token}")
-        print(
+        say("kefu: created the first staff account (shown once, keep it safe):")
+        say(f"  user: admin   password: {password}   roles: {', '.join(FIRST_ADMIN_ROLES)}")
+        say(f"  API token: {token.token}")
+        say(
             f"  try: curl -H 'Authorization: Bearer {token.token}' "
-            f"http://{settings.http_listen[0]}:{settings.http_listen[1]}/api/v1/cases",
-            flush=True,
+            f"http://{settings.http_listen[0]}:{settings.http_listen[1]}/api/v1/cases"
         )
     finally:
         await db.dispose()
@@ -84,34 +94,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(_prepare(settings))
     asyncio.run(_first_admin(settings))
     s = settings
-    print(
+    say = announcer(s)
+    say(
         f"kefu: SMTP intake on {s.smtp_listen[0]}:{s.smtp_listen[1]} for "
         f"{s.service_local_part}@{{{', '.join(s.mail_domains)}}}",
-        flush=True,
     )
-    print(
+    say(
         f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 (OpenAPI: /api/v1/openapi.json)",
-        flush=True,
     )
-    print(
+    say(
         "kefu: outgoing mail "
         + (
             f"via relay {_redact_url(s.outgoing_smtp)}"
             if s.outgoing_smtp and "://" in s.outgoing_smtp
             else f"written to {s.outgoing_folder}/ (set KEFU_OUTGOING_SMTP for a relay)"
         ),
-        flush=True,
     )
     from intake.imap_config import imap_config
 
     imap = imap_config(s)  # a bad KEFU_IMAP_URL stops here, before anything runs
-    print(
+    say(
         f"kefu: IMAP mailbox {imap.label} ({'moved to ' + imap.move_to if imap.move_to else 'flagged'} after import)"
         if imap
         else "kefu: IMAP mailbox off (no KEFU_IMAP_URL)",
-        flush=True,
     )
-    print(
+    say(
         "kefu: Telegram bot "
         + (
             f"on ({'webhook ' + s.telegram_webhook_url if s.telegram_webhook_url else 'long polling'}; "
@@ -119,10 +126,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if s.telegram_token
             else "off (no KEFU_TELEGRAM_TOKEN)"
         ),
-        flush=True,
     )
     if parts != ALL:
-        print(f"kefu: running only {', '.join(sorted(parts))}", flush=True)
+        say(f"kefu: running only {', '.join(sorted(parts))}")
     asyncio.run(serve(settings, parts))
     return 0
 
@@ -306,11 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings_level = Settings.from_env().log_level
+        settings = Settings.from_env()
     except SettingsError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings_level)
+    logs.configure(settings.log_level, fmt=settings.log_format)
     try:
         return int(args.fn(args) or 0)
     except (CaseError, SettingsError) as exc:
