@@ -10,6 +10,8 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
 
 from cases.domain.errors import CaseError
 from cases.settings import Settings, SettingsError
@@ -17,6 +19,10 @@ from kefu import logs
 from kefu.bootstrap import Kefu
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
+from kefu.cli.ops import add_ops_commands
+
+if TYPE_CHECKING:
+    from kefu.parts import Part
 
 log = logging.getLogger("kefu")
 
@@ -84,13 +90,23 @@ async def _first_admin(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kefu.parts import ALL, parse_parts, serve
+    from kefu.backup import serving, sqlite_file
+    from kefu.parts import ALL, parse_parts
 
     try:
         parts = parse_parts(args.only) if args.only else ALL
     except ValueError as exc:
         raise SettingsError(f"--only: {exc}") from None
     settings = settings_from_env()
+    database = sqlite_file(settings.sqlalchemy_url)
+    # Held while kefu serves: `kefu restore` refuses to write under a running kefu (kefu/backup.py).
+    with serving(database) if database is not None else nullcontext():
+        return _serve(settings, parts)
+
+
+def _serve(settings: Settings, parts: frozenset[Part]) -> int:
+    from kefu.parts import ALL, serve
+
     asyncio.run(_prepare(settings))
     asyncio.run(_first_admin(settings))
     s = settings
@@ -306,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("reference")
     show.set_defaults(fn=cmd_case_show)
     add_log_commands(sub)  # kefu log phone|letter|visit|survey
+    add_ops_commands(sub)  # kefu backup PATH, kefu restore PATH
     return p
 
 
