@@ -267,3 +267,24 @@ def test_the_imap_mailbox_shows_its_state_and_last_poll(kefu: Kefu) -> None:
     assert value(samples, "kefu_imap_connected") == 0
     assert value(samples, "kefu_imap_state", state="error") == 1
     assert ("kefu_imap_last_poll_timestamp_seconds", frozenset()) not in samples
+
+
+async def test_every_metric_is_in_the_table_of_docs_operating(kefu: Kefu) -> None:
+    from pathlib import Path
+
+    from cases.queries.operations import backlog
+
+    async with kefu.db.reader() as s:
+        waiting = await backlog(s, kefu.clock())
+    imap = {"imap": lambda: {"state": "running", "last_check": kefu.clock().isoformat()}}
+    text = kefu.metrics.render(waiting, imap).decode()
+    docs = (Path(__file__).parent.parent / "docs" / "operating.md").read_text()
+    shown = {name if kind != "counter" else f"{name}_total" for name, kind in _kinds(text)}
+    missing = sorted(n for n in shown if f"| `{n}` |" not in docs)
+    assert len(shown) >= 20 and missing == [], f"docs/operating.md, 'Metrics', lacks {missing}"
+
+
+def _kinds(text: str) -> Iterator[tuple[str, str]]:
+    for family in text_string_to_metric_families(text):
+        if family.name.startswith("kefu_") and not family.name.endswith("_created"):  # a counter's start time
+            yield family.name, family.type
