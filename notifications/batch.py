@@ -29,6 +29,8 @@ class Job:
     delivery: Delivery
     case: Case
     context: dict[str, Any]
+    # Files a customer mail carries: [{sha256, filename, content_type}] from the event's payload.
+    attachments: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -87,7 +89,8 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
             tz,
             console_url,
         )
-        batch.jobs.append(Job(d, case, context))
+        files = ((event.payload or {}).get("attachments") or []) if d.audience == "customer" else []
+        batch.jobs.append(Job(d, case, context, list(files)))
     threaded = sorted({j.case.id for j in batch.jobs if j.delivery.audience == "customer"})
     if threaded:
         batch.threads = {case_id: [] for case_id in threaded}
