@@ -270,7 +270,7 @@ class Dispatcher:
         """The bytes of a notice's files (evidence of a warranty decision), read when it is sent."""
         async with self.db.reader() as s:
             found = await s.execute(select(Blob.sha256, Blob.data).where(Blob.sha256.in_({f["sha256"] for f in files})))
-            data = dict(found.tuples().all())
+            data: dict[str, bytes] = {sha: blob for sha, blob in found}
         return tuple(
             MailAttachment(f["filename"], f["content_type"], data[f["sha256"]]) for f in files if f["sha256"] in data
         )
