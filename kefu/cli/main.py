@@ -16,6 +16,7 @@ from kefu import logs
 from kefu.bootstrap import Kefu
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
+from kefu.cli.quality import add_quality_commands
 
 log = logging.getLogger("kefu")
 
@@ -300,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("reference")
     show.set_defaults(fn=cmd_case_show)
     add_log_commands(sub)  # kefu log phone|letter|visit|survey
+    add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
     return p
 
 
