@@ -48,7 +48,14 @@ class Quality:
         return outcome.reference
 
     async def receive(
-        self, subject: str, text: str, *, sender: str = CUSTOMER, in_reply_to: str | None = None, name: str = "张伟"
+        self,
+        subject: str,
+        text: str,
+        *,
+        sender: str = CUSTOMER,
+        in_reply_to: str | None = None,
+        address_token: str | None = None,
+        name: str = "张伟",
     ) -> Outcome:
         msg = IntakeMessage(
             channel=Channel.EMAIL,
@@ -61,7 +68,7 @@ class Quality:
             received_at=self.clock(),
             language=Language.ZH,
             message_id=f"{uuid.uuid4().hex}@{sender.split('@')[1]}",
-            hints=ThreadHints(message_ids=(in_reply_to,) if in_reply_to else ()),
+            hints=ThreadHints(message_ids=(in_reply_to,) if in_reply_to else (), address_token=address_token),
         )
         async with self.kefu.db.unit_of_work() as s:
             return await self.kefu.service.receive(s, msg)

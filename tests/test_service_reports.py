@@ -159,3 +159,36 @@ async def test_the_form_escapes_what_people_typed(quality: Quality) -> None:
     html = await form.text()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "待顾客代表确认" in html
+
+
+async def test_a_reply_that_keeps_only_the_reports_own_reply_address_confirms_it(quality: Quality) -> None:
+    api = quality.api
+    reference, report_id, _ = await _reviewed(quality)
+    (mail,) = quality.mails_to(CUSTOMER, "DFCPZL063A-2026-0001")
+    reply_to = str(mail["Reply-To"])
+    token = reply_to.split("+", 1)[1].split("@", 1)[0]
+    assert token == f"{reference.lower()}.sr{report_id}." + token.rsplit(".", 1)[1]
+    forged = token[:-1] + ("a" if token[-1] != "a" else "b")
+    stray = await quality.receive("服务报告单", "满意", address_token=forged)
+    assert stray.reference != reference  # a token we did not sign names nothing
+    outcome = await quality.receive("服务报告单", "一般", address_token=token)
+    assert (outcome.reference, outcome.rating) == (reference, "neutral")
+    (report,) = (await api.call("sales", "GET", f"/cases/{reference}/service-reports"))["items"]
+    assert (report["state"], report["confirmation_rating"], report["confirmed_how"]) == (
+        "confirmed",
+        "neutral",
+        "reply",
+    )
+
+
+def test_a_report_token_names_its_case_and_report_and_cannot_be_forged() -> None:
+    from cases.domain.tokens import Signer
+
+    signer, other = Signer("one"), Signer("two")
+    token = signer.report_token("FB-2026-000123", 42)
+    assert signer.verify_report_token(token) == ("FB-2026-000123", 42)
+    assert signer.address_reference(token) == "FB-2026-000123"
+    assert signer.address_reference(signer.case_token("FB-2026-000123")) == "FB-2026-000123"
+    assert other.verify_report_token(token) is None and other.address_reference(token) is None
+    assert signer.verify_report_token(token.replace(".sr42.", ".sr43.")) is None
+    assert signer.verify_case_token(token) is None  # not a case token: no other use of it

@@ -185,6 +185,7 @@ class ServiceReports:
                     now,
                     details=_details(report, self.tz),
                     message_id=report.confirmation_message_id,
+                    reply_token=self.signer.report_token(case.reference, report.id),
                 )
             elif event is not None:
                 emit(s, event, case, now, details=_details(report, self.tz))

@@ -98,7 +98,7 @@ class Receiver:
             self._third_party(session, case, msg, now)
             return Outcome(case, False, how, speaker=speaker)
         # A reply to a service report's own confirmation request answers the report, not the case.
-        if (on_report := await answer_to_report(session, case, msg, now)) is not None:
+        if (on_report := await answer_to_report(session, case, msg, now, self.signer)) is not None:
             return Outcome(case, False, how, on_report)
         rating = await self._follow_up(session, case, msg, now)
         return Outcome(case, False, how, rating)
@@ -124,7 +124,7 @@ class Receiver:
                 if ref and (case := await _by_reference(session, ref)):
                     return case, "message_id"
         if hints.address_token:
-            ref = self.signer.verify_case_token(hints.address_token)
+            ref = self.signer.address_reference(hints.address_token)
             if ref and (case := await _by_reference(session, ref)):
                 return case, "address_token"
         if hints.subject_reference:
