@@ -11,6 +11,7 @@ answer is read like the case rating (cases/services/satisfaction.py): 满意 / �
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
@@ -28,6 +29,8 @@ from cases.services.satisfaction import parse_satisfaction
 from cases.store.models import Case, ServiceReport
 
 UNCLEAR = "unclear"
+_REQUEST_ID = re.compile(r"kefu\.[^.@]+\.[^.@]+\.sr[0-9]{1,18}-[0-9a-f]+@")
+MAX_NAMED = 20  # a thread seldom holds more requests than this; the newest come first
 
 
 def _named_report(msg: IntakeMessage, case: Case, signer: Signer) -> ColumnElement[bool] | None:
@@ -35,8 +38,11 @@ def _named_report(msg: IntakeMessage, case: Case, signer: Signer) -> ColumnEleme
     its reply-address token (`service+fb-2026-000123.sr42.<sig>@`), or the report's Telegram
     button. None: it names none."""
     named: list[ColumnElement[bool]] = []
-    if msg.hints.message_ids:
-        named.append(ServiceReport.confirmation_message_id.in_(list(msg.hints.message_ids)))
+    # Only ids shaped like a report's request (service_report.py, `_message_id`): a reply's
+    # References may name thousands of ids, and most replies name no report at all (no query).
+    ours = [mid for mid in msg.hints.message_ids if _REQUEST_ID.match(mid)][:MAX_NAMED]
+    if ours:
+        named.append(ServiceReport.confirmation_message_id.in_(ours))
     token = signer.verify_report_token(msg.hints.address_token) if msg.hints.address_token else None
     if token is not None and token[0] == case.reference:
         named.append(ServiceReport.id == token[1])
