@@ -14,7 +14,7 @@ from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
-from kefu.web.api import openapi_channels, openapi_quality, openapi_telegram
+from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_telegram
 from kefu.web.api.cases import STEPS, Field
 from kefu.web.api.openapi_blocks import (
     ERRORS,
@@ -467,6 +467,7 @@ def _paths() -> Doc:
         **openapi_channels.paths(),
         **openapi_telegram.paths(),
         **openapi_quality.paths(),
+        **openapi_deadlines.paths(),
     }
 
 
@@ -503,6 +504,7 @@ def _document() -> Doc:
                 **openapi_channels.schemas(),
                 **openapi_telegram.schemas(),
                 **openapi_quality.schemas(),
+                **openapi_deadlines.schemas(),
             },
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },

@@ -1,13 +1,10 @@
-"""The OpenAPI part of the quality routes (merged in by openapi.py): warranty parts, on-site
-service reports, agreed deadlines and the working-day calendar (docs/quality.md)."""
+"""The OpenAPI part of the quality records (merged in by openapi.py): warranty parts and
+on-site service reports (docs/quality.md); agreed deadlines are in openapi_deadlines.py."""
 
 from __future__ import annotations
 
-from cases.quality.agreements import MAX_AMOUNT, Step, Unit
-from cases.quality.calendar import FIRST_YEAR, LAST_YEAR, DayKind
 from cases.quality.service_states import ReportState
 from cases.quality.warranty import Decision
-from cases.queries.case_views import MAX_LIMIT
 from kefu.web.api.openapi_blocks import (
     FILLED,
     ID,
@@ -28,12 +25,11 @@ from kefu.web.api.openapi_blocks import (
 )
 from kefu.web.api.openapi_channels import BASE64
 from kefu.web.api.quality import MAX_COST_CENTS, MAX_MILEAGE_KM, MAX_MINUTES, MAX_MONTHS
-from kefu.web.api.support import DEFAULT_LIMIT, MAX_OFFSET, MAX_QUANTITY
+from kefu.web.api.support import MAX_QUANTITY
 
 REFERENCE = param("reference", "path", {**TEXT, "minLength": 1}, "the case reference, e.g. FB-2026-000123")
 PART_ID = param("part_id", "path", ID, "a warranty part id of the case")
 REPORT_ID = param("report_id", "path", ID, "a service report id of the case")
-DAY = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "YYYY-MM-DD"}
 FILE_BODY = obj(
     {"filename": nullable(TEXT), "content_type": nullable(TEXT), "data": BASE64}, ["data"], additionalProperties=False
 )
@@ -121,78 +117,15 @@ def schemas() -> Doc:
         "ServiceReport": obj(report),
         "ServiceReportList": obj({"items": {"type": "array", "items": ref("ServiceReport")}}),
         "ServiceReportRef": obj({"id": INT, "record_number": STR, "state": {"enum": [s.value for s in ReportState]}}),
-        "DueStep": obj(
-            {
-                "step": {"enum": [s.value for s in Step]},
-                "due_at": TIME,
-                "source": {"enum": ["agreement", "default", "customer"]},
-                "status": {"enum": ["open", "overdue", "done"]},
-                "done_at": OPT_TIME,
-                "warned_at": OPT_TIME,
-                "overdue_at": OPT_TIME,
-            }
-        ),
-        "OverdueStep": obj(
-            {
-                "reference": STR,
-                "subject": STR,
-                "state": STR,
-                "department": OPT_STR,
-                "step": {"enum": [s.value for s in Step]},
-                "due_at": TIME,
-                "source": STR,
-                "overdue_hours": {"type": "number"},
-                "escalated_at": OPT_TIME,
-            }
-        ),
-        "OverdueList": obj({"items": {"type": "array", "items": ref("OverdueStep")}, "total": INT}),
-        "Agreement": obj(
-            {
-                "customer_id": INT,
-                "terms": {
-                    "type": "array",
-                    "items": obj(
-                        {
-                            "step": {"enum": [s.value for s in Step]},
-                            "amount": INT,
-                            "unit": {"enum": [u.value for u in Unit]},
-                            "source": {"enum": ["agreement", "default"]},
-                        }
-                    ),
-                },
-            }
-        ),
-        "CalendarEntry": obj(
-            {
-                "day": STR,
-                "kind": {"enum": [k.value for k in DayKind]},
-                "note": STR,
-                "updated_by": STR,
-                "updated_at": TIME,
-            }
-        ),
-        "CalendarYear": obj(
-            {
-                "year": INT,
-                "library_knows_year": {"type": "boolean"},
-                "entries": {"type": "array", "items": ref("CalendarEntry")},
-                "library_days": {
-                    "type": "array",
-                    "description": "the calendar library's holidays on weekdays and make-up working days on weekends",
-                    "items": obj({"day": STR, "kind": {"enum": ["holiday", "workday"]}}),
-                },
-            }
-        ),
-        "CalendarDeleted": obj({"day": STR, "deleted": {"const": True}}),
     }
 
 
-def _body(properties: Doc, required: list[str]) -> Doc:
+def body_of(properties: Doc, required: list[str]) -> Doc:
     return obj(properties, required, additionalProperties=False)
 
 
 def _warranty_paths() -> Doc:
-    part_body = _body(
+    part_body = body_of(
         {
             "part_number": {**FILLED, "description": "at most 80 characters"},
             "quantity_received": _int(1, MAX_QUANTITY, "parts received (default 1)"),
@@ -240,7 +173,7 @@ def _warranty_paths() -> Doc:
                 created,
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, PART_ID],
-                body=_body({"file": FILE_BODY}, ["file"]),
+                body=body_of({"file": FILE_BODY}, ["file"]),
                 tag="quality",
             )
         },
@@ -253,7 +186,7 @@ def _warranty_paths() -> Doc:
                 step_done,
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, PART_ID],
-                body=_body(
+                body=body_of(
                     {
                         "decision": {"enum": [d.value for d in Decision]},
                         "test_results": {**FILLED, "description": "the results against the agreed test criteria"},
@@ -290,7 +223,7 @@ def _service_paths() -> Doc:
                 {"201": json_doc(ref("ServiceReportRef"), "Planned.")},
                 *WRITE_ERRORS,
                 parameters=[REFERENCE],
-                body=_body(
+                body=body_of(
                     {
                         "engineers": FILLED,
                         "start": {**FILLED, "description": "a date (08:00 local) or a time, 2026-12-08T09:00+08:00"},
@@ -310,7 +243,7 @@ def _service_paths() -> Doc:
                 done,
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, REPORT_ID],
-                body=_body(
+                body=body_of(
                     {
                         "work_done": FILLED,
                         "findings": FILLED,
@@ -331,7 +264,7 @@ def _service_paths() -> Doc:
                 done,
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, REPORT_ID],
-                body=_body({"note": nullable(TEXT)}, []),
+                body=body_of({"note": nullable(TEXT)}, []),
                 tag="quality",
             )
         },
@@ -342,7 +275,7 @@ def _service_paths() -> Doc:
                 done,
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, REPORT_ID],
-                body=_body(
+                body=body_of(
                     {
                         "confirmed_by": {**FILLED, "description": "the customer's representative who signed"},
                         "rating": {"enum": ["satisfied", "neutral", "unsatisfied"]},
@@ -395,118 +328,5 @@ def _service_paths() -> Doc:
     }
 
 
-def _deadline_paths() -> Doc:
-    customer = param("customer_id", "path", ID, "the customer id")
-    day = param("day", "path", DAY, "the day, YYYY-MM-DD")
-    agreement = {"200": json_doc(ref("Agreement"), "The terms in force: the customer's, else the defaults.")}
-    return {
-        "/api/v1/cases/{reference}/due-steps/{step}/done": {
-            "post": operation(
-                "mark_step_done",
-                "Mark an agreed step done (an interim action reported by phone, say)",
-                {"200": json_doc(ref("StepResult"), "Done; the case's state.")},
-                *WRITE_ERRORS,
-                parameters=[REFERENCE, param("step", "path", {"enum": [s.value for s in Step]}, "the agreed step")],
-                tag="quality",
-            )
-        },
-        "/api/v1/deadlines/overdue": {
-            "get": operation(
-                "list_overdue",
-                "Agreed steps past due on cases that still owe the answer, oldest due first",
-                {"200": json_doc(ref("OverdueList"), "One page of overdue steps and the total.")},
-                "400",
-                "403",
-                parameters=[
-                    param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                        "page size",
-                    ),
-                    param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, "items to skip"),
-                ],
-                tag="quality",
-            )
-        },
-        "/api/v1/customers/{customer_id}/agreement": {
-            "get": operation(
-                "get_agreement",
-                "The customer's service agreement: by when each step is owed",
-                agreement,
-                *READ_ERRORS,
-                parameters=[customer],
-                tag="quality",
-            ),
-            "put": operation(
-                "put_agreement",
-                "Replace the customer's agreed terms (an empty list: the defaults again)",
-                agreement,
-                *WRITE_ERRORS,
-                parameters=[customer],
-                body=_body(
-                    {
-                        "terms": {
-                            "type": "array",
-                            "items": _body(
-                                {
-                                    "step": {"enum": [s.value for s in Step]},
-                                    "amount": {"type": "integer", "minimum": 1, "maximum": max(MAX_AMOUNT.values())},
-                                    "unit": {
-                                        "enum": [u.value for u in Unit],
-                                        "description": "h hours, d calendar days, wd working days",
-                                    },
-                                },
-                                ["step", "amount", "unit"],
-                            ),
-                        }
-                    },
-                    ["terms"],
-                ),
-                tag="quality",
-            ),
-        },
-        "/api/v1/calendar/{year}": {
-            "get": operation(
-                "get_calendar",
-                "The working-day calendar of a year: the table's entries and the library's holidays",
-                {"200": json_doc(ref("CalendarYear"), "The year.")},
-                "400",
-                parameters=[
-                    param("year", "path", {"type": "integer", "minimum": FIRST_YEAR, "maximum": LAST_YEAR}, "the year")
-                ],
-                tag="quality",
-            )
-        },
-        "/api/v1/calendar/days/{day}": {
-            "put": operation(
-                "put_calendar_day",
-                "Enter a holiday, make-up working day (调休) or plant shutdown (approver or admin)",
-                {"200": json_doc(ref("CalendarEntry"), "The entry.")},
-                "400",
-                "403",
-                "422",
-                parameters=[day],
-                body=_body(
-                    {"kind": {"enum": [k.value for k in DayKind]}, "note": {**nullable(TEXT), "maxLength": 200}},
-                    ["kind"],
-                ),
-                tag="quality",
-            ),
-            "delete": operation(
-                "delete_calendar_day",
-                "Remove an entry: the day is as the library (or Monday to Friday) says (approver or admin)",
-                {"200": json_doc(ref("CalendarDeleted"), "Removed.")},
-                "400",
-                "403",
-                "404",
-                "422",
-                parameters=[day],
-                tag="quality",
-            ),
-        },
-    }
-
-
 def paths() -> Doc:
-    return {**_warranty_paths(), **_service_paths(), **_deadline_paths()}
+    return {**_warranty_paths(), **_service_paths()}
