@@ -116,6 +116,7 @@ class TelegramBot:
             (r"cv:(\d+):(.*)", lambda u, m: c.conversation_button(u, int(m[1]), m[2])),  # a step of /new
             (r"pk:(\d+):(.+)", lambda u, m: c.pick(u, int(m[1]), m[2])),  # which case a message joins
             (r"rt:([^:]+):(.+)", lambda u, m: c.rate(u, m[1], m[2])),  # satisfaction
+            (r"sc:(\d{1,18}):(.+)", lambda u, m: c.confirm_report(u, int(m[1]), m[2])),  # a service report
             (r"ap:([^:]+):(.+)", lambda u, m: staff.approve(u, m[1], m[2])),  # approve -> department
             (r"na:(.+)", lambda u, m: staff.no_action(u, m[1])),  # no action needed
         ]

@@ -22,7 +22,15 @@ from cases.domain.clock import Clock
 from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.tokens import Signer
 from cases.store.db import Database
-from cases.store.models import Case, Delivery, DeliveryStatus, Department, Identity, TelegramStaffChat
+from cases.store.models import (
+    Case,
+    Delivery,
+    DeliveryStatus,
+    Department,
+    Identity,
+    ServiceReport,
+    TelegramStaffChat,
+)
 from cases.store.upsert import insert_ignore
 from notifications.email_out import make_message_id
 from notifications.render import Rendered
@@ -48,10 +56,24 @@ async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboar
     )
 
 
+async def _report_confirmation(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
+    """The buttons of the service report waiting for the customer's confirmation (the newest)."""
+    report_id = (
+        await s.execute(
+            select(ServiceReport.id)
+            .where(ServiceReport.case_id == case.id, ServiceReport.state == "reviewed")
+            .order_by(ServiceReport.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return keyboards.report_confirmation(report_id, language) if report_id is not None else None
+
+
 # (audience, template) -> the buttons under the notice
 KEYBOARDS: dict[tuple[str, str], Keyboard] = {
     ("customer", "reply"): _rating,
     ("customer", "satisfaction_reminder"): _rating,
+    ("customer", "service_confirmation"): _report_confirmation,
     ("staff", "approval_needed"): _approval,
 }
 

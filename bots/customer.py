@@ -222,6 +222,10 @@ class CustomerChat:
         """A button answer goes the way a typed one goes (bots/joining.py)."""
         await self.joiner.rate(update, reference, value, _lang(update))
 
+    async def confirm_report(self, update: Update, report_id: int, value: str) -> None:
+        """A service report's confirmation button (bots/joining.py)."""
+        await self.joiner.confirm_report(update, report_id, value, _lang(update))
+
 
 def _lang(update: Update) -> Language:
     user = update.effective_user

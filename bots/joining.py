@@ -25,12 +25,13 @@ from bots.updates import mark_processed
 from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.intake_message import Attachment, IntakeMessage, ThreadHints
 from cases.services.receiving import store_attachments
-from cases.store.models import CaseMessage, TelegramConversation
+from cases.store.models import Case, CaseMessage, ServiceReport, TelegramConversation
 
 log = logging.getLogger(__name__)
 
 PICK = "pick_case"
 RATINGS = {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意", **{str(n): str(n) for n in range(1, 6)}}
+REPORT_ANSWERS = ("satisfied", "neutral", "unsatisfied")  # a service report's confirmation buttons
 
 
 def album_key(msg: Message) -> str | None:
@@ -108,6 +109,7 @@ class Joiner:
         *,
         finish: int | None = None,
         notes: list[Reply] | None = None,
+        report_id: int | None = None,
     ) -> None:
         now = self.d.clock()
         key = album_key(msg) if msg.from_user is not None and not msg.from_user.is_bot else None
@@ -134,7 +136,7 @@ class Joiner:
                         received_at=_when(msg, now),
                         language=lang,
                         message_id=key,
-                        hints=ThreadHints(case_reference=reference),
+                        hints=ThreadHints(case_reference=reference, report_id=report_id),
                         attachments=attachments,
                     ),
                 )
@@ -183,6 +185,31 @@ class Joiner:
         await self.d.sender.answer(query.id, t("rated", lang))
         name = query.from_user.full_name if query.from_user else ""
         await self.join(update.update_id, query.message, case.reference, RATINGS[value], (), lang, name)  # type: ignore[arg-type]
+
+    async def confirm_report(self, update: Update, report_id: int, value: str, lang: Language) -> None:
+        """The customer's button under a service report's confirmation request: it answers that
+        report (cases/quality/confirmation.py), from the chat of the case's own contact only."""
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        async with self.d.db.reader() as s:
+            report = await s.get(ServiceReport, report_id)
+            case = await s.get(Case, report.case_id) if report is not None else None
+            own = await chats.own_case(s, query.message.chat.id, case.reference) if case is not None else None
+        if own is None or report is None or value not in REPORT_ANSWERS or report.state != "reviewed":
+            await self.d.sender.answer(query.id, t("not_in_conversation", lang))
+            return
+        await self.d.sender.answer(query.id, t("rated", lang))
+        name = query.from_user.full_name if query.from_user else ""
+        await self.join(
+            update.update_id,
+            query.message,  # type: ignore[arg-type]
+            own.reference,
+            RATINGS[value],
+            (),
+            lang,
+            name,
+            report_id=report_id,
+        )
 
 
 async def _open_pick(s: AsyncSession, chat_id: int) -> TelegramConversation | None:

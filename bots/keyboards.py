@@ -21,6 +21,18 @@ def rating(reference: str, language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([words, scores])
 
 
+def report_confirmation(report_id: int, language: str) -> InlineKeyboardMarkup:
+    """满意 / 一般 / 不满意 on a service report (its confirmation request, 6.3.6)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t(f"rate_{r}", language), callback_data=f"sc:{report_id}:{r}")
+                for r in SATISFACTION_WORDS
+            ]
+        ]
+    )
+
+
 def approval(reference: str, language: str, departments: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     """One "approve -> department" button per department (code, label), then "no action"."""
     rows = [

@@ -174,6 +174,18 @@ class Settings:
     deadline_warning_hours: float = setting(
         48.0, "how long before the customer's deadline the department and Sales are told it is near", number
     )
+    agreement_defaults: str = setting(
+        "first_answer=24h,containment=24h,root_cause=5wd,closure=30d",
+        "agreed deadlines for customers without a service agreement, counted from the customer's notice: "
+        "`STEP=AMOUNT` with `h` hours, `d` calendar days or `wd` working days (docs/quality.md)",
+        text,
+    )
+    step_warning_hours: float = setting(
+        4.0, "how long before an agreed step (first answer, containment, ...) falls due its owner is told", number
+    )
+    service_report_prefix: str = setting(
+        "DFCPZL063A", "record number prefix of on-site service reports (`DFCPZL063A-2026-0001`)", upper
+    )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
     auto_mail_per_recipient_per_day: int = setting(
         20, "cap on automatic mail to one customer address a day (loop guard)", whole

@@ -87,6 +87,10 @@ async def _workers(kefu: Kefu) -> AsyncIterator[None]:
             run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300, "deadline timers"),
             name="deadline timers",
         ),
+        asyncio.create_task(
+            run_rounds(kefu.service.run_due_step_timers, asyncio.Event(), 300, "agreed step timers"),
+            name="agreed step timers",
+        ),
         asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
     kefu.processor.pool.warm_up()

@@ -29,6 +29,11 @@ class Job:
     delivery: Delivery
     case: Case
     context: dict[str, Any]
+    # Files a customer mail carries: [{sha256, filename, content_type}] from the event's payload.
+    attachments: list[dict[str, str]] = field(default_factory=list)
+    # The +token of a customer mail's Reply-To when the event names its own (a service report's
+    # confirmation request); else the case token.
+    reply_token: str | None = None
 
 
 @dataclass(slots=True)
@@ -87,7 +92,8 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
             tz,
             console_url,
         )
-        batch.jobs.append(Job(d, case, context))
+        payload = (event.payload or {}) if d.audience == "customer" else {}
+        batch.jobs.append(Job(d, case, context, list(payload.get("attachments") or []), payload.get("reply_token")))
     threaded = sorted({j.case.id for j in batch.jobs if j.delivery.audience == "customer"})
     if threaded:
         batch.threads = {case_id: [] for case_id in threaded}

@@ -68,4 +68,6 @@ def notice_context(
         # address_bounced: the address a notice bounced from, the status code, the server's words
         "bounce": {k: str(payload.get(k) or "") for k in ("address", "status", "diagnostic")},
         "telegram_link": "",  # a single-use deep link to follow the case by chat, when the bot is on
+        # quality events (cases/quality/): the record the notice is about (a part, a report, a step)
+        "details": payload.get("details") or {},
     }

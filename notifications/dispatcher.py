@@ -34,9 +34,9 @@ from cases.services.wakeup import run_rounds
 from cases.settings import Settings
 from cases.store import rows
 from cases.store.db import Database
-from cases.store.models import Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
+from cases.store.models import Blob, Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from notifications.batch import Batch, Job, load_batch
-from notifications.email_out import OutgoingEmail, build_email, make_message_id
+from notifications.email_out import MailAttachment, OutgoingEmail, build_email, make_message_id
 from notifications.fanout import Fanout
 from notifications.render import Rendered, Renderer
 from notifications.transports import MailTransport, PermanentSendError, TransientSendError
@@ -273,9 +273,10 @@ class Dispatcher:
             message_id=message_id,
             in_reply_to=in_reply_to,
             references=references,
-            reply_to=f"{self._reply_local}+{self.signer.case_token(case.reference)}@{self._domain}",
+            reply_to=f"{self._reply_local}+{job.reply_token or self.signer.case_token(case.reference)}@{self._domain}",
             language=d.language,
             loop_id=self.settings.instance_id,
+            attachments=await self._attachments(job.attachments) if job.attachments else (),
         )
         data = build_email(mail, self.clock())
         # VERP (a signed token of the delivery in the envelope sender): a bounce names the notice
@@ -283,6 +284,15 @@ class Dispatcher:
         return_path = f"{self._reply_local}+{self.signer.bounce_token(d.id)}@{self._domain}"
         failed = await self._attempt(d, case, self.transport.send(return_path, [d.recipient], data))
         return failed or self._sent(d, case, message_id, rendered)
+
+    async def _attachments(self, files: list[dict[str, str]]) -> tuple[MailAttachment, ...]:
+        """The bytes of a notice's files (evidence of a warranty decision), read when it is sent."""
+        async with self.db.reader() as s:
+            found = await s.execute(select(Blob.sha256, Blob.data).where(Blob.sha256.in_({f["sha256"] for f in files})))
+            data: dict[str, bytes] = {sha: blob for sha, blob in found}
+        return tuple(
+            MailAttachment(f["filename"], f["content_type"], data[f["sha256"]]) for f in files if f["sha256"] in data
+        )
 
     async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> _Outcome:
         """A channel other than email (Telegram): its sender raises the same two errors."""

@@ -132,6 +132,15 @@ POLICY: EmailPolicy[EmailMessage] = email.policy.SMTP.clone(
 
 
 @dataclass(frozen=True, slots=True)
+class MailAttachment:
+    """A file sent with a notice (the evidence of a warranty decision)."""
+
+    filename: str
+    content_type: str  # "type/subtype"; anything else goes as application/octet-stream
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingEmail:
     from_addr: str  # "kefu 客服 <service@kefu.example>" style or bare address
     to: tuple[str, ...]
@@ -145,6 +154,7 @@ class OutgoingEmail:
     auto_submitted: str = "auto-generated"  # RFC 3834; "" leaves the header out
     loop_id: str = ""  # value for X-Kefu-Loop, e.g. the instance id
     extra_headers: tuple[tuple[str, str], ...] = ()
+    attachments: tuple[MailAttachment, ...] = ()  # makes the mail multipart/mixed
 
 
 def make_message_id(token: str, domain: str) -> str:
@@ -199,8 +209,9 @@ def build_email(mail: OutgoingEmail, date: datetime) -> bytes:
     folding, one header at a time, so the output cannot drift from the reference.
     """
     _check(mail, date)
-    if mail.extra_headers:
-        return build_email_stdlib(mail, date)  # rare; keeps the registry's duplicate-header checks
+    if mail.extra_headers or mail.attachments:
+        # rare; keeps the registry's duplicate-header checks, and writes the MIME parts
+        return build_email_stdlib(mail, date)
     out = [_cached_fold("From", mail.from_addr), _addresses("To", mail.to)]
     if mail.reply_to:
         out.append(_addresses("Reply-To", (mail.reply_to,)))
@@ -318,6 +329,12 @@ def build_email_stdlib(mail: OutgoingEmail, date: datetime) -> bytes:
     msg["Content-Language"] = mail.language
     for name, value in mail.extra_headers:
         msg[name] = value
+    for att in mail.attachments:
+        maintype, _, subtype = att.content_type.partition("/")
+        if not (maintype.isascii() and subtype.isascii() and maintype.isalnum() and subtype) or maintype == "text":
+            # text parts would need a charset we do not know; as bytes they arrive unchanged
+            maintype, subtype = "application", "octet-stream"
+        msg.add_attachment(att.data, maintype=maintype, subtype=subtype, filename=att.filename)
     return msg.as_bytes()
 
 

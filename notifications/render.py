@@ -33,6 +33,11 @@ Context every template may use (the caller passes all of them; missing ones rais
 * ``reply_hint``: one sentence telling the reader how to answer on this channel, e.g.
   "直接回复本邮件即可。"; templates use their own email wording when it is ""
 * ``telegram_link``: a single-use deep link that binds the reader's chat (or "")
+* ``details``: for the quality events (cases/quality/), the record the notice is about: a
+  warranty part (part_number, batch, quantity, claim_number, vin, failure_description,
+  decision, test_results), a service report (record_number, engineers, planned_start_local,
+  location, task, work_done, findings, result; rating, how, confirmed_by once confirmed), an
+  agreed step (step, due, source); an empty mapping for other events
 * optional ``signature``: signer of customer mail (default 客户服务部 / Customer Service)
 
 Filters: ``rating_label(language)`` and ``severity_label(language)`` turn stored values into

@@ -61,4 +61,18 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
     ),
     E.CALLBACK_NEEDED: (Notice(To.SALES, "callback_needed"),),
     E.ADDRESS_BOUNCED: (Notice(To.SALES, "address_bounced"),),
+    # The quality room (docs/quality.md). The owner of a step is the case's department (the
+    # approvers while it has none); Sales answers the customer.
+    E.DUE_STEP_NEAR: (Notice(To.DEPARTMENT, "due_step_near"), Notice(To.SALES, "due_step_near")),
+    E.DUE_STEP_PASSED: (
+        Notice(To.DEPARTMENT, "due_step_passed"),
+        Notice(To.APPROVERS, "due_step_passed"),
+        Notice(To.SALES, "due_step_passed"),
+    ),
+    E.WARRANTY_EXPLAINED: (Notice(To.CUSTOMER, "warranty_explanation"), Notice(To.SALES, "warranty_decided")),
+    E.WARRANTY_OURS: (Notice(To.DEPARTMENT, "warranty_ours"), Notice(To.QUALITY, "warranty_ours")),
+    E.SERVICE_PLANNED: (Notice(To.DEPARTMENT, "service_planned"), Notice(To.SALES, "service_planned")),
+    E.SERVICE_REPORTED: (Notice(To.APPROVERS, "service_review_needed"),),
+    E.SERVICE_CONFIRMATION_REQUESTED: (Notice(To.CUSTOMER, "service_confirmation"),),
+    E.SERVICE_CONFIRMED: (Notice(To.SALES, "service_confirmed"), Notice(To.DEPARTMENT, "service_confirmed")),
 }

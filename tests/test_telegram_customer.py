@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from cases.domain.actors import Actor
 from cases.domain.enums import Channel, Language, Role
 from cases.domain.intake_message import IntakeMessage
+from cases.quality.service_report import ReportInput
 from cases.settings import Settings
-from cases.store.models import Attachment, Case, CaseMessage, Contact, Identity, TelegramUpdate
+from cases.store.models import Attachment, Case, CaseMessage, Contact, Identity, ServiceReport, TelegramUpdate
 from kefu.bootstrap import Kefu
 from tests.apihelpers import open_case
 from tests.fake_botapi import FakeBotApi
@@ -386,3 +387,41 @@ async def test_the_acknowledgement_mail_carries_a_deep_link_that_binds_the_chat(
     second = await botapi.wait_text(77, "又一个问题")
     assert "t.me/" not in second[0]
     assert len(await acks()) == 1
+
+
+async def test_the_service_reports_button_confirms_the_report_from_the_customers_chat_only(
+    tg: RunningBot, botapi: FakeBotApi
+) -> None:
+    chat, stranger = 93, 94
+    reference = await telegram_case(tg.kefu, chat, "现场服务请求")
+    await telegram_case(tg.kefu, stranger, "别的事")  # a bound chat of another customer
+    service = tg.kefu.service
+    await service.approve(Actor("gm", frozenset({Role.APPROVER})), reference, "quality")
+    qe = Actor("qe", frozenset({Role.QUALITY}))
+    report = await service.service_reports.plan(qe, reference, "王工", "2026-12-08", "总装二厂", "", "排查异响")
+    filed = ReportInput(work_done="更换摩擦片", findings="倒角不足", result="无异响", minutes_spent=120)
+    await service.service_reports.file_report(qe, reference, report.id, filed)
+    await service.service_reports.review(Actor("gm", frozenset({Role.APPROVER})), reference, report.id, "")
+    service.committed()
+    await botapi.wait_for(
+        lambda: any(f"sc:{report.id}:satisfied" in buttons(c.params) for c in botapi.sent(chat)),
+        what="the report's confirmation request with buttons",
+    )
+    request = next(c for c in botapi.sent(chat) if f"sc:{report.id}:neutral" in buttons(c.params))
+    assert report.record_number in request.params["text"] and "更换摩擦片" in request.params["text"]
+
+    updates = Updates()
+    botapi.push(updates.button(stranger, f"sc:{report.id}:satisfied"))  # not their case: nothing happens
+    await botapi.wait_for(lambda: len(botapi.sent(method="answerCallbackQuery")) >= 1)
+    botapi.push(updates.button(chat, f"sc:{report.id}:satisfied"))
+
+    async def confirmed() -> tuple[str, str | None, str | None]:
+        async with tg.kefu.db.reader() as s:
+            row = await s.get(ServiceReport, report.id)
+            assert row is not None
+            return row.state, row.confirmed_how, row.confirmation_rating
+
+    assert await eventually(confirmed, lambda v: v[0] == "confirmed") == ("confirmed", "button", "satisfied")
+    async with tg.kefu.db.reader() as s:
+        case = (await s.execute(select(Case).where(Case.reference == reference))).scalar_one()
+    assert (case.state, case.rating) == ("assigned", None)  # the report, not the case

@@ -29,3 +29,12 @@ class EventKind(StrEnum):
     DEADLINE_PASSED = "deadline_passed"
     CALLBACK_NEEDED = "callback_needed"  # no way to reach the customer: Sales call back
     ADDRESS_BOUNCED = "address_bounced"  # a notice bounced for good: the address is marked
+    # The quality room (cases/quality/, docs/quality.md)
+    DUE_STEP_NEAR = "due_step_near"  # an agreed step (first answer, containment, ...) falls due soon
+    DUE_STEP_PASSED = "due_step_passed"  # ... and has passed unanswered: the approvers hear too
+    WARRANTY_EXPLAINED = "warranty_explained"  # not ours / no trouble found: told the customer, with evidence
+    WARRANTY_OURS = "warranty_ours"  # our cause: the corrective action starts
+    SERVICE_PLANNED = "service_planned"  # on-site service planned and dispatched
+    SERVICE_REPORTED = "service_reported"  # the engineer filed the report: the management representative reviews
+    SERVICE_CONFIRMATION_REQUESTED = "service_confirmation_requested"  # reviewed: the customer confirms
+    SERVICE_CONFIRMED = "service_confirmed"  # the customer's representative answered on the report

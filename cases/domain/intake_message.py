@@ -26,6 +26,9 @@ class ThreadHints:
     # A case the channel itself names (a Telegram button or case choice); honoured only when
     # the sender's identity belongs to that case's own contact.
     case_reference: str | None = None
+    # A service report the channel names (its Telegram confirmation button); it counts only for
+    # the case's customer side, like every answer (cases/quality/confirmation.py).
+    report_id: int | None = None
 
 
 class NewCase(StrEnum):

@@ -14,6 +14,7 @@ import secrets
 
 _REF = re.compile(r"^([a-z]{1,10}-\d{4}-\d{6})\.([a-z2-7]{12})$")
 _BOUNCE = re.compile(r"^b(\d{1,18})\.([a-z2-7]{12})$")
+_REPORT = re.compile(r"^([a-z]{1,10}-\d{4}-\d{6})\.sr(\d{1,18})\.([a-z2-7]{12})$")
 
 
 class Signer:
@@ -40,6 +41,28 @@ class Signer:
         if not hmac.compare_digest(sig, self._sig("case", ref)):
             return None
         return ref.upper()
+
+    def report_token(self, reference: str, report_id: int) -> str:
+        """`fb-2026-000123.sr42.k3j4h5k6l7m8`: the reply address of a service report's
+        confirmation request, so that a reply that keeps only our address still answers the
+        report (cases/quality/confirmation.py); it names the case too."""
+        ref = reference.lower()
+        return f"{ref}.sr{report_id}.{self._sig('report', f'{ref}:{report_id}')}"
+
+    def verify_report_token(self, token: str) -> tuple[str, int] | None:
+        """(case reference, report id) the token names, or None when it is not ours."""
+        match = _REPORT.match(token.strip().lower())
+        if not match:
+            return None
+        ref, report_id, sig = match.groups()
+        if not hmac.compare_digest(sig, self._sig("report", f"{ref}:{report_id}")):
+            return None
+        return ref.upper(), int(report_id)
+
+    def address_reference(self, token: str) -> str | None:
+        """The case a reply-address token names: a case token or a service report's."""
+        found = self.verify_report_token(token)
+        return found[0] if found else self.verify_case_token(token)
 
     def bounce_token(self, delivery_id: int) -> str:
         """`b42.k3j4h5k6l7m8`: the VERP part of the envelope sender of delivery 42, so that a

@@ -19,6 +19,7 @@ from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
+from cases.quality.due_steps import steps_of
 from cases.queries import deliveries
 from cases.store.models import (
     Attachment,
@@ -186,8 +187,9 @@ async def ensure_visible(s: AsyncSession, scope: Scope, reference: str) -> None:
     await _visible_case(s, scope, reference)
 
 
-async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Actor) -> Row:
-    """The case with its conversation, history and what the actor may do next."""
+async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Actor, now: datetime | None = None) -> Row:
+    """The case with its conversation, history, agreed steps (overdue ones marked, as of `now`)
+    and what the actor may do next."""
     case, customer_name, department = await _visible_case(s, scope, reference)
     contact_name = (await s.execute(select(Contact.name).where(Contact.id == case.contact_id))).scalar_one()
     linked = None
@@ -220,6 +222,7 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "history": await _history(s, case.id),
             "deliveries": await deliveries.of_case(s, case.id),
             "bounced_addresses": await deliveries.bounced_addresses(s, case.contact_id),
+            "due_steps": await steps_of(s, case.id, now or datetime.now(UTC)),
             "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id)],
         }
     )

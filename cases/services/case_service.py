@@ -21,6 +21,9 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
 from cases.domain.tokens import Signer
+from cases.quality.due_steps import DueSteps
+from cases.quality.service_report import ServiceReports
+from cases.quality.warranty import WarrantyParts
 from cases.services import bounces, holds
 from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
@@ -63,6 +66,14 @@ class CaseService:
         self.receiver = Receiver(signer, settings.reference_prefix, settings.tz)
         self._on_commit = on_commit  # wakes the notification dispatcher
         self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
+        # The quality room (cases/quality/): agreed steps, warranty parts, on-site service reports.
+        self.due_steps = DueSteps(
+            db, clock, settings.tz, settings.agreement_defaults, settings.step_warning_hours, on_commit
+        )
+        self.warranty = WarrantyParts(db, clock, self.deadlines, self.due_steps)
+        self.service_reports = ServiceReports(
+            db, clock, signer, settings.tz, settings.service_report_prefix, settings.mail_domains[0]
+        )
 
     # -- intake ------------------------------------------------------------------------------
     async def receive(
@@ -112,15 +123,25 @@ class CaseService:
             case = await self._step(s, actor, reference, Action.APPROVE, values, note)
             if due is not None:
                 self.deadlines.apply(s, case, due, actor, self.clock())
+            await self.due_steps.plan(s, case)  # the agreed steps, from the customer's notice on
+            await s.flush()
+            await self.due_steps.on_action(s, case, Action.APPROVE, self.clock())
             emit(s, EventKind.CASE_APPROVED, case, self.clock(), department=dept.code)
         return self._done(case)
 
     async def set_deadline(self, actor: Actor, reference: str, deadline: str, note: str = "") -> StepResult:
         """Record or move the customer's deadline (approver, Sales or Quality)."""
-        return self._done(await self.deadlines.set(actor, reference, deadline, note))
+        return self._done(await self.deadlines.set(actor, reference, deadline, note, then=self.due_steps.plan))
 
     async def run_deadline_timers(self) -> tuple[int, int]:
         return await self.deadlines.run_timers()
+
+    async def run_due_step_timers(self) -> tuple[int, int]:
+        """The agreed steps' warnings and escalations (cases/quality/due_steps.py)."""
+        return await self.due_steps.run_timers()
+
+    async def mark_step_done(self, actor: Actor, reference: str, step: str) -> StepResult:
+        return self._done(await self.due_steps.mark_done(actor, reference, step))
 
     async def decide_no_action(self, actor: Actor, reference: str, reason: str) -> StepResult:
         reason = _text(reason, "the reason for no action (不做处理)", 4000)
@@ -270,6 +291,7 @@ class CaseService:
     ) -> Case:
         case = await self._case(s, reference)
         apply_step(s, case, action, actor, self.clock(), values, note)
+        await self.due_steps.on_action(s, case, action, self.clock())
         return case
 
     def _done(self, case: Case) -> StepResult:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
@@ -60,7 +61,15 @@ class Deadlines:
         self.warning = timedelta(hours=warning_hours)
         self._on_commit = on_commit
 
-    async def set(self, actor: Actor, reference: str, value: str, note: str = "") -> Case:
+    async def set(
+        self,
+        actor: Actor,
+        reference: str,
+        value: str,
+        note: str = "",
+        then: Callable[[AsyncSession, Case], Awaitable[None]] | None = None,
+    ) -> Case:
+        """`then` runs in the same unit of work after the change (the agreed steps re-planned)."""
         if not actor.roles & DEADLINE_SETTERS:
             needed = " or ".join(sorted(DEADLINE_SETTERS))
             raise Forbidden(f"setting the customer's deadline needs the role {needed}")
@@ -73,6 +82,8 @@ class Deadlines:
                     f"a case in state '{case.state}' has been answered; its deadline no longer runs"
                 )
             self.apply(s, case, deadline, actor, now, note)
+            if then is not None:
+                await then(s, case)
         self._on_commit()
         return case
 

@@ -29,6 +29,7 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
+from cases.quality.confirmation import answer_to_report
 from cases.services.records import Numbering, apply_step, emit, record_history
 from cases.services.satisfaction import parse_satisfaction
 from cases.services.speakers import customer_side, is_unassigned, staff_sender
@@ -96,6 +97,9 @@ class Receiver:
         if speaker is Speaker.THIRD_PARTY:
             self._third_party(session, case, msg, now)
             return Outcome(case, False, how, speaker=speaker)
+        # A reply to a service report's own confirmation request answers the report, not the case.
+        if (on_report := await answer_to_report(session, case, msg, now, self.signer)) is not None:
+            return Outcome(case, False, how, on_report)
         rating = await self._follow_up(session, case, msg, now)
         return Outcome(case, False, how, rating)
 
@@ -120,7 +124,7 @@ class Receiver:
                 if ref and (case := await _by_reference(session, ref)):
                     return case, "message_id"
         if hints.address_token:
-            ref = self.signer.verify_case_token(hints.address_token)
+            ref = self.signer.address_reference(hints.address_token)
             if ref and (case := await _by_reference(session, ref)):
                 return case, "address_token"
         if hints.subject_reference:

@@ -20,6 +20,7 @@ from kefu.bootstrap import Kefu
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
 from kefu.cli.ops import add_ops_commands
+from kefu.cli.quality import add_quality_commands
 
 if TYPE_CHECKING:
     from kefu.parts import Part
@@ -323,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(fn=cmd_case_show)
     add_log_commands(sub)  # kefu log phone|letter|visit|survey
     add_ops_commands(sub)  # kefu backup PATH, kefu restore PATH
+    add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
     return p
 
 

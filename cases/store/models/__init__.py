@@ -7,6 +7,14 @@ from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
 from cases.store.models.imap import ImapCursor
 from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
+from cases.store.models.quality import (
+    AgreementTerm,
+    CalendarDay,
+    DueStep,
+    QualityFile,
+    ServiceReport,
+    WarrantyPart,
+)
 from cases.store.models.staff import ApiToken, Department, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
@@ -43,3 +51,4 @@ __all__ = [
     "UserRole",
 ]
 __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]
+__all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]

@@ -67,6 +67,25 @@ ACCESS: dict[str, Access] = {
     "unmerge": SALES_DESK,
     "contact_telegram_link": ALL_CASES,  # staff who talk to customers bind their chats
     "my_telegram_link": Open.SIGNED_IN,
+    # The quality room: the services check the roles of each step (cases/quality/).
+    "list_warranty_parts": CASE_READERS,
+    "add_warranty_part": CASE_READERS,  # sales or quality
+    "add_warranty_evidence": CASE_READERS,  # quality
+    "decide_warranty_part": CASE_READERS,  # quality
+    "list_service_reports": CASE_READERS,
+    "plan_service": CASE_READERS,  # sales, quality, department or approver
+    "file_service_report": CASE_READERS,  # the engineer: department, quality or sales
+    "review_service_report": CASE_READERS,  # the management representative (approver)
+    "confirm_service_on_paper": CASE_READERS,  # sales or quality record the signed scan
+    "service_report_form": CASE_READERS,
+    "get_quality_file": CASE_READERS,
+    "mark_step_done": CASE_READERS,
+    "list_overdue": CASE_READERS,  # department members: their own department's cases
+    "get_agreement": ALL_CASES,
+    "put_agreement": ALL_CASES,  # sales, approver or admin
+    "get_calendar": Open.SIGNED_IN,
+    "put_calendar_day": Open.SIGNED_IN,  # approver or admin
+    "delete_calendar_day": Open.SIGNED_IN,  # approver or admin
 }
 
 

@@ -21,6 +21,7 @@ from cases.services.case_service import CaseService, StepResult
 from kefu.web.api.access import scope_for
 from kefu.web.api.support import (
     CASES,
+    CLOCK,
     DB,
     ID_MIN,
     SETTINGS,
@@ -62,7 +63,10 @@ async def list_cases(request: web.Request) -> web.Response:
 async def get_case(request: web.Request) -> web.Response:
     actor = actor_of(request)
     async with request.app[DB].reader() as s:
-        return web.json_response(await queries.case_detail(s, scope_for(actor), path_text(request, "reference"), actor))
+        detail = await queries.case_detail(
+            s, scope_for(actor), path_text(request, "reference"), actor, request.app[CLOCK]()
+        )
+        return web.json_response(detail)
 
 
 async def get_attachment(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
-from kefu.web.api import openapi_channels, openapi_telegram
+from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_telegram
 from kefu.web.api.cases import STEPS, Field
 from kefu.web.api.openapi_blocks import (
     ERRORS,
@@ -186,6 +186,12 @@ SCHEMAS: Doc = {
                         "type": "array",
                         "items": ref("Delivery"),
                         "description": "the case's notices, to the customer and to staff, and what became of them",
+                    },
+                    "due_steps": {
+                        "type": "array",
+                        "items": ref("DueStep"),
+                        "description": "the agreed steps (first answer, containment, root cause, closure), "
+                        "when each is due and whether it is done or overdue (docs/quality.md)",
                     },
                     "bounced_addresses": {
                         "type": "array",
@@ -460,6 +466,8 @@ def _paths() -> Doc:
         },
         **openapi_channels.paths(),
         **openapi_telegram.paths(),
+        **openapi_quality.paths(),
+        **openapi_deadlines.paths(),
     }
 
 
@@ -484,13 +492,20 @@ def _document() -> Doc:
             {"name": "entries"},
             {"name": "archive"},
             {"name": "telegram"},
+            {"name": "quality"},
         ],
         "paths": _paths(),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API token of a staff user"}
             },
-            "schemas": {**SCHEMAS, **openapi_channels.schemas(), **openapi_telegram.schemas()},
+            "schemas": {
+                **SCHEMAS,
+                **openapi_channels.schemas(),
+                **openapi_telegram.schemas(),
+                **openapi_quality.schemas(),
+                **openapi_deadlines.schemas(),
+            },
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },
     }

@@ -19,10 +19,12 @@ from cases.queries import case_views as queries
 from cases.queries import operations
 from kefu.web.api import archive as api_archive
 from kefu.web.api import cases as api_cases
+from kefu.web.api import deadlines as api_deadlines
 from kefu.web.api import entries as api_entries
 from kefu.web.api import inbound as api_inbound
 from kefu.web.api import openapi
 from kefu.web.api import outbox as api_outbox
+from kefu.web.api import quality as api_quality
 from kefu.web.api import telegram as api_telegram
 from kefu.web.api.access import ACCESS
 from kefu.web.api.support import CHANNEL_STATUS, CLOCK, DB, actor_of
@@ -74,6 +76,39 @@ class Route:
     handler: Handler
 
 
+_REPORT = "/cases/{reference}/service-reports/{report_id}"
+QUALITY_ROUTES: tuple[Route, ...] = (
+    Route("list_warranty_parts", "GET", "/cases/{reference}/warranty-parts", api_quality.list_warranty_parts),
+    Route("add_warranty_part", "POST", "/cases/{reference}/warranty-parts", api_quality.add_warranty_part),
+    Route(
+        "add_warranty_evidence",
+        "POST",
+        "/cases/{reference}/warranty-parts/{part_id}/evidence",
+        api_quality.add_warranty_evidence,
+    ),
+    Route(
+        "decide_warranty_part",
+        "POST",
+        "/cases/{reference}/warranty-parts/{part_id}/decision",
+        api_quality.decide_warranty_part,
+    ),
+    Route("list_service_reports", "GET", "/cases/{reference}/service-reports", api_quality.list_service_reports),
+    Route("plan_service", "POST", "/cases/{reference}/service-reports", api_quality.plan_service),
+    Route("file_service_report", "POST", _REPORT + "/report", api_quality.file_service_report),
+    Route("review_service_report", "POST", _REPORT + "/review", api_quality.review_service_report),
+    Route("confirm_service_on_paper", "POST", _REPORT + "/paper-confirmation", api_quality.confirm_service_on_paper),
+    Route("service_report_form", "GET", _REPORT + "/form", api_quality.service_report_form),
+    Route("get_quality_file", "GET", "/cases/{reference}/quality-files/{file_id}", api_quality.get_quality_file),
+    Route("mark_step_done", "POST", "/cases/{reference}/due-steps/{step}/done", api_deadlines.mark_step_done),
+    Route("list_overdue", "GET", "/deadlines/overdue", api_deadlines.list_overdue),
+    Route("get_agreement", "GET", "/customers/{customer_id}/agreement", api_deadlines.get_agreement),
+    Route("put_agreement", "PUT", "/customers/{customer_id}/agreement", api_deadlines.put_agreement),
+    Route("get_calendar", "GET", "/calendar/{year}", api_deadlines.get_calendar),
+    Route("put_calendar_day", "PUT", "/calendar/days/{day}", api_deadlines.put_calendar_day),
+    Route("delete_calendar_day", "DELETE", "/calendar/days/{day}", api_deadlines.delete_calendar_day),
+)
+
+
 ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/health", health),
     Route("openapi", "GET", "/openapi.json", openapi_json),
@@ -104,6 +139,8 @@ ROUTES: tuple[Route, ...] = (
     # Telegram deep links (README "Telegram bot")
     Route("contact_telegram_link", "POST", "/contacts/{contact_id}/telegram-link", api_telegram.contact_telegram_link),
     Route("my_telegram_link", "POST", "/me/telegram-link", api_telegram.my_telegram_link),
+    # The quality room: warranty parts, on-site service, agreed deadlines (docs/quality.md)
+    *QUALITY_ROUTES,
 )
 
 
