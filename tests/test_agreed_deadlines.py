@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from cases.domain.errors import InvalidInput
 from cases.quality.agreements import Step, parse_terms
 from cases.quality.calendar import DayKind, WorkingCalendar, library_says
-from cases.store.models import CaseHistory
+from cases.store.models import CaseHistory, DueStep
 from tests.quality_helpers import Quality, quality  # noqa: F401  (the fixture)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -164,6 +164,26 @@ async def test_a_new_case_is_planned_by_the_timer_and_its_first_answer_watched(q
     assert steps["first_answer"]["warned_at"] is not None and steps["first_answer"]["status"] == "open"
     near = await quality.deliveries("due_step_near")
     assert "gm@supplier.example" in {d.recipient for d in near}  # no department yet: the approvers
+
+
+async def test_cases_approved_before_the_upgrade_send_no_burst_of_escalations(quality: Quality) -> None:
+    """A case approved before the agreed steps existed has none; the timer plans them, and the
+    steps already past show overdue without a notice (an upgrade must not mail every approver
+    about every old case), while a step still ahead is warned and escalated as usual."""
+    api, clock, service = quality.api, quality.clock, quality.kefu.service
+    reference = await quality.open_case("旧案: 转向节裂纹")
+    await api.step("gm", reference, "approve", department="quality")
+    async with quality.kefu.db.unit_of_work() as s:  # as the database was before the upgrade
+        await s.execute(delete(DueStep))
+    clock.advance(days=3)  # first answer and containment passed long ago; root cause not yet
+    assert await service.run_due_step_timers() == (0, 0)
+    steps = {s["step"]: s for s in (await api.call("qe", "GET", f"/cases/{reference}"))["due_steps"]}
+    assert set(steps) == {"first_answer", "containment", "root_cause", "closure"}
+    assert steps["containment"]["status"] == "overdue"
+    assert await quality.deliveries("due_step_passed") == []
+    clock.now = local("2026-10-14T00:00:01")  # the root cause step passes after the upgrade
+    assert await service.run_due_step_timers() == (0, 1)
+    assert {d.recipient for d in await quality.deliveries("due_step_passed")} >= {"gm@supplier.example"}
 
 
 async def test_a_year_the_library_does_not_know_counts_on_the_table(quality: Quality) -> None:

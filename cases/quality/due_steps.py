@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
-from cases.domain.enums import Role
+from cases.domain.enums import CaseState, Role
 from cases.domain.errors import Forbidden, InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.states import DEADLINE_RUNS, Action
@@ -70,8 +70,17 @@ class DueSteps:
         self.warning = timedelta(hours=warning_hours)
         self._on_commit = on_commit
 
-    async def plan(self, s: AsyncSession, case: Case, cal: calendar.WorkingCalendar | None = None) -> None:
-        """(Re)plan the case's steps in the caller's unit of work; done steps stay as they are."""
+    async def plan(
+        self,
+        s: AsyncSession,
+        case: Case,
+        cal: calendar.WorkingCalendar | None = None,
+        *,
+        quiet_before: datetime | None = None,
+    ) -> None:
+        """(Re)plan the case's steps in the caller's unit of work; done steps stay as they are.
+        A new step already past `quiet_before` is planned as told: it shows overdue, and nobody
+        is warned or escalated about a term that did not exist when the case was approved."""
         cal = cal or await calendar.load(s)
         terms = await terms_for(s, case.customer_id, self.defaults)
         existing = {r.step: r for r in (await s.execute(select(DueStep).where(DueStep.case_id == case.id))).scalars()}
@@ -82,7 +91,18 @@ class DueSteps:
             warn_at = due - min(self.warning, (due - case.received_at) / 2)
             row = existing.get(step.value)
             if row is None:
-                s.add(DueStep(case_id=case.id, step=step.value, due_at=due, warn_at=warn_at, source=source))
+                told = quiet_before if quiet_before is not None and due <= quiet_before else None
+                s.add(
+                    DueStep(
+                        case_id=case.id,
+                        step=step.value,
+                        due_at=due,
+                        warn_at=warn_at,
+                        source=source,
+                        warned_at=told,
+                        overdue_at=told,
+                    )
+                )
             elif row.done_at is None and (row.due_at != due or row.source != source):
                 row.due_at, row.warn_at, row.source = due, warn_at, source
                 row.warned_at = row.overdue_at = None
@@ -130,7 +150,10 @@ class DueSteps:
 
     async def run_timers(self) -> tuple[int, int]:
         """Plan cases without steps, then tell of steps near and passed, each once.
-        Returns (near, passed)."""
+        Returns (near, passed). New cases are planned here; an approval plans its case at once, so
+        an approved case found here without steps was approved before the agreed steps existed
+        (an upgrade): its steps already past are planned quietly, so an upgrade sends no burst
+        of escalations about old cases."""
         now = self.clock()
         near = passed = 0
         async with self.db.unit_of_work() as s:
@@ -144,7 +167,8 @@ class DueSteps:
             ).scalars()
             cal = await calendar.load(s)
             for case in unplanned:
-                await self.plan(s, case, cal)
+                legacy = case.state is not CaseState.NEW
+                await self.plan(s, case, cal, quiet_before=now if legacy else None)
             await s.flush()
             due = (
                 await s.execute(
