@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.domain.actors import Actor
 from cases.domain.errors import InvalidInput
 from cases.domain.intake_message import Attachment
+from cases.domain.uploads import MAX_ATTACHMENT_BYTES, safe_filename
 from cases.store.models import Blob, QualityFile
 from cases.store.upsert import insert_ignore
 
@@ -26,9 +27,6 @@ async def store_file(
     warranty_part_id: int | None = None,
     service_report_id: int | None = None,
 ) -> QualityFile:
-    # Here, not at the top: cases.services.entries imports the case service, which imports this room.
-    from cases.services.entries import MAX_ATTACHMENT_BYTES, safe_filename
-
     if not upload.data:
         raise InvalidInput("the file is empty")
     if len(upload.data) > MAX_ATTACHMENT_BYTES:

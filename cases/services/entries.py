@@ -10,7 +10,6 @@ The staff member is recorded in the case's history.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from cases.domain.clock import Clock
 from cases.domain.enums import CaseType, Channel
 from cases.domain.errors import Conflict, InvalidInput
 from cases.domain.intake_message import Attachment, IntakeMessage
+from cases.domain.uploads import MAX_ATTACHMENT_BYTES
 from cases.services.case_service import CaseService
 from cases.services.records import record_history
 from cases.store.db import Database
@@ -37,14 +37,6 @@ log = logging.getLogger(__name__)
 
 ENTRY_KINDS = (Channel.PHONE, Channel.LETTER, Channel.VISIT, Channel.SURVEY)
 FUTURE_TOLERANCE = timedelta(minutes=10)  # clocks differ; a call "tomorrow" is a typo
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-_UNSAFE = re.compile(r"[^\w.\-() ]+")
-
-
-def safe_filename(name: str) -> str:
-    """The last path part, without control or path characters (`../../etc/passwd` -> `passwd`)."""
-    base = re.split(r"[\\/]", name or "")[-1].strip().lstrip(".")
-    return (_UNSAFE.sub("_", base)[:200] or "attachment").strip() or "attachment"
 
 
 @dataclass(frozen=True, slots=True)

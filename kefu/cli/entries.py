@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cases.domain.errors import InvalidInput
-from cases.services.entries import ENTRY_KINDS, EntryInput, safe_filename
+from cases.domain.uploads import safe_filename
+from cases.services.entries import ENTRY_KINDS, EntryInput
 from kefu.cli.common import with_kefu
 
 

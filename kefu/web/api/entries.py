@@ -18,7 +18,8 @@ from aiohttp import BodyPartReader, MultipartReader, web
 
 from cases.domain.enums import Channel
 from cases.domain.intake_message import Attachment
-from cases.services.entries import ENTRY_KINDS, MAX_ATTACHMENT_BYTES, EntryInput, safe_filename
+from cases.domain.uploads import MAX_ATTACHMENT_BYTES, safe_filename
+from cases.services.entries import ENTRY_KINDS, EntryInput
 from kefu.web.api.support import (
     CLOCK,
     ENTRIES,
