@@ -21,6 +21,7 @@ from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
 from kefu.cli.ops import add_ops_commands
 from kefu.cli.quality import add_quality_commands
+from kefu.cli.records import add_records_commands
 
 if TYPE_CHECKING:
     from kefu.parts import Part
@@ -325,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_commands(sub)  # kefu log phone|letter|visit|survey
     add_ops_commands(sub)  # kefu backup PATH, kefu restore PATH
     add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
+    add_records_commands(sub)  # kefu records classes|set|customer|hold|release|purge|log
     return p
 
 

@@ -15,6 +15,7 @@ from cases.store.models.quality import (
     ServiceReport,
     WarrantyPart,
 )
+from cases.store.models.records import Purge, RecordClass
 from cases.store.models.staff import ApiToken, Department, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
@@ -45,6 +46,8 @@ __all__ = [
     "InboundRaw",
     "InboundStatus",
     "OutboxEvent",
+    "Purge",
+    "RecordClass",
     "ReferenceCounter",
     "StaffEntry",
     "User",

@@ -20,6 +20,9 @@ class Customer(Base):
     # Unknown senders land in the one "unassigned" customer until staff attach them.
     is_unassigned: Mapped[bool] = mapped_column(default=False)
     language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
+    # Days to keep this customer's closed cases when the customer (or IATF for them) asks for
+    # longer than the record class's period; None: the class's period.
+    retention_days: Mapped[int | None]
     created_at: Mapped[datetime]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.domain.enums import CaseState, CaseType, Channel, Direction, Language, Satisfaction, Severity, Speaker
@@ -54,6 +54,11 @@ class Case(BatchInserted, Base):
     reminder_sent_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(default=0)
+    # Record control (docs/records.md): a legal hold keeps the case past its retention; a purge
+    # removes its personal data and keeps the part and failure facts.
+    legal_hold: Mapped[bool] = mapped_column(default=False, server_default=false())
+    legal_hold_reason: Mapped[str | None] = mapped_column(Text)
+    purged_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -131,6 +136,9 @@ class CaseHistory(BatchInserted, Base):
     to_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, 30))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [before, after]
     note: Mapped[str] = mapped_column(Text, default="")
+    # Set once, by the records purge: the row's names and addresses were redacted. The triggers
+    # allow this one change (redacted_at from empty to set, the facts unchanged) and no other.
+    redacted_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(lazy="raise")
 
