@@ -22,6 +22,7 @@ from kefu.cli.entries import add_log_commands
 from kefu.cli.ops import add_ops_commands
 from kefu.cli.quality import add_quality_commands
 from kefu.cli.records import add_records_commands
+from kefu.cli.reports import add_report_commands
 
 if TYPE_CHECKING:
     from kefu.parts import Part
@@ -327,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ops_commands(sub)  # kefu backup PATH, kefu restore PATH
     add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
     add_records_commands(sub)  # kefu records classes|set|customer|hold|release|purge|log
+    add_report_commands(sub)  # kefu report quarterly|service|review|list|get
     return p
 
 

@@ -16,6 +16,7 @@ from cases.store.models.quality import (
     WarrantyPart,
 )
 from cases.store.models.records import Purge, RecordClass
+from cases.store.models.reports import IssuedReport
 from cases.store.models.staff import ApiToken, Department, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
@@ -45,6 +46,7 @@ __all__ = [
     "InboundMessage",
     "InboundRaw",
     "InboundStatus",
+    "IssuedReport",
     "OutboxEvent",
     "Purge",
     "RecordClass",

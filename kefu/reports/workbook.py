@@ -1,0 +1,38 @@
+"""A report's data as an Excel workbook: one sheet a section, the numbers as numbers, written in
+openpyxl's write-only mode (rows streamed, memory flat however long the lists)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+
+from kefu.reports.labels import SECTIONS, pick, value, word
+from kefu.reports.render import HIDDEN, VOCABULARY
+
+
+def render_xlsx(data: dict[str, Any], language: str, record_number: str = "") -> bytes:
+    book = Workbook(write_only=True)
+    about = book.create_sheet(word("period", language)[:31])
+    about.append([data["title"]["en" if language == "en" else "zh"]])
+    about.append([word("period", language), data["period"], data["first_day"], data["last_day"]])
+    about.append([word("record_number", language), record_number or word("draft", language)])
+    for name, section in data["sections"].items():
+        sheet = book.create_sheet(pick(SECTIONS.get(name), language, name)[:31].replace("/", "-"))
+        for key, v in section.items():
+            if isinstance(v, dict):
+                v = [{"key": k, "count": n} for k, n in v.items()]
+            if isinstance(v, list):
+                if not v:
+                    continue
+                columns = [c for c in v[0] if c not in HIDDEN]
+                sheet.append([word(c, language) for c in columns])
+                for row in v:
+                    sheet.append([value(row[c], language) if c in VOCABULARY else row[c] for c in columns])
+                sheet.append([])
+            else:
+                sheet.append([word(key, language), v])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
