@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,6 +37,7 @@ from cases.store.models import Case, Customer, WarrantyPart
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.reports import build
 from kefu.reports.render import render_pdf
+from tests.apihelpers import Api, api_fixture  # noqa: F401  (the fixture)
 from tests.conftest import ListTransport
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -103,7 +105,7 @@ async def _seed(kefu: Kefu) -> None:
             case.received_at = received
             case.type = rng.choice([CaseType.QUALITY_COMPLAINT, CaseType.WARRANTY_CLAIM, CaseType.ONSITE_SERVICE])
             case.severity = rng.choice(list(Severity))
-            case.part_number = rng.choice([*PARTS, None])  # type: ignore[list-item]
+            case.part_number = rng.choice([*PARTS, None])
             if rng.random() < 0.6:
                 case.state = CaseState.CLOSED
                 case.closed_at = received + timedelta(days=rng.randint(1, 40), hours=3)
@@ -124,7 +126,7 @@ async def _seed(kefu: Kefu) -> None:
                 )
 
 
-async def _independent(kefu: Kefu) -> dict[str, object]:
+async def _independent(kefu: Kefu) -> dict[str, Any]:
     """The figures, counted a second way: rows fetched and counted in Python."""
     async with kefu.db.reader() as s:
         cases = (await s.execute(select(Case))).scalars().all()
@@ -158,18 +160,18 @@ async def test_the_quarterly_report_counts_what_an_independent_query_counts(worl
     want = await _independent(kefu)
     got = data["sections"]
     assert got["totals"]["received"] == want["received"] and got["totals"]["closed"] == want["closed"]
-    assert {r["key"]: r["count"] for r in got["by_channel"]["rows"]} == dict(want["by_channel"])  # type: ignore[arg-type]
-    assert {r["key"]: r["count"] for r in got["by_customer"]["rows"]} == dict(want["by_customer"])  # type: ignore[arg-type]
-    assert {k: n for k, n in got["satisfaction"]["counts"].items() if n} == dict(want["ratings"])  # type: ignore[arg-type]
-    assert {r["decision"]: r["records"] for r in got["warranty"]["rows"]} == dict(want["decisions"])  # type: ignore[arg-type]
+    assert {r["key"]: r["count"] for r in got["by_channel"]["rows"]} == dict(want["by_channel"])
+    assert {r["key"]: r["count"] for r in got["by_customer"]["rows"]} == dict(want["by_customer"])
+    assert {k: n for k, n in got["satisfaction"]["counts"].items() if n} == dict(want["ratings"])
+    assert {r["decision"]: r["records"] for r in got["warranty"]["rows"]} == dict(want["decisions"])
     pareto = got["failure_modes"]["rows"]
-    assert {r["key"]: r["count"] for r in pareto} == dict(want["modes"])  # type: ignore[arg-type]
+    assert {r["key"]: r["count"] for r in pareto} == dict(want["modes"])
     assert [r["count"] for r in pareto] == sorted((r["count"] for r in pareto), reverse=True)
     assert pareto[-1]["cumulative"] == 1.0
     months = {m["month"]: m["count"] for m in got["trend"]["months"]}
     assert len(months) == 12 and months["2026-09"] == want["september"]
     assert got["trend"]["upper_limit"] > got["trend"]["centre"]
-    answered = sum(n for k, n in want["ratings"].items() if k != "no_response")  # type: ignore[attr-defined]
+    answered = sum(n for k, n in want["ratings"].items() if k != "no_response")
     assert got["satisfaction"]["answered"] == answered
 
 
@@ -262,3 +264,34 @@ def test_the_operator_drafts_and_issues_a_quarter_from_the_command_line(tmp_path
     assert "DFCPZL063S-2026-R1" in listed.stdout and "王总" in listed.stdout
     got = _kefu(env, "report", "get", "DFCPZL063S-2026-R1", "--format", "xlsx", "--out", str(tmp_path / "s.xlsx"))
     assert got.returncode == 0 and load_workbook(tmp_path / "s.xlsx").sheetnames[1] == "现场服务报告"
+
+
+async def test_staff_draft_issue_and_download_reports_over_the_api(api: Api) -> None:
+    page = await api.client.get(
+        "/api/v1/reports/drafts/marketing?period=2026Q3&language=en",
+        headers={"Authorization": f"Bearer {api.tokens['sales']}"},
+    )
+    assert page.status == 200 and "Marketing summary report" in await page.text()
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    book = await api.client.get(
+        "/api/v1/reports/drafts/review?period=2026-01-01..2026-06-30&format=xlsx",
+        headers={"Authorization": f"Bearer {api.tokens['gm']}"},
+    )
+    assert book.status == 200 and "attachment" in book.headers["Content-Disposition"]
+    workbook = load_workbook(io.BytesIO(await book.read()), read_only=True)
+    first_sheet = workbook[workbook.sheetnames[0]]
+    assert ("管理评审统计",) in list(first_sheet.iter_rows(values_only=True))
+    assert (await api.error("sales", "GET", "/reports/drafts/marketing?period=2026Q9", expect=422))["message"]
+    assert await api.error("prod", "GET", "/reports", expect=403)  # department members: no company-wide figures
+    issued = await api.call(
+        "sales", "POST", "/reports", {"kind": "service", "period": "2026", "approved_by": "王总"}, expect=201
+    )
+    assert issued["record_number"] == "DFCPZL063S-2026-R1" and issued["issued_by"] == "sales"
+    assert (await api.call("qe", "GET", "/reports?kind=service"))["items"] == [issued]
+    html = await api.client.get(
+        "/api/v1/reports/DFCPZL063S-2026-R1/html", headers={"Authorization": f"Bearer {api.tokens['qe']}"}
+    )
+    assert html.status == 200 and "服务报告年度汇总" in await html.text() and "王总" in await html.text()
+    await api.error("sales", "POST", "/reports", {"kind": "service", "period": "2026"}, expect=400)
+    await api.error("sales", "POST", "/reports", {"kind": "weekly", "period": "2026", "approved_by": "x"}, expect=422)
+    await api.error("sales", "GET", "/reports/DFCPZL063S-2026-R9/pdf", expect=404)

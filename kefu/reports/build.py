@@ -1,9 +1,10 @@
 """A report from the data to its documents, drafted or issued: the one path the CLI and the API
-share. Charts and the PDF cost CPU (a second or two), so callers on the event loop run
-`documents` in a thread."""
+share. Charts and the PDF cost CPU (a second or two): `issue` renders in a thread, and so
+should any caller of `documents` on the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -69,7 +70,8 @@ async def issue(
     data = await draft(db, kind, period, now, progress)
     async with db.reader() as s:
         revision, number = await issued.next_record_number(s, kind, period)
-    docs = documents(
+    docs = await asyncio.to_thread(
+        documents,
         data,
         language,
         supplier,

@@ -83,6 +83,12 @@ ACCESS: dict[str, Access] = {
     "list_overdue": CASE_READERS,  # department members: their own department's cases
     "get_agreement": ALL_CASES,
     "put_agreement": ALL_CASES,  # sales, approver or admin
+    # The procedure's reports (docs/reports.md): read by every case role but department members
+    # (they hold every customer's figures); issued by Sales, Quality, approvers, admins.
+    "list_reports": ALL_CASES,
+    "draft_report": ALL_CASES,
+    "get_report_file": ALL_CASES,
+    "issue_report": ALL_CASES,  # cases/reports/issued.py ISSUERS: the same roles
     "get_calendar": Open.SIGNED_IN,
     "put_calendar_day": Open.SIGNED_IN,  # approver or admin
     "delete_calendar_day": Open.SIGNED_IN,  # approver or admin

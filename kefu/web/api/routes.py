@@ -25,6 +25,7 @@ from kefu.web.api import inbound as api_inbound
 from kefu.web.api import openapi
 from kefu.web.api import outbox as api_outbox
 from kefu.web.api import quality as api_quality
+from kefu.web.api import reports as api_reports
 from kefu.web.api import telegram as api_telegram
 from kefu.web.api.access import ACCESS
 from kefu.web.api.support import CHANNEL_STATUS, CLOCK, DB, actor_of
@@ -139,6 +140,10 @@ ROUTES: tuple[Route, ...] = (
     # Telegram deep links (README "Telegram bot")
     Route("contact_telegram_link", "POST", "/contacts/{contact_id}/telegram-link", api_telegram.contact_telegram_link),
     Route("my_telegram_link", "POST", "/me/telegram-link", api_telegram.my_telegram_link),
+    Route("list_reports", "GET", "/reports", api_reports.list_reports),
+    Route("issue_report", "POST", "/reports", api_reports.issue_report),
+    Route("draft_report", "GET", "/reports/drafts/{kind}", api_reports.draft_report),
+    Route("get_report_file", "GET", "/reports/{record_number}/{format}", api_reports.get_report_file),
     # The quality room: warranty parts, on-site service, agreed deadlines (docs/quality.md)
     *QUALITY_ROUTES,
 )
