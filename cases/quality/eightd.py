@@ -110,7 +110,13 @@ class EightD:
             record_history(
                 s, case=case, at=now, actor=actor, action="review_team_set", changes={"review_team": [before, after]}
             )
-            emit(s, EventKind.REVIEW_TEAM_FORMED, case, now, team="; ".join(after), leader=leaders[0].name)
+            emit(
+                s,
+                EventKind.REVIEW_TEAM_FORMED,
+                case,
+                now,
+                details={"team": "; ".join(after), "leader": leaders[0].name},
+            )
         log.info("%s: review team of %d set by %s", case.reference, len(rows), actor.label)
         return case
 
@@ -225,7 +231,8 @@ class EightD:
                     )
                 )
             apply_step(s, case, RETURNS[step], actor, now, {}, f"8D returned to {step}: {comment}", via_8d=True)
-            emit(s, EventKind.EIGHTD_RETURNED, case, now, step=step.value, comment=comment, revision=report.revision)
+            details = {"step": step.value, "comment": comment, "revision": report.revision}
+            emit(s, EventKind.EIGHTD_RETURNED, case, now, details=details)
             await s.flush()
         log.info("%s: 8D returned to %s by the customer (revision %d)", case.reference, step, report.revision)
         return case

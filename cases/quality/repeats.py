@@ -55,7 +55,8 @@ async def link_repeats(s: AsyncSession, case: Case, actor: Actor, now: datetime,
         note = f"repeat of {other.reference}: part {case.part_number}, failure mode {case.failure_mode}"
         record_history(s, case=case, at=now, actor=actor, action="repeat_linked", note=note)
         record_history(s, case=other, at=now, actor=actor, action="repeat_linked", note=f"repeated by {case.reference}")
-        emit(s, EventKind.REPEAT_FOUND, case, now, earlier=other.reference, failure_mode=case.failure_mode)
+        details = {"earlier": other.reference, "part_number": case.part_number, "failure_mode": case.failure_mode}
+        emit(s, EventKind.REPEAT_FOUND, case, now, details=details)
         log.info("%s: repeat of %s (%s, %s)", case.reference, other.reference, case.part_number, case.failure_mode)
         found.append(other.reference)
     return found
