@@ -5,16 +5,13 @@ and renders a PDF whose text carries the reference and the D3 containment."""
 
 from __future__ import annotations
 
-import ctypes.util
-import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  (the `api` fixture)
+from tests.quality_helpers import pdf_text, pdf_tools_missing
 
 CONTENT: dict[str, dict[str, Any]] = {
     "D0": {"actions": "冻结库存，通知顾客暂停装车", "notified": "顾客质量部 李经理"},
@@ -77,23 +74,11 @@ TEAM = [
 SIGNER = {**{s: "prod" for s in STEPS[:7]}, "D7": "qe", "D8": "gm"}
 
 
-def _pdf_tools_missing() -> str | None:
-    if importlib.util.find_spec("weasyprint") is None:
-        return "weasyprint is not installed"
-    if ctypes.util.find_library("pango-1.0") is None:
-        return "Pango is not installed (Debian: libpango-1.0-0 libpangoft2-1.0-0)"
-    if shutil.which("pdftotext") is None:
-        return "pdftotext is not installed (Debian: poppler-utils)"
-    if not any(Path("/usr/share/fonts").rglob("NotoSansCJK*")):
-        return "no CJK font (Debian: fonts-noto-cjk)"
-    return None
-
-
 async def _critical_case(api: Api, subject: str = "刹车片异响") -> str:
     ref = await open_case(api.kefu, subject, "零件号：3501-00123\n批次：B2026-1107\n装车后刹车片异响。")
     await assign(api, ref, "production_equipment")
     corrected = await api.call(
-        "qe", "PATCH", f"/cases/{ref}", {"failure_category": "safety", "failure_mode": "noise", "quantity": 12}
+        "qe", "PATCH", f"/cases/{ref}", {"failure_category": "safety", "failure_mode": "NOISE", "quantity": 12}
     )
     assert corrected["changes"]["severity"][1] == "critical"
     return ref
@@ -113,7 +98,7 @@ async def test_a_critical_complaint_walks_the_8d_with_its_review_team(api: Api) 
 
     # The repeat: same part number and failure mode as the open earlier case, shown on both.
     case = await api.call("gm", "GET", f"/cases/{ref}")
-    assert case["repeat_of"] == [{"reference": earlier, "part_number": "3501-00123", "failure_mode": "noise"}]
+    assert case["repeat_of"] == [{"reference": earlier, "part_number": "3501-00123", "failure_mode": "NOISE"}]
     assert case["severity"] == "critical" and case["failure_category"] == "safety"
     assert (await api.call("gm", "GET", f"/cases/{earlier}"))["repeated_by"][0]["reference"] == ref
     # A critical case takes no short path.
@@ -226,7 +211,7 @@ async def test_the_severity_table_is_the_admins(api: Api) -> None:
 
 
 async def test_the_8d_renders_as_a_pdf_with_the_reference_and_the_containment(api: Api, tmp_path: Path) -> None:
-    missing = _pdf_tools_missing()
+    missing = pdf_tools_missing()
     if missing:
         pytest.skip(missing)
     ref = await _critical_case(api)
@@ -237,12 +222,28 @@ async def test_the_8d_renders_as_a_pdf_with_the_reference_and_the_containment(ap
     headers = {"Authorization": f"Bearer {api.tokens['qe']}"}
     resp = await api.client.get(f"/api/v1/cases/{ref}/8d/document?language=en", headers=headers)
     assert resp.status == 200 and resp.content_type == "application/pdf"
-    pdf = tmp_path / "8d.pdf"
-    pdf.write_bytes(await resp.read())
-    raw = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    text = " ".join(raw.split())  # a table cell wraps its text over lines
+    text = pdf_text(await resp.read(), tmp_path)
     assert ref in text
     assert "Sort all stock of batch B2026-1107" in text and "12 noisy parts quarantined" in text
     assert "库存挑选" in text  # the Chinese containment, in the CJK font
     html = await api.client.get(f"/api/v1/cases/{ref}/8d/document?format=html&language=zh", headers=headers)
     assert html.status == 200 and "临时遏制措施" in await html.text()
+
+
+async def test_quality_keeps_the_failure_mode_list(api: Api) -> None:
+    body = {"name_zh": "制动异响", "name_en": "Brake noise"}
+    await api.error("prod", "PUT", "/failure-modes/NOISE-BRAKE", body, expect=403)
+    await api.error("qe", "PUT", "/failure-modes/noise brake", body, expect=422)
+    assert await api.call("qe", "PUT", "/failure-modes/NOISE-BRAKE", body) == {
+        "code": "NOISE-BRAKE",
+        **body,
+        "active": True,
+    }
+    assert {"code": "NOISE-BRAKE", **body, "active": True} in (await api.call("sales", "GET", "/failure-modes"))[
+        "items"
+    ]
+    ref = await open_case(api.kefu, "制动异响", "零件号：3501-00123\n异响。")
+    await assign(api, ref, "quality")
+    await api.call("qe", "PATCH", f"/cases/{ref}", {"failure_mode": "NOISE-BRAKE"})
+    await api.call("qe", "PUT", "/failure-modes/NOISE-BRAKE", {**body, "active": False})  # retired
+    await api.error("qe", "PATCH", f"/cases/{ref}", {"failure_mode": "NOISE-BRAKE"}, expect=422)

@@ -16,7 +16,7 @@ from cases.domain.errors import Forbidden, InvalidInput
 from cases.store.models import FailureMode
 
 KEEPERS: frozenset[Role] = frozenset({Role.QUALITY, Role.ADMIN})
-CODE = re.compile(r"[a-z0-9][a-z0-9_\-]{0,39}")
+CODE = re.compile(r"[A-Z0-9][A-Z0-9_\-]{0,39}")  # NOISE, NOISE-BRAKE: as the warranty parts name them
 
 
 def row_of(mode: FailureMode) -> dict[str, Any]:
@@ -41,7 +41,7 @@ async def put(
     if not actor.roles & KEEPERS:
         raise Forbidden("keeping the failure-mode list needs the role admin or quality")
     if not CODE.fullmatch(code):
-        raise InvalidInput("a failure-mode code is lower-case letters, digits, - and _, at most 40")
+        raise InvalidInput("a failure-mode code is capital letters, digits, - and _, at most 40 (NOISE-BRAKE)")
     name_zh, name_en = name_zh.strip(), name_en.strip()
     if not name_zh or not name_en or len(name_zh) > 120 or len(name_en) > 120:
         raise InvalidInput("a failure mode needs a Chinese and an English name, each at most 120 characters")

@@ -269,7 +269,9 @@ def paths() -> Doc:
                 "400",
                 "403",
                 "422",
-                parameters=[param("code", "path", {**TEXT, "minLength": 1}, "lower-case letters, digits, - and _")],
+                parameters=[
+                    param("code", "path", {**TEXT, "minLength": 1}, "capital letters, digits, - and _ (NOISE-BRAKE)")
+                ],
                 body=_body(
                     {"name_zh": FILLED, "name_en": FILLED, "active": {"type": "boolean"}}, ["name_zh", "name_en"]
                 ),

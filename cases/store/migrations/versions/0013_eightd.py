@@ -24,16 +24,16 @@ SEVERITY_RULES = {
 }
 # A first managed failure-mode list (zh / en); Quality keeps it (PUT /failure-modes/...).
 FAILURE_MODES = (
-    ("noise", "异响", "Noise"),
-    ("leak", "泄漏", "Leak"),
-    ("crack", "开裂", "Crack"),
-    ("wear", "磨损", "Wear"),
-    ("corrosion", "锈蚀", "Corrosion"),
-    ("dimension", "尺寸超差", "Out of dimension"),
-    ("no_function", "功能失效", "Loss of function"),
-    ("appearance", "外观缺陷", "Appearance defect"),
-    ("wrong_part", "错装漏装", "Wrong or missing part"),
-    ("documentation", "文件标识错误", "Documentation or label error"),
+    ("NOISE", "异响", "Noise"),
+    ("LEAK", "泄漏", "Leak"),
+    ("CRACK", "开裂", "Crack"),
+    ("WEAR", "磨损", "Wear"),
+    ("CORROSION", "锈蚀", "Corrosion"),
+    ("DIMENSION", "尺寸超差", "Out of dimension"),
+    ("NO-FUNCTION", "功能失效", "Loss of function"),
+    ("APPEARANCE", "外观缺陷", "Appearance defect"),
+    ("WRONG-PART", "错装漏装", "Wrong or missing part"),
+    ("DOCUMENTATION", "文件标识错误", "Documentation or label error"),
 )
 
 revision = "0013"
