@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from cases.store.models import OutboxEvent
+from kefu.documents.render import Header, eightd_html
+from notifications.render import Renderer
 from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  (the `api` fixture)
 from tests.quality_helpers import pdf_text, pdf_tools_missing
+from tests.test_render import LEFTOVERS, REFERENCE, sample_context
 
 CONTENT: dict[str, dict[str, Any]] = {
     "D0": {"actions": "冻结库存，通知顾客暂停装车", "notified": "顾客质量部 李经理"},
@@ -168,6 +173,12 @@ async def test_a_critical_complaint_walks_the_8d_with_its_review_team(api: Api) 
     await _sign(api, "prod", ref, "D5", expect=409)  # D4 first
     assert (await _sign(api, "prod", ref, "D4"))["state"] == "analysed"
 
+    # The staff notices: the repeat, the team, the customer's rejection (and the usual steps).
+    async with api.kefu.db.reader() as s:
+        kinds = list((await s.execute(select(OutboxEvent.kind).order_by(OutboxEvent.id))).scalars())
+    for kind in ("repeat_found", "review_team_formed", "measures_recorded", "case_verified", "eightd_returned"):
+        assert kind in kinds
+
 
 async def test_low_and_medium_cases_keep_the_short_path_and_have_no_8d(api: Api) -> None:
     ref = await open_case(api.kefu, "包装标签错误", "零件号：3501-00999\n标签印错。")
@@ -247,3 +258,45 @@ async def test_quality_keeps_the_failure_mode_list(api: Api) -> None:
     await api.call("qe", "PATCH", f"/cases/{ref}", {"failure_mode": "NOISE-BRAKE"})
     await api.call("qe", "PUT", "/failure-modes/NOISE-BRAKE", {**body, "active": False})  # retired
     await api.error("qe", "PATCH", f"/cases/{ref}", {"failure_mode": "NOISE-BRAKE"}, expect=422)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize(
+    ("event", "details"),
+    [
+        ("repeat_found", {"earlier": "FB-2026-000001", "part_number": "3501-00123", "failure_mode": "NOISE"}),
+        ("review_team_formed", {"team": "王工 (production_equipment) *; 李工 (quality)", "leader": "王工"}),
+        ("eightd_returned", {"step": "D4", "comment": "逃逸原因不充分", "revision": 2}),
+    ],
+)
+def test_the_8d_staff_notices_render_with_their_details(event: str, details: dict[str, Any], language: str) -> None:
+    out = Renderer().render("staff", event, "email", language, sample_context(details=details))
+    assert out.subject.startswith(f"[{REFERENCE}] ") and REFERENCE in out.body
+    assert not LEFTOVERS.search(out.subject + out.body)
+    assert all(str(v).split(" ")[0] in out.subject + out.body for v in details.values())
+
+
+def test_the_document_header_carries_the_supplier_and_the_logo_inline(tmp_path: Path) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 16)
+    data = {
+        "reference": "FB-2026-000123",
+        "subject": "刹车片异响",
+        "severity": "critical",
+        "customer_name": "东风汽车",
+        "contact_name": "张伟",
+        "part_number": "3501-00123",
+        "batch": None,
+        "quantity": None,
+        "failure_mode": None,
+        "received_at": "2026-10-08T02:00:00Z",
+        "revision": 1,
+        "returned_step": None,
+        "customer_comment": None,
+        "team": [],
+        "steps": [{"step": f"D{i}", "title_zh": "步", "title_en": "step", "current": None} for i in range(9)],
+    }
+    html = eightd_html(data, Header("东风零部件有限公司", str(logo)), "zh")
+    assert "东风零部件有限公司" in html and 'src="data:image/png;base64,' in html and "FB-2026-000123" in html
+    without = eightd_html(data, Header("Supplier", str(tmp_path / "missing.png")), "en")
+    assert "<img" not in without and "8D report" in without
