@@ -300,3 +300,17 @@ def test_the_document_header_carries_the_supplier_and_the_logo_inline(tmp_path: 
     assert "东风零部件有限公司" in html and 'src="data:image/png;base64,' in html and "FB-2026-000123" in html
     without = eightd_html(data, Header("Supplier", str(tmp_path / "missing.png")), "en")
     assert "<img" not in without and "8D report" in without
+
+
+async def test_a_case_raised_to_high_after_its_analysis_continues_in_the_8d(api: Api) -> None:
+    ref = await open_case(api.kefu, "刹车片异响", "零件号：3501-00123\n异响。")
+    await assign(api, ref, "production_equipment")
+    assert await api.step("prod", ref, "analysis", analysis="初步分析") == "analysed"
+    await api.call("gm", "PATCH", f"/cases/{ref}", {"severity": "high"})
+    await api.error("prod", "POST", f"/cases/{ref}/measures", {"measures": "x"}, expect=409)
+    await api.call("qe", "PUT", f"/cases/{ref}/review-team", {"members": TEAM})
+    for step in STEPS[:6]:
+        await _record(api, "prod", ref, step)
+        assert (await _sign(api, "prod", ref, step))["state"] == "analysed"  # D4 finds it analysed already
+    await _record(api, "prod", ref, "D6")
+    assert (await _sign(api, "prod", ref, "D6"))["state"] == "measures_taken"

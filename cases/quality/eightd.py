@@ -27,7 +27,7 @@ from cases.domain.clock import Clock
 from cases.domain.enums import CaseState, Role
 from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.events import EventKind
-from cases.domain.states import EIGHT_D_SEVERITIES, TERMINAL, Action
+from cases.domain.states import EIGHT_D_SEVERITIES, TERMINAL, TRANSITIONS, Action
 from cases.quality.due_steps import DueSteps
 from cases.quality.eightd_steps import ORDER, RETURNS, RULES, WRITERS, D, step_of, summary
 from cases.services.records import apply_step, emit, locked_case, record_history
@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 TEAM_FORMERS: frozenset[Role] = frozenset({Role.APPROVER, Role.QUALITY})
 RETURN_RECORDERS: frozenset[Role] = frozenset({Role.SALES, Role.QUALITY})
 MIN_TEAM_DEPARTMENTS = 2
+_FORWARD = (
+    CaseState.ASSIGNED,
+    CaseState.ANALYSED,
+    CaseState.MEASURES_TAKEN,
+    CaseState.VERIFIED,
+    CaseState.AWAITING_SATISFACTION,
+)
 MAX_TEAM = 30
 # What each signature writes into the case's own fields, and the event it tells.
 _ON_SIGN: dict[Action, tuple[str, EventKind]] = {
@@ -183,7 +190,7 @@ class EightD:
             row.signed_by, row.signed_at = actor.label[:120], now
             row.signed_role = sorted(granted)[0].value
             record_history(s, case=case, at=now, actor=actor, action="8d_signed", note=f"{step} v{row.version}")
-            if rule.on_sign is not None:
+            if rule.on_sign is not None and not _already_past(case.state, rule.on_sign):
                 field, kind = _ON_SIGN[rule.on_sign]
                 text = summary(step, row.content)
                 apply_step(s, case, rule.on_sign, actor, now, {field: text}, f"8D {step} signed", via_8d=True)
@@ -265,6 +272,13 @@ async def _steps(s: AsyncSession, case_id: int) -> dict[D, EightDStep]:
         await s.execute(select(EightDStep).where(EightDStep.case_id == case_id).order_by(EightDStep.version))
     ).scalars()
     return {D(r.step): r for r in rows}
+
+
+def _already_past(state: CaseState, action: Action) -> bool:
+    """A case raised to high after its short-path analysis: signing D4 records the 8D and leaves
+    the state, which is already past `analysed`, as it is."""
+    target = TRANSITIONS[action].target
+    return state in _FORWARD and target in _FORWARD and _FORWARD.index(state) >= _FORWARD.index(target)
 
 
 def _previous_signed(step: D, current: dict[D, EightDStep]) -> None:
