@@ -186,6 +186,21 @@ class Settings:
     service_report_prefix: str = setting(
         "DFCPZL063A", "record number prefix of on-site service reports (`DFCPZL063A-2026-0001`)", upper
     )
+    repeat_window_days: float = setting(
+        365.0,
+        "a new complaint with the same part number and failure mode as a case closed within this many days "
+        "(or still open) is linked to it as a repeat",
+        number,
+    )
+    severity_quantity_threshold: int = setting(
+        100, "a quantity on the form above this raises the severity from the failure category one grade", whole
+    )
+    supplier_name: str = setting(
+        "", "the supplier's name in the header of the 8D document; empty: `KEFU_MAIL_FROM_NAME`", text
+    )
+    supplier_logo: str = setting(
+        "", "a PNG, JPEG or SVG file shown in the header of the 8D document (empty: none)", text
+    )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
     auto_mail_per_recipient_per_day: int = setting(
         20, "cap on automatic mail to one customer address a day (loop guard)", whole

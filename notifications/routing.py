@@ -75,4 +75,11 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
     E.SERVICE_REPORTED: (Notice(To.APPROVERS, "service_review_needed"),),
     E.SERVICE_CONFIRMATION_REQUESTED: (Notice(To.CUSTOMER, "service_confirmation"),),
     E.SERVICE_CONFIRMED: (Notice(To.SALES, "service_confirmed"), Notice(To.DEPARTMENT, "service_confirmed")),
+    E.REPEAT_FOUND: (Notice(To.DEPARTMENT, "repeat_found"), Notice(To.QUALITY, "repeat_found")),
+    E.REVIEW_TEAM_FORMED: (Notice(To.DEPARTMENT, "review_team_formed"), Notice(To.QUALITY, "review_team_formed")),
+    E.EIGHTD_RETURNED: (
+        Notice(To.DEPARTMENT, "eightd_returned"),
+        Notice(To.QUALITY, "eightd_returned"),
+        Notice(To.SALES, "eightd_returned"),
+    ),
 }

@@ -4,13 +4,18 @@ mail as a case, the notices the dispatcher wrote, replies threaded by Message-ID
 from __future__ import annotations
 
 import base64
+import ctypes.util
 import email
 import email.policy
+import importlib.util
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -113,3 +118,24 @@ async def quality(settings: Settings, aiohttp_client: AiohttpClient) -> AsyncIte
         yield Quality(Api(client, kefu, tokens), clock, transport)
     finally:
         await kefu.db.dispose()
+
+
+def pdf_tools_missing() -> str | None:
+    """Why a PDF cannot be made and read here (the skip reason), or None."""
+    if importlib.util.find_spec("weasyprint") is None:
+        return "weasyprint is not installed"
+    if ctypes.util.find_library("pango-1.0") is None:
+        return "Pango is not installed (Debian: libpango-1.0-0 libpangoft2-1.0-0)"
+    if shutil.which("pdftotext") is None:
+        return "pdftotext is not installed (Debian: poppler-utils)"
+    if not any(Path("/usr/share/fonts").rglob("NotoSansCJK*")):
+        return "no CJK font (Debian: fonts-noto-cjk)"
+    return None
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """The PDF's text as pdftotext reads it, whitespace folded (a table cell wraps over lines)."""
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    raw = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return " ".join(raw.split())

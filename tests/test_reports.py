@@ -35,6 +35,7 @@ from cases.settings import Settings
 from cases.store.migrate import upgrade_async
 from cases.store.models import Case, Customer, WarrantyPart
 from kefu.bootstrap import Kefu, bootstrap
+from kefu.documents.render import Header
 from kefu.reports import build
 from kefu.reports.render import render_pdf
 from tests.apihelpers import Api, api_fixture  # noqa: F401  (the fixture)
@@ -181,7 +182,9 @@ async def test_the_documents_carry_the_figures_in_chinese_and_english(
     kefu, clock = world
     await _seed(kefu)
     data = await build.draft(kefu.db, ReportKind.MARKETING, Q3, clock())
-    docs = build.documents(data, "zh", "华东汽车零部件有限公司", pdf=False, record_number="DFCPXS009A-2026Q3-R1")
+    docs = build.documents(
+        data, "zh", Header("华东汽车零部件有限公司"), pdf=False, record_number="DFCPXS009A-2026Q3-R1"
+    )
     assert "营销总结报告" in docs.html and "华东汽车零部件有限公司" in docs.html and "DFCPXS009A-2026Q3-R1" in docs.html
     assert docs.html.count("<svg") >= 3 and "失效模式排列图" in docs.html  # charts inline, titles as text
     assert f'<th>收到</th><td class="n">{data["sections"]["totals"]["received"]}</td>' in docs.html
@@ -189,7 +192,7 @@ async def test_the_documents_carry_the_figures_in_chinese_and_english(
     assert "概况" in book.sheetnames and "按渠道" in book.sheetnames
     rows = list(book["概况"].iter_rows(values_only=True))
     assert ("收到", data["sections"]["totals"]["received"]) in rows
-    english = build.documents(data, "en", "East China Auto Parts", pdf=False)
+    english = build.documents(data, "en", Header("East China Auto Parts"), pdf=False)
     assert "Marketing summary report" in english.html and "Draft (not issued)" in english.html
     assert "<script" not in english.html
 
@@ -197,7 +200,7 @@ async def test_the_documents_carry_the_figures_in_chinese_and_english(
         pytest.skip("no PDF here: WeasyPrint with Pango (.ci/run installs them) and pdftotext are needed")
     pdf = tmp_path / "q3.pdf"
     pdf.write_bytes(
-        build.documents(data, "zh", "华东汽车零部件有限公司", record_number="DFCPXS009A-2026Q3-R1").pdf or b""
+        build.documents(data, "zh", Header("华东汽车零部件有限公司"), record_number="DFCPXS009A-2026Q3-R1").pdf or b""
     )
     extracted = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "营销总结报告" in extracted and "DFCPXS009A-2026Q3-R1" in extracted and "失效模式" in extracted
@@ -207,11 +210,11 @@ async def test_an_issued_report_is_frozen_and_a_rerun_is_the_next_revision(world
     kefu, clock = world
     await _seed(kefu)
     first, first_docs = await build.issue(
-        kefu.db, SALES, ReportKind.MARKETING, Q3, "zh", "华东", "王总", clock(), progress=None
+        kefu.db, SALES, ReportKind.MARKETING, Q3, "zh", Header("华东"), "王总", clock(), progress=None
     )
     assert first["record_number"] == "DFCPXS009A-2026Q3-R1" and first["approved_by"] == "王总"
     clock.advance(days=2)
-    second, _ = await build.issue(kefu.db, SALES, ReportKind.MARKETING, Q3, "zh", "华东", "王总", clock())
+    second, _ = await build.issue(kefu.db, SALES, ReportKind.MARKETING, Q3, "zh", Header("华东"), "王总", clock())
     assert second["record_number"] == "DFCPXS009A-2026Q3-R2" and second["revision"] == 2
     async with kefu.db.reader() as s:
         from cases.reports import issued
@@ -226,10 +229,17 @@ async def test_an_issued_report_is_frozen_and_a_rerun_is_the_next_revision(world
                 await s.execute(text(sql))
     with pytest.raises(Forbidden):
         await build.issue(
-            kefu.db, Actor("dept", frozenset({Role.DEPARTMENT})), ReportKind.MARKETING, Q3, "zh", "x", "y", clock()
+            kefu.db,
+            Actor("dept", frozenset({Role.DEPARTMENT})),
+            ReportKind.MARKETING,
+            Q3,
+            "zh",
+            Header("x"),
+            "y",
+            clock(),
         )
     with pytest.raises(InvalidInput, match="approved"):
-        await build.issue(kefu.db, SALES, ReportKind.MARKETING, Q3, "zh", "华东", " ", clock())
+        await build.issue(kefu.db, SALES, ReportKind.MARKETING, Q3, "zh", Header("华东"), " ", clock())
     async with kefu.db.reader() as s:
         assert await s.scalar(select(func.count()).select_from(text("issued_reports"))) == 2
 

@@ -5,10 +5,20 @@ scan; the report renders like the paper form."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from sqlalchemy import select
 
 from cases.store.models import ServiceReport
-from tests.quality_helpers import CUSTOMER, Quality, b64, quality  # noqa: F401  (the fixture)
+from tests.quality_helpers import (  # noqa: F401  (the fixture)
+    CUSTOMER,
+    Quality,
+    b64,
+    pdf_text,
+    pdf_tools_missing,
+    quality,
+)
 
 PLAN = {
     "engineers": "王工（质量部）、李工（技术开发部）",
@@ -192,3 +202,18 @@ def test_a_report_token_names_its_case_and_report_and_cannot_be_forged() -> None
     assert other.verify_report_token(token) is None and other.address_reference(token) is None
     assert signer.verify_report_token(token.replace(".sr42.", ".sr43.")) is None
     assert signer.verify_case_token(token) is None  # not a case token: no other use of it
+
+
+async def test_the_report_renders_as_a_pdf_through_the_document_renderer(quality: Quality, tmp_path: Path) -> None:
+    missing = pdf_tools_missing()
+    if missing:
+        pytest.skip(missing)
+    api = quality.api
+    reference, report_id, _ = await _reviewed(quality)
+    got = await api.client.get(
+        f"/api/v1/cases/{reference}/service-reports/{report_id}/form?format=pdf",
+        headers={"Authorization": f"Bearer {api.tokens['sales']}"},
+    )
+    assert got.status == 200 and got.content_type == "application/pdf"
+    text = pdf_text(await got.read(), tmp_path)
+    assert "服务报告单" in text and "DFCPZL063A-2026-0001" in text and reference in text

@@ -38,6 +38,16 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class FailureCategory(StrEnum):
+    """What kind of failure the complaint is about; a table maps it to a severity (docs/quality.md)."""
+
+    SAFETY = "safety"  # safety or regulatory
+    FUNCTION = "function"
+    FIT = "fit"
+    APPEARANCE = "appearance"
+    DOCUMENTATION = "documentation"
+
+
 class CaseState(StrEnum):
     """States of the after-sale branch of the procedure's flow chart."""
 

@@ -38,3 +38,6 @@ class EventKind(StrEnum):
     SERVICE_REPORTED = "service_reported"  # the engineer filed the report: the management representative reviews
     SERVICE_CONFIRMATION_REQUESTED = "service_confirmation_requested"  # reviewed: the customer confirms
     SERVICE_CONFIRMED = "service_confirmed"  # the customer's representative answered on the report
+    REPEAT_FOUND = "repeat_found"  # same part and failure mode as an open or recent case
+    REVIEW_TEAM_FORMED = "review_team_formed"  # a high or critical case has its review team (6.3.3)
+    EIGHTD_RETURNED = "eightd_returned"  # the customer sent the 8D back to a step, with a comment

@@ -41,6 +41,8 @@ FACT_FIELDS = frozenset(
         "quantity",
         "failure_mode",
         "failure_category",
+        "field_failure",
+        "severity_by_approver",
         "customer_deadline",
         "reply_channel",
         "language",

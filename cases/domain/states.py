@@ -13,6 +13,7 @@ from enum import StrEnum
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState as S
 from cases.domain.enums import Role as R
+from cases.domain.enums import Severity
 from cases.domain.errors import Forbidden, IllegalTransition
 
 
@@ -29,6 +30,11 @@ class Action(StrEnum):
     REOPEN = "reopen"  # the customer's 不满意 reopens it
     REMIND = "remind"  # one reminder when no answer came
     CLOSE_NO_RESPONSE = "close_no_response"  # no answer after the reminder
+    # The customer sends the 8D back to a step (cases/quality/eightd.py); the case returns to
+    # the state before that step's signature.
+    RETURN_TO_ANALYSIS = "return_to_analysis"  # D0-D4 questioned
+    RETURN_TO_MEASURES = "return_to_measures"  # D5-D6 questioned
+    RETURN_TO_VERIFICATION = "return_to_verification"  # D7-D8 questioned
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,9 @@ def _t(sources: set[S], target: S, roles: set[R], own_department: bool = False) 
     return Transition(frozenset(sources), target, frozenset(roles), own_department)
 
 
+# Where an 8D the customer rejects may be: its steps are signed, Sales may have answered.
+_RETURNABLE = (S.ANALYSED, S.MEASURES_TAKEN, S.VERIFIED, S.AWAITING_SATISFACTION)
+
 TRANSITIONS: dict[Action, Transition] = {
     Action.APPROVE: _t({S.NEW}, S.ASSIGNED, {R.APPROVER}),
     Action.DECIDE_NO_ACTION: _t({S.NEW}, S.NO_ACTION, {R.APPROVER}),
@@ -57,7 +66,21 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REOPEN: _t({S.AWAITING_SATISFACTION, S.CLOSED}, S.ASSIGNED, {R.SYSTEM}),
     Action.REMIND: _t({S.AWAITING_SATISFACTION}, S.AWAITING_SATISFACTION, {R.SYSTEM}),
     Action.CLOSE_NO_RESPONSE: _t({S.AWAITING_SATISFACTION}, S.CLOSED, {R.SYSTEM}),
+    Action.RETURN_TO_ANALYSIS: _t(set(_RETURNABLE) | {S.ASSIGNED}, S.ASSIGNED, {R.SALES, R.QUALITY}),
+    Action.RETURN_TO_MEASURES: _t(set(_RETURNABLE), S.ANALYSED, {R.SALES, R.QUALITY}),
+    Action.RETURN_TO_VERIFICATION: _t(set(_RETURNABLE) - {S.ANALYSED}, S.MEASURES_TAKEN, {R.SALES, R.QUALITY}),
 }
+
+# High and critical cases are analysed, acted on and verified through their 8D only (6.3.3):
+# signing D4, D6 and D7 takes these steps; the short path's endpoints refuse them.
+EIGHT_D_SEVERITIES: frozenset[Severity] = frozenset({Severity.HIGH, Severity.CRITICAL})
+EIGHT_D_ACTIONS: frozenset[Action] = frozenset(
+    {Action.RECORD_ANALYSIS, Action.RECORD_MEASURES, Action.VERIFY, Action.REJECT_VERIFICATION}
+)
+# Steps only the 8D takes (POST /cases/{ref}/8d/return); never offered as a case's button.
+ONLY_VIA_8D: frozenset[Action] = frozenset(
+    {Action.RETURN_TO_ANALYSIS, Action.RETURN_TO_MEASURES, Action.RETURN_TO_VERIFICATION}
+)
 
 TERMINAL: frozenset[S] = frozenset({S.NO_ACTION, S.CLOSED})
 
@@ -68,9 +91,23 @@ DEADLINE_RUNS: frozenset[S] = frozenset({S.NEW, S.ASSIGNED, S.ANALYSED, S.MEASUR
 DEADLINE_SETTERS: frozenset[R] = frozenset({R.APPROVER, R.SALES, R.QUALITY})
 
 
-def check(action: Action, state: S, actor: Actor, case_department_id: int | None) -> Transition:
-    """Return the transition, or raise the error a person understands."""
+def check(
+    action: Action,
+    state: S,
+    actor: Actor,
+    case_department_id: int | None,
+    severity: Severity | None = None,
+    via_8d: bool = False,
+) -> Transition:
+    """Return the transition, or raise the error a person understands. `severity` given, a
+    high or critical case takes the analysis, measures and verification only from its 8D."""
     transition = TRANSITIONS[action]
+    if action in ONLY_VIA_8D and not via_8d:
+        raise IllegalTransition(f"{action} is taken by the 8D, when the customer sends it back")
+    if action in EIGHT_D_ACTIONS and severity in EIGHT_D_SEVERITIES and not via_8d:
+        raise IllegalTransition(
+            f"a {severity} case is analysed, acted on and verified through its 8D (D4, D6, D7), not by {action}"
+        )
     if state not in transition.sources:
         allowed = ", ".join(sorted(transition.sources))
         raise IllegalTransition(f"cannot {action} a case in state '{state}' (allowed from: {allowed})")
@@ -83,12 +120,14 @@ def check(action: Action, state: S, actor: Actor, case_department_id: int | None
     return transition
 
 
-def allowed_actions(state: S, actor: Actor, case_department_id: int | None) -> list[Action]:
+def allowed_actions(
+    state: S, actor: Actor, case_department_id: int | None, severity: Severity | None = None
+) -> list[Action]:
     """What this actor may do now (the console shows these as buttons)."""
     result = []
     for action in TRANSITIONS:
         try:
-            check(action, state, actor, case_department_id)
+            check(action, state, actor, case_department_id, severity)
         except (Forbidden, IllegalTransition):
             continue
         result.append(action)

@@ -35,7 +35,8 @@ from cases.store.models import Case, DueStep
 log = logging.getLogger(__name__)
 
 ALL_STEPS = tuple(Step)
-# Which workflow step answers which agreed steps (the 8D's D3/D4/D8 hook in here later).
+# Which workflow step answers which agreed steps (the 8D's D4, D6 and D7 take these actions;
+# its D3, containment, calls `answered`).
 DONE_BY: dict[Action, tuple[Step, ...]] = {
     Action.APPROVE: (Step.FIRST_ANSWER,),
     Action.DECIDE_NO_ACTION: ALL_STEPS,
@@ -112,6 +113,10 @@ class DueSteps:
         steps = DONE_BY.get(action)
         if steps:
             await self._done(s, case, steps, now)
+
+    async def answered(self, s: AsyncSession, case: Case, steps: tuple[Step, ...], now: datetime) -> None:
+        """Steps answered by something other than a workflow action (the 8D's signed D3)."""
+        await self._done(s, case, steps, now)
 
     async def _done(self, s: AsyncSession, case: Case, steps: tuple[Step, ...], now: datetime) -> list[str]:
         rows = (

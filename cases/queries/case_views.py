@@ -19,6 +19,7 @@ from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
+from cases.quality import repeats
 from cases.quality.due_steps import steps_of
 from cases.queries import deliveries
 from cases.store.models import (
@@ -31,6 +32,7 @@ from cases.store.models import (
     Customer,
     Department,
     DocumentText,
+    ReviewTeamMember,
     User,
 )
 
@@ -51,7 +53,9 @@ class Scope:
         if self.department_id is None:
             # `Case.department_id == None` would be IS NULL: every unassigned case. Nothing instead.
             return false()
-        return Case.department_id == self.department_id
+        # A department on a case's review team reads it too (6.3.3); it takes no steps there.
+        team = select(ReviewTeamMember.case_id).where(ReviewTeamMember.department_id == self.department_id)
+        return or_(Case.department_id == self.department_id, Case.id.in_(team))
 
 
 EVERYTHING = Scope(all_departments=True)
@@ -171,7 +175,7 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
     return {"items": items, "total": total}
 
 
-async def _visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:
+async def visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:
     row = (
         await s.execute(_summary_select().where(Case.reference == reference.strip().upper(), scope.condition()))
     ).first()
@@ -184,13 +188,13 @@ async def _visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[
 
 async def ensure_visible(s: AsyncSession, scope: Scope, reference: str) -> None:
     """Raise NotFound unless the reader may see this case (checked before every write too)."""
-    await _visible_case(s, scope, reference)
+    await visible_case(s, scope, reference)
 
 
 async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Actor, now: datetime | None = None) -> Row:
     """The case with its conversation, history, agreed steps (overdue ones marked, as of `now`)
     and what the actor may do next."""
-    case, customer_name, department = await _visible_case(s, scope, reference)
+    case, customer_name, department = await visible_case(s, scope, reference)
     contact_name = (await s.execute(select(Contact.name).where(Contact.id == case.contact_id))).scalar_one()
     linked = None
     if case.linked_case_id is not None:
@@ -206,6 +210,12 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "language": case.language,
             "contact": {"id": case.contact_id, "name": contact_name},
             "linked_case": linked,
+            "failure_category": case.failure_category,
+            "failure_mode": case.failure_mode,
+            "field_failure": case.field_failure,
+            "severity_by_approver": case.severity_by_approver,
+            **await repeats.links_of(s, case.id),
+            "review_team": await review_team(s, case.id),
             "created_at": iso(case.created_at),
             "no_action_reason": case.no_action_reason,
             "analysis": case.analysis,
@@ -223,10 +233,20 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "deliveries": await deliveries.of_case(s, case.id),
             "bounced_addresses": await deliveries.bounced_addresses(s, case.contact_id),
             "due_steps": await steps_of(s, case.id, now or datetime.now(UTC)),
-            "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id)],
+            "allowed_actions": [a.value for a in allowed_actions(case.state, actor, case.department_id, case.severity)],
         }
     )
     return row
+
+
+async def review_team(s: AsyncSession, case_id: int) -> list[Row]:
+    rows = await s.execute(
+        select(ReviewTeamMember.name, Department.code, ReviewTeamMember.leader)
+        .join(Department, Department.id == ReviewTeamMember.department_id)
+        .where(ReviewTeamMember.case_id == case_id)
+        .order_by(ReviewTeamMember.id)
+    )
+    return [{"name": name, "department": code, "leader": leader} for name, code, leader in rows]
 
 
 async def _messages(s: AsyncSession, case: Case) -> list[Row]:

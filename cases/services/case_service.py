@@ -21,7 +21,9 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
 from cases.domain.tokens import Signer
+from cases.quality import failure_modes, form, severity
 from cases.quality.due_steps import DueSteps
+from cases.quality.eightd import EightD
 from cases.quality.service_report import ServiceReports
 from cases.quality.warranty import WarrantyParts
 from cases.services import bounces, holds
@@ -71,6 +73,7 @@ class CaseService:
             db, clock, settings.tz, settings.agreement_defaults, settings.step_warning_hours, on_commit
         )
         self.warranty = WarrantyParts(db, clock, self.deadlines, self.due_steps)
+        self.eightd = EightD(db, clock, self.due_steps)
         self.service_reports = ServiceReports(
             db, clock, signer, settings.tz, settings.service_report_prefix, settings.mail_domains[0]
         )
@@ -118,8 +121,9 @@ class CaseService:
         async with self.db.unit_of_work() as s:
             dept = await self._department(s, department)
             values: dict[str, Any] = {"department_id": dept.id}
-            if severity:
+            if severity:  # the approver's choice wins over the severity table (cases/quality/severity.py)
                 values["severity"] = _severity(severity)
+                values["severity_by_approver"] = True
             case = await self._step(s, actor, reference, Action.APPROVE, values, note)
             if due is not None:
                 self.deadlines.apply(s, case, due, actor, self.clock())
@@ -230,6 +234,34 @@ class CaseService:
             )
             record_history(s, case=case, at=now, actor=actor, action="note", note=text[:500])
         return self._done(case)
+
+    # -- the form and its tables (cases/quality/form.py, severity.py, failure_modes.py) ---------
+    async def correct_form(self, actor: Actor, reference: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Staff correct the feedback form; each change in the history with before and after."""
+        async with self.db.unit_of_work() as s:
+            case, changes, found = await form.correct(
+                s,
+                actor,
+                reference,
+                fields,
+                self.clock(),
+                self.settings.severity_quantity_threshold,
+                self.settings.repeat_window_days,
+            )
+        self._on_commit()
+        return {"reference": case.reference, "state": case.state, "changes": changes, "repeat_of": found}
+
+    async def set_severity_rule(self, actor: Actor, category: str, grade: str) -> dict[str, str]:
+        async with self.db.unit_of_work() as s:
+            row = await severity.set_rule(s, actor, category, grade, self.clock())
+            return {"category": row.category, "grade": row.grade}
+
+    async def put_failure_mode(
+        self, actor: Actor, code: str, name_zh: str, name_en: str, active: bool
+    ) -> dict[str, Any]:
+        async with self.db.unit_of_work() as s:
+            mode = await failure_modes.put(s, actor, code, name_zh, name_en, active, self.clock())
+            return failure_modes.row_of(mode)
 
     # -- timers ------------------------------------------------------------------------------
     async def run_satisfaction_timers(self) -> tuple[int, int]:

@@ -124,11 +124,12 @@ def apply_step(
     now: datetime,
     values: dict[str, Any],
     note: str = "",
+    via_8d: bool = False,
 ) -> None:
     """Check the transition table, change the case, and append the history row with before/after."""
     from cases.domain.states import check
 
-    transition = check(action, case.state, actor, case.department_id)
+    transition = check(action, case.state, actor, case.department_id, case.severity, via_8d)
     before = case.state
     changes = {k: [_plain(getattr(case, k)), _plain(v)] for k, v in values.items() if getattr(case, k) != v}
     for key, value in values.items():

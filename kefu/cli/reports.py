@@ -21,6 +21,7 @@ from cases.reports.kinds import ReportKind
 from cases.reports.period import parse_period
 from kefu.bootstrap import Kefu
 from kefu.cli.common import cli_actor, with_kefu
+from kefu.documents.render import Header
 from kefu.reports import build
 
 
@@ -57,7 +58,7 @@ def _say(text: str) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     async def run(kefu: Kefu) -> None:
         period = parse_period(args.period, kefu.settings.tz)
-        supplier = kefu.settings.mail_from_name
+        header = Header.of(kefu.settings)
         if args.issue:
             summary, docs = await build.issue(
                 kefu.db,
@@ -65,7 +66,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 args.kind,
                 period,
                 args.language,
-                supplier,
+                header,
                 args.approved_by,
                 kefu.clock(),
                 _say,
@@ -73,7 +74,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             stem = summary["record_number"]
         else:
             data = await build.draft(kefu.db, args.kind, period, kefu.clock(), _say)
-            docs = build.documents(data, args.language, supplier, pdf=not args.no_pdf, progress=_say)
+            docs = build.documents(data, args.language, header, pdf=not args.no_pdf, progress=_say)
             stem = f"{args.kind.value}-{period.key}-draft"
         args.out.mkdir(parents=True, exist_ok=True)
         written = [args.out / f"{stem}.html", args.out / f"{stem}.xlsx"]

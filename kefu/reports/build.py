@@ -16,6 +16,7 @@ from cases.reports.issued import Documents
 from cases.reports.kinds import ReportKind, compute
 from cases.reports.period import Period
 from cases.store.db import Database
+from kefu.documents.render import Header
 from kefu.reports.render import render_html, render_pdf
 from kefu.reports.workbook import render_xlsx
 
@@ -25,7 +26,7 @@ Progress = Callable[[str], None]
 def documents(
     data: dict[str, Any],
     language: str,
-    supplier: str,
+    header: Header,
     *,
     pdf: bool = True,
     progress: Progress | None = None,
@@ -33,7 +34,7 @@ def documents(
 ) -> Documents:
     say = progress or (lambda _: None)
     say("drawing the charts and the page")
-    html = render_html(data, language, supplier, **signature)
+    html = render_html(data, language, header, **signature)
     say("writing the workbook")
     xlsx = render_xlsx(data, language, signature.get("record_number", ""))
     if pdf:
@@ -56,7 +57,7 @@ async def issue(
     kind: ReportKind,
     period: Period,
     language: str,
-    supplier: str,
+    header: Header,
     approved_by: str,
     now: datetime,
     progress: Progress | None = None,
@@ -74,7 +75,7 @@ async def issue(
         documents,
         data,
         language,
-        supplier,
+        header,
         progress=progress,
         record_number=number,
         revision=revision,

@@ -13,6 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kefu.documents import render as documents
+from kefu.documents.render import Header
 from kefu.reports import charts
 from kefu.reports.labels import SECTIONS, pick, value, word
 
@@ -96,7 +98,7 @@ def _section(name: str, data: dict[str, Any], language: str) -> dict[str, Any]:
 def render_html(
     data: dict[str, Any],
     language: str,
-    supplier: str,
+    header: Header,
     *,
     record_number: str = "",
     revision: int | None = None,
@@ -108,7 +110,8 @@ def render_html(
         language=language,
         title=data["title"]["en" if language == "en" else "zh"],
         period=data["period"],
-        supplier=supplier,
+        supplier=header.name,
+        logo=header.logo_uri(),
         record_number=record_number,
         revision=revision,
         issued_by=issued_by,
@@ -120,10 +123,10 @@ def render_html(
 
 
 def render_pdf(html: str) -> bytes | None:
-    """The page as a PDF with WeasyPrint, or None where WeasyPrint or its libraries are missing."""
+    """The page as a PDF through the one document renderer (kefu/documents/), or None where
+    WeasyPrint or its Pango libraries are missing here (the page and the workbook still are)."""
     try:
-        from weasyprint import HTML
-    except (ImportError, OSError) as exc:  # OSError: the pango library is not installed
+        return documents.pdf(html)
+    except (ImportError, OSError) as exc:  # OSError: WeasyPrint found no Pango library
         log.warning("no PDF for this report: WeasyPrint is not usable here (%s)", exc)
         return None
-    return bytes(HTML(string=html).write_pdf())

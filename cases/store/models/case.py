@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.domain.enums import CaseState, CaseType, Channel, Direction, Language, Satisfaction, Severity, Speaker
+from cases.domain.enums import (
+    CaseState,
+    CaseType,
+    Channel,
+    Direction,
+    FailureCategory,
+    Language,
+    Satisfaction,
+    Severity,
+    Speaker,
+)
 from cases.store.models.base import Base, BatchInserted, BigId, enum_column
 
 if TYPE_CHECKING:
@@ -33,6 +43,11 @@ class Case(BatchInserted, Base):
     quantity: Mapped[int | None]
     vehicle: Mapped[str | None] = mapped_column(String(80))  # model or VIN
     severity: Mapped[Severity] = mapped_column(enum_column(Severity, 20), default=Severity.MEDIUM)
+    # The quality room (cases/quality/severity.py): what the severity is derived from, and who chose it.
+    failure_category: Mapped[FailureCategory | None] = mapped_column(enum_column(FailureCategory, 20))
+    failure_mode: Mapped[str | None] = mapped_column(String(40), index=True)  # a failure_modes code
+    field_failure: Mapped[bool] = mapped_column(default=False)  # failed in the field, not at incoming inspection
+    severity_by_approver: Mapped[bool] = mapped_column(default=False)  # the approver's choice wins over the table
     reply_channel: Mapped[Channel] = mapped_column(enum_column(Channel, 20))
     language: Mapped[Language] = mapped_column(enum_column(Language, 8), default=Language.ZH)
     customer_deadline: Mapped[datetime | None]  # by when the customer wants the answer / CAPA

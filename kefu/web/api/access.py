@@ -92,6 +92,19 @@ ACCESS: dict[str, Access] = {
     "get_calendar": Open.SIGNED_IN,
     "put_calendar_day": Open.SIGNED_IN,  # approver or admin
     "delete_calendar_day": Open.SIGNED_IN,  # approver or admin
+    # The form, the review team and the 8D: cases/quality/form.py and eightd_steps.py decide per
+    # field and step; a review team's departments read the case (scope_for).
+    "correct_case": CASE_READERS,
+    "set_review_team": CASE_READERS,  # approver or quality
+    "get_eightd": CASE_READERS,
+    "record_eightd_step": CASE_READERS,  # the responsible department or quality
+    "sign_eightd_step": CASE_READERS,  # per step: department or quality; D7 quality; D8 quality or approver
+    "return_eightd": CASE_READERS,  # sales or quality record the customer's rejection
+    "eightd_document": CASE_READERS,
+    "list_failure_modes": CASE_READERS,
+    "put_failure_mode": CASE_READERS,  # quality or admin
+    "list_severity_rules": CASE_READERS,
+    "put_severity_rule": CASE_READERS,  # admin or approver
 }
 
 

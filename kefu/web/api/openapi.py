@@ -14,7 +14,14 @@ from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
-from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_reports, openapi_telegram
+from kefu.web.api import (
+    openapi_channels,
+    openapi_deadlines,
+    openapi_eightd,
+    openapi_quality,
+    openapi_reports,
+    openapi_telegram,
+)
 from kefu.web.api.cases import STEPS, Field
 from kefu.web.api.openapi_blocks import (
     ERRORS,
@@ -199,6 +206,7 @@ SCHEMAS: Doc = {
                         "description": "the contact's addresses a notice bounced from for good: no customer "
                         "notice goes there until cleared (POST /api/v1/identities/{identity_id}/clear-bounce)",
                     },
+                    **openapi_eightd.case_detail_fields(),
                     "allowed_actions": {
                         "type": "array",
                         "items": {"enum": [a.value for a in Action]},
@@ -469,11 +477,14 @@ def _paths() -> Doc:
         **openapi_quality.paths(),
         **openapi_deadlines.paths(),
         **openapi_reports.paths(),
+        **openapi_eightd.paths(),
     }
 
 
 @cache
 def _document() -> Doc:
+    paths = _paths()
+    paths["/api/v1/cases/{reference}"]["patch"] = openapi_eightd.correct_case()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -496,7 +507,7 @@ def _document() -> Doc:
             {"name": "quality"},
             {"name": "reports"},
         ],
-        "paths": _paths(),
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "description": "an API token of a staff user"}
@@ -508,6 +519,7 @@ def _document() -> Doc:
                 **openapi_quality.schemas(),
                 **openapi_deadlines.schemas(),
                 **openapi_reports.schemas(),
+                **openapi_eightd.schemas(),
             },
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },

@@ -290,11 +290,14 @@ def _service_paths() -> Doc:
         report + "/form": {
             "get": operation(
                 "service_report_form",
-                "The report as the paper form, in HTML (the PDF comes from the shared document renderer)",
+                "The report as the paper form, in HTML (default) or PDF (the shared document renderer)",
                 {
                     "200": {
                         "description": "The form.",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
+                        "content": {
+                            "text/html": {"schema": {"type": "string"}},
+                            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}},
+                        },
                     }
                 },
                 *READ_ERRORS,
@@ -302,6 +305,7 @@ def _service_paths() -> Doc:
                     REFERENCE,
                     REPORT_ID,
                     param("language", "query", {"enum": ["zh", "en"]}, "the form's language (default zh)"),
+                    param("format", "query", {"enum": ["html", "pdf"]}, "html (default) or pdf"),
                 ],
                 tag="quality",
             )

@@ -6,6 +6,7 @@ services check roles and the report's state table (cases/quality/)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from typing import Any
@@ -17,6 +18,7 @@ from cases.quality.report_html import LANGUAGES, render_service_report
 from cases.quality.service_report import ReportInput
 from cases.quality.warranty import PartInput
 from cases.queries import case_views, quality_views
+from kefu.documents import render
 from kefu.web.api.access import scope_for
 from kefu.web.api.cases import content_disposition
 from kefu.web.api.support import (
@@ -220,15 +222,22 @@ async def confirm_service_on_paper(request: web.Request) -> web.Response:
 
 
 async def service_report_form(request: web.Request) -> web.Response:
-    """The report as the paper form (HTML); the PDF is the shared document renderer's."""
+    """The report as the paper form: HTML, or PDF through the shared document renderer."""
     report_id = path_id(request, "report_id", "service report id")
     language = query_choice(request, "language", list(LANGUAGES)) or "zh"
+    kind = query_choice(request, "format", ["html", "pdf"]) or "html"
     settings = request.app[SETTINGS]
     async with request.app[DB].reader() as s:
         report, case = await quality_views.service_report_form(
             s, scope_for(actor_of(request)), path_text(request, "reference"), report_id, settings.tz
         )
-    html = render_service_report(report, case, settings.mail_from_name, language)
+    html = render_service_report(report, case, settings.supplier_name or settings.mail_from_name, language)
+    if kind == "pdf":
+        pdf = await asyncio.to_thread(render.pdf, html)
+        filename = f"{report['record_number']}.pdf"
+        return web.Response(
+            body=pdf, content_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+        )
     return web.Response(
         text=html,
         content_type="text/html",

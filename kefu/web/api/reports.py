@@ -11,6 +11,7 @@ from aiohttp import web
 from cases.reports import issued
 from cases.reports.kinds import ReportKind, kind_of
 from cases.reports.period import parse_period
+from kefu.documents.render import Header
 from kefu.reports import build
 from kefu.web.api.cases import content_disposition
 from kefu.web.api.support import (
@@ -64,7 +65,7 @@ async def draft_report(request: web.Request) -> web.Response:
     language = query_choice(request, "language", LANGUAGES) or "zh"
     fmt = query_choice(request, "format", list(issued.FORMATS)) or "html"
     data = await build.draft(request.app[DB], kind, period, request.app[CLOCK]())
-    docs = await asyncio.to_thread(build.documents, data, language, settings.mail_from_name, pdf=fmt == "pdf")
+    docs = await asyncio.to_thread(build.documents, data, language, Header.of(settings), pdf=fmt == "pdf")
     content = {"html": docs.html.encode(), "xlsx": docs.xlsx, "pdf": docs.pdf}[fmt]
     if content is None:
         raise web.HTTPServiceUnavailable(reason="no PDF renderer (WeasyPrint with Pango) on this server")
@@ -88,7 +89,7 @@ async def issue_report(request: web.Request) -> web.Response:
         kind,
         period,
         language,
-        settings.mail_from_name,
+        Header.of(settings),
         text_field(body, "approved_by"),
         request.app[CLOCK](),
     )

@@ -20,6 +20,7 @@ from cases.queries import operations
 from kefu.web.api import archive as api_archive
 from kefu.web.api import cases as api_cases
 from kefu.web.api import deadlines as api_deadlines
+from kefu.web.api import eightd as api_eightd
 from kefu.web.api import entries as api_entries
 from kefu.web.api import inbound as api_inbound
 from kefu.web.api import openapi
@@ -109,6 +110,21 @@ QUALITY_ROUTES: tuple[Route, ...] = (
     Route("delete_calendar_day", "DELETE", "/calendar/days/{day}", api_deadlines.delete_calendar_day),
 )
 
+_8D = "/cases/{reference}/8d"
+EIGHTD_ROUTES: tuple[Route, ...] = (
+    Route("correct_case", "PATCH", "/cases/{reference}", api_eightd.correct_case),
+    Route("set_review_team", "PUT", "/cases/{reference}/review-team", api_eightd.set_review_team),
+    Route("get_eightd", "GET", _8D, api_eightd.get_eightd),
+    Route("record_eightd_step", "PUT", _8D + "/steps/{step}", api_eightd.record_step),
+    Route("sign_eightd_step", "POST", _8D + "/steps/{step}/sign", api_eightd.sign_step),
+    Route("return_eightd", "POST", _8D + "/return", api_eightd.return_eightd),
+    Route("eightd_document", "GET", _8D + "/document", api_eightd.eightd_document),
+    Route("list_failure_modes", "GET", "/failure-modes", api_eightd.list_failure_modes),
+    Route("put_failure_mode", "PUT", "/failure-modes/{code}", api_eightd.put_failure_mode),
+    Route("list_severity_rules", "GET", "/severity-rules", api_eightd.list_severity_rules),
+    Route("put_severity_rule", "PUT", "/severity-rules/{category}", api_eightd.put_severity_rule),
+)
+
 
 ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/health", health),
@@ -146,6 +162,8 @@ ROUTES: tuple[Route, ...] = (
     Route("get_report_file", "GET", "/reports/{record_number}/{format}", api_reports.get_report_file),
     # The quality room: warranty parts, on-site service, agreed deadlines (docs/quality.md)
     *QUALITY_ROUTES,
+    # The form's corrections, review team and 8D, severity and failure-mode tables (docs/quality.md)
+    *EIGHTD_ROUTES,
 )
 
 

@@ -2,7 +2,7 @@
 statistics, frozen as records (append-only)
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision = "0020"
-down_revision = "0019"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The one document renderer: HTML from templates, PDF from HTML (WeasyPrint, a CJK font)."""
