@@ -186,6 +186,17 @@ class Settings:
     service_report_prefix: str = setting(
         "DFCPZL063A", "record number prefix of on-site service reports (`DFCPZL063A-2026-0001`)", upper
     )
+    early_warning_window_days: int = setting(
+        30,
+        "early warning: the rolling window whose failures are compared with the expected level (docs/field-data.md)",
+        whole,
+    )
+    early_warning_baseline_days: int = setting(
+        365, "early warning: the period before the window that sets the expected level (docs/field-data.md)", whole
+    )
+    early_warning_scan_seconds: float = setting(
+        3600.0, "how often the workers run the early-warning scan; `0` turns the periodic scan off", number
+    )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
     auto_mail_per_recipient_per_day: int = setting(
         20, "cap on automatic mail to one customer address a day (loop guard)", whole

@@ -38,3 +38,5 @@ class EventKind(StrEnum):
     SERVICE_REPORTED = "service_reported"  # the engineer filed the report: the management representative reviews
     SERVICE_CONFIRMATION_REQUESTED = "service_confirmation_requested"  # reviewed: the customer confirms
     SERVICE_CONFIRMED = "service_confirmed"  # the customer's representative answered on the report
+    # Field data (cases/field/, docs/field-data.md)
+    EARLY_WARNING = "early_warning"  # a part x failure mode rose above its expected level: 6.5.2 e

@@ -4,6 +4,7 @@ from cases.store.models.archive import Contact, Customer, Identity
 from cases.store.models.base import Base
 from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
 from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
+from cases.store.models.field import FieldFailure, Shipment, WarningAlert, WarningAlertCase, WarningThreshold
 from cases.store.models.imap import ImapCursor
 from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
@@ -52,3 +53,4 @@ __all__ = [
 ]
 __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]
 __all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]
+__all__ += ["FieldFailure", "Shipment", "WarningAlert", "WarningAlertCase", "WarningThreshold"]
