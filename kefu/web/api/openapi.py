@@ -14,7 +14,7 @@ from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
-from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_telegram
+from kefu.web.api import openapi_channels, openapi_deadlines, openapi_field, openapi_quality, openapi_telegram
 from kefu.web.api.cases import STEPS, Field
 from kefu.web.api.openapi_blocks import (
     ERRORS,
@@ -468,6 +468,7 @@ def _paths() -> Doc:
         **openapi_telegram.paths(),
         **openapi_quality.paths(),
         **openapi_deadlines.paths(),
+        **openapi_field.paths(),
     }
 
 
@@ -493,6 +494,7 @@ def _document() -> Doc:
             {"name": "archive"},
             {"name": "telegram"},
             {"name": "quality"},
+            {"name": "field"},
         ],
         "paths": _paths(),
         "components": {
@@ -505,6 +507,7 @@ def _document() -> Doc:
                 **openapi_telegram.schemas(),
                 **openapi_quality.schemas(),
                 **openapi_deadlines.schemas(),
+                **openapi_field.schemas(),
             },
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },

@@ -21,6 +21,7 @@ from kefu.web.api import archive as api_archive
 from kefu.web.api import cases as api_cases
 from kefu.web.api import deadlines as api_deadlines
 from kefu.web.api import entries as api_entries
+from kefu.web.api import field as api_field
 from kefu.web.api import inbound as api_inbound
 from kefu.web.api import openapi
 from kefu.web.api import outbox as api_outbox
@@ -108,6 +109,23 @@ QUALITY_ROUTES: tuple[Route, ...] = (
     Route("delete_calendar_day", "DELETE", "/calendar/days/{day}", api_deadlines.delete_calendar_day),
 )
 
+# Field data, early warning, batch traceability (docs/field-data.md)
+FIELD_ROUTES: tuple[Route, ...] = (
+    Route("list_warning_alerts", "GET", "/field/alerts", api_field.list_warning_alerts),
+    Route("get_warning_alert", "GET", "/field/alerts/{alert_id}", api_field.get_warning_alert),
+    Route(
+        "acknowledge_warning_alert",
+        "POST",
+        "/field/alerts/{alert_id}/acknowledge",
+        api_field.acknowledge_warning_alert,
+    ),
+    Route("run_warning_scan", "POST", "/field/scan", api_field.run_warning_scan),
+    Route("list_warning_thresholds", "GET", "/field/thresholds", api_field.list_warning_thresholds),
+    Route("put_warning_threshold", "PUT", "/field/thresholds", api_field.put_warning_threshold),
+    Route("months_in_service", "GET", "/field/parts/{part_number}/months-in-service", api_field.months_in_service),
+    Route("get_batch", "GET", "/batches/{batch}", api_field.get_batch),
+)
+
 
 ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/health", health),
@@ -141,6 +159,7 @@ ROUTES: tuple[Route, ...] = (
     Route("my_telegram_link", "POST", "/me/telegram-link", api_telegram.my_telegram_link),
     # The quality room: warranty parts, on-site service, agreed deadlines (docs/quality.md)
     *QUALITY_ROUTES,
+    *FIELD_ROUTES,
 )
 
 
