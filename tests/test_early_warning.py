@@ -137,3 +137,26 @@ async def test_feeding_the_same_source_again_keeps_one_record(quality: Quality) 
         total = await s.scalar(select(func.count()).select_from(FieldFailure))
     # The warranty part describes the complaint's failure better: one record, not two.
     assert [tuple(r) for r in rows] == [("warranty_part", 2)] and total == 1
+
+
+async def test_a_service_report_with_parts_replaced_feeds_the_complaints_record(quality: Quality) -> None:
+    from cases.store.models import FieldFailure
+
+    reference = await quality.open_case("现场异响")
+    await quality.api.step("gm", reference, "approve", department="quality")
+    plan = {"engineers": "王工", "start": "2026-10-09T09:00+08:00", "location": "总装二厂", "task": "现场排查"}
+    planned = await quality.api.call("sales", "POST", f"/cases/{reference}/service-reports", plan, expect=201)
+    report = {
+        "work_done": "更换摩擦片",
+        "findings": "倒角不足",
+        "parts_replaced": "零件号 3501-00999 × 10",
+        "result": "复测无异响",
+        "minutes_spent": 120,
+        "failure_mode": "NOISE-BRAKE",
+    }
+    await quality.api.call("qe", "POST", f"/cases/{reference}/service-reports/{planned['id']}/report", report)
+    async with quality.kefu.db.reader() as s:
+        rows = (
+            await s.execute(select(FieldFailure.source_kind, FieldFailure.part_number, FieldFailure.failure_mode))
+        ).all()
+    assert [tuple(r) for r in rows] == [("service_report", "3501-00999", "NOISE-BRAKE")]
