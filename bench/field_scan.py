@@ -161,7 +161,10 @@ async def run(args: argparse.Namespace) -> None:
     kefu = bootstrap(settings, clock=clock)
     try:
         print(f"field scan bench: {args.records:,} records, {PARTS * MODES:,} cells, {CUSTOMERS} customers")
-        print(f"  database {kefu.db.engine.dialect.name}; filled in {await fill(kefu, args.records):.1f} s")
+        if args.no_fill:
+            print(f"  database {kefu.db.engine.dialect.name}; kept as it is (--no-fill)")
+        else:
+            print(f"  database {kefu.db.engine.dialect.name}; filled in {await fill(kefu, args.records):.1f} s")
         walls, cpus = [], []
         before = current_rss_mib()
         result = None
@@ -192,6 +195,7 @@ def main() -> None:
     p.add_argument("--records", type=int, default=1_000_000)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--database-url", default="", help="an empty database (default: a new SQLite file)")
+    p.add_argument("--no-fill", action="store_true", help="scan the database as it is (filled by an earlier run)")
     asyncio.run(run(p.parse_args()))
 
 

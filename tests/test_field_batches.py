@@ -130,3 +130,21 @@ def test_the_operator_imports_shipments_and_shows_a_batch(tmp_path: Path) -> Non
     assert scan.returncode == 0 and "0 new alerts" in scan.stdout, scan.stderr
     unknown = _run(env, "batch", "show", "B1999-0000")
     assert unknown.returncode == 1 and "nothing is known of batch B1999-0000" in unknown.stderr
+
+
+async def test_the_database_sums_the_same_units_in_service_as_the_months_say(quality: Quality, tmp_path: Path) -> None:
+    from cases.field.exposure import exposure, exposures
+    from cases.field.scan import Window
+
+    path = tmp_path / "shipments.csv"
+    path.write_text(CSV, encoding="utf-8")
+    await import_rows(quality.kefu.db, read_rows(path), path.name, quality.clock())
+    w = Window.ending(date(2026, 12, 20), 30, 90)  # the window starts within November
+    shipped = [(date(2026, 9, 1), 1200), (date(2026, 10, 1), 1000), (date(2026, 12, 1), 500)]
+    async with quality.kefu.db.reader() as s:
+        found = await exposures(s, ["3501-00123"], w.baseline_period, (w.start, w.end))
+    assert found[("3501-00123", None)] == (
+        exposure(shipped, *w.baseline_period),
+        exposure(shipped, w.start, w.end),
+    )
+    assert found[("3501-00123", None)][1] == 2200 * 30 + 500 * 20

@@ -43,9 +43,9 @@ def test_the_u_chart_counts_units_in_service() -> None:
     rules = Rules({})
     # The fleet tripled just before the window: three times the failures are what it predicts.
     grown = [(date(2025, 1, 1), 1000), (date(2026, 12, 1), 2000)]
-    steady: list[tuple[date, int]] = []
-    assert judge("p", "m", None, 9, 12, WINDOW, rules, grown) is None
-    assert judge("p", "m", None, 9, 12, WINDOW, rules, steady) is not None  # counts alone: a rise
+    seen = (exposure(grown, *WINDOW.baseline_period), exposure(grown, WINDOW.start, WINDOW.end))
+    assert judge("p", "m", None, 9, 12, WINDOW, rules, seen) is None
+    assert judge("p", "m", None, 9, 12, WINDOW, rules) is not None  # counts alone: a rise
 
 
 @pytest.mark.parametrize("monthly", [0.3, 1.0, 3.0])
@@ -59,7 +59,7 @@ def test_the_rule_keeps_its_false_alarm_rate_with_an_estimated_baseline(monthly:
     for _ in range(runs):
         baseline = _poisson(rng, monthly * 365 / 30.44)
         observed = _poisson(rng, monthly * 30 / 30.44)
-        signals += judge("p", "m", None, observed, baseline, WINDOW, rules, []) is not None
+        signals += judge("p", "m", None, observed, baseline, WINDOW, rules) is not None
     assert signals / runs <= 1.25 * alpha
 
 
@@ -67,7 +67,6 @@ def test_a_tenfold_rise_of_a_monthly_failure_signals() -> None:
     rng = random.Random(16)
     rules = Rules({})
     found = sum(
-        judge("p", "m", None, _poisson(rng, 10.0), _poisson(rng, 12.0), WINDOW, rules, []) is not None
-        for _ in range(2000)
+        judge("p", "m", None, _poisson(rng, 10.0), _poisson(rng, 12.0), WINDOW, rules) is not None for _ in range(2000)
     )
     assert found / 2000 > 0.5  # detected more often than not at the default alpha (1e-5)
