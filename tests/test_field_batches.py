@@ -128,6 +128,13 @@ def test_the_operator_imports_shipments_and_shows_a_batch(tmp_path: Path) -> Non
     assert "2026-10  3501-00123" in shown.stdout and "OEM-B" in shown.stdout
     scan = _run(env, "warnings", "scan")
     assert scan.returncode == 0 and "0 new alerts" in scan.stdout, scan.stderr
+    edited = _run(env, "warnings", "thresholds", "3501-00123", "*", "--alpha", "0.0001", "--min-count", "2")
+    assert edited.returncode == 0 and "3501-00123       *            alpha 0.0001  min count 2" in edited.stdout
+    bad = _run(env, "warnings", "thresholds", "*", "*", "--alpha", "0.9")
+    assert bad.returncode == 1 and "below 0.5" in bad.stderr
+    assert "(0 of 0)" in _run(env, "warnings", "list").stdout
+    missing = _run(env, "warnings", "ack", "7", "recall")
+    assert missing.returncode == 1 and "no early-warning alert #7" in missing.stderr
     unknown = _run(env, "batch", "show", "B1999-0000")
     assert unknown.returncode == 1 and "nothing is known of batch B1999-0000" in unknown.stderr
 
