@@ -150,7 +150,7 @@ async def find_signals(s: AsyncSession, w: Window, per_customer: bool = True) ->
     rules = await read_rules(s)
     if s.bind is not None and s.bind.dialect.name == "postgresql":
         # The per-customer aggregate hashes ~100,000 groups a million records; PostgreSQL's
-        # default work_mem (4 MB) sends it to a sort on disk, 4 times slower (bench/README.md).
+        # default work_mem (4 MB) sends it to a sort on disk: 1.9 s against 1.2 s (bench/README.md).
         await s.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
     overall = await cell_counts(s, w, rules.least_count, per_customer=False)
     customers = await cell_counts(s, w, rules.least_count, per_customer=True) if per_customer else []
