@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench fuzz install clean
+.PHONY: run test lint format bench bench-field fuzz install clean
 
 $(STAMP): pyproject.toml
 	@echo "kefu: installing into $(VENV) ..."
@@ -42,6 +42,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+
+# The early-warning scan over 1,000,000 generated field records (bench/README.md)
+bench-field: $(STAMP)
+	$(BIN)/python -m bench.field_scan $(BENCH_FIELD_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -196,10 +196,21 @@ class Settings:
         100, "a quantity on the form above this raises the severity from the failure category one grade", whole
     )
     supplier_name: str = setting(
-        "", "the supplier's name in the header of the 8D document; empty: `KEFU_MAIL_FROM_NAME`", text
+        "", "the supplier's name in the header of the 8D document and the reports; empty: `KEFU_MAIL_FROM_NAME`", text
     )
     supplier_logo: str = setting(
-        "", "a PNG, JPEG or SVG file shown in the header of the 8D document (empty: none)", text
+        "", "a PNG, JPEG or SVG file shown in the header of the 8D document and the reports (empty: none)", text
+    )
+    early_warning_window_days: int = setting(
+        30,
+        "early warning: the rolling window whose failures are compared with the expected level (docs/field-data.md)",
+        whole,
+    )
+    early_warning_baseline_days: int = setting(
+        365, "early warning: the period before the window that sets the expected level (docs/field-data.md)", whole
+    )
+    early_warning_scan_seconds: float = setting(
+        3600.0, "how often the workers run the early-warning scan; `0` turns the periodic scan off", number
     )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
     auto_mail_per_recipient_per_day: int = setting(

@@ -15,6 +15,7 @@ from cases.archive.admin import ArchiveService
 from cases.domain.clock import Clock, utcnow
 from cases.domain.meter import Meter
 from cases.domain.tokens import Signer
+from cases.field.alerts import EarlyWarning
 from cases.services.case_service import CaseService
 from cases.services.documents import DocumentTexts
 from cases.services.entries import EntryService
@@ -63,6 +64,8 @@ class Kefu:
     poll_seconds: float
     # The Prometheus registry of this process; the adapters above count through it (its `Meter`).
     metrics: Metrics
+    # The early-warning scan over the field data (cases/field/, docs/field-data.md)
+    early_warning: EarlyWarning
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
     telegram_links: LinkTokens | None = None
@@ -121,6 +124,14 @@ def bootstrap(
         documents=DocumentTexts(db, clock, reader.read, poll_seconds=poll_seconds),
         poll_seconds=poll_seconds,
         metrics=metrics,
+        early_warning=EarlyWarning(
+            db,
+            clock,
+            settings.tz,
+            settings.early_warning_window_days,
+            settings.early_warning_baseline_days,
+            on_commit=dispatcher.wake,
+        ),
         imap=imap,
         telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,

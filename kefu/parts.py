@@ -36,7 +36,7 @@ class Part(StrEnum):
     WEB = "web"  # REST API (and the Telegram webhook) on KEFU_HTTP_LISTEN
     IMAP = "imap"  # only where KEFU_IMAP_URL is set
     TELEGRAM = "telegram"  # only where KEFU_TELEGRAM_TOKEN is set
-    WORKERS = "workers"  # mail processor, notice dispatcher, timers, document reader
+    WORKERS = "workers"  # mail processor, notice dispatcher, timers, document reader, early-warning scan
 
 
 ALL: frozenset[Part] = frozenset(Part)
@@ -93,6 +93,18 @@ async def _workers(kefu: Kefu) -> AsyncIterator[None]:
         ),
         asyncio.create_task(kefu.documents.run(), name="document reader"),
     ]
+    if kefu.settings.early_warning_scan_seconds > 0:  # KEFU_EARLY_WARNING_SCAN_SECONDS=0 turns it off
+        tasks.append(
+            asyncio.create_task(
+                run_rounds(
+                    kefu.early_warning.run_round,
+                    asyncio.Event(),
+                    kefu.settings.early_warning_scan_seconds,
+                    "early-warning scan",
+                ),
+                name="early-warning scan",
+            )
+        )
     kefu.processor.pool.warm_up()
     kefu.processor.wake()
     kefu.dispatcher.wake()

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 Target = tuple[Channel, str, Language]  # (channel, recipient, language) of one delivery
 
 _ROLE_OF = {To.APPROVERS: Role.APPROVER, To.QUALITY: Role.QUALITY, To.SALES: Role.SALES}
+# Audiences that are the members of one department, named by its code (seeded departments)
+_DEPARTMENT_OF = {To.TECHNICAL_DEVELOPMENT: "technical_development", To.PRODUCTION_EQUIPMENT: "production_equipment"}
 
 
 class Fanout:
@@ -168,7 +170,11 @@ class Fanout:
 
     async def _staff(self, s: AsyncSession, to: To, case: Case) -> list[User]:
         stmt = select(User).where(User.active.is_(True))
-        if to is To.DEPARTMENT and case.department_id is not None:
+        if to in _DEPARTMENT_OF:
+            stmt = stmt.join(Department, Department.id == User.department_id).where(
+                Department.code == _DEPARTMENT_OF[to]
+            )
+        elif to is To.DEPARTMENT and case.department_id is not None:
             stmt = stmt.where(User.department_id == case.department_id)
         else:
             role = _ROLE_OF.get(to, Role.APPROVER)  # no department yet: the approvers hear of it

@@ -17,6 +17,9 @@ class To(StrEnum):
     DEPARTMENT = "department"  # members of the case's responsible department
     QUALITY = "quality"
     SALES = "sales"
+    # Members of a named department, whatever the case's department (early warning, 6.5.2 e)
+    TECHNICAL_DEVELOPMENT = "technical_development"
+    PRODUCTION_EQUIPMENT = "production_equipment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,5 +84,13 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
         Notice(To.DEPARTMENT, "eightd_returned"),
         Notice(To.QUALITY, "eightd_returned"),
         Notice(To.SALES, "eightd_returned"),
+    ),
+    # Field data (docs/field-data.md): an early-warning alert goes to Sales (who runs the
+    # system), Quality, Technical Development and Production Equipment (procedure 6.5.2 e).
+    E.EARLY_WARNING: (
+        Notice(To.SALES, "early_warning"),
+        Notice(To.QUALITY, "early_warning"),
+        Notice(To.TECHNICAL_DEVELOPMENT, "early_warning"),
+        Notice(To.PRODUCTION_EQUIPMENT, "early_warning"),
     ),
 }

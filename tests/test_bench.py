@@ -61,3 +61,10 @@ def test_api_during_intake_answers_every_request_while_the_mail_comes_in() -> No
     out = bench("bench.api_during_intake", "--seconds", "2", "--mails-per-second", "20", "--requests-per-second", "10")
     assert re.search(r"intake: 40 mails sent in [\d.]+ s \(0 errors\), 40 processed", out), out
     assert re.search(r"GET /api/v1/cases: 20 answered \(0 errors\); latency ms p50 [\d.]+", out), out
+
+
+def test_field_scan_times_the_early_warning_over_a_generated_history() -> None:
+    out = bench("bench.field_scan", "--records", "5000", "--runs", "1")
+    found = re.search(r"scan of 5,000 records: [\d.]+ s median .*RSS \d+ -> \d+ MiB", out)
+    assert found, out
+    assert re.search(r"run 1: .* 1 new alerts", out), out  # the planted rise

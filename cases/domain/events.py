@@ -41,3 +41,5 @@ class EventKind(StrEnum):
     REPEAT_FOUND = "repeat_found"  # same part and failure mode as an open or recent case
     REVIEW_TEAM_FORMED = "review_team_formed"  # a high or critical case has its review team (6.3.3)
     EIGHTD_RETURNED = "eightd_returned"  # the customer sent the 8D back to a step, with a comment
+    # Field data (cases/field/, docs/field-data.md)
+    EARLY_WARNING = "early_warning"  # a part x failure mode rose above its expected level: 6.5.2 e

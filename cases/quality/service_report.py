@@ -27,6 +27,7 @@ from cases.domain.errors import Forbidden, InvalidInput, NotFound
 from cases.domain.events import EventKind
 from cases.domain.intake_message import Attachment
 from cases.domain.tokens import Signer
+from cases.field.records import feed_service_report
 from cases.quality.files import store_file
 from cases.quality.service_states import PLANNERS, ReportAction, ReportState, check
 from cases.services.records import _advance, emit, locked_case, record_history
@@ -177,6 +178,8 @@ class ServiceReports:
                 values.update(reviewed_by=actor.label[:120], reviewed_at=now)
                 values.update(confirmation_requested_at=now, confirmation_message_id=self._message_id(case, report))
             apply_report_step(s, case, report, action, actor, now, values, rating)
+            if action is ReportAction.FILE:
+                await feed_service_report(s, report, case, self.tz, now)  # parts replaced: a field failure
             if action is ReportAction.REVIEW:
                 emit(
                     s,

@@ -30,6 +30,7 @@ from cases.domain.errors import Conflict, Forbidden, IllegalTransition, InvalidI
 from cases.domain.events import EventKind
 from cases.domain.intake_message import Attachment
 from cases.domain.states import DEADLINE_RUNS, TERMINAL
+from cases.field.records import feed_warranty_part
 from cases.quality.due_steps import DueSteps, iso
 from cases.quality.files import file_row, store_file
 from cases.services.deadlines import Deadlines, parse_deadline
@@ -155,6 +156,7 @@ class WarrantyParts:
             row = WarrantyPart(case_id=case.id, created_by=actor.label[:120], created_at=now, **values)
             s.add(row)
             await s.flush()
+            await feed_warranty_part(s, row, case, self.deadlines.tz, now)  # what the early warning counts
             note = f"part {row.part_number} × {row.quantity_received}" + (
                 f", claim {row.claim_number}" if row.claim_number else ""
             )

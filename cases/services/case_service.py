@@ -21,6 +21,7 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
 from cases.domain.tokens import Signer
+from cases.field.records import feed_case
 from cases.quality import failure_modes, form, severity
 from cases.quality.due_steps import DueSteps
 from cases.quality.eightd import EightD
@@ -87,6 +88,8 @@ class CaseService:
         outcome = await self.receiver.receive(session, msg, self.clock(), inbound_id)
         if flush:
             await session.flush()
+            if outcome.opened:  # a batch of intake is fed by the scan's catch-up (cases/field/records.py)
+                await feed_case(session, outcome.case, self.settings.tz, self.clock())
         return outcome
 
     async def hold_reason(self, session: AsyncSession, msg: IntakeMessage) -> str | None:

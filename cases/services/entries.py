@@ -27,6 +27,7 @@ from cases.domain.enums import CaseType, Channel
 from cases.domain.errors import Conflict, InvalidInput
 from cases.domain.intake_message import Attachment, IntakeMessage
 from cases.domain.uploads import MAX_ATTACHMENT_BYTES
+from cases.field.records import feed_case
 from cases.services.case_service import CaseService
 from cases.services.records import record_history
 from cases.store.db import Database
@@ -123,6 +124,7 @@ class EntryService:
         case.quantity = entry.quantity if entry.quantity is not None else case.quantity
         if entry.reply_channel:
             case.reply_channel = channel_of(entry.reply_channel, "reply channel")
+        await feed_case(s, case, self.service.settings.tz, now)  # what staff wrote beats the guesses
         local = entry.at.astimezone(self.service.settings.tz).strftime("%Y-%m-%d %H:%M")
         record_history(
             s, case=case, at=now, actor=actor, action="logged", note=f"{entry.kind} at {local} logged by {actor.label}"

@@ -19,6 +19,7 @@ from kefu import logs
 from kefu.bootstrap import Kefu
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
+from kefu.cli.field import add_field_commands
 from kefu.cli.ops import add_ops_commands
 from kefu.cli.quality import add_quality_commands
 from kefu.cli.records import add_records_commands
@@ -329,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
     add_records_commands(sub)  # kefu records classes|set|customer|hold|release|purge|log
     add_report_commands(sub)  # kefu report quarterly|service|review|list|get
+    add_field_commands(sub)  # kefu import shipments, kefu warnings ..., kefu batch show
     return p
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases.archive.admin import ArchiveService
 from cases.domain.clock import Clock
 from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
+from cases.field.alerts import EarlyWarning
 from cases.services.case_service import CaseService
 from cases.services.entries import EntryService
 from cases.services.users import Users
@@ -155,6 +156,7 @@ class WebServices:
     telegram_links: LinkTokens | None
     channel_status: dict[str, Callable[[], dict[str, Any]]]
     metrics: Metrics
+    early_warning: EarlyWarning
 
 
 def web_services(kefu: Kefu) -> WebServices:
@@ -171,6 +173,7 @@ def web_services(kefu: Kefu) -> WebServices:
         telegram_links=kefu.telegram_links,
         channel_status=kefu.channel_status,
         metrics=kefu.metrics,
+        early_warning=kefu.early_warning,
     )
 
 
@@ -190,6 +193,7 @@ def create_app(services: WebServices) -> web.Application:
     app[keys.REFAN_EVENT] = services.refan_event
     app[keys.TELEGRAM_LINKS] = services.telegram_links
     app[keys.CHANNEL_STATUS] = services.channel_status
+    app[keys.EARLY_WARNING] = services.early_warning
     add_routes(app)
     add_metrics_route(app, services.metrics)
     return app

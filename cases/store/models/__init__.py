@@ -5,6 +5,7 @@ from cases.store.models.base import Base
 from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
 from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
 from cases.store.models.eightd import CaseLink, EightDReport, EightDStep, FailureMode, ReviewTeamMember, SeverityRule
+from cases.store.models.field import FieldFailure, Shipment, WarningAlert, WarningAlertCase, WarningThreshold
 from cases.store.models.imap import ImapCursor
 from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
@@ -59,3 +60,4 @@ __all__ = [
 __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]
 __all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]
 __all__ += ["CaseLink", "EightDReport", "EightDStep", "FailureMode", "ReviewTeamMember", "SeverityRule"]
+__all__ += ["FieldFailure", "Shipment", "WarningAlert", "WarningAlertCase", "WarningThreshold"]

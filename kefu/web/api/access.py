@@ -32,6 +32,12 @@ INBOUND_KEEPERS: frozenset[Role] = frozenset({Role.ADMIN, Role.SALES, Role.QUALI
 # Log calls, letters, visits and surveys; keep the customer archive (Sales, procedure 6.3.1).
 SALES_DESK: frozenset[Role] = frozenset({Role.SALES, Role.ADMIN})
 
+# Read the field data, alerts and batch traces: Technical Development and Production Equipment
+# are told of alerts (procedure 6.5.2 e), so department members read them too.
+FIELD_READERS: frozenset[Role] = ALL_CASES | {Role.DEPARTMENT}
+# Run the scan by hand, edit the thresholds.
+FIELD_KEEPERS: frozenset[Role] = frozenset({Role.QUALITY, Role.ADMIN})
+
 ACCESS: dict[str, Access] = {
     "health": Open.PUBLIC,
     "openapi": Open.PUBLIC,
@@ -105,6 +111,17 @@ ACCESS: dict[str, Access] = {
     "put_failure_mode": CASE_READERS,  # quality or admin
     "list_severity_rules": CASE_READERS,
     "put_severity_rule": CASE_READERS,  # admin or approver
+    # Field data and early warning (docs/field-data.md): the departments an alert concerns
+    # read it; the services check who acknowledges (quality, sales, approver) and who edits
+    # the thresholds (quality, admin).
+    "list_warning_alerts": FIELD_READERS,
+    "get_warning_alert": FIELD_READERS,
+    "acknowledge_warning_alert": FIELD_READERS,
+    "run_warning_scan": FIELD_KEEPERS,
+    "list_warning_thresholds": FIELD_READERS,
+    "put_warning_threshold": FIELD_KEEPERS,
+    "months_in_service": FIELD_READERS,
+    "get_batch": FIELD_READERS,  # a recall needs every customer of the batch
 }
 
 

@@ -18,6 +18,7 @@ from kefu.web.api import (
     openapi_channels,
     openapi_deadlines,
     openapi_eightd,
+    openapi_field,
     openapi_quality,
     openapi_reports,
     openapi_telegram,
@@ -478,6 +479,7 @@ def _paths() -> Doc:
         **openapi_deadlines.paths(),
         **openapi_reports.paths(),
         **openapi_eightd.paths(),
+        **openapi_field.paths(),
     }
 
 
@@ -506,6 +508,7 @@ def _document() -> Doc:
             {"name": "telegram"},
             {"name": "quality"},
             {"name": "reports"},
+            {"name": "field"},
         ],
         "paths": paths,
         "components": {
@@ -520,6 +523,7 @@ def _document() -> Doc:
                 **openapi_deadlines.schemas(),
                 **openapi_reports.schemas(),
                 **openapi_eightd.schemas(),
+                **openapi_field.schemas(),
             },
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },

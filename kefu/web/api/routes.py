@@ -22,6 +22,7 @@ from kefu.web.api import cases as api_cases
 from kefu.web.api import deadlines as api_deadlines
 from kefu.web.api import eightd as api_eightd
 from kefu.web.api import entries as api_entries
+from kefu.web.api import field as api_field
 from kefu.web.api import inbound as api_inbound
 from kefu.web.api import openapi
 from kefu.web.api import outbox as api_outbox
@@ -125,6 +126,23 @@ EIGHTD_ROUTES: tuple[Route, ...] = (
     Route("put_severity_rule", "PUT", "/severity-rules/{category}", api_eightd.put_severity_rule),
 )
 
+# Field data, early warning, batch traceability (docs/field-data.md)
+FIELD_ROUTES: tuple[Route, ...] = (
+    Route("list_warning_alerts", "GET", "/field/alerts", api_field.list_warning_alerts),
+    Route("get_warning_alert", "GET", "/field/alerts/{alert_id}", api_field.get_warning_alert),
+    Route(
+        "acknowledge_warning_alert",
+        "POST",
+        "/field/alerts/{alert_id}/acknowledge",
+        api_field.acknowledge_warning_alert,
+    ),
+    Route("run_warning_scan", "POST", "/field/scan", api_field.run_warning_scan),
+    Route("list_warning_thresholds", "GET", "/field/thresholds", api_field.list_warning_thresholds),
+    Route("put_warning_threshold", "PUT", "/field/thresholds", api_field.put_warning_threshold),
+    Route("months_in_service", "GET", "/field/parts/{part_number}/months-in-service", api_field.months_in_service),
+    Route("get_batch", "GET", "/batches/{batch}", api_field.get_batch),
+)
+
 
 ROUTES: tuple[Route, ...] = (
     Route("health", "GET", "/health", health),
@@ -164,6 +182,7 @@ ROUTES: tuple[Route, ...] = (
     *QUALITY_ROUTES,
     # The form's corrections, review team and 8D, severity and failure-mode tables (docs/quality.md)
     *EIGHTD_ROUTES,
+    *FIELD_ROUTES,
 )
 
 

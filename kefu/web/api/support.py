@@ -19,6 +19,7 @@ from cases.archive.admin import ArchiveService
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.errors import InvalidInput
+from cases.field.alerts import EarlyWarning
 from cases.queries.case_views import MAX_LIMIT
 from cases.services.case_service import CaseService
 from cases.services.entries import EntryService
@@ -43,6 +44,7 @@ RERUN_INBOUND: web.AppKey[Callable[[int], Awaitable[Any]]] = web.AppKey("rerun_i
 REFAN_EVENT: web.AppKey[Callable[[int], Awaitable[Any]]] = web.AppKey("refan_event")  # the dispatcher's fan-out again
 TELEGRAM_LINKS: web.AppKey[LinkTokens | None] = web.AppKey("telegram_links")  # None: the bot is off
 CHANNEL_STATUS: web.AppKey[dict[str, Callable[[], dict[str, Any]]]] = web.AppKey("channel_status")
+EARLY_WARNING = web.AppKey("early_warning", EarlyWarning)  # the field data's scan (cases/field/)
 ACTOR: web.RequestKey[Actor] = web.RequestKey("actor", Actor)
 
 
