@@ -28,12 +28,13 @@ from cases.domain.clock import FrozenClock
 from cases.domain.enums import CaseState, CaseType, Channel, Language, Role, Satisfaction, Severity
 from cases.domain.errors import Forbidden, InvalidInput
 from cases.domain.intake_message import IntakeMessage
+from cases.field.records import feed_warranty_part
 from cases.reports.kinds import ReportKind
 from cases.reports.period import parse_period, previous_quarter
 from cases.services.users import seed_departments
 from cases.settings import Settings
 from cases.store.migrate import upgrade_async
-from cases.store.models import Case, Customer, WarrantyPart
+from cases.store.models import Case, Customer, FieldFailure, WarrantyPart
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.documents.render import Header
 from kefu.reports import build
@@ -75,7 +76,7 @@ async def world(settings: Settings) -> AsyncIterator[tuple[Kefu, FrozenClock]]:
 
 CUSTOMERS = ["faw-parts.cn", "byd-parts.cn", "chery-parts.cn", "geely-parts.cn"]
 PARTS = ["SG-4410", "SG-4420", "BR-1001", "BR-1002", "CL-77"]
-MODES = ["leak", "noise", "crack", "wear"]
+MODES = ["LEAK", "NOISE", "CRACK", "WEAR"]  # seeded by migration 0013 (异响, 泄漏, ...)
 
 
 async def _seed(kefu: Kefu) -> None:
@@ -113,18 +114,20 @@ async def _seed(kefu: Kefu) -> None:
                 case.rating = rng.choice(list(Satisfaction))
                 case.rating_score = {"satisfied": 4, "neutral": 3, "unsatisfied": 2}.get(case.rating)
             if rng.random() < 0.5:
-                s.add(
-                    WarrantyPart(
-                        case_id=case.id,
-                        part_number=case.part_number or "SG-4410",
-                        quantity_received=rng.randint(1, 4),
-                        failure_mode=rng.choice(MODES),
-                        decision=rng.choice(["ours", "not_ours", "no_trouble_found", None]),
-                        cost_cents=rng.choice([None, 12050, 30000]),
-                        created_by="qe",
-                        created_at=received + timedelta(hours=2),
-                    )
+                part = WarrantyPart(
+                    case_id=case.id,
+                    part_number=case.part_number or "SG-4410",
+                    quantity_received=rng.randint(1, 4),
+                    failure_mode=rng.choice(MODES),
+                    failure_date=(received + timedelta(hours=rng.choice([-30, 2]))).astimezone(SHANGHAI).date(),
+                    decision=rng.choice(["ours", "not_ours", "no_trouble_found", None]),
+                    cost_cents=rng.choice([None, 12050, 30000]),
+                    created_by="qe",
+                    created_at=received + timedelta(hours=2),
                 )
+                s.add(part)
+                await s.flush()
+                await feed_warranty_part(s, part, case, SHANGHAI, received)  # the field failure record
 
 
 async def _independent(kefu: Kefu) -> dict[str, Any]:
@@ -133,6 +136,7 @@ async def _independent(kefu: Kefu) -> dict[str, Any]:
         cases = (await s.execute(select(Case))).scalars().all()
         names = {c.id: c.name for c in (await s.execute(select(Customer))).scalars()}
         parts = (await s.execute(select(WarrantyPart))).scalars().all()
+        failures = (await s.execute(select(FieldFailure))).scalars().all()
     local = [(c, c.received_at.astimezone(SHANGHAI).date()) for c in cases]
     inside = [c for c, day in local if Q3.first_day <= day <= Q3.last_day]
     closed_inside = [
@@ -140,8 +144,9 @@ async def _independent(kefu: Kefu) -> dict[str, Any]:
     ]
     wp = [p for p in parts if Q3.first_day <= p.created_at.astimezone(SHANGHAI).date() <= Q3.last_day]
     modes: Counter[str] = Counter()
-    for p in wp:
-        modes[p.failure_mode or ""] += p.quantity_received
+    for f in failures:
+        if Q3.first_day <= f.failure_date <= Q3.last_day and f.failure_mode:
+            modes[f.failure_mode] += f.quantity
     return {
         "received": len(inside),
         "closed": len(closed_inside),
@@ -168,7 +173,15 @@ async def test_the_quarterly_report_counts_what_an_independent_query_counts(worl
     pareto = got["failure_modes"]["rows"]
     assert {r["key"]: r["count"] for r in pareto} == dict(want["modes"])
     assert [r["count"] for r in pareto] == sorted((r["count"] for r in pareto), reverse=True)
-    assert pareto[-1]["cumulative"] == 1.0
+    assert pareto[-1]["cumulative"] == 1.0 and sum(want["modes"].values()) > 0
+    assert {(r["key"], r["name_zh"]) for r in pareto} <= {
+        ("LEAK", "泄漏"),
+        ("NOISE", "异响"),
+        ("CRACK", "开裂"),
+        ("WEAR", "磨损"),
+    }
+    rates = {r["part_number"]: r for r in got["field_rates"]["rows"]}
+    assert sum(r["failures"] for r in rates.values()) == got["field_rates"]["failures"] > 0
     months = {m["month"]: m["count"] for m in got["trend"]["months"]}
     assert len(months) == 12 and months["2026-09"] == want["september"]
     assert got["trend"]["upper_limit"] > got["trend"]["centre"]
@@ -187,6 +200,7 @@ async def test_the_documents_carry_the_figures_in_chinese_and_english(
     )
     assert "营销总结报告" in docs.html and "华东汽车零部件有限公司" in docs.html and "DFCPXS009A-2026Q3-R1" in docs.html
     assert docs.html.count("<svg") >= 3 and "失效模式排列图" in docs.html  # charts inline, titles as text
+    assert "泄漏" in docs.html or "异响" in docs.html  # failure modes by their names, not their codes
     assert f'<th>收到</th><td class="n">{data["sections"]["totals"]["received"]}</td>' in docs.html
     book = load_workbook(io.BytesIO(docs.xlsx), read_only=True)
     assert "概况" in book.sheetnames and "按渠道" in book.sheetnames

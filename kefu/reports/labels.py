@@ -16,6 +16,9 @@ SECTIONS: dict[str, Pair] = {
     "by_customer": ("按客户", "By customer"),
     "by_part": ("按零件号", "By part number"),
     "failure_modes": ("失效模式排列图", "Failure modes (Pareto)"),
+    "field_rates": ("市场表现：按零件的现场失效率", "Market performance: field failures per part"),
+    "early_warnings": ("早期报警", "Early-warning alerts"),
+    "repeats": ("重复投诉", "Repeat complaints"),
     "satisfaction": ("顾客满意度", "Customer satisfaction"),
     "warranty": ("三包索赔件责任判定", "Warranty parts by responsibility"),
     "open_actions": ("未关闭的纠正措施", "Open corrective actions"),
@@ -72,6 +75,20 @@ WORDS: dict[str, Pair] = {
     "centre": ("中心线", "Centre line"),
     "upper_limit": ("上控制限", "Upper limit"),
     "none": ("无", "None"),
+    "name": ("名称", "Name"),
+    "part_number": ("零件号", "Part number"),
+    "failures": ("失效数", "Failures"),
+    "shipped_12m": ("近 12 个月发货", "Shipped, last 12 months"),
+    "ppm": ("PPM", "PPM"),
+    "raised_on": ("报警日期", "Raised on"),
+    "failure_mode": ("失效模式", "Failure mode"),
+    "rule": ("判据", "Rule"),
+    "observed": ("实际", "Observed"),
+    "expected": ("期望", "Expected"),
+    "alerts": ("报警数", "Alerts"),
+    "open": ("未处理", "Open"),
+    "repeat_of": ("重复于", "Repeat of"),
+    "repeats": ("重复投诉数", "Repeats"),
 }
 
 VALUES: dict[str, Pair] = {
@@ -101,6 +118,12 @@ VALUES: dict[str, Pair] = {
     "root_cause": ("根本原因", "Root cause"),
     "closure": ("关闭", "Closure"),
     "other": ("其他", "Other"),
+    "c_chart": ("c 图（计数）", "c-chart (counts)"),
+    "u_chart": ("u 图（单位失效率）", "u-chart (rate)"),
+    "investigate": ("调查", "Investigate"),
+    "recall": ("召回", "Recall"),
+    "monitor": ("观察", "Monitor"),
+    "false_alarm": ("误报", "False alarm"),
 }
 
 

@@ -27,15 +27,19 @@ _env = Environment(
     lstrip_blocks=True,
 )
 # Columns whose values are words of a vocabulary, translated; every other value is shown as it is.
-VOCABULARY = {"key", "state", "decision", "step", "severity", "how", "rating", "month"}
+VOCABULARY = {"key", "state", "decision", "step", "severity", "how", "rating", "month", "rule"}
 PERCENT = {"share", "cumulative", "satisfied_rate", "on_time_rate"}
-HIDDEN = {"above_limit", "department_zh", "department_en"}
+HIDDEN = {"above_limit", "department_zh", "department_en", "name_zh", "name_en"}
+# Columns given in both languages: shown as one column in the document's language.
+BILINGUAL = ("department", "name")
 
 Chart = Callable[[dict[str, Any], str, str], str]
 
 
 def _labels(rows: list[dict[str, Any]], language: str) -> dict[str, str]:
-    return {r["key"]: value(r["key"], language) for r in rows}
+    """Chart labels: a row's own name in the language (failure modes), else the vocabulary's word."""
+    own = "name_en" if language == "en" else "name_zh"
+    return {r["key"]: r.get(own) or value(r["key"], language) for r in rows}
 
 
 CHARTS: dict[str, Chart] = {
@@ -60,19 +64,23 @@ def _cell(column: str, v: Any, language: str) -> tuple[str, bool]:
     return str(v), isinstance(v, int | float)
 
 
-def _table(rows: list[dict[str, Any]], language: str) -> dict[str, Any]:
+def columns_and_values(rows: list[dict[str, Any]], language: str) -> tuple[list[str], list[list[Any]]]:
+    """The columns a table shows and each row's values, a bilingual pair as one column in the
+    document's language; shared by the page and the workbook."""
     if not rows:
-        return {"heads": [], "rows": []}
-    columns = [c for c in rows[0] if c not in HIDDEN]
-    if "department_zh" in rows[0]:
-        columns.append("department")
-    heads = [word(c, language) for c in columns]
-    body = []
-    for row in rows:
-        if "department_zh" in row:
-            row = {**row, "department": row["department_en" if language == "en" else "department_zh"]}
-        body.append([_cell(c, row.get(c), language) for c in columns])
-    return {"heads": heads, "rows": body}
+        return [], []
+    both = [b for b in BILINGUAL if f"{b}_zh" in rows[0]]
+    columns = [c for c in rows[0] if c not in HIDDEN] + both
+    suffix = "_en" if language == "en" else "_zh"
+    return columns, [[row.get(c + suffix if c in both else c) for c in columns] for row in rows]
+
+
+def _table(rows: list[dict[str, Any]], language: str) -> dict[str, Any]:
+    columns, values = columns_and_values(rows, language)
+    return {
+        "heads": [word(c, language) for c in columns],
+        "rows": [[_cell(c, v, language) for c, v in zip(columns, row, strict=True)] for row in values],
+    }
 
 
 def _section(name: str, data: dict[str, Any], language: str) -> dict[str, Any]:

@@ -4,12 +4,18 @@ openpyxl's write-only mode (rows streamed, memory flat however long the lists)."
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from openpyxl import Workbook
 
 from kefu.reports.labels import SECTIONS, pick, value, word
-from kefu.reports.render import HIDDEN, VOCABULARY
+from kefu.reports.render import VOCABULARY, columns_and_values
+
+
+def _title(text: str) -> str:
+    """A sheet name Excel accepts: at most 31 characters, none of \\ / * ? : [ ]."""
+    return re.sub(r"[\\/*?:\[\]]", "-", text)[:31]
 
 
 def render_xlsx(data: dict[str, Any], language: str, record_number: str = "") -> bytes:
@@ -19,17 +25,19 @@ def render_xlsx(data: dict[str, Any], language: str, record_number: str = "") ->
     about.append([word("period", language), data["period"], data["first_day"], data["last_day"]])
     about.append([word("record_number", language), record_number or word("draft", language)])
     for name, section in data["sections"].items():
-        sheet = book.create_sheet(pick(SECTIONS.get(name), language, name)[:31].replace("/", "-"))
+        sheet = book.create_sheet(_title(pick(SECTIONS.get(name), language, name)))
         for key, v in section.items():
             if isinstance(v, dict):
                 v = [{"key": k, "count": n} for k, n in v.items()]
             if isinstance(v, list):
                 if not v:
                     continue
-                columns = [c for c in v[0] if c not in HIDDEN]
+                columns, values = columns_and_values(v, language)
                 sheet.append([word(c, language) for c in columns])
-                for row in v:
-                    sheet.append([value(row[c], language) if c in VOCABULARY else row[c] for c in columns])
+                for row in values:
+                    sheet.append(
+                        [value(x, language) if c in VOCABULARY else x for c, x in zip(columns, row, strict=True)]
+                    )
                 sheet.append([])
             else:
                 sheet.append([word(key, language), v])
