@@ -62,6 +62,8 @@ def notice_context(
         "message": payload.get("message") or payload.get("text") or "",
         # A message from someone who is neither the customer nor staff (their address).
         "third_party": payload.get("third_party") or "",
+        # case_reopened: "message" when the customer wrote to the closed case (no rating given)
+        "reopened_by": payload.get("why") or "",
         "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
         "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
         "reply_hint": "",

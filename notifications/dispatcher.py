@@ -322,8 +322,10 @@ class Dispatcher:
     def _sent(self, d: Delivery, case: Case, message_id: str | None, rendered: Rendered) -> _Outcome:
         now = self.clock()
         note = None
-        if d.audience == "customer" and d.template != "reply":
-            # Automatic notices join the conversation, so staff see what the customer got.
+        if d.audience == "customer":
+            # Customer notices join the conversation, so staff see what the customer got: the
+            # reply too, as sent, with its satisfaction request (Sales' own text is the
+            # message before it).
             note = {
                 "case_id": case.id,
                 "direction": Direction.OUT,

@@ -20,7 +20,7 @@ from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
 from cases.quality.due_steps import steps_of
-from cases.queries import deliveries
+from cases.queries import deliveries, ratings
 from cases.store.models import (
     Attachment,
     Blob,
@@ -217,6 +217,7 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "reminder_sent_at": iso(case.reminder_sent_at),
             "closed_at": iso(case.closed_at),
             "reopen_count": case.reopen_count,
+            "ratings": await ratings.of_case(s, case.id),
             "version": case.version,
             "messages": await _messages(s, case),
             "history": await _history(s, case.id),
@@ -247,6 +248,7 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
                 CaseMessage.is_automatic,
                 CaseMessage.created_at,
                 CaseMessage.speaker,
+                CaseMessage.possible_duplicate,
             )
             .outerjoin(author, author.id == CaseMessage.author_user_id)
             .where(CaseMessage.case_id == case.id)
@@ -289,6 +291,7 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
             # Who wrote it: for inbound mail the customer or a third party (flagged for staff);
             # staff for a note, whether written in kefu or sent in by mail.
             "speaker": r[12] or (Speaker.CUSTOMER if r[1] is Direction.IN else Speaker.STAFF),
+            "possible_duplicate": r[13],
             "attachments": attachments.get(r[0], []),
         }
         for r in rows

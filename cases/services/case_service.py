@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
 from cases.domain.delivery_report import DeliveryReport
-from cases.domain.enums import CaseState, Direction, Satisfaction, Severity
+from cases.domain.enums import CaseState, Channel, Direction, Satisfaction, Severity
 from cases.domain.errors import InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
@@ -24,10 +24,11 @@ from cases.domain.tokens import Signer
 from cases.quality.due_steps import DueSteps
 from cases.quality.service_report import ServiceReports
 from cases.quality.warranty import WarrantyParts
-from cases.services import bounces, holds
+from cases.services import bounces, holds, ratings
 from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
 from cases.services.records import apply_step, emit, locked_case, record_history
+from cases.services.satisfaction import parse_satisfaction
 from cases.settings import Settings
 from cases.store.db import Database
 from cases.store.models import Case, CaseMessage, Department
@@ -63,7 +64,7 @@ class CaseService:
         self.settings = settings
         self.signer = signer
         self.clock = clock
-        self.receiver = Receiver(signer, settings.reference_prefix, settings.tz)
+        self.receiver = Receiver(signer, settings.reference_prefix, settings.tz, settings.closed_case_reopen_days)
         self._on_commit = on_commit  # wakes the notification dispatcher
         self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
         # The quality room (cases/quality/): agreed steps, warranty parts, on-site service reports.
@@ -211,6 +212,35 @@ class CaseService:
             emit(s, EventKind.CUSTOMER_REPLIED_TO, case, now, message=message)
         return self._done(case)
 
+    async def record_rating(
+        self, actor: Actor, reference: str, rating: str, channel: str, note: str = ""
+    ) -> StepResult:
+        """Sales records the rating a customer gave by phone or on site (满意度确认 6.3.6): the
+        same rules as an answer by mail (cases/services/ratings.py), the channel recorded."""
+        answer = parse_satisfaction(_text(rating, "the rating", 200))
+        if answer.rating is None or answer.ambiguous:
+            raise InvalidInput(
+                f"{rating!r} is not a rating kefu can read: 非常满意 / 满意 / 一般 / 不满意 / 非常不满意, "
+                "the English words, a score 1-5 or stars"
+            )
+        by = _rating_channel(channel)
+        now = self.clock()
+        async with self.db.unit_of_work() as s:
+            case = await self._case(s, reference)
+            ratings.rate(
+                s,
+                case,
+                answer.rating,
+                answer.score,
+                actor,
+                now,
+                channel=by,
+                by_staff=True,
+                matched=answer.matched,
+                text=note,
+            )
+        return self._done(case)
+
     async def add_note(self, actor: Actor, reference: str, text: str) -> StepResult:
         text = _text(text, "the note")
         now = self.clock()
@@ -297,6 +327,13 @@ class CaseService:
     def _done(self, case: Case) -> StepResult:
         self._on_commit()
         return StepResult(case.reference, case.state)
+
+
+def _rating_channel(value: str) -> str:
+    try:
+        return Channel(value.strip()).value
+    except ValueError:
+        raise InvalidInput(f"unknown channel {value!r}; one of: {', '.join(Channel)}") from None
 
 
 def _severity(value: str) -> Severity:

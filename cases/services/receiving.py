@@ -14,7 +14,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
 from cases.quality.confirmation import answer_to_report
+from cases.services import ratings
 from cases.services.records import Numbering, apply_step, emit, record_history
 from cases.services.satisfaction import parse_satisfaction
 from cases.services.speakers import customer_side, is_unassigned, staff_sender
@@ -55,10 +56,12 @@ class Outcome:
 
 
 class Receiver:
-    def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo) -> None:
+    def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo, reopen_days: float = 30.0) -> None:
         self.signer = signer
         self.prefix = prefix
         self.tz = tz
+        # A customer writing to a case closed longer ago than this opens a new, linked case.
+        self.reopen_within = timedelta(days=reopen_days)
 
     async def receive(
         self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
@@ -87,12 +90,19 @@ class Receiver:
             )
         ):
             linked_to, case, how = case, None, "linked"
+        # Staff log entries for the customer they name: that is the customer speaking.
+        speaker = (
+            Speaker.CUSTOMER
+            if case is None or msg.contact_id is not None
+            else await customer_side(session, case, contact)
+        )
+        why = ""
+        if case is not None and speaker is Speaker.CUSTOMER and (later := self._after_closing(case, msg, now)):
+            linked_to, case, how, why = case, None, "linked", later
         if case is None:
-            case = await self._open(session, msg, contact, now, linked_to)
+            case = await self._open(session, msg, contact, now, linked_to, why)
             await self._add_message(session, case, msg, now, inbound_id)
             return Outcome(case, True, "new" if linked_to is None else "linked")
-        # Staff log entries for the customer they name: that is the customer speaking.
-        speaker = Speaker.CUSTOMER if msg.contact_id is not None else await customer_side(session, case, contact)
         await self._add_message(session, case, msg, now, inbound_id, speaker)
         if speaker is Speaker.THIRD_PARTY:
             self._third_party(session, case, msg, now)
@@ -137,8 +147,31 @@ class Receiver:
                 return case, "case_reference"
         return None, "new"
 
+    def _after_closing(self, case: Case, msg: IntakeMessage, now: datetime) -> str:
+        """Why the customer's message on a finished case opens a new case linked to it ("" when
+        it joins the case): the case was decided 不做处理, or closed longer ago than the
+        KEFU_CLOSED_CASE_REOPEN_DAYS setting. Automatic mail and a bare thanks always join."""
+        if case.state not in TERMINAL or msg.is_automatic:
+            return ""
+        answer = parse_satisfaction(msg.new_text or msg.text)
+        if answer.courtesy:
+            return ""
+        if case.state is CaseState.NO_ACTION:
+            return f"the customer wrote again after {case.reference} was decided no action"
+        closed_at = case.closed_at or case.updated_at
+        if now - closed_at > self.reopen_within:
+            days = (now - closed_at).days
+            return f"the customer wrote {days} days after {case.reference} closed"
+        return ""
+
     async def _open(
-        self, session: AsyncSession, msg: IntakeMessage, contact: Contact, now: datetime, linked_to: Case | None
+        self,
+        session: AsyncSession,
+        msg: IntakeMessage,
+        contact: Contact,
+        now: datetime,
+        linked_to: Case | None,
+        why: str = "",
     ) -> Case:
         g = classify.guess(msg.subject, msg.text)
         year = msg.received_at.astimezone(self.tz).year
@@ -166,7 +199,7 @@ class Receiver:
         # Inserted with the batch's other new cases at the flush, and numbered then.
         rows.add_new(session, case, before_insert=Numbering(self.prefix, year))
         actor = customer(msg.sender_identity)
-        note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
+        note = f"linked to {linked_to.reference}: {why or 'subject tag from another customer'}" if linked_to else ""
         record_history(session, case=case, at=now, actor=actor, action="opened", to_state=case.state, note=note)
         emit(session, EventKind.CASE_OPENED, case, now, auto_reply=msg.auto_reply_allowed)
         return case
@@ -247,48 +280,27 @@ class Receiver:
         state = case.state
         if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
             answer = parse_satisfaction(msg.new_text or msg.text)
-            if answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous:
-                apply_step(
+            if answer.rating is not None and not answer.ambiguous:
+                ratings.rate(
                     session,
                     case,
-                    Action.RATE,
+                    answer.rating,
+                    answer.score,
                     actor,
                     now,
-                    {"rating": answer.rating, "rating_score": answer.score, "closed_at": now},
-                    note=f"customer answered {answer.matched!r}",
+                    channel=msg.channel,
+                    by_staff=False,
+                    matched=answer.matched,
+                    text=msg.new_text,
                 )
-                emit(session, EventKind.CASE_RATED, case, now, rating=answer.rating.value, score=answer.score)
                 return answer.rating.value
-            if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
-                apply_step(
-                    session,
-                    case,
-                    Action.REOPEN,
-                    actor,
-                    now,
-                    {
-                        "rating": None,
-                        "rating_score": None,
-                        "satisfaction_requested_at": None,
-                        "reminder_sent_at": None,
-                        "reopen_count": case.reopen_count + 1,
-                    },
-                    note=f"customer answered {answer.matched!r}",
-                )
-                emit(
-                    session,
-                    EventKind.CASE_REOPENED,
-                    case,
-                    now,
-                    rating=Satisfaction.UNSATISFIED.value,
-                    text=msg.new_text[:2000],
-                )
-                return Satisfaction.UNSATISFIED.value
             record_history(
                 session, case=case, at=now, actor=actor, action="rating_unclear", note=(msg.new_text or msg.text)[:500]
             )
             emit(session, EventKind.RATING_UNCLEAR, case, now, text=msg.new_text[:2000])
             return None
+        if state in TERMINAL and not msg.is_automatic:
+            return self._on_closed(session, case, msg, now, actor)
         case.updated_at = now
         record_history(
             session,
@@ -300,6 +312,54 @@ class Receiver:
         )
         if not msg.is_automatic or state not in TERMINAL:
             emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000], automatic=msg.is_automatic)
+        return None
+
+    def _on_closed(
+        self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, actor: Actor
+    ) -> str | None:
+        """The customer wrote to a case closed recently (_after_closing sent the rest to a new
+        case): a bare thanks, or 满意 / 一般, joins it; 不满意 (kept as a rating) or anything
+        else reopens it for the department and Sales."""
+        text = msg.new_text or msg.text
+        answer = parse_satisfaction(text)
+        if (
+            answer.courtesy
+            or case.state is not CaseState.CLOSED  # 不做处理: only a thanks comes this far
+            or (answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous)
+        ):
+            record_history(
+                session, case=case, at=now, actor=actor, action="customer_message", note="closed case: joined"
+            )
+            return None
+        if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
+            ratings.rate(
+                session,
+                case,
+                answer.rating,
+                answer.score,
+                actor,
+                now,
+                channel=msg.channel,
+                by_staff=False,
+                matched=answer.matched,
+                text=msg.new_text,
+            )
+            return answer.rating.value
+        apply_step(
+            session,
+            case,
+            Action.REOPEN,
+            actor,
+            now,
+            {
+                "satisfaction_requested_at": None,
+                "reminder_sent_at": None,
+                "closed_at": None,
+                "reopen_count": case.reopen_count + 1,
+            },
+            note="the customer wrote after closing",
+        )
+        emit(session, EventKind.CASE_REOPENED, case, now, why="message", text=msg.new_text[:2000])
         return None
 
     async def thread_of(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:

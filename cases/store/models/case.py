@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.domain.enums import CaseState, CaseType, Channel, Direction, Language, Satisfaction, Severity, Speaker
@@ -84,6 +84,9 @@ class CaseMessage(BatchInserted, Base):
     # Who wrote an inbound message or a note that came in by mail; None for what staff wrote
     # in kefu and for what we sent.
     speaker: Mapped[Speaker | None] = mapped_column(enum_column(Speaker, 12))
+    # The same Message-ID as an earlier message, with other content (a client that reuses ids,
+    # a gateway that rewrites): joined to the earlier message's case, for a person to judge.
+    possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(
@@ -131,6 +134,27 @@ class CaseHistory(BatchInserted, Base):
     to_state: Mapped[CaseState | None] = mapped_column(enum_column(CaseState, 30))
     changes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # field -> [before, after]
     note: Mapped[str] = mapped_column(Text, default="")
+
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
+class CaseRating(BatchInserted, Base):
+    """Every satisfaction rating a case was given, with its score: the case keeps only the
+    latest (and forgets an unsatisfied one when it reopens); reports average these."""
+
+    __tablename__ = "case_ratings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    rating: Mapped[Satisfaction] = mapped_column(enum_column(Satisfaction, 20))
+    score: Mapped[int | None]  # 1-5; None only for "no response"
+    # How the answer came: email, telegram, ... or phone / visit when staff recorded it.
+    channel: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(12))  # customer, staff, timer, backfill
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    matched: Mapped[str] = mapped_column(String(200), default="")  # what was read as the answer
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
 
     case: Mapped[Case] = relationship(lazy="raise")
 

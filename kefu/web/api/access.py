@@ -49,6 +49,7 @@ ACCESS: dict[str, Access] = {
     "verify": CASE_READERS,
     "reject_verification": CASE_READERS,
     "reply": CASE_READERS,
+    "record_rating": CASE_READERS,  # sales (cases/domain/states.py)
     "add_note": CASE_READERS,
     "set_deadline": CASE_READERS,  # the service checks DEADLINE_SETTERS (cases/domain/states.py)
     "list_inbound": INBOUND_KEEPERS,

@@ -11,7 +11,6 @@ import copy
 from functools import cache
 
 from cases.domain.enums import CaseState, CaseType, Severity, Speaker
-from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
 from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_telegram
@@ -136,6 +135,11 @@ SCHEMAS: Doc = {
                 "enum": [s.value for s in Speaker],
                 "description": "who wrote it: the customer, staff, or a third party (flagged; rates nothing)",
             },
+            "possible_duplicate": {
+                "type": "boolean",
+                "description": "the same Message-ID as an earlier message but other content: joined to "
+                "that message's case for a person to judge",
+            },
             "attachments": {"type": "array", "items": ref("AttachmentInfo")},
         }
     ),
@@ -153,6 +157,18 @@ SCHEMAS: Doc = {
                 "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
             },
             "note": STR,
+        }
+    ),
+    "Rating": obj(
+        {
+            "rating": {"enum": ["satisfied", "neutral", "unsatisfied", "no_response"]},
+            "score": OPT_INT,
+            "channel": STR,
+            "source": {"enum": ["customer", "staff", "timer", "backfill"]},
+            "recorded_by": OPT_STR,
+            "matched": STR,
+            "note": STR,
+            "at": TIME,
         }
     ),
     "CaseDetail": {
@@ -179,6 +195,11 @@ SCHEMAS: Doc = {
                     "reminder_sent_at": OPT_TIME,
                     "closed_at": OPT_TIME,
                     "reopen_count": INT,
+                    "ratings": {
+                        "type": "array",
+                        "items": ref("Rating"),
+                        "description": "every satisfaction rating the case was given, also those before a reopen",
+                    },
                     "version": INT,
                     "messages": {"type": "array", "items": ref("Message")},
                     "history": {"type": "array", "items": ref("HistoryEntry")},
@@ -201,10 +222,9 @@ SCHEMAS: Doc = {
                     },
                     "allowed_actions": {
                         "type": "array",
-                        "items": {"enum": [a.value for a in Action]},
-                        "description": "workflow steps the caller may take now; each is a POST to "
-                        "/api/v1/cases/{reference}/<step>: "
-                        + ", ".join(f"{s.action.value} -> {s.segment}" for s in STEPS if s.action),
+                        "items": {"enum": sorted({s.segment for s in STEPS if s.action})},
+                        "description": "workflow steps the caller may take now, named as their routes: "
+                        "each is a POST to /api/v1/cases/{reference}/<step>",
                     },
                 }
             ),
