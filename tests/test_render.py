@@ -25,6 +25,7 @@ CUSTOMER_EVENTS = (
 )
 STAFF_EVENTS = (
     "approval_needed",
+    "verification_rejected",
     "case_assigned",
     "customer_message",
     "case_unsatisfied",
@@ -379,3 +380,9 @@ def test_a_case_reopened_by_a_message_is_not_told_as_unsatisfied(renderer: Rende
         "staff", "case_unsatisfied", "email", language, sample_context(reopened_by="message", rating="")
     )
     assert says in rendered.body and "不满意" not in rendered.subject and "not satisfied" not in rendered.body
+
+
+@pytest.mark.parametrize(("language", "says"), [("zh", "验证意见"), ("en", "Quality's note")])
+def test_a_rejected_verification_has_its_own_notice_with_the_note(renderer: Renderer, language: str, says: str) -> None:
+    rendered = renderer.render("staff", "verification_rejected", "email", language, sample_context(note="复测仍有渗漏"))
+    assert says in rendered.body and "复测仍有渗漏" in rendered.body

@@ -16,7 +16,7 @@ from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
 from cases.domain.delivery_report import DeliveryReport
 from cases.domain.enums import CaseState, Channel, Direction, Satisfaction, Severity
-from cases.domain.errors import InvalidInput
+from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
@@ -29,9 +29,11 @@ from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
 from cases.services.records import apply_step, emit, locked_case, record_history
 from cases.services.satisfaction import parse_satisfaction
+from cases.services.staff_replies import StaffStep
+from cases.services.users import actor_for
 from cases.settings import Settings
 from cases.store.db import Database
-from cases.store.models import Case, CaseMessage, Department
+from cases.store.models import Case, CaseMessage, Department, User
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +85,38 @@ class CaseService:
         """Within the caller's unit of work. Flushed at once, so that a new case has its id and
         reference; the intake processor receives a whole batch and flushes once (flush=False)."""
         outcome = await self.receiver.receive(session, msg, self.clock(), inbound_id)
+        if outcome.staff_step is not None and outcome.staff_id is not None:
+            await self._staff_step(session, outcome.case, outcome.staff_id, outcome.staff_step)
         if flush:
             await session.flush()
         return outcome
+
+    async def _staff_step(self, s: AsyncSession, case: Case, staff_id: int, step: StaffStep) -> None:
+        """A step a staff member took by answering their notice by mail
+        (cases/services/staff_replies.py): the same checks as in the API; a refusal is noted on
+        the case, never an intake failure."""
+        user = await s.get(User, staff_id)
+        if user is None:
+            return
+        actor = actor_for(user)
+        now = self.clock()
+        try:
+            if step.action is Action.APPROVE and step.department is not None:
+                dept = await self._department(s, step.department)
+                apply_step(s, case, Action.APPROVE, actor, now, {"department_id": dept.id}, "by reply to the notice")
+                await self.due_steps.plan(s, case)
+                await s.flush()
+                await self.due_steps.on_action(s, case, Action.APPROVE, now)
+                emit(s, EventKind.CASE_APPROVED, case, now, department=dept.code)
+            elif step.action is Action.DECIDE_NO_ACTION:
+                reason = _text(step.reason, "the reason for no action (不做处理)", 4000)
+                values = {"no_action_reason": reason, "closed_at": now}
+                apply_step(s, case, Action.DECIDE_NO_ACTION, actor, now, values, "by reply to the notice")
+                await self.due_steps.on_action(s, case, Action.DECIDE_NO_ACTION, now)
+                emit(s, EventKind.NO_ACTION_DECIDED, case, now, reason=reason)
+        except (Forbidden, IllegalTransition, InvalidInput) as exc:
+            note = f"the reply asked to {step.action}, refused: {exc}"
+            record_history(s, case=case, at=now, actor=actor, action="staff_step_not_taken", note=note[:2000])
 
     async def hold_reason(self, session: AsyncSession, msg: IntakeMessage) -> str | None:
         """Why a mail the intake rules allow no new case (bulk, auto-reply) is held, or None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.archive import lookup as archive
 from cases.domain import classify
 from cases.domain.actors import Actor, customer
-from cases.domain.enums import CaseState, Direction, Language, Satisfaction, Speaker
+from cases.domain.enums import CaseState, Channel, Direction, Language, Satisfaction, Speaker
 from cases.domain.events import EventKind
+from cases.domain.filetypes import sniff
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
@@ -34,8 +35,16 @@ from cases.services import ratings
 from cases.services.records import Numbering, apply_step, emit, record_history
 from cases.services.satisfaction import parse_satisfaction
 from cases.services.speakers import customer_side, is_unassigned, staff_sender
+from cases.services.staff_replies import (
+    HOW_TO,
+    StaffStep,
+    answered_notice,
+    looks_like_step,
+    notice_recipient,
+    read_step,
+)
 from cases.store import rows
-from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, User
+from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, Department, User
 from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
@@ -45,9 +54,12 @@ log = logging.getLogger(__name__)
 class Outcome:
     case: Case  # a new case is queued until the flush (the processor flushes a whole batch)
     opened: bool  # a new case, or a message on an existing one
-    how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
+    how: str  # "new", "message_id", "address_token", "subject_tag", "linked", "same_message_id"
     rating: str | None = None
     speaker: Speaker = Speaker.CUSTOMER
+    # A staff reply to a notice that states a step, for CaseService to take as that person.
+    staff_step: StaffStep | None = None
+    staff_id: int | None = None
 
     @property
     def reference(self) -> str:
@@ -66,11 +78,21 @@ class Receiver:
     async def receive(
         self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
     ) -> Outcome:
+        forwarded_by: int | None = None
+        if (original := await self._forwarded_by_staff(session, msg)) is not None:
+            forwarded_by, msg = original
         case, how = await self._find_case(session, msg)
-        if case is not None and msg.contact_id is None and (staff_id := await staff_sender(session, msg)) is not None:
+        if (
+            forwarded_by is None
+            and case is not None
+            and msg.contact_id is None
+            and (staff_id := await staff_sender(session, msg) or await notice_recipient(session, self.signer, msg))
+            is not None
+        ):
             # (a) staff: an internal note by that person; no contact is made for them.
             await self._add_staff_note(session, case, msg, staff_id, now, inbound_id)
-            return Outcome(case, False, how, speaker=Speaker.STAFF)
+            step = await self._staff_step(session, case, msg, staff_id, now)
+            return Outcome(case, False, how, speaker=Speaker.STAFF, staff_step=step, staff_id=staff_id)
         contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
         if contact is None:
             contact, _ = await archive.contact_for(
@@ -90,6 +112,10 @@ class Receiver:
             )
         ):
             linked_to, case, how = case, None, "linked"
+        if case is not None and how == "same_message_id":
+            await self._add_message(session, case, msg, now, inbound_id, duplicate=True)
+            self._possible_duplicate(session, case, msg, now)
+            return Outcome(case, False, how)
         # Staff log entries for the customer they name: that is the customer speaking.
         speaker = (
             Speaker.CUSTOMER
@@ -99,10 +125,14 @@ class Receiver:
         why = ""
         if case is not None and speaker is Speaker.CUSTOMER and (later := self._after_closing(case, msg, now)):
             linked_to, case, how, why = case, None, "linked", later
+        if forwarded_by is not None:
+            why = why or "forwarded by staff"
         if case is None:
             case = await self._open(session, msg, contact, now, linked_to, why)
             await self._add_message(session, case, msg, now, inbound_id)
+            await self._note_forward(session, case, forwarded_by, msg, now)
             return Outcome(case, True, "new" if linked_to is None else "linked")
+        await self._note_forward(session, case, forwarded_by, msg, now)
         await self._add_message(session, case, msg, now, inbound_id, speaker)
         if speaker is Speaker.THIRD_PARTY:
             self._third_party(session, case, msg, now)
@@ -114,6 +144,8 @@ class Receiver:
         return Outcome(case, False, how, rating)
 
     async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
+        if (earlier := await self._same_message_id(session, msg)) is not None:
+            return earlier, "same_message_id"
         hints = msg.hints
         if hints.message_ids:
             ids = list(hints.message_ids)
@@ -147,6 +179,35 @@ class Receiver:
                 return case, "case_reference"
         return None, "new"
 
+    async def _forwarded_by_staff(self, session: AsyncSession, msg: IntakeMessage) -> tuple[int, IntakeMessage] | None:
+        """Staff forwarded a customer's mail to the service address: the original sender is the
+        one speaking (and the contact), the forwarded subject the case's."""
+        fwd = msg.forwarded
+        if fwd is None or not fwd.sender or msg.contact_id is not None:
+            return None
+        staff_id = await staff_sender(session, msg)
+        if staff_id is None or await staff_sender(session, replace(msg, sender_identity=fwd.sender)) is not None:
+            return None
+        subject = fwd.subject or msg.subject
+        original = replace(
+            msg,
+            sender_identity=fwd.sender,
+            sender_name=fwd.sender_name or fwd.sender,
+            subject=subject,
+            new_text=fwd.text or msg.new_text,
+        )
+        return staff_id, original
+
+    async def _note_forward(
+        self, session: AsyncSession, case: Case, staff_id: int | None, msg: IntakeMessage, now: datetime
+    ) -> None:
+        if staff_id is None:
+            return
+        user = await session.get(User, staff_id)
+        actor = Actor(label=user.username if user else f"staff:{staff_id}", roles=frozenset(), user_id=staff_id)
+        note = f"forwarded the mail of {msg.sender_identity}"
+        record_history(session, case=case, at=now, actor=actor, action="forwarded_by_staff", note=note)
+
     def _after_closing(self, case: Case, msg: IntakeMessage, now: datetime) -> str:
         """Why the customer's message on a finished case opens a new case linked to it ("" when
         it joins the case): the case was decided 不做处理, or closed longer ago than the
@@ -163,6 +224,19 @@ class Receiver:
             days = (now - closed_at).days
             return f"the customer wrote {days} days after {case.reference} closed"
         return ""
+
+    async def _same_message_id(self, session: AsyncSession, msg: IntakeMessage) -> Case | None:
+        """The case of an earlier mail with this mail's own Message-ID. The inbox stored both
+        (their bytes differ, so their dedupe keys do): a client that reuses ids or a gateway
+        that rewrites mail. It joins that case, marked as a possible duplicate."""
+        mid = msg.message_id
+        if not mid or msg.channel not in (Channel.EMAIL, Channel.FAX):
+            return None
+        if (case := _batch_messages(session).get(mid)) is not None:
+            return case
+        await prefetch_threads(session, [mid])
+        case_id = session.info[_THREADS][mid].by_message
+        return await session.get(Case, case_id) if case_id is not None else None
 
     async def _open(
         self,
@@ -213,6 +287,7 @@ class Receiver:
         inbound_id: int | None,
         speaker: Speaker = Speaker.CUSTOMER,
         author_user_id: int | None = None,
+        duplicate: bool = False,
     ) -> None:
         message = rows.append(
             session,
@@ -230,6 +305,8 @@ class Receiver:
                 new_text=msg.new_text,
                 html=msg.html,
                 is_automatic=msg.is_automatic,
+                possible_duplicate=duplicate,
+                forwarded=_forwarded_row(msg),
                 created_at=msg.received_at,
             ),
             case_id=case,
@@ -249,14 +326,40 @@ class Receiver:
         inbound_id: int | None,
     ) -> None:
         """A staff member's mail on a case (an answer to an approval request, say): kept as their
-        internal note, never sent to the customer and never a step of the workflow. Steps are
-        taken in the console, the API or a Telegram button."""
+        internal note, never sent to the customer. It is also a workflow step only when it
+        answers a notice signed for that very address (`_staff_step`)."""
         user = await session.get(User, user_id) if user_id is not None else None
         label = user.username if user is not None else f"staff:{msg.sender_identity}"
         await self._add_message(session, case, msg, now, inbound_id, Speaker.STAFF, user_id)
         actor = Actor(label=label, roles=frozenset(), user_id=user_id)
         note = (msg.new_text or msg.text)[:500]
         record_history(session, case=case, at=now, actor=actor, action="staff_mail_note", note=note)
+
+    def _possible_duplicate(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> None:
+        """Shown in the conversation for a person to judge; it rates, reopens and closes nothing."""
+        case.updated_at = now
+        actor = customer(msg.sender_identity)
+        note = f"same Message-ID as an earlier message, other content: {msg.message_id}"
+        record_history(session, case=case, at=now, actor=actor, action="possible_duplicate", note=note[:500])
+        if not msg.is_automatic:
+            emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000], automatic=False)
+
+    async def _staff_step(
+        self, session: AsyncSession, case: Case, msg: IntakeMessage, staff_id: int, now: datetime
+    ) -> StaffStep | None:
+        """The step the reply states, when it answers a notice sent to this very address
+        (cases/services/staff_replies.py); else None, and the history says how to take it."""
+        text = msg.new_text or msg.text
+        departments = list((await session.execute(select(Department).order_by(Department.id))).scalars())
+        step = read_step(text, departments)
+        if step is not None and answered_notice(self.signer, msg) == case.reference:
+            return step
+        if step is not None or looks_like_step(text):
+            user = await session.get(User, staff_id)
+            actor = Actor(label=user.username if user else f"staff:{staff_id}", roles=frozenset(), user_id=staff_id)
+            why = "no step was taken: " + HOW_TO.replace("{reference}", case.reference)
+            record_history(session, case=case, at=now, actor=actor, action="staff_step_not_taken", note=why)
+        return None
 
     def _third_party(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> None:
         """Someone who is neither the customer nor staff wrote on the case: it joins, and the
@@ -444,6 +547,13 @@ async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) ->
     ).first() is not None
 
 
+def _forwarded_row(msg: IntakeMessage) -> dict[str, str] | None:
+    fwd = msg.forwarded
+    if fwd is None:
+        return None
+    return {"sender": fwd.sender, "sender_name": fwd.sender_name, "subject": fwd.subject, "text": fwd.text}
+
+
 def _batch_messages(session: AsyncSession) -> dict[str, Case]:
     """Message-IDs stored in this unit of work but not flushed yet (a batch flushes once)."""
     return session.info.setdefault("kefu_batch_messages", {})  # type: ignore[no-any-return]
@@ -460,6 +570,7 @@ async def store_attachments(session: AsyncSession, message: CaseMessage | rows.R
             dict(
                 filename=att.filename,
                 content_type=clip(Attachment.content_type, att.content_type),
+                sniffed_type=sniff(att.data),
                 size=len(att.data),
                 sha256=digest,
             ),

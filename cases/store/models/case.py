@@ -87,6 +87,8 @@ class CaseMessage(BatchInserted, Base):
     # The same Message-ID as an earlier message, with other content (a client that reuses ids,
     # a gateway that rewrites): joined to the earlier message's case, for a person to judge.
     possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A mail forwarded inside this one: {"sender", "sender_name", "subject", "text"}.
+    forwarded: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(
@@ -112,7 +114,9 @@ class Attachment(BatchInserted, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(120))  # as declared by the sender
+    # What the bytes say (cases/domain/filetypes.py); None when unknown or stored before 0016.
+    sniffed_type: Mapped[str | None] = mapped_column(String(120))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
 

@@ -40,6 +40,7 @@ ACCESS: dict[str, Access] = {
     "list_cases": CASE_READERS,
     "get_case": CASE_READERS,
     "get_attachment": CASE_READERS,
+    "get_message_html": CASE_READERS,
     # Workflow steps: CaseService decides per step (state first, then role, then department).
     "approve": CASE_READERS,
     "no_action": CASE_READERS,

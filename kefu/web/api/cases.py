@@ -87,6 +87,24 @@ async def get_attachment(request: web.Request) -> web.Response:
     )
 
 
+async def get_message_html(request: web.Request) -> web.Response:
+    """The sanitised HTML of a message as a file to download, never rendered from our origin."""
+    message_id = path_id(request, "message_id")
+    reference = path_text(request, "reference")
+    async with request.app[DB].reader() as s:
+        html = await queries.message_html(s, scope_for(actor_of(request)), reference, message_id)
+    return web.Response(
+        body=html.encode("utf-8"),
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": content_disposition(f"{reference.strip().upper()}-message-{message_id}.html"),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
 def content_disposition(filename: str) -> str:
     """RFC 6266: an ASCII fallback name, and the real (often Chinese) name as filename*."""
     # No quote, backslash or semicolon in the fallback: nothing can break out of the parameter.

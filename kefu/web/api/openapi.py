@@ -112,8 +112,21 @@ SCHEMAS: Doc = {
         {
             "id": INT,
             "filename": STR,
-            "content_type": STR,
+            "content_type": {"type": "string", "description": "the type the sender declared"},
+            "sniffed_type": {
+                "type": ["string", "null"],
+                "description": "the type the bytes say (null: not known, or stored before kefu sniffed)",
+            },
+            "type_mismatch": {
+                "type": "boolean",
+                "description": "the bytes disagree with the declared type or the file name (a PDF that is an "
+                "executable): open with care",
+            },
             "size": INT,
+            "pages": {
+                "type": ["integer", "null"],
+                "description": "pages of a fax or scanned letter, every one read by OCR (null: not read or unknown)",
+            },
             "url": {"type": "string", "description": "download path (always as a file)"},
         }
     ),
@@ -128,7 +141,11 @@ SCHEMAS: Doc = {
             "subject": STR,
             "body": STR,
             "new_text": {"type": "string", "description": "the text above any quotation"},
-            "has_html": {"type": "boolean", "description": "an HTML part was stored; it is never served"},
+            "has_html": {"type": "boolean", "description": "an HTML part was stored (sanitised)"},
+            "html_url": {
+                "type": ["string", "null"],
+                "description": "download path of the sanitised HTML: always as a file, never shown inline",
+            },
             "is_automatic": {"type": "boolean"},
             "created_at": TIME,
             "speaker": {
@@ -139,6 +156,13 @@ SCHEMAS: Doc = {
                 "type": "boolean",
                 "description": "the same Message-ID as an earlier message but other content: joined to "
                 "that message's case for a person to judge",
+            },
+            "forwarded": {
+                "oneOf": [
+                    {"type": "null"},
+                    obj({"sender": STR, "sender_name": STR, "subject": STR, "text": STR}),
+                ],
+                "description": "a mail forwarded inside this one (an enclosed message or an inline forward)",
             },
             "attachments": {"type": "array", "items": ref("AttachmentInfo")},
         }
@@ -425,6 +449,27 @@ def _paths() -> Doc:
                 "403",
                 "404",
                 parameters=[REFERENCE, param("attachment_id", "path", ID, "an attachment id of the case")],
+            )
+        },
+        "/api/v1/cases/{reference}/messages/{message_id}/html": {
+            "get": operation(
+                "get_message_html",
+                "Download the sanitised HTML of a message (always as a file, never rendered)",
+                {
+                    "200": {
+                        "description": "The HTML, as application/octet-stream with Content-Disposition: attachment, "
+                        "X-Content-Type-Options: nosniff and a sandboxing Content-Security-Policy.",
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+                            }
+                        },
+                    }
+                },
+                "400",
+                "403",
+                "404",
+                parameters=[REFERENCE, param("message_id", "path", ID, "a message id of the case")],
             )
         },
         **_step_paths(),

@@ -1,5 +1,5 @@
 """intake and notices: every rating a case was given (backfilled from the cases and their
-history), a possible-duplicate mark on messages
+history), a possible-duplicate mark and the forwarded mail on messages, the sniffed type of attachments, the page count of read documents
 
 Revision ID: 0016
 Revises: 0014
@@ -11,6 +11,7 @@ import re
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 BIGID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -52,6 +53,14 @@ def upgrade() -> None:
     op.add_column(
         "case_messages", sa.Column("possible_duplicate", sa.Boolean(), server_default=sa.false(), nullable=False)
     )
+    op.add_column(
+        "case_messages",
+        sa.Column(
+            "forwarded", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+    )
+    op.add_column("document_texts", sa.Column("pages", sa.Integer(), nullable=True))
+    op.add_column("attachments", sa.Column("sniffed_type", sa.String(length=120), nullable=True))
     _backfill_ratings()
 
 
@@ -136,7 +145,12 @@ def _backfill_ratings() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("document_texts") as batch:
+        batch.drop_column("pages")
+    with op.batch_alter_table("attachments") as batch:
+        batch.drop_column("sniffed_type")
     with op.batch_alter_table("case_messages") as batch:
+        batch.drop_column("forwarded")
         batch.drop_column("possible_duplicate")
     with op.batch_alter_table("case_ratings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_ratings_case_id"))
