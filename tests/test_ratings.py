@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from cases.queries.ratings import average_score
 from cases.store.models import Case, CaseRating
 from kefu.web.api.cases import STEPS
 from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  (the `api` fixture)
@@ -77,6 +78,8 @@ async def test_an_unsatisfied_rating_on_site_reopens_and_both_ratings_are_kept(a
     ]
     case = await api.call("sales", "GET", f"/cases/{ref}")
     assert [(r["rating"], r["score"]) for r in case["ratings"]] == [("unsatisfied", 2), ("satisfied", 4)]
+    async with api.kefu.db.reader() as s:
+        assert await average_score(s) == 3.0  # reports count the 不满意 before the reopen too
 
 
 async def test_a_rating_kefu_cannot_read_or_an_unknown_channel_is_refused_with_422(api: Api) -> None:

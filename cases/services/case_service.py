@@ -331,6 +331,16 @@ class CaseService:
                         "no answer after the reminder",
                     )
                     emit(s, EventKind.CLOSED_NO_RESPONSE, case, now)
+                    ratings.keep(
+                        s,
+                        case,
+                        Satisfaction.NO_RESPONSE,
+                        None,
+                        now,
+                        channel=case.reply_channel,
+                        source="timer",
+                        actor=SYSTEM,
+                    )
                     closed += 1
         if reminded or closed:
             self._on_commit()
