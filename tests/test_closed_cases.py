@@ -192,3 +192,4 @@ async def test_writing_to_a_case_closed_long_ago_opens_a_new_linked_case(kefu: K
         ).scalar_one()
     assert new.state is CaseState.NEW and new.reference != ref
     assert f"linked to {ref}" in opened and "45 days after" in opened
+    assert [e["text"] for e in await _events(kefu, ref, "customer_message")] == ["同一批零件又漏油了。"]

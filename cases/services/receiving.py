@@ -125,6 +125,13 @@ class Receiver:
         why = ""
         if case is not None and speaker is Speaker.CUSTOMER and (later := self._after_closing(case, msg, now)):
             linked_to, case, how, why = case, None, "linked", later
+            # The people of the old case hear of it too; the old case itself stays as it was.
+            actor = customer(msg.sender_identity)
+            note = f"{later}: a new case linked to it was opened"
+            record_history(
+                session, case=linked_to, at=now, actor=actor, action="customer_wrote_after_closing", note=note
+            )
+            emit(session, EventKind.CUSTOMER_MESSAGE, linked_to, now, text=msg.new_text[:2000], automatic=False)
         if forwarded_by is not None:
             why = why or "forwarded by staff"
         if case is None:
