@@ -171,6 +171,12 @@ class Settings:
         7.0, "days without a satisfaction answer before the one reminder", number
     )
     satisfaction_close_days: float = setting(7.0, 'days after the reminder before closing as "no response"', number)
+    closed_case_reopen_days: float = setting(
+        30.0,
+        "a customer writing to a case closed at most this many days ago reopens it; later, the mail "
+        "opens a new case linked to it (a bare thanks always joins the closed case)",
+        number,
+    )
     deadline_warning_hours: float = setting(
         48.0, "how long before the customer's deadline the department and Sales are told it is near", number
     )

@@ -12,7 +12,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from cases.services.documents import ReadResult
 
@@ -28,6 +30,30 @@ def tidy(text: str) -> str:
     PostgreSQL cannot store it), no gaps between Chinese characters, no runs of blank lines."""
     lines = [_CJK_GAP.sub("", line).rstrip() for line in text.replace("\f", "\n").replace("\x00", "").splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def tiff_pages(data: bytes, limit: int = 10000) -> int | None:
+    """The pages (image file directories) of a TIFF (TIFF 6.0 section 2; BigTIFF too); None
+    when the bytes are no TIFF. A fax gateway sends one multi-page TIFF per fax."""
+    order = {b"II": "little", b"MM": "big"}.get(data[:2])
+    if order is None:
+        return None
+    endian: Literal["little", "big"] = "little" if order == "little" else "big"
+    magic = int.from_bytes(data[2:4], endian)
+    big = magic == 43
+    if magic not in (42, 43):
+        return None
+    offset = int.from_bytes(data[8:16] if big else data[4:8], endian)
+    count_size, entry_size, next_size = (8, 20, 8) if big else (2, 12, 4)
+    pages = 0
+    seen: set[int] = set()
+    while offset and offset not in seen and pages < limit and offset + count_size <= len(data):
+        seen.add(offset)  # a loop of directories must not hang the reader
+        entries = int.from_bytes(data[offset : offset + count_size], endian)
+        pages += 1
+        at = offset + count_size + entries * entry_size
+        offset = int.from_bytes(data[at : at + next_size], endian) if at + next_size <= len(data) else 0
+    return pages
 
 
 def _letters(text: str) -> int:
@@ -64,14 +90,31 @@ class DocTextReader:
             source = Path(tmp) / ("in.pdf" if is_pdf else "in.img")
             source.write_bytes(data)
             try:
-                return self._read_pdf(source, Path(tmp)) if is_pdf else self._ocr([source], "tesseract")
+                if is_pdf:
+                    return self._read_pdf(source, Path(tmp))
+                # Tesseract reads every page of a multi-page TIFF.
+                return replace(self._ocr([source], "tesseract"), pages=tiff_pages(data) or 1)
             except subprocess.TimeoutExpired:
                 return ReadResult("failed", detail=f"took longer than {self.timeout:.0f} s")
             except subprocess.CalledProcessError as exc:
                 err = exc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] if exc.stderr else []
                 return ReadResult("failed", detail=f"{Path(str(exc.cmd[0])).name} failed: {' '.join(err)}"[:500])
 
+    def _pdf_pages(self, source: Path) -> int | None:
+        if shutil.which("pdfinfo") is None:
+            return None
+        try:
+            info = self._run("pdfinfo", str(source))
+        except (OSError, subprocess.SubprocessError):
+            return None
+        found = re.search(r"^Pages:\s*(\d+)", info, re.MULTILINE)
+        return int(found.group(1)) if found else None
+
     def _read_pdf(self, source: Path, tmp: Path) -> ReadResult:
+        pages = self._pdf_pages(source)
+        return replace(self._read_pdf_text(source, tmp), pages=pages)
+
+    def _read_pdf_text(self, source: Path, tmp: Path) -> ReadResult:
         if shutil.which("pdftotext"):
             text = tidy(self._run("pdftotext", "-layout", "-q", "-l", str(self.max_pages), str(source), "-"))
             if _letters(text) >= MIN_TEXT_CHARS:

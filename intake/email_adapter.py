@@ -7,6 +7,7 @@ from datetime import datetime
 from cases.domain.enums import Channel, Language
 from cases.domain.intake_message import Attachment, IntakeMessage
 from intake.fax_rules import RULES, FaxRule, as_fax
+from intake.forwards import find_forward, shown
 from intake.mailparse import ParsedMail
 from intake.mailrules import MailAction, MailVerdict
 from intake.mailthread import thread_hints
@@ -53,6 +54,9 @@ def to_intake(
 ) -> IntakeMessage:
     address = reply_address(parsed, envelope_from)
     text = parsed.text
+    forwarded = find_forward(parsed)
+    if forwarded is not None and forwarded.text and forwarded.text not in text:
+        text = f"{text.rstrip()}\n\n{shown(forwarded)}".lstrip()  # an enclosed mail: now readable
     msg = IntakeMessage(
         channel=Channel.EMAIL,
         source_id=str(inbound_id),
@@ -60,7 +64,7 @@ def to_intake(
         sender_name=(parsed.sender.name if parsed.sender else "") or address,
         subject=parsed.subject,
         text=text,
-        new_text=new_text(text),
+        new_text=new_text(parsed.text),
         received_at=received_at,
         language=Language.EN if parsed.language == "en" else Language.ZH,
         message_id=parsed.message_id,
@@ -71,5 +75,6 @@ def to_intake(
         html=parsed.html,
         new_case=verdict.new_case,
         new_case_rule=verdict.new_case_rule,
+        forwarded=forwarded,
     )
     return as_fax(msg, gateway=address, rules=fax_rules)  # a fax gateway's mail becomes a fax of the caller

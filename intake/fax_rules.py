@@ -7,6 +7,12 @@ gateway: the gateway is a machine and is never answered (replies go to the custo
 preferred channel, notifications/reply_channel.py). The fax document (PDF, TIFF) stays an
 attachment; its text is read later, after the case is stored (intake/doctext.py).
 
+A sender pattern that names only the local part (``fax@*``: anyone can own such an address)
+is weak evidence: such a mail is a fax only when the rule also read a caller number in the
+gateway's own format *and* a fax document (PDF, TIFF) is attached; otherwise it is an email
+(a stranger writing from ``fax@anything``). A gateway's own domain (``*@efax.com``) and the
+site's configured gateway addresses (KEFU_FAX_GATEWAYS) are enough by themselves.
+
 Rules are tried in order; the first whose sender pattern matches decides. Within it the
 caller patterns are tried before the station id (a station id is what the sending machine
 calls itself, often its number, sometimes a name).
@@ -111,6 +117,8 @@ class FaxHit:
     number: str  # E.164, or UNKNOWN_NUMBER
     pages: int | None
     station: str | None
+    # Only a local-part pattern (fax@*) matched the sender: more evidence is needed (as_fax).
+    weak: bool = False
 
     @property
     def rule_hit(self) -> str:
@@ -121,6 +129,12 @@ class FaxHit:
 def _senders(patterns: tuple[str, ...]) -> re.Pattern[str]:
     """One regular expression for a rule's shell patterns (this runs for every mail)."""
     return re.compile("|".join(f"(?:{translate(p)})" for p in patterns))
+
+
+def _weak(patterns: tuple[str, ...], address: str) -> bool:
+    """Whether only patterns with a wildcard domain (fax@*) match the address."""
+    strong = tuple(p for p in patterns if p.rsplit("@", 1)[-1] != "*")
+    return not (strong and _senders(strong).match(address))
 
 
 def _first(patterns: tuple[re.Pattern[str], ...], group: str, *texts: str) -> str | None:
@@ -150,7 +164,9 @@ def match_fax(sender: str, subject: str, text: str, rules: tuple[FaxRule, ...] =
         station = _first(rule.station, "station", subject, text)
         number = _number(_first(rule.caller, "number", subject, text)) or _number(station)
         pages = _first(rule.pages, "pages", subject, text)
-        hit = FaxHit(rule.name, number or UNKNOWN_NUMBER, int(pages) if pages else None, station)
+        hit = FaxHit(
+            rule.name, number or UNKNOWN_NUMBER, int(pages) if pages else None, station, _weak(rule.senders, address)
+        )
         if number:
             return hit
         # Several rules may know this sender ("fax@..."): the first that reads a number decides.
@@ -170,8 +186,13 @@ def as_fax(msg: IntakeMessage, gateway: str, rules: tuple[FaxRule, ...] = RULES)
     hit = match_fax(gateway, msg.subject, msg.text, rules)
     if hit is None:
         return msg
-    if hit.number == UNKNOWN_NUMBER and not any(_is_document(a.filename, a.content_type) for a in msg.attachments):
+    document = any(_is_document(a.filename, a.content_type) for a in msg.attachments)
+    if hit.number == UNKNOWN_NUMBER and not document:
         # Neither a caller nor a fax document: a person who happens to write from fax@..., not a fax.
+        return msg
+    if hit.weak and (hit.number == UNKNOWN_NUMBER or not document):
+        # Only the local part matched: anyone may write from fax@their-domain.
+        log.info("inbound %s: from a fax-like address without a gateway's caller and document: email", msg.source_id)
         return msg
     log.info(
         "inbound %s: fax gateway rule %s (caller %s, %s pages)",

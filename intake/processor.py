@@ -130,7 +130,10 @@ class MailProcessor:
                 # One statement for the whole batch's senders, a few for the cases its replies
                 # name; the new cases' numbers come at the flush.
                 await prefetch_contacts(s, [(m.channel, m.sender_identity) for m in mine])
-                await prefetch_threads(s, [mid for m in mine for mid in m.hints.message_ids])
+                # (its own Message-ID too: a reused id joins the earlier message's case)
+                await prefetch_threads(
+                    s, [mid for m in mine for mid in (*m.hints.message_ids, *filter(None, [m.message_id]))]
+                )
                 marks = [
                     await self._apply(s, p, claimed[p.inbound_id]) for p in prepared if p.inbound_id in claimed
                 ]  # else another instance took it

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.enums import Direction
 from cases.store.models import Case, CaseMessage, Contact, Customer, Delivery, Department, OutboxEvent
-from notifications.context import notice_context
+from notifications.context import event_department, notice_context
 
 T = TypeVar("T")
 
@@ -75,7 +75,13 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
     cases = await by_id(s, Case, (d.case_id for d in deliveries))
     contacts = await by_id(s, Contact, (c.contact_id for c in cases.values()))
     customers = await by_id(s, Customer, (c.customer_id for c in cases.values()))
-    depts = await by_id(s, Department, (c.department_id for c in cases.values()))
+    # The department of each event's step (notifications/fanout.py, event_department).
+    depts = await by_id(
+        s,
+        Department,
+        [c.department_id for c in cases.values()]
+        + [e.payload.get("department_id") for e in events.values() if e.payload],
+    )
     batch = Batch([])
     for d in deliveries:
         event = events.get(d.event_id)
@@ -87,7 +93,7 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
             event,
             contacts.get(case.contact_id),
             customers.get(case.customer_id),
-            depts.get(case.department_id) if case.department_id else None,
+            depts.get(department_id) if (department_id := event_department(event, case)) else None,
             d.language,
             tz,
             console_url,

@@ -29,6 +29,16 @@ def _label(table: dict[str, tuple[str, str]], key: str | None, language: str) ->
     return "" if pair is None else pair[1 if language == "en" else 0]
 
 
+def event_department(event: OutboxEvent, case: Case) -> int | None:
+    """The case's department when the event happened (events written before kefu kept it in
+    the payload: the case's department now)."""
+    payload = event.payload or {}
+    if "department_id" in payload:
+        value = payload["department_id"]
+        return int(value) if value is not None else None
+    return case.department_id
+
+
 def notice_context(
     case: Case,
     event: OutboxEvent,
@@ -59,9 +69,13 @@ def notice_context(
             "severity": case.severity,
         },
         "reason": payload.get("reason") or case.no_action_reason or "",
+        # verification_rejected: why Quality found the measures not effective, at that step
+        "note": payload.get("note") or "",
         "message": payload.get("message") or payload.get("text") or "",
         # A message from someone who is neither the customer nor staff (their address).
         "third_party": payload.get("third_party") or "",
+        # case_reopened: "message" when the customer wrote to the closed case (no rating given)
+        "reopened_by": payload.get("why") or "",
         "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
         "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
         "reply_hint": "",

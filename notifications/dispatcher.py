@@ -264,7 +264,7 @@ class Dispatcher:
         if d.channel != Channel.EMAIL:
             return await self._send_by(d, case, rendered)
         in_reply_to, references = batch.thread_ids(case.id) if d.audience == "customer" else (None, ())
-        message_id = d.message_id or _staff_message_id(self.signer, case.reference, self._domain)
+        message_id = d.message_id or _staff_message_id(self.signer, case.reference, d.recipient, self._domain)
         mail = OutgoingEmail(
             from_addr=self._from,
             to=(d.recipient,),
@@ -322,8 +322,10 @@ class Dispatcher:
     def _sent(self, d: Delivery, case: Case, message_id: str | None, rendered: Rendered) -> _Outcome:
         now = self.clock()
         note = None
-        if d.audience == "customer" and d.template != "reply":
-            # Automatic notices join the conversation, so staff see what the customer got.
+        if d.audience == "customer":
+            # Customer notices join the conversation, so staff see what the customer got: the
+            # reply too, as sent, with its satisfaction request (Sales' own text is the
+            # message before it).
             note = {
                 "case_id": case.id,
                 "direction": Direction.OUT,
@@ -381,5 +383,7 @@ async def _no_sender(channel: str) -> None:
     raise PermanentSendError(f"no sender for channel {str(channel)!r} (is it configured?)")
 
 
-def _staff_message_id(signer: Signer, reference: str, domain: str) -> str:
-    return make_message_id(signer.case_token(reference), domain)
+def _staff_message_id(signer: Signer, reference: str, recipient: str, domain: str) -> str:
+    """Signed for its one recipient: a reply from them may take a workflow step
+    (cases/services/staff_replies.py)."""
+    return make_message_id(signer.staff_notice_token(reference, recipient), domain)

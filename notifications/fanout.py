@@ -31,6 +31,7 @@ from cases.store.models import (
 )
 from notifications.batch import by_id
 from notifications.callback import no_way_to_reach
+from notifications.context import event_department
 from notifications.email_out import make_message_id
 from notifications.reply_channel import customer_targets
 from notifications.routing import ROUTES, Notice, To
@@ -95,7 +96,7 @@ class Fanout:
                 continue
             # One notice per person and event: a Sales member of the case's department is in
             # both staff notices of a customer message; the first in routing order reaches them.
-            found = await self._recipients(s, known, notice, case)
+            found = await self._recipients(s, known, notice, case, event)
             targets = [t for t in found if (notice.audience, t[0], t[1]) not in reached]
             reached.update((notice.audience, channel, recipient) for channel, recipient, _ in targets)
             if not found and notice.to is To.CUSTOMER:
@@ -154,13 +155,15 @@ class Fanout:
         known: _Known,
         notice: Notice,
         case: Case,
+        event: OutboxEvent,
     ) -> list[Target]:
         if notice.to is To.CUSTOMER:
             return await customer_targets(s, case, identities=known.identities)
-        key = (notice.to, case.department_id if notice.to is To.DEPARTMENT else None)
+        department_id = event_department(event, case)
+        key = (notice.to, department_id if notice.to is To.DEPARTMENT else None)
         users = known.staff.get(key)
         if users is None:
-            users = known.staff[key] = await self._staff(s, notice.to, case)
+            users = known.staff[key] = await self._staff(s, notice.to, department_id)
         chats = known.chats.get((notice.template, key))
         if chats is None:
             chats = known.chats[(notice.template, key)] = await staff_chat_targets(s, notice.template, users)
@@ -168,14 +171,14 @@ class Fanout:
             chats
         )  # Telegram push, besides the email
 
-    async def _staff(self, s: AsyncSession, to: To, case: Case) -> list[User]:
+    async def _staff(self, s: AsyncSession, to: To, department_id: int | None) -> list[User]:
         stmt = select(User).where(User.active.is_(True))
         if to in _DEPARTMENT_OF:
             stmt = stmt.join(Department, Department.id == User.department_id).where(
                 Department.code == _DEPARTMENT_OF[to]
             )
-        elif to is To.DEPARTMENT and case.department_id is not None:
-            stmt = stmt.where(User.department_id == case.department_id)
+        elif to is To.DEPARTMENT and department_id is not None:
+            stmt = stmt.where(User.department_id == department_id)
         else:
             role = _ROLE_OF.get(to, Role.APPROVER)  # no department yet: the approvers hear of it
             stmt = stmt.join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)

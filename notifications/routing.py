@@ -42,7 +42,7 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
     E.CASE_REASSIGNED: (Notice(To.DEPARTMENT, "case_assigned"),),
     E.ANALYSIS_RECORDED: (),
     E.MEASURES_RECORDED: (Notice(To.QUALITY, "verification_needed"),),
-    E.VERIFICATION_REJECTED: (Notice(To.DEPARTMENT, "case_assigned"),),
+    E.VERIFICATION_REJECTED: (Notice(To.DEPARTMENT, "verification_rejected"),),
     E.CASE_VERIFIED: (Notice(To.SALES, "reply_needed"),),
     E.CUSTOMER_REPLIED_TO: (Notice(To.CUSTOMER, "reply"),),
     E.CUSTOMER_MESSAGE: (Notice(To.DEPARTMENT, "customer_message"), Notice(To.SALES, "customer_message")),

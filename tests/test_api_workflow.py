@@ -13,7 +13,7 @@ async def test_a_complaint_goes_through_the_whole_procedure_by_each_role(api: Ap
 
     # A low case: the short path (high and critical take the 8D instead, tests/test_eightd.py).
     assert await api.step("gm", ref, "approve", department="quality", severity="low", note="单件偶发") == "assigned"
-    assert (await api.call("qe", "GET", f"/cases/{ref}"))["allowed_actions"] == ["record_analysis"]
+    assert (await api.call("qe", "GET", f"/cases/{ref}"))["allowed_actions"] == ["analysis"]
     assert await api.step("qe", ref, "analysis", analysis="摩擦材料批次配方偏差") == "analysed"
     assert await api.step("qe", ref, "measures", measures="更换批次，加严来料检验") == "measures_taken"
     assert await api.step("qe", ref, "verify", verification="复测合格") == "verified"
@@ -125,7 +125,7 @@ async def test_a_department_member_sees_and_acts_only_on_their_departments_cases
 
     listed = await api.call("prod", "GET", "/cases")
     assert listed == {"items": listed["items"], "total": 1} and listed["items"][0]["reference"] == ours
-    assert (await api.call("prod", "GET", f"/cases/{ours}"))["allowed_actions"] == ["record_analysis"]
+    assert (await api.call("prod", "GET", f"/cases/{ours}"))["allowed_actions"] == ["analysis"]
     for ref in (theirs, unassigned):  # another department's and a new one: as if they did not exist
         error = await api.error("prod", "GET", f"/cases/{ref}", expect=404)
         assert error["message"].startswith("There is no case")

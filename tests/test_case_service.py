@@ -19,7 +19,7 @@ from cases.domain.states import TRANSITIONS, Action, allowed_actions, check
 from cases.services.users import seed_departments
 from cases.settings import Settings
 from cases.store.migrate import upgrade_async
-from cases.store.models import Case, CaseHistory, CaseMessage, Delivery
+from cases.store.models import Case, CaseHistory, CaseMessage, CaseRating, Delivery
 from kefu.bootstrap import Kefu, bootstrap
 from tests.conftest import ListTransport
 
@@ -133,6 +133,9 @@ async def test_no_answer_brings_one_reminder_then_closes_as_no_response(
         ]
     assert case.state == CaseState.CLOSED and case.rating == "no_response"
     assert templates.count("satisfaction_reminder") == 1
+    async with kefu.db.reader() as s:
+        kept = (await s.execute(select(CaseRating.rating, CaseRating.score, CaseRating.source))).all()
+    assert [tuple(r) for r in kept] == [("no_response", None, "timer")]  # in the history, not in averages
 
 
 async def test_a_subject_tag_from_another_customer_opens_a_new_linked_case(

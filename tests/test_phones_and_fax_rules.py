@@ -10,9 +10,9 @@ import pytest
 from cases.archive.phones import BadNumber, normalise_identity, normalise_number
 from cases.domain.enums import Channel, Language
 from cases.domain.errors import InvalidInput
-from cases.domain.intake_message import IntakeMessage
+from cases.domain.intake_message import Attachment, IntakeMessage
 from intake.doctext import tidy
-from intake.fax_rules import UNKNOWN_NUMBER, as_fax, match_fax
+from intake.fax_rules import UNKNOWN_NUMBER, as_fax, match_fax, site_rules
 
 
 @pytest.mark.parametrize(
@@ -119,13 +119,13 @@ def test_as_fax_turns_the_message_into_the_callers_fax_and_records_the_rule() ->
         received_at=datetime(2026, 11, 30, tzinfo=UTC),
         language=Language.ZH,
     )
+    msg = replace(msg, attachments=(Attachment("fax0001.pdf", "application/pdf", b"%PDF-1.4"),))
     fax = as_fax(msg, gateway="fax@gw.example.cn")
     assert (fax.channel, fax.sender_identity, fax.rule_hits) == (Channel.FAX, "+862784561234", ("fax:fax_from",))
     assert as_fax(msg, gateway="someone@else.cn") is msg
 
 
 def test_a_mail_from_a_gateway_address_with_neither_number_nor_document_stays_an_email() -> None:
-    from cases.domain.intake_message import Attachment
 
     msg = IntakeMessage(
         channel=Channel.EMAIL,
@@ -139,10 +139,34 @@ def test_a_mail_from_a_gateway_address_with_neither_number_nor_document_stays_an
         language=Language.ZH,
     )
     assert as_fax(msg, gateway="fax@customer.cn") is msg
-    scanned = as_fax(
-        replace(msg, attachments=(Attachment("scan.tif", "image/tiff", b"II*"),)), gateway="fax@customer.cn"
-    )
+    # A configured gateway (KEFU_FAX_GATEWAYS) needs no more: its scan without a caller is a fax.
+    scan = replace(msg, attachments=(Attachment("scan.tif", "image/tiff", b"II*"),))
+    scanned = as_fax(scan, gateway="fax@customer.cn", rules=site_rules(("fax@customer.cn",)))
     assert scanned.channel is Channel.FAX and scanned.sender_identity == UNKNOWN_NUMBER
+
+
+def test_a_stranger_writing_from_a_fax_like_address_is_an_email() -> None:
+    """fax@anything matches the built-in rules by its local part only: a fax needs the
+    gateway's caller line and a fax document as well."""
+    msg = IntakeMessage(
+        channel=Channel.EMAIL,
+        source_id="9",
+        sender_identity="fax@gmail.com",
+        sender_name="Fax",
+        subject="Fax from +86 27 8456 1234",
+        text="see the scan",
+        new_text="see the scan",
+        received_at=datetime(2026, 11, 30, tzinfo=UTC),
+        language=Language.ZH,
+    )
+    scan = (Attachment("scan.tif", "image/tiff", b"II*"),)
+    assert as_fax(msg, gateway="fax@gmail.com") is msg  # a caller, no document
+    no_caller = replace(msg, subject="问题反馈", attachments=scan)
+    assert as_fax(no_caller, gateway="fax@gmail.com") is no_caller  # a document, no caller
+    assert as_fax(replace(msg, attachments=scan), gateway="fax@gmail.com").channel is Channel.FAX
+    # a gateway's own domain is enough by itself
+    efax = replace(msg, subject='eFax message from "+86 27 8456 1234" - 1 page(s)')
+    assert as_fax(efax, gateway="message@inbound.efax.com").channel is Channel.FAX
 
 
 def test_ocr_text_loses_the_spaces_tesseract_puts_between_chinese_characters() -> None:

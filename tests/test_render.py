@@ -25,6 +25,7 @@ CUSTOMER_EVENTS = (
 )
 STAFF_EVENTS = (
     "approval_needed",
+    "verification_rejected",
     "case_assigned",
     "customer_message",
     "case_unsatisfied",
@@ -369,3 +370,19 @@ def test_a_third_partys_message_is_told_as_such(renderer: Renderer, language: st
     )
     assert "someone@elsewhere.example" in rendered.body
     assert ("不是本案客户" if language == "zh" else "not this case's customer") in rendered.body
+
+
+@pytest.mark.parametrize(
+    ("language", "says"), [("zh", "客户在此反馈关闭后再次来信"), ("en", "wrote again after the case was closed")]
+)
+def test_a_case_reopened_by_a_message_is_not_told_as_unsatisfied(renderer: Renderer, language: str, says: str) -> None:
+    rendered = renderer.render(
+        "staff", "case_unsatisfied", "email", language, sample_context(reopened_by="message", rating="")
+    )
+    assert says in rendered.body and "不满意" not in rendered.subject and "not satisfied" not in rendered.body
+
+
+@pytest.mark.parametrize(("language", "says"), [("zh", "验证意见"), ("en", "Quality's note")])
+def test_a_rejected_verification_has_its_own_notice_with_the_note(renderer: Renderer, language: str, says: str) -> None:
+    rendered = renderer.render("staff", "verification_rejected", "email", language, sample_context(note="复测仍有渗漏"))
+    assert says in rendered.body and "复测仍有渗漏" in rendered.body

@@ -13,62 +13,64 @@ U = Satisfaction.UNSATISFIED
 
 CLEAR_WORDS = [
     # Chinese: negative words are found before the 满意 inside them
-    ("不满意", U, "不满意"),
-    ("非常不满意", U, "非常不满意"),
-    ("很不满意！", U, "很不满意"),
-    ("不太满意", U, "不太满意"),
-    ("不是很满意", U, "不是很满意"),
-    ("不怎么满意，还是有异响", U, "不怎么满意"),
-    ("不满", U, "不满"),
-    ("差评", U, "差评"),
-    ("不满意的", U, "不满意的"),
-    ("我不满意，问题还在", U, "不满意"),
-    ("一般", N, "一般"),
-    ("一般吧", N, "一般"),
-    ("一般般", N, "一般般"),
-    ("还行", N, "还行"),
-    ("还可以吧", N, "还可以"),
-    ("中评", N, "中评"),
-    ("基本满意", N, "基本满意"),
-    ("满意", S, "满意"),
-    ("满意的", S, "满意的"),
-    ("很满意", S, "很满意"),
-    ("非常满意，谢谢！", S, "非常满意"),
-    ("非常满意，谢谢您们的及时处理。", S, "非常满意"),
-    ("好评", S, "好评"),
-    ("十分满意", S, "满意"),
-    ("还不错", S, "不错"),
+    ("不满意", U, 2, "不满意"),
+    ("非常不满意", U, 1, "非常不满意"),
+    ("很不满意！", U, 1, "很不满意"),
+    ("不太满意", U, 2, "不太满意"),
+    ("不是很满意", U, 2, "不是很满意"),
+    ("不怎么满意，还是有异响", U, 2, "不怎么满意"),
+    ("不满", U, 2, "不满"),
+    ("差评", U, 2, "差评"),
+    ("不满意的", U, 2, "不满意的"),
+    ("我不满意，问题还在", U, 2, "不满意"),
+    ("一般", N, 3, "一般"),
+    ("一般吧", N, 3, "一般"),
+    ("一般般", N, 3, "一般般"),
+    ("还行", N, 3, "还行"),
+    ("还可以吧", N, 3, "还可以"),
+    ("中评", N, 3, "中评"),
+    ("基本满意", N, 3, "基本满意"),
+    ("满意", S, 4, "满意"),
+    ("满意的", S, 4, "满意的"),
+    ("很满意", S, 5, "很满意"),
+    ("非常满意，谢谢！", S, 5, "非常满意"),
+    ("非常满意，谢谢您们的及时处理。", S, 5, "非常满意"),
+    ("好评", S, 4, "好评"),
+    ("十分满意", S, 5, "十分满意"),
+    ("还不错", S, 4, "不错"),
     # English, any case; negation of a positive word is negative
-    ("not satisfied", U, "not satisfied"),
-    ("Not satisfied.", U, "Not satisfied"),
-    ("I'm not very satisfied with the result", U, "not very satisfied"),
-    ("I wasn\u2019t happy with the result", U, "wasn't happy"),
-    ("Unsatisfied", U, "Unsatisfied"),
-    ("dissatisfied", U, "dissatisfied"),
-    ("not happy", U, "not happy"),
-    ("Poor", U, "Poor"),
-    ("bad", U, "bad"),
-    ("not good", U, "not good"),
-    ("OK", N, "OK"),
-    ("okay", N, "okay"),
-    ("average", N, "average"),
-    ("Neutral", N, "Neutral"),
-    ("so-so", N, "so-so"),
-    ("Satisfied, thanks", S, "Satisfied"),
-    ("Very satisfied!", S, "Very satisfied"),
-    ("good", S, "good"),
-    ("Great job", S, "Great"),
-    ("excellent", S, "excellent"),
-    ("happy", S, "happy"),
-    ("not bad", S, "not bad"),
+    ("not satisfied", U, 2, "not satisfied"),
+    ("Not satisfied.", U, 2, "Not satisfied"),
+    ("I'm not very satisfied with the result", U, 2, "not very satisfied"),
+    ("I wasn\u2019t happy with the result", U, 2, "wasn't happy"),
+    ("Unsatisfied", U, 2, "Unsatisfied"),
+    ("dissatisfied", U, 2, "dissatisfied"),
+    ("not happy", U, 2, "not happy"),
+    ("Poor", U, 2, "Poor"),
+    ("bad", U, 2, "bad"),
+    ("not good", U, 2, "not good"),
+    ("OK", N, 3, "OK"),
+    ("okay", N, 3, "okay"),
+    ("average", N, 3, "average"),
+    ("Neutral", N, 3, "Neutral"),
+    ("so-so", N, 3, "so-so"),
+    ("Satisfied, thanks", S, 4, "Satisfied"),
+    ("Very satisfied!", S, 5, "Very satisfied"),
+    ("good", S, 4, "good"),
+    ("Great job", S, 4, "Great"),
+    ("excellent", S, 5, "excellent"),
+    ("happy", S, 4, "happy"),
+    ("not bad", S, 4, "not bad"),
     # full-width letters are normalised
-    ("ＯＫ", N, "OK"),
+    ("ＯＫ", N, 3, "OK"),
 ]
 
 
-@pytest.mark.parametrize(("text", "rating", "matched"), CLEAR_WORDS)
-def test_rating_words_give_a_countable_answer(text: str, rating: Satisfaction, matched: str) -> None:
-    assert parse_satisfaction(text) == SatisfactionAnswer(rating, None, False, matched)
+@pytest.mark.parametrize(("text", "rating", "score", "matched"), CLEAR_WORDS)
+def test_rating_words_give_a_countable_answer_with_their_score(
+    text: str, rating: Satisfaction, score: int, matched: str
+) -> None:
+    assert parse_satisfaction(text) == SatisfactionAnswer(rating, score, False, matched)
 
 
 SCORES = [
@@ -140,8 +142,6 @@ def test_conflicting_or_doubtful_signals_go_to_a_person(text: str, matched: str)
 NO_SIGNAL = [
     "",
     "   \n\n ",
-    "收到",
-    "好的，收到，谢谢",
     "您对处理结果是否满意？",
     "满意度",
     "尺寸不满足图纸要求",
@@ -149,9 +149,9 @@ NO_SIGNAL = [
     "我们10点30分到现场",
     "1. 零件号 3501-00123\n2. 批次 B2026-1107",
     "一般来说这个问题需要8D报告",
-    "Good morning, thank you",
-    "Received, thanks",
     "Baden-Baden",
+    "谢谢，但是刹车片还是有异响",
+    "Thanks, but the noise is still there",
 ]
 
 
@@ -192,6 +192,54 @@ LONG_TEXTS = [
 def test_keyword_buried_in_a_long_text_is_ambiguous(text: str) -> None:
     answer = parse_satisfaction(text)
     assert answer.ambiguous and answer.rating is None and answer.score is None
+
+
+FIVE_LEVELS = [
+    # the five-level scale, Chinese and English
+    ("非常满意", 5),
+    ("满意", 4),
+    ("一般", 3),
+    ("不满意", 2),
+    ("非常不满意", 1),
+    ("very satisfied", 5),
+    ("satisfied", 4),
+    ("neutral", 3),
+    ("dissatisfied", 2),
+    ("very dissatisfied", 1),
+    ("Very unsatisfied.", 1),
+    # a score the customer gave wins over the word's, when both say the same rating
+    ("5分，满意", 5),
+    ("满意 4", 4),
+    ("★★★★★ 满意", 5),
+]
+
+
+@pytest.mark.parametrize(("text", "score"), FIVE_LEVELS)
+def test_every_rating_has_a_score(text: str, score: int) -> None:
+    answer = parse_satisfaction(text)
+    assert (answer.score, answer.ambiguous) == (score, False)
+
+
+COURTESY = [
+    "收到",
+    "好的，收到，谢谢",
+    "谢谢！",
+    "非常感谢",
+    "Good morning, thank you",
+    "Received, thanks",
+    "Thanks!\n\nBest regards,\nZhang Wei\nACME Trucks",
+    "王经理：\n谢谢\n\n发自我的iPhone",
+]
+
+
+@pytest.mark.parametrize("text", COURTESY)
+def test_a_bare_courtesy_reply_is_no_answer_but_marked_courtesy(text: str) -> None:
+    assert parse_satisfaction(text) == SatisfactionAnswer(None, None, False, "", courtesy=True)
+
+
+@pytest.mark.parametrize("text", ["满意，谢谢", "谢谢，但是刹车片还是有异响", "thanks, not satisfied", "问题已解决"])
+def test_thanks_with_anything_else_is_not_a_bare_courtesy_reply(text: str) -> None:
+    assert not parse_satisfaction(text).courtesy
 
 
 def test_only_the_first_500_characters_are_read() -> None:

@@ -155,7 +155,10 @@ async def test_a_staff_member_answering_a_notice_by_mail_writes_an_internal_note
     note = (await _messages(kefu, reference, 2))[-1]
     assert (note.direction, note.speaker) == (Direction.NOTE, Speaker.STAFF)
     assert note.author_user_id is not None and "同意" in note.body
-    assert (await _case(kefu, reference)).state is CaseState.NEW  # a note, not an approval
+    # It answers the notice signed for gm, from gm's address: also the approval it states
+    # (issue 13, item 4; the forged and other-address cases are in tests/test_staff_replies.py).
+    case = await _case(kefu, reference)
+    assert case.state is CaseState.ASSIGNED and case.department_id is not None
     async with kefu.db.reader() as s:
         staff_contacts = (
             await s.execute(

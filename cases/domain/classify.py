@@ -35,6 +35,11 @@ _FIELD_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# The chat bot's own "车型/VIN：" line holds what the customer typed, whole: "东风天龙 VIN
+# LGAX4C351K1234567" keeps the VIN (the word pattern above would stop at "东风天龙").
+_VEHICLE_LINE = re.compile(r"^[ \t]*(?:车型/VIN|Vehicle/VIN)[ \t]*[:：][ \t]*(\S[^\n]{1,79}?)[ \t]*$", re.I | re.M)
+
+
 @dataclass(frozen=True, slots=True)
 class Guess:
     type: CaseType
@@ -59,6 +64,8 @@ def guess(subject: str, text: str) -> Guess:
     for name, pattern in _FIELD_PATTERNS.items():
         m = pattern.search(head)
         found[name] = next((g for g in m.groups() if g), None) if m else None
+    if typed := _VEHICLE_LINE.search(head):
+        found["vehicle"] = typed.group(1)
     quantity = found["quantity"]
     return Guess(
         type=_first(TYPE_RULES, lowered, CaseType.QUALITY_COMPLAINT),  # type: ignore[arg-type]

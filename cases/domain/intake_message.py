@@ -31,6 +31,17 @@ class ThreadHints:
     report_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """A mail forwarded inside this one (a message/rfc822 part, or an inline forward block):
+    shown in the case; when staff forwarded it, its sender is the customer speaking."""
+
+    sender: str  # lower-case address, "" if the block named none
+    sender_name: str
+    subject: str
+    text: str
+
+
 class NewCase(StrEnum):
     """Whether a message that threads to no case may open one (the intake rule table decides)."""
 
@@ -62,3 +73,4 @@ class IntakeMessage:
     # `new_case_rule` names the rule that decided, for the quarantine's reason.
     new_case: NewCase = NewCase.ALLOWED
     new_case_rule: str = ""
+    forwarded: Forwarded | None = None

@@ -28,6 +28,9 @@ class Action(StrEnum):
     REPLY = "reply"  # Sales reports the result to the customer and asks 满意度确认 (6.3.6)
     RATE = "rate"  # the customer's 满意 / 一般 / score closes the case
     REOPEN = "reopen"  # the customer's 不满意 reopens it
+    # Sales records a rating the customer gave by phone or on site: the same rules as RATE / REOPEN.
+    RECORD_RATING = "record_rating"
+    RECORD_UNSATISFIED = "record_unsatisfied"
     REMIND = "remind"  # one reminder when no answer came
     CLOSE_NO_RESPONSE = "close_no_response"  # no answer after the reminder
     # The customer sends the 8D back to a step (cases/quality/eightd.py); the case returns to
@@ -64,6 +67,8 @@ TRANSITIONS: dict[Action, Transition] = {
     Action.REPLY: _t({S.VERIFIED}, S.AWAITING_SATISFACTION, {R.SALES}),
     Action.RATE: _t({S.AWAITING_SATISFACTION}, S.CLOSED, {R.SYSTEM}),
     Action.REOPEN: _t({S.AWAITING_SATISFACTION, S.CLOSED}, S.ASSIGNED, {R.SYSTEM}),
+    Action.RECORD_RATING: _t({S.AWAITING_SATISFACTION}, S.CLOSED, {R.SALES}),
+    Action.RECORD_UNSATISFIED: _t({S.AWAITING_SATISFACTION}, S.ASSIGNED, {R.SALES}),
     Action.REMIND: _t({S.AWAITING_SATISFACTION}, S.AWAITING_SATISFACTION, {R.SYSTEM}),
     Action.CLOSE_NO_RESPONSE: _t({S.AWAITING_SATISFACTION}, S.CLOSED, {R.SYSTEM}),
     Action.RETURN_TO_ANALYSIS: _t(set(_RETURNABLE) | {S.ASSIGNED}, S.ASSIGNED, {R.SALES, R.QUALITY}),

@@ -76,6 +76,25 @@ class Signer:
             return None
         return int(match.group(1))
 
+    def staff_notice_token(self, reference: str, recipient: str) -> str:
+        """`fb-2026-000123.<case sig>.s<sig>`: the Message-ID token of a staff notice, signed
+        for the one person it was sent to; a reply that answers it from that address may take
+        a workflow step (cases/services/staff_replies.py). It starts with the case token, so
+        replies still thread by it."""
+        ref = reference.lower()
+        return f"{self.case_token(ref)}.s{self._sig('staff', f'{ref}:{recipient.strip().lower()}')}"
+
+    def staff_notice_for(self, message_id: str, sender: str) -> str | None:
+        """The case reference when `message_id` is a staff notice we sent to `sender`."""
+        parts = message_id.split("@", 1)[0].lower().split(".")
+        if len(parts) < 5 or parts[0] != "kefu" or not parts[3].startswith("s"):
+            return None
+        ref = self.verify_case_token(f"{parts[1]}.{parts[2]}")
+        if ref is None:
+            return None
+        expected = self._sig("staff", f"{ref.lower()}:{sender.strip().lower()}")
+        return ref if hmac.compare_digest(parts[3][1:], expected) else None
+
     def reference_from_message_id(self, message_id: str) -> str | None:
         """Our Message-IDs look like `kefu.<case token>.<random>@domain`."""
         local = message_id.split("@", 1)[0]

@@ -18,10 +18,11 @@ from sqlalchemy.orm import aliased
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
+from cases.domain.filetypes import mismatch
 from cases.domain.states import allowed_actions
 from cases.quality import repeats
 from cases.quality.due_steps import steps_of
-from cases.queries import deliveries
+from cases.queries import deliveries, ratings
 from cases.store.models import (
     Attachment,
     Blob,
@@ -67,7 +68,7 @@ class CaseFilter:
     department: str | None = None  # a department code
     type: str | None = None  # a CaseType value
     customer_id: int | None = None
-    q: str | None = None  # text in reference, subject or part number
+    q: str | None = None  # text in reference, subject, part number, description or read documents
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
     limit: int = 50
@@ -155,6 +156,8 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
                 Case.reference.icontains(text, autoescape=True),
                 Case.subject.icontains(text, autoescape=True),
                 Case.part_number.icontains(text, autoescape=True),
+                # the customer's text, forwarded mail included (intake/forwards.py)
+                Case.description.icontains(text, autoescape=True),
                 # text read from faxes and scanned letters (cases/services/documents.py)
                 Case.id.in_(select(DocumentText.case_id).where(DocumentText.text.icontains(text, autoescape=True))),
             )
@@ -227,6 +230,7 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "reminder_sent_at": iso(case.reminder_sent_at),
             "closed_at": iso(case.closed_at),
             "reopen_count": case.reopen_count,
+            "ratings": await ratings.of_case(s, case.id),
             "version": case.version,
             "messages": await _messages(s, case),
             "history": await _history(s, case.id),
@@ -267,6 +271,8 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
                 CaseMessage.is_automatic,
                 CaseMessage.created_at,
                 CaseMessage.speaker,
+                CaseMessage.possible_duplicate,
+                CaseMessage.forwarded,
             )
             .outerjoin(author, author.id == CaseMessage.author_user_id)
             .where(CaseMessage.case_id == case.id)
@@ -274,6 +280,14 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
         )
     ).all()
     attachments: dict[int, list[Row]] = {}
+    # the pages of each read fax or letter (cases/services/documents.py)
+    pages = dict(
+        (
+            await s.execute(
+                select(DocumentText.attachment_id, DocumentText.pages).where(DocumentText.case_id == case.id)
+            )
+        ).all()
+    )
     for att in (
         await s.execute(
             select(Attachment)
@@ -287,6 +301,10 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
                 "id": att.id,
                 "filename": att.filename,
                 "content_type": att.content_type,
+                # what the bytes say, and whether that disagrees with the declared type or name
+                "sniffed_type": att.sniffed_type,
+                "type_mismatch": mismatch(att.content_type, att.filename, att.sniffed_type),
+                "pages": pages.get(att.id),
                 "size": att.size,
                 "url": f"/api/v1/cases/{case.reference}/attachments/{att.id}",
             }
@@ -304,11 +322,15 @@ async def _messages(s: AsyncSession, case: Case) -> list[Row]:
             "body": r[7],
             "new_text": r[8],
             "has_html": bool(r[9]),
+            "html_url": f"/api/v1/cases/{case.reference}/messages/{r[0]}/html" if r[9] else None,
             "is_automatic": r[10],
             "created_at": iso(r[11]),
             # Who wrote it: for inbound mail the customer or a third party (flagged for staff);
             # staff for a note, whether written in kefu or sent in by mail.
             "speaker": r[12] or (Speaker.CUSTOMER if r[1] is Direction.IN else Speaker.STAFF),
+            "possible_duplicate": r[13],
+            # a mail forwarded inside this one: its sender, subject and text
+            "forwarded": r[14],
             "attachments": attachments.get(r[0], []),
         }
         for r in rows
@@ -356,3 +378,17 @@ async def attachment(s: AsyncSession, scope: Scope, reference: str, attachment_i
     if row is None:
         raise NotFound(f"there is no attachment {attachment_id} on case {reference}")
     return AttachmentFile(row[0], row[1], row[2])
+
+
+async def message_html(s: AsyncSession, scope: Scope, reference: str, message_id: int) -> str:
+    """The sanitised HTML of a message, for a download (never served inline)."""
+    html = (
+        await s.execute(
+            select(CaseMessage.html)
+            .join(Case, Case.id == CaseMessage.case_id)
+            .where(CaseMessage.id == message_id, Case.reference == reference.strip().upper(), scope.condition())
+        )
+    ).scalar_one_or_none()
+    if html is None:
+        raise NotFound(f"there is no HTML of message {message_id} on case {reference}")
+    return html

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.domain.actors import SYSTEM, Actor
 from cases.domain.clock import Clock
 from cases.domain.delivery_report import DeliveryReport
-from cases.domain.enums import CaseState, Direction, Satisfaction, Severity
-from cases.domain.errors import InvalidInput
+from cases.domain.enums import CaseState, Channel, Direction, Satisfaction, Severity
+from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
@@ -27,13 +27,16 @@ from cases.quality.due_steps import DueSteps
 from cases.quality.eightd import EightD
 from cases.quality.service_report import ServiceReports
 from cases.quality.warranty import WarrantyParts
-from cases.services import bounces, holds
+from cases.services import bounces, holds, ratings
 from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
 from cases.services.records import apply_step, emit, locked_case, record_history
+from cases.services.satisfaction import parse_satisfaction
+from cases.services.staff_replies import StaffStep
+from cases.services.users import actor_for
 from cases.settings import Settings
 from cases.store.db import Database
-from cases.store.models import Case, CaseMessage, Department
+from cases.store.models import Case, CaseMessage, Department, User
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,7 @@ class CaseService:
         self.settings = settings
         self.signer = signer
         self.clock = clock
-        self.receiver = Receiver(signer, settings.reference_prefix, settings.tz)
+        self.receiver = Receiver(signer, settings.reference_prefix, settings.tz, settings.closed_case_reopen_days)
         self._on_commit = on_commit  # wakes the notification dispatcher
         self.deadlines = Deadlines(db, clock, settings.tz, settings.deadline_warning_hours, on_commit)
         # The quality room (cases/quality/): agreed steps, warranty parts, on-site service reports.
@@ -86,11 +89,40 @@ class CaseService:
         """Within the caller's unit of work. Flushed at once, so that a new case has its id and
         reference; the intake processor receives a whole batch and flushes once (flush=False)."""
         outcome = await self.receiver.receive(session, msg, self.clock(), inbound_id)
+        if outcome.staff_step is not None and outcome.staff_id is not None:
+            await self._staff_step(session, outcome.case, outcome.staff_id, outcome.staff_step)
         if flush:
             await session.flush()
             if outcome.opened:  # a batch of intake is fed by the scan's catch-up (cases/field/records.py)
                 await feed_case(session, outcome.case, self.settings.tz, self.clock())
         return outcome
+
+    async def _staff_step(self, s: AsyncSession, case: Case, staff_id: int, step: StaffStep) -> None:
+        """A step a staff member took by answering their notice by mail
+        (cases/services/staff_replies.py): the same checks as in the API; a refusal is noted on
+        the case, never an intake failure."""
+        user = await s.get(User, staff_id)
+        if user is None:
+            return
+        actor = actor_for(user)
+        now = self.clock()
+        try:
+            if step.action is Action.APPROVE and step.department is not None:
+                dept = await self._department(s, step.department)
+                apply_step(s, case, Action.APPROVE, actor, now, {"department_id": dept.id}, "by reply to the notice")
+                await self.due_steps.plan(s, case)
+                await s.flush()
+                await self.due_steps.on_action(s, case, Action.APPROVE, now)
+                emit(s, EventKind.CASE_APPROVED, case, now, department=dept.code)
+            elif step.action is Action.DECIDE_NO_ACTION:
+                reason = _text(step.reason, "the reason for no action (不做处理)", 4000)
+                values = {"no_action_reason": reason, "closed_at": now}
+                apply_step(s, case, Action.DECIDE_NO_ACTION, actor, now, values, "by reply to the notice")
+                await self.due_steps.on_action(s, case, Action.DECIDE_NO_ACTION, now)
+                emit(s, EventKind.NO_ACTION_DECIDED, case, now, reason=reason)
+        except (Forbidden, IllegalTransition, InvalidInput) as exc:
+            note = f"the reply asked to {step.action}, refused: {exc}"
+            record_history(s, case=case, at=now, actor=actor, action="staff_step_not_taken", note=note[:2000])
 
     async def hold_reason(self, session: AsyncSession, msg: IntakeMessage) -> str | None:
         """Why a mail the intake rules allow no new case (bulk, auto-reply) is held, or None
@@ -218,6 +250,35 @@ class CaseService:
             emit(s, EventKind.CUSTOMER_REPLIED_TO, case, now, message=message)
         return self._done(case)
 
+    async def record_rating(
+        self, actor: Actor, reference: str, rating: str, channel: str, note: str = ""
+    ) -> StepResult:
+        """Sales records the rating a customer gave by phone or on site (满意度确认 6.3.6): the
+        same rules as an answer by mail (cases/services/ratings.py), the channel recorded."""
+        answer = parse_satisfaction(_text(rating, "the rating", 200))
+        if answer.rating is None or answer.ambiguous:
+            raise InvalidInput(
+                f"{rating!r} is not a rating kefu can read: 非常满意 / 满意 / 一般 / 不满意 / 非常不满意, "
+                "the English words, a score 1-5 or stars"
+            )
+        by = _rating_channel(channel)
+        now = self.clock()
+        async with self.db.unit_of_work() as s:
+            case = await self._case(s, reference)
+            ratings.rate(
+                s,
+                case,
+                answer.rating,
+                answer.score,
+                actor,
+                now,
+                channel=by,
+                by_staff=True,
+                matched=answer.matched,
+                text=note,
+            )
+        return self._done(case)
+
     async def add_note(self, actor: Actor, reference: str, text: str) -> StepResult:
         text = _text(text, "the note")
         now = self.clock()
@@ -305,6 +366,16 @@ class CaseService:
                         "no answer after the reminder",
                     )
                     emit(s, EventKind.CLOSED_NO_RESPONSE, case, now)
+                    ratings.keep(
+                        s,
+                        case,
+                        Satisfaction.NO_RESPONSE,
+                        None,
+                        now,
+                        channel=case.reply_channel,
+                        source="timer",
+                        actor=SYSTEM,
+                    )
                     closed += 1
         if reminded or closed:
             self._on_commit()
@@ -332,6 +403,13 @@ class CaseService:
     def _done(self, case: Case) -> StepResult:
         self._on_commit()
         return StepResult(case.reference, case.state)
+
+
+def _rating_channel(value: str) -> str:
+    try:
+        return Channel(value.strip()).value
+    except ValueError:
+        raise InvalidInput(f"unknown channel {value!r}; one of: {', '.join(Channel)}") from None
 
 
 def _severity(value: str) -> Severity:

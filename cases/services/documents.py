@@ -41,6 +41,7 @@ class ReadResult:
     method: str = ""  # "pdftotext", "tesseract", "pdftoppm+tesseract"
     text: str = ""
     detail: str = ""  # for a person: why nothing was read
+    pages: int | None = None  # pages in the document (every one is read), when known
 
 
 Read = Callable[[bytes, str, str], ReadResult]  # (data, content_type, filename), blocking
@@ -132,6 +133,7 @@ class DocumentTexts:
                     "method": result.method,
                     "text": result.text,
                     "detail": result.detail[:4000],
+                    "pages": result.pages,
                     "created_at": now,
                 },
                 ["attachment_id"],
@@ -142,9 +144,11 @@ class DocumentTexts:
             case = await s.get(Case, case_id)
             if case is None:
                 return
+            pages = f"，共 {result.pages} 页" if result.pages else ""
+            pages_en = f", {result.pages} page(s)" if result.pages else ""
             if result.status == "read":
                 body = (
-                    f"传真/信函文字（{result.method}） Text read from {filename} ({result.method}):\n\n"
+                    f"传真/信函文字（{result.method}{pages}） Text read from {filename} ({result.method}{pages_en}):\n\n"
                     f"{result.text[:NOTE_LIMIT]}"
                 )
                 s.add(
@@ -172,7 +176,7 @@ class DocumentTexts:
                     actor=SYSTEM,
                     action="document_read",
                     changes=changes,
-                    note=f"{filename}: {len(result.text)} characters by {result.method}",
+                    note=f"{filename}: {len(result.text)} characters{pages_en} by {result.method}",
                 )
                 log.info(
                     "%s: read %d characters from attachment #%d by %s",

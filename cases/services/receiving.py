@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,17 +24,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.archive import lookup as archive
 from cases.domain import classify
 from cases.domain.actors import Actor, customer
-from cases.domain.enums import CaseState, Direction, Language, Satisfaction, Speaker
+from cases.domain.enums import CaseState, Channel, Direction, Language, Satisfaction, Speaker
 from cases.domain.events import EventKind
+from cases.domain.filetypes import sniff
 from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import TERMINAL, Action
 from cases.domain.tokens import Signer
 from cases.quality.confirmation import answer_to_report
+from cases.services import ratings
 from cases.services.records import Numbering, apply_step, emit, record_history
 from cases.services.satisfaction import parse_satisfaction
 from cases.services.speakers import customer_side, is_unassigned, staff_sender
+from cases.services.staff_replies import (
+    HOW_TO,
+    StaffStep,
+    answered_notice,
+    looks_like_step,
+    notice_recipient,
+    read_step,
+)
 from cases.store import rows
-from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, User
+from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, Department, User
 from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
@@ -44,9 +54,12 @@ log = logging.getLogger(__name__)
 class Outcome:
     case: Case  # a new case is queued until the flush (the processor flushes a whole batch)
     opened: bool  # a new case, or a message on an existing one
-    how: str  # "new", "message_id", "address_token", "subject_tag", "linked"
+    how: str  # "new", "message_id", "address_token", "subject_tag", "linked", "same_message_id"
     rating: str | None = None
     speaker: Speaker = Speaker.CUSTOMER
+    # A staff reply to a notice that states a step, for CaseService to take as that person.
+    staff_step: StaffStep | None = None
+    staff_id: int | None = None
 
     @property
     def reference(self) -> str:
@@ -55,19 +68,31 @@ class Outcome:
 
 
 class Receiver:
-    def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo) -> None:
+    def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo, reopen_days: float = 30.0) -> None:
         self.signer = signer
         self.prefix = prefix
         self.tz = tz
+        # A customer writing to a case closed longer ago than this opens a new, linked case.
+        self.reopen_within = timedelta(days=reopen_days)
 
     async def receive(
         self, session: AsyncSession, msg: IntakeMessage, now: datetime, inbound_id: int | None = None
     ) -> Outcome:
+        forwarded_by: int | None = None
+        if (original := await self._forwarded_by_staff(session, msg)) is not None:
+            forwarded_by, msg = original
         case, how = await self._find_case(session, msg)
-        if case is not None and msg.contact_id is None and (staff_id := await staff_sender(session, msg)) is not None:
+        if (
+            forwarded_by is None
+            and case is not None
+            and msg.contact_id is None
+            and (staff_id := await staff_sender(session, msg) or await notice_recipient(session, self.signer, msg))
+            is not None
+        ):
             # (a) staff: an internal note by that person; no contact is made for them.
             await self._add_staff_note(session, case, msg, staff_id, now, inbound_id)
-            return Outcome(case, False, how, speaker=Speaker.STAFF)
+            step = await self._staff_step(session, case, msg, staff_id, now)
+            return Outcome(case, False, how, speaker=Speaker.STAFF, staff_step=step, staff_id=staff_id)
         contact = await session.get(Contact, msg.contact_id) if msg.contact_id is not None else None
         if contact is None:
             contact, _ = await archive.contact_for(
@@ -87,12 +112,34 @@ class Receiver:
             )
         ):
             linked_to, case, how = case, None, "linked"
-        if case is None:
-            case = await self._open(session, msg, contact, now, linked_to)
-            await self._add_message(session, case, msg, now, inbound_id)
-            return Outcome(case, True, "new" if linked_to is None else "linked")
+        if case is not None and how == "same_message_id":
+            await self._add_message(session, case, msg, now, inbound_id, duplicate=True)
+            self._possible_duplicate(session, case, msg, now)
+            return Outcome(case, False, how)
         # Staff log entries for the customer they name: that is the customer speaking.
-        speaker = Speaker.CUSTOMER if msg.contact_id is not None else await customer_side(session, case, contact)
+        speaker = (
+            Speaker.CUSTOMER
+            if case is None or msg.contact_id is not None
+            else await customer_side(session, case, contact)
+        )
+        why = ""
+        if case is not None and speaker is Speaker.CUSTOMER and (later := self._after_closing(case, msg, now)):
+            linked_to, case, how, why = case, None, "linked", later
+            # The people of the old case hear of it too; the old case itself stays as it was.
+            actor = customer(msg.sender_identity)
+            note = f"{later}: a new case linked to it was opened"
+            record_history(
+                session, case=linked_to, at=now, actor=actor, action="customer_wrote_after_closing", note=note
+            )
+            emit(session, EventKind.CUSTOMER_MESSAGE, linked_to, now, text=msg.new_text[:2000], automatic=False)
+        if forwarded_by is not None:
+            why = why or "forwarded by staff"
+        if case is None:
+            case = await self._open(session, msg, contact, now, linked_to, why)
+            await self._add_message(session, case, msg, now, inbound_id)
+            await self._note_forward(session, case, forwarded_by, msg, now)
+            return Outcome(case, True, "new" if linked_to is None else "linked")
+        await self._note_forward(session, case, forwarded_by, msg, now)
         await self._add_message(session, case, msg, now, inbound_id, speaker)
         if speaker is Speaker.THIRD_PARTY:
             self._third_party(session, case, msg, now)
@@ -104,6 +151,8 @@ class Receiver:
         return Outcome(case, False, how, rating)
 
     async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
+        if (earlier := await self._same_message_id(session, msg)) is not None:
+            return earlier, "same_message_id"
         hints = msg.hints
         if hints.message_ids:
             ids = list(hints.message_ids)
@@ -137,8 +186,73 @@ class Receiver:
                 return case, "case_reference"
         return None, "new"
 
+    async def _forwarded_by_staff(self, session: AsyncSession, msg: IntakeMessage) -> tuple[int, IntakeMessage] | None:
+        """Staff forwarded a customer's mail to the service address: the original sender is the
+        one speaking (and the contact), the forwarded subject the case's."""
+        fwd = msg.forwarded
+        if fwd is None or not fwd.sender or msg.contact_id is not None:
+            return None
+        staff_id = await staff_sender(session, msg)
+        if staff_id is None or await staff_sender(session, replace(msg, sender_identity=fwd.sender)) is not None:
+            return None
+        subject = fwd.subject or msg.subject
+        original = replace(
+            msg,
+            sender_identity=fwd.sender,
+            sender_name=fwd.sender_name or fwd.sender,
+            subject=subject,
+            new_text=fwd.text or msg.new_text,
+        )
+        return staff_id, original
+
+    async def _note_forward(
+        self, session: AsyncSession, case: Case, staff_id: int | None, msg: IntakeMessage, now: datetime
+    ) -> None:
+        if staff_id is None:
+            return
+        user = await session.get(User, staff_id)
+        actor = Actor(label=user.username if user else f"staff:{staff_id}", roles=frozenset(), user_id=staff_id)
+        note = f"forwarded the mail of {msg.sender_identity}"
+        record_history(session, case=case, at=now, actor=actor, action="forwarded_by_staff", note=note)
+
+    def _after_closing(self, case: Case, msg: IntakeMessage, now: datetime) -> str:
+        """Why the customer's message on a finished case opens a new case linked to it ("" when
+        it joins the case): the case was decided 不做处理, or closed longer ago than the
+        KEFU_CLOSED_CASE_REOPEN_DAYS setting. Automatic mail and a bare thanks always join."""
+        if case.state not in TERMINAL or msg.is_automatic:
+            return ""
+        answer = parse_satisfaction(msg.new_text or msg.text)
+        if answer.courtesy:
+            return ""
+        if case.state is CaseState.NO_ACTION:
+            return f"the customer wrote again after {case.reference} was decided no action"
+        closed_at = case.closed_at or case.updated_at
+        if now - closed_at > self.reopen_within:
+            days = (now - closed_at).days
+            return f"the customer wrote {days} days after {case.reference} closed"
+        return ""
+
+    async def _same_message_id(self, session: AsyncSession, msg: IntakeMessage) -> Case | None:
+        """The case of an earlier mail with this mail's own Message-ID. The inbox stored both
+        (their bytes differ, so their dedupe keys do): a client that reuses ids or a gateway
+        that rewrites mail. It joins that case, marked as a possible duplicate."""
+        mid = msg.message_id
+        if not mid or msg.channel not in (Channel.EMAIL, Channel.FAX):
+            return None
+        if (case := _batch_messages(session).get(mid)) is not None:
+            return case
+        await prefetch_threads(session, [mid])
+        case_id = session.info[_THREADS][mid].by_message
+        return await session.get(Case, case_id) if case_id is not None else None
+
     async def _open(
-        self, session: AsyncSession, msg: IntakeMessage, contact: Contact, now: datetime, linked_to: Case | None
+        self,
+        session: AsyncSession,
+        msg: IntakeMessage,
+        contact: Contact,
+        now: datetime,
+        linked_to: Case | None,
+        why: str = "",
     ) -> Case:
         g = classify.guess(msg.subject, msg.text)
         year = msg.received_at.astimezone(self.tz).year
@@ -166,7 +280,7 @@ class Receiver:
         # Inserted with the batch's other new cases at the flush, and numbered then.
         rows.add_new(session, case, before_insert=Numbering(self.prefix, year))
         actor = customer(msg.sender_identity)
-        note = f"linked to {linked_to.reference}: subject tag from another customer" if linked_to else ""
+        note = f"linked to {linked_to.reference}: {why or 'subject tag from another customer'}" if linked_to else ""
         record_history(session, case=case, at=now, actor=actor, action="opened", to_state=case.state, note=note)
         emit(session, EventKind.CASE_OPENED, case, now, auto_reply=msg.auto_reply_allowed)
         return case
@@ -180,6 +294,7 @@ class Receiver:
         inbound_id: int | None,
         speaker: Speaker = Speaker.CUSTOMER,
         author_user_id: int | None = None,
+        duplicate: bool = False,
     ) -> None:
         message = rows.append(
             session,
@@ -197,6 +312,8 @@ class Receiver:
                 new_text=msg.new_text,
                 html=msg.html,
                 is_automatic=msg.is_automatic,
+                possible_duplicate=duplicate,
+                forwarded=_forwarded_row(msg),
                 created_at=msg.received_at,
             ),
             case_id=case,
@@ -216,14 +333,40 @@ class Receiver:
         inbound_id: int | None,
     ) -> None:
         """A staff member's mail on a case (an answer to an approval request, say): kept as their
-        internal note, never sent to the customer and never a step of the workflow. Steps are
-        taken in the console, the API or a Telegram button."""
+        internal note, never sent to the customer. It is also a workflow step only when it
+        answers a notice signed for that very address (`_staff_step`)."""
         user = await session.get(User, user_id) if user_id is not None else None
         label = user.username if user is not None else f"staff:{msg.sender_identity}"
         await self._add_message(session, case, msg, now, inbound_id, Speaker.STAFF, user_id)
         actor = Actor(label=label, roles=frozenset(), user_id=user_id)
         note = (msg.new_text or msg.text)[:500]
         record_history(session, case=case, at=now, actor=actor, action="staff_mail_note", note=note)
+
+    def _possible_duplicate(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> None:
+        """Shown in the conversation for a person to judge; it rates, reopens and closes nothing."""
+        case.updated_at = now
+        actor = customer(msg.sender_identity)
+        note = f"same Message-ID as an earlier message, other content: {msg.message_id}"
+        record_history(session, case=case, at=now, actor=actor, action="possible_duplicate", note=note[:500])
+        if not msg.is_automatic:
+            emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000], automatic=False)
+
+    async def _staff_step(
+        self, session: AsyncSession, case: Case, msg: IntakeMessage, staff_id: int, now: datetime
+    ) -> StaffStep | None:
+        """The step the reply states, when it answers a notice sent to this very address
+        (cases/services/staff_replies.py); else None, and the history says how to take it."""
+        text = msg.new_text or msg.text
+        departments = list((await session.execute(select(Department).order_by(Department.id))).scalars())
+        step = read_step(text, departments)
+        if step is not None and answered_notice(self.signer, msg) == case.reference:
+            return step
+        if step is not None or looks_like_step(text):
+            user = await session.get(User, staff_id)
+            actor = Actor(label=user.username if user else f"staff:{staff_id}", roles=frozenset(), user_id=staff_id)
+            why = "no step was taken: " + HOW_TO.replace("{reference}", case.reference)
+            record_history(session, case=case, at=now, actor=actor, action="staff_step_not_taken", note=why)
+        return None
 
     def _third_party(self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime) -> None:
         """Someone who is neither the customer nor staff wrote on the case: it joins, and the
@@ -247,48 +390,27 @@ class Receiver:
         state = case.state
         if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
             answer = parse_satisfaction(msg.new_text or msg.text)
-            if answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous:
-                apply_step(
+            if answer.rating is not None and not answer.ambiguous:
+                ratings.rate(
                     session,
                     case,
-                    Action.RATE,
+                    answer.rating,
+                    answer.score,
                     actor,
                     now,
-                    {"rating": answer.rating, "rating_score": answer.score, "closed_at": now},
-                    note=f"customer answered {answer.matched!r}",
+                    channel=msg.channel,
+                    by_staff=False,
+                    matched=answer.matched,
+                    text=msg.new_text,
                 )
-                emit(session, EventKind.CASE_RATED, case, now, rating=answer.rating.value, score=answer.score)
                 return answer.rating.value
-            if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
-                apply_step(
-                    session,
-                    case,
-                    Action.REOPEN,
-                    actor,
-                    now,
-                    {
-                        "rating": None,
-                        "rating_score": None,
-                        "satisfaction_requested_at": None,
-                        "reminder_sent_at": None,
-                        "reopen_count": case.reopen_count + 1,
-                    },
-                    note=f"customer answered {answer.matched!r}",
-                )
-                emit(
-                    session,
-                    EventKind.CASE_REOPENED,
-                    case,
-                    now,
-                    rating=Satisfaction.UNSATISFIED.value,
-                    text=msg.new_text[:2000],
-                )
-                return Satisfaction.UNSATISFIED.value
             record_history(
                 session, case=case, at=now, actor=actor, action="rating_unclear", note=(msg.new_text or msg.text)[:500]
             )
             emit(session, EventKind.RATING_UNCLEAR, case, now, text=msg.new_text[:2000])
             return None
+        if state in TERMINAL and not msg.is_automatic:
+            return self._on_closed(session, case, msg, now, actor)
         case.updated_at = now
         record_history(
             session,
@@ -300,6 +422,54 @@ class Receiver:
         )
         if not msg.is_automatic or state not in TERMINAL:
             emit(session, EventKind.CUSTOMER_MESSAGE, case, now, text=msg.new_text[:2000], automatic=msg.is_automatic)
+        return None
+
+    def _on_closed(
+        self, session: AsyncSession, case: Case, msg: IntakeMessage, now: datetime, actor: Actor
+    ) -> str | None:
+        """The customer wrote to a case closed recently (_after_closing sent the rest to a new
+        case): a bare thanks, or 满意 / 一般, joins it; 不满意 (kept as a rating) or anything
+        else reopens it for the department and Sales."""
+        text = msg.new_text or msg.text
+        answer = parse_satisfaction(text)
+        if (
+            answer.courtesy
+            or case.state is not CaseState.CLOSED  # 不做处理: only a thanks comes this far
+            or (answer.rating in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL) and not answer.ambiguous)
+        ):
+            record_history(
+                session, case=case, at=now, actor=actor, action="customer_message", note="closed case: joined"
+            )
+            return None
+        if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
+            ratings.rate(
+                session,
+                case,
+                answer.rating,
+                answer.score,
+                actor,
+                now,
+                channel=msg.channel,
+                by_staff=False,
+                matched=answer.matched,
+                text=msg.new_text,
+            )
+            return answer.rating.value
+        apply_step(
+            session,
+            case,
+            Action.REOPEN,
+            actor,
+            now,
+            {
+                "satisfaction_requested_at": None,
+                "reminder_sent_at": None,
+                "closed_at": None,
+                "reopen_count": case.reopen_count + 1,
+            },
+            note="the customer wrote after closing",
+        )
+        emit(session, EventKind.CASE_REOPENED, case, now, why="message", text=msg.new_text[:2000])
         return None
 
     async def thread_of(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
@@ -384,6 +554,13 @@ async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) ->
     ).first() is not None
 
 
+def _forwarded_row(msg: IntakeMessage) -> dict[str, str] | None:
+    fwd = msg.forwarded
+    if fwd is None:
+        return None
+    return {"sender": fwd.sender, "sender_name": fwd.sender_name, "subject": fwd.subject, "text": fwd.text}
+
+
 def _batch_messages(session: AsyncSession) -> dict[str, Case]:
     """Message-IDs stored in this unit of work but not flushed yet (a batch flushes once)."""
     return session.info.setdefault("kefu_batch_messages", {})  # type: ignore[no-any-return]
@@ -400,6 +577,7 @@ async def store_attachments(session: AsyncSession, message: CaseMessage | rows.R
             dict(
                 filename=att.filename,
                 content_type=clip(Attachment.content_type, att.content_type),
+                sniffed_type=sniff(att.data),
                 size=len(att.data),
                 sha256=digest,
             ),

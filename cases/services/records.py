@@ -57,7 +57,11 @@ def record_history(
 
 
 def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **payload: Any) -> None:
-    """Write an event in the caller's transaction; the dispatcher delivers it after commit."""
+    """Write an event in the caller's transaction; the dispatcher delivers it after commit.
+
+    The event keeps the case's department at this step (``department_id``): its notices go to,
+    and name, that department, not the one the case has when the dispatcher runs."""
+    payload.setdefault("department_id", case.department_id)
     rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at), case_id=case)
 
 

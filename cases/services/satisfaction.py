@@ -19,6 +19,10 @@ How the text is read:
    filled), and a lone number: a line that holds nothing but a number once rating words and
    courtesy words are removed (``5``, ``５！``, ``5 谢谢``). A decimal or out-of-range score
    (0, 6, 10, 4.5) is a doubtful signal. 4-5 = satisfied, 3 = neutral, 1-2 = unsatisfied.
+   Every rating has a score: a word maps to the five-level scale (``WORD_SCORES``: 非常满意 5,
+   满意 4, 一般 3, 不满意 2, 非常不满意 1, and their English equivalents); a score or stars
+   the customer gave win over the word's (``5分，满意`` is 5), as long as both say the same
+   rating.
 4. Which signals decide:
 
    * Salutation lines without a signal (``王经理：``, ``您好！``, ``Dear Ms. Li,``) are skipped;
@@ -32,6 +36,9 @@ How the text is read:
      complaint rather than be a rating: ambiguous.
    * Signals that disagree (``满意 1分``; ``不满意`` and a separate ``非常满意``; two different
      scores) or any doubtful score: ambiguous.
+
+A text that is nothing but courtesy (``谢谢``, ``收到``, ``thanks``) is no answer, and is
+marked ``courtesy``: a thank-you on a closed case joins it without reopening it.
 
 Invariant: ``ambiguous`` implies ``rating is None`` and ``score is None``; ``matched`` then
 lists every signal found (``"满意 / 1分"``) for the person who decides. No signal at all gives
@@ -58,6 +65,7 @@ class SatisfactionAnswer:
     score: int | None  # 1..5 when the customer gave a score (or stars), else None
     ambiguous: bool  # conflicting or unclear signals: a person decides
     matched: str  # the word/score that decided, for the case history
+    courtesy: bool = False  # nothing but thanks / received: no answer, and no new request either
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,7 @@ class _Signal:
     rating: Satisfaction | None  # None = doubtful (score out of range)
     score: int | None = None
     is_score: bool = False  # from a score rule, even when the score was out of range
+    word_score: int | None = None  # the score a rating word stands for (WORD_SCORES)
 
 
 def _words(*words: str) -> str:
@@ -130,6 +139,15 @@ _NEGATIVE = re.compile(
     + _words(
         "非常不满意",
         "很不满意",
+        "十分不满意",
+        "特别不满意",
+        "极不满意",
+        "very dissatisfied",
+        "very unsatisfied",
+        "extremely dissatisfied",
+        "very unhappy",
+        "very poor",
+        "very bad",
         "不太满意",
         "不满意的",
         "不满意",
@@ -181,11 +199,14 @@ _POSITIVE = re.compile(
     _words(
         "非常满意",
         "很满意",
+        "十分满意",
+        "特别满意",
         "满意的",
         "满意",
         "好评",
         "不错",
         "very satisfied",
+        "extremely satisfied",
         "satisfied",
         "good",
         "great",
@@ -199,6 +220,35 @@ _POSITIVE = re.compile(
     ),
     re.IGNORECASE,
 )
+
+# The five-level scale a rating word stands for; a word not named here scores as its rating
+# does by default (RATING_SCORES). Keys are lower case, spaces collapsed.
+WORD_SCORES: dict[str, int] = {
+    "非常满意": 5,
+    "很满意": 5,
+    "十分满意": 5,
+    "特别满意": 5,
+    "very satisfied": 5,
+    "extremely satisfied": 5,
+    "excellent": 5,
+    "非常不满意": 1,
+    "很不满意": 1,
+    "十分不满意": 1,
+    "特别不满意": 1,
+    "极不满意": 1,
+    "very dissatisfied": 1,
+    "very unsatisfied": 1,
+    "extremely dissatisfied": 1,
+    "very unhappy": 1,
+    "very poor": 1,
+    "very bad": 1,
+    "terrible": 1,
+}
+RATING_SCORES: dict[Satisfaction, int] = {
+    Satisfaction.SATISFIED: 4,  # 满意, satisfied, good, 不错 ...
+    Satisfaction.NEUTRAL: 3,  # 一般, 还行, neutral, average, ok ...
+    Satisfaction.UNSATISFIED: 2,  # 不满意, not satisfied, poor, 差评 ...
+}
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NUMBER = r"(\d{1,3}(?:\.\d+)?)"
@@ -251,8 +301,14 @@ def _ignored(match: re.Match[str]) -> None:
     return None
 
 
+def word_score(word: str, rating: Satisfaction) -> int:
+    """The score a rating word stands for (WORD_SCORES, else the rating's own)."""
+    key = " ".join(word.lower().split())
+    return WORD_SCORES.get(key, RATING_SCORES[rating])
+
+
 def _word(rating: Satisfaction) -> _Maker:
-    return lambda m: _Signal(m.start(), m.group(), rating)
+    return lambda m: _Signal(m.start(), m.group(), rating, word_score=word_score(m.group(), rating))
 
 
 def _score(match: re.Match[str]) -> _Signal:
@@ -324,7 +380,11 @@ def _decide(signals: list[_Signal]) -> SatisfactionAnswer:
     if None in ratings or len(ratings) > 1 or len(scores) > 1:
         return _ambiguous(matched)
     (rating,) = ratings
-    return SatisfactionAnswer(rating, scores.pop() if scores else None, False, matched)
+    if scores:
+        return SatisfactionAnswer(rating, scores.pop(), False, matched)
+    # Words only: the first word's score (非常满意 5, 满意 4, ...).
+    first = next(s.word_score for s in signals if s.word_score is not None)
+    return SatisfactionAnswer(rating, first, False, matched)
 
 
 def _ambiguous(matched: str) -> SatisfactionAnswer:
@@ -345,6 +405,59 @@ def _lead_line(text: str, signals: list[_Signal]) -> tuple[int, int] | None:
     return None
 
 
+_COURTESY = re.compile(
+    _words(
+        "谢谢",
+        "谢谢你",
+        "谢谢您",
+        "多谢",
+        "感谢",
+        "非常感谢",
+        "谢了",
+        "收到",
+        "好的",
+        "知道了",
+        "辛苦了",
+        "thanks",
+        "thank you",
+        "many thanks",
+        "thanks a lot",
+        "thx",
+        "received",
+        "noted",
+        "well received",
+        "got it",
+    ),
+    re.IGNORECASE,
+)
+# A signature starts here: nothing after such a line is part of the answer.
+_SIGN_OFF = re.compile(
+    r"^(?:--\s*|(?:best|kind|warm)?\s*regards\b.*|best\b.*|cheers\b.*|sincerely\b.*|yours\b.*|此致.*|祝好.*|"
+    r"顺祝.*|祝商祺.*|sent from\b.*|发自.*)$",
+    re.IGNORECASE,
+)
+
+
+def _only_courtesy(text: str) -> bool:
+    """Thanks, received, noted and nothing else (greetings and a signature aside)."""
+    found = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if _SIGN_OFF.match(stripped):
+            break
+        rest, count = _COURTESY.subn("", stripped)
+        found = found or count > 0
+        rest = _COURTESY_RESIDUE.sub("", _IGNORE.sub("", rest))
+        if rest and not (count == 0 and _SALUTATION.match(stripped)):
+            return False
+    return found
+
+
+def is_courtesy(text: str) -> bool:
+    """A bare courtesy reply (谢谢, 收到, thanks): joins a closed case without reopening it."""
+    return parse_satisfaction(text).courtesy
+
+
 def parse_satisfaction(text: str) -> SatisfactionAnswer:
     """Parse the new text of a reply to a satisfaction request; see the module docstring."""
     text = normalise(text)
@@ -352,7 +465,7 @@ def parse_satisfaction(text: str) -> SatisfactionAnswer:
     signals.extend(_lone_numbers(text, masked))
     signals.sort(key=lambda s: s.start)
     if not signals:
-        return SatisfactionAnswer(None, None, False, "")
+        return SatisfactionAnswer(None, None, False, "", courtesy=_only_courtesy(text))
 
     span = _lead_line(text, signals)
     lead = [s for s in signals if span is not None and span[0] <= s.start < span[1]]

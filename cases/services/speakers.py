@@ -1,8 +1,9 @@
 """Who is speaking: one order for every inbound message (intake rules, "who is speaking").
 
-(a) A staff account's address: staff. What they write is an internal note by that person,
-    never a customer message, and makes no contact. (Staff notices keep no Message-ID yet, so
-    a reply to one from an address that is no staff account's is not recognised as staff.)
+(a) A staff account's address, or a reply to a staff notice (its Message-ID is signed for the
+    staff member it went to): staff. What they write is an internal note by that person,
+    never a customer message, and makes no contact; it takes a workflow step only under the
+    rules of cases/services/staff_replies.py.
 (b) The case's own contact, or a contact of the case's customer when that customer is a known
     company (not the "unassigned" bucket of strangers): the customer.
 (c) Anyone else: a third party. The message joins the case, flagged for staff; it rates,
@@ -29,13 +30,18 @@ async def staff_sender(session: AsyncSession, msg: IntakeMessage) -> int | None:
     """The id of the active staff account whose address sent `msg` (email only)."""
     if msg.channel is not Channel.EMAIL:
         return None
+    return (await staff_addresses(session)).get(msg.sender_identity.strip().lower())
+
+
+async def staff_addresses(session: AsyncSession) -> dict[str, int]:
+    """Lower-case address -> id of every active staff account (read once per unit of work)."""
     known: dict[str, int] | None = session.info.get(_STAFF)
     if known is None:
         rows = await session.execute(
             select(func.lower(User.email), User.id).where(User.email.is_not(None), User.active.is_(True))
         )
         known = session.info[_STAFF] = {address: user_id for address, user_id in rows.all()}
-    return known.get(msg.sender_identity.strip().lower())
+    return known
 
 
 async def customer_side(session: AsyncSession, case: Case, contact: Contact) -> Speaker:

@@ -28,14 +28,24 @@ from typing import Any
 from sqlalchemy import Connection, insert, inspect
 from sqlalchemy.orm import RelationshipDirection, Session, make_transient_to_detached
 
-from cases.store.models import Attachment, Blob, Case, CaseHistory, CaseMessage, Contact, Identity, OutboxEvent
+from cases.store.models import (
+    Attachment,
+    Blob,
+    Case,
+    CaseHistory,
+    CaseMessage,
+    CaseRating,
+    Contact,
+    Identity,
+    OutboxEvent,
+)
 from cases.store.upsert import insert_or_skip
 
 _ROWS = "kefu_rows"  # session.info: rows not written yet, in the order they were added
 
 # Parents before children: identities refer to contacts, cases to contacts, attachments to
 # their message and to their bytes.
-ORDER = (Contact, Identity, Case, Blob, CaseMessage, Attachment, CaseHistory, OutboxEvent)
+ORDER = (Contact, Identity, Case, Blob, CaseMessage, Attachment, CaseHistory, CaseRating, OutboxEvent)
 _KEYED = {CaseMessage}  # rows whose new ids other rows need (new objects always get theirs)
 
 

@@ -2,7 +2,7 @@
 
 from cases.store.models.archive import Contact, Customer, Identity
 from cases.store.models.base import Base
-from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, ReferenceCounter
+from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, CaseRating, ReferenceCounter
 from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
 from cases.store.models.eightd import CaseLink, EightDReport, EightDStep, FailureMode, ReviewTeamMember, SeverityRule
 from cases.store.models.field import FieldFailure, Shipment, WarningAlert, WarningAlertCase, WarningThreshold
@@ -37,6 +37,7 @@ __all__ = [
     "Case",
     "CaseHistory",
     "CaseMessage",
+    "CaseRating",
     "Contact",
     "Customer",
     "Delivery",

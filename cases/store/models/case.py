@@ -104,6 +104,11 @@ class CaseMessage(BatchInserted, Base):
     # Who wrote an inbound message or a note that came in by mail; None for what staff wrote
     # in kefu and for what we sent.
     speaker: Mapped[Speaker | None] = mapped_column(enum_column(Speaker, 12))
+    # The same Message-ID as an earlier message, with other content (a client that reuses ids,
+    # a gateway that rewrites): joined to the earlier message's case, for a person to judge.
+    possible_duplicate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A mail forwarded inside this one: {"sender", "sender_name", "subject", "text"}.
+    forwarded: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
 
     attachments: Mapped[list[Attachment]] = relationship(
@@ -129,7 +134,9 @@ class Attachment(BatchInserted, Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(120))
+    content_type: Mapped[str] = mapped_column(String(120))  # as declared by the sender
+    # What the bytes say (cases/domain/filetypes.py); None when unknown or stored before 0016.
+    sniffed_type: Mapped[str | None] = mapped_column(String(120))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
 
@@ -154,6 +161,27 @@ class CaseHistory(BatchInserted, Base):
     # Set once, by the records purge: the row's names and addresses were redacted. The triggers
     # allow this one change (redacted_at from empty to set, the facts unchanged) and no other.
     redacted_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship(lazy="raise")
+
+
+class CaseRating(BatchInserted, Base):
+    """Every satisfaction rating a case was given, with its score: the case keeps only the
+    latest (and forgets an unsatisfied one when it reopens); reports average these."""
+
+    __tablename__ = "case_ratings"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    rating: Mapped[Satisfaction] = mapped_column(enum_column(Satisfaction, 20))
+    score: Mapped[int | None]  # 1-5; None only for "no response"
+    # How the answer came: email, telegram, ... or phone / visit when staff recorded it.
+    channel: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(12))  # customer, staff, timer, backfill
+    recorded_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    matched: Mapped[str] = mapped_column(String(200), default="")  # what was read as the answer
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
 
     case: Mapped[Case] = relationship(lazy="raise")
 

@@ -60,4 +60,5 @@ class DocumentText(Base):
     method: Mapped[str] = mapped_column(String(40), default="")  # pdftotext, tesseract, ...
     text: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[str] = mapped_column(Text, default="")  # why nothing was read
+    pages: Mapped[int | None]  # pages of the document, every one read (None: not known)
     created_at: Mapped[datetime]

@@ -46,6 +46,7 @@ ACCESS: dict[str, Access] = {
     "list_cases": CASE_READERS,
     "get_case": CASE_READERS,
     "get_attachment": CASE_READERS,
+    "get_message_html": CASE_READERS,
     # Workflow steps: CaseService decides per step (state first, then role, then department).
     "approve": CASE_READERS,
     "no_action": CASE_READERS,
@@ -55,6 +56,7 @@ ACCESS: dict[str, Access] = {
     "verify": CASE_READERS,
     "reject_verification": CASE_READERS,
     "reply": CASE_READERS,
+    "record_rating": CASE_READERS,  # sales (cases/domain/states.py)
     "add_note": CASE_READERS,
     "set_deadline": CASE_READERS,  # the service checks DEADLINE_SETTERS (cases/domain/states.py)
     "list_inbound": INBOUND_KEEPERS,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from cases.domain.actors import Actor
-from cases.domain.enums import CaseState, CaseType, Severity
+from cases.domain.enums import CaseState, CaseType, Channel, Severity
 from cases.domain.states import Action
 from cases.queries import case_views as queries
 from cases.services.case_service import CaseService, StepResult
@@ -66,7 +66,8 @@ async def get_case(request: web.Request) -> web.Response:
         detail = await queries.case_detail(
             s, scope_for(actor), path_text(request, "reference"), actor, request.app[CLOCK]()
         )
-        return web.json_response(detail)
+    detail["allowed_actions"] = step_names(detail["allowed_actions"])
+    return web.json_response(detail)
 
 
 async def get_attachment(request: web.Request) -> web.Response:
@@ -79,6 +80,24 @@ async def get_attachment(request: web.Request) -> web.Response:
         headers={
             "Content-Type": "application/octet-stream",
             "Content-Disposition": content_disposition(f.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def get_message_html(request: web.Request) -> web.Response:
+    """The sanitised HTML of a message as a file to download, never rendered from our origin."""
+    message_id = path_id(request, "message_id")
+    reference = path_text(request, "reference")
+    async with request.app[DB].reader() as s:
+        html = await queries.message_html(s, scope_for(actor_of(request)), reference, message_id)
+    return web.Response(
+        body=html.encode("utf-8"),
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": content_disposition(f"{reference.strip().upper()}-message-{message_id}.html"),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox; default-src 'none'",
             "Cache-Control": "private, no-store",
@@ -198,6 +217,19 @@ STEPS: tuple[Step, ...] = (
         lambda svc, a, ref, f: svc.reply(a, ref, f["message"]),
     ),
     Step(
+        "record_rating",
+        "rating",
+        Action.RECORD_RATING,
+        "Record the satisfaction rating the customer gave by phone or on site: 满意 / 一般 close, "
+        "不满意 reopens (sales)",
+        (
+            Field("rating", "非常满意 / 满意 / 一般 / 不满意 / 非常不满意, the English words, a score 1-5 or stars"),
+            Field("channel", "how the customer gave it", choices=tuple(Channel)),
+            Field("note", "what the customer said, for the history", required=False),
+        ),
+        lambda svc, a, ref, f: svc.record_rating(a, ref, f["rating"], f["channel"], f.get("note", "")),
+    ),
+    Step(
         "set_deadline",
         "deadline",
         None,
@@ -217,6 +249,17 @@ STEPS: tuple[Step, ...] = (
         lambda svc, a, ref, f: svc.add_note(a, ref, f["text"]),
     ),
 )
+
+
+# The route each transition is taken by; staff record a satisfied and an unsatisfied answer
+# by the same route.
+ROUTE_OF: dict[str, str] = {s.action.value: s.segment for s in STEPS if s.action is not None}
+ROUTE_OF[Action.RECORD_UNSATISFIED.value] = "rating"
+
+
+def step_names(actions: list[str]) -> list[str]:
+    """A case's allowed actions as the routes that take them (POST /cases/{reference}/<name>)."""
+    return list(dict.fromkeys(ROUTE_OF[a] for a in actions if a in ROUTE_OF))
 
 
 def step_handler(step: Step) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -11,7 +11,6 @@ import copy
 from functools import cache
 
 from cases.domain.enums import CaseState, CaseType, Severity, Speaker
-from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
 from cases.store.models import InboundStatus
 from kefu.web.api import (
@@ -121,8 +120,21 @@ SCHEMAS: Doc = {
         {
             "id": INT,
             "filename": STR,
-            "content_type": STR,
+            "content_type": {"type": "string", "description": "the type the sender declared"},
+            "sniffed_type": {
+                "type": ["string", "null"],
+                "description": "the type the bytes say (null: not known, or stored before kefu sniffed)",
+            },
+            "type_mismatch": {
+                "type": "boolean",
+                "description": "the bytes disagree with the declared type or the file name (a PDF that is an "
+                "executable): open with care",
+            },
             "size": INT,
+            "pages": {
+                "type": ["integer", "null"],
+                "description": "pages of a fax or scanned letter, every one read by OCR (null: not read or unknown)",
+            },
             "url": {"type": "string", "description": "download path (always as a file)"},
         }
     ),
@@ -137,12 +149,28 @@ SCHEMAS: Doc = {
             "subject": STR,
             "body": STR,
             "new_text": {"type": "string", "description": "the text above any quotation"},
-            "has_html": {"type": "boolean", "description": "an HTML part was stored; it is never served"},
+            "has_html": {"type": "boolean", "description": "an HTML part was stored (sanitised)"},
+            "html_url": {
+                "type": ["string", "null"],
+                "description": "download path of the sanitised HTML: always as a file, never shown inline",
+            },
             "is_automatic": {"type": "boolean"},
             "created_at": TIME,
             "speaker": {
                 "enum": [s.value for s in Speaker],
                 "description": "who wrote it: the customer, staff, or a third party (flagged; rates nothing)",
+            },
+            "possible_duplicate": {
+                "type": "boolean",
+                "description": "the same Message-ID as an earlier message but other content: joined to "
+                "that message's case for a person to judge",
+            },
+            "forwarded": {
+                "oneOf": [
+                    {"type": "null"},
+                    obj({"sender": STR, "sender_name": STR, "subject": STR, "text": STR}),
+                ],
+                "description": "a mail forwarded inside this one (an enclosed message or an inline forward)",
             },
             "attachments": {"type": "array", "items": ref("AttachmentInfo")},
         }
@@ -161,6 +189,18 @@ SCHEMAS: Doc = {
                 "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2},
             },
             "note": STR,
+        }
+    ),
+    "Rating": obj(
+        {
+            "rating": {"enum": ["satisfied", "neutral", "unsatisfied", "no_response"]},
+            "score": OPT_INT,
+            "channel": STR,
+            "source": {"enum": ["customer", "staff", "timer", "backfill"]},
+            "recorded_by": OPT_STR,
+            "matched": STR,
+            "note": STR,
+            "at": TIME,
         }
     ),
     "CaseDetail": {
@@ -187,6 +227,11 @@ SCHEMAS: Doc = {
                     "reminder_sent_at": OPT_TIME,
                     "closed_at": OPT_TIME,
                     "reopen_count": INT,
+                    "ratings": {
+                        "type": "array",
+                        "items": ref("Rating"),
+                        "description": "every satisfaction rating the case was given, also those before a reopen",
+                    },
                     "version": INT,
                     "messages": {"type": "array", "items": ref("Message")},
                     "history": {"type": "array", "items": ref("HistoryEntry")},
@@ -210,10 +255,9 @@ SCHEMAS: Doc = {
                     **openapi_eightd.case_detail_fields(),
                     "allowed_actions": {
                         "type": "array",
-                        "items": {"enum": [a.value for a in Action]},
-                        "description": "workflow steps the caller may take now; each is a POST to "
-                        "/api/v1/cases/{reference}/<step>: "
-                        + ", ".join(f"{s.action.value} -> {s.segment}" for s in STEPS if s.action),
+                        "items": {"enum": sorted({s.segment for s in STEPS if s.action})},
+                        "description": "workflow steps the caller may take now, named as their routes: "
+                        "each is a POST to /api/v1/cases/{reference}/<step>",
                     },
                 }
             ),
@@ -414,6 +458,27 @@ def _paths() -> Doc:
                 "403",
                 "404",
                 parameters=[REFERENCE, param("attachment_id", "path", ID, "an attachment id of the case")],
+            )
+        },
+        "/api/v1/cases/{reference}/messages/{message_id}/html": {
+            "get": operation(
+                "get_message_html",
+                "Download the sanitised HTML of a message (always as a file, never rendered)",
+                {
+                    "200": {
+                        "description": "The HTML, as application/octet-stream with Content-Disposition: attachment, "
+                        "X-Content-Type-Options: nosniff and a sandboxing Content-Security-Policy.",
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "contentMediaType": "application/octet-stream"}
+                            }
+                        },
+                    }
+                },
+                "400",
+                "403",
+                "404",
+                parameters=[REFERENCE, param("message_id", "path", ID, "a message id of the case")],
             )
         },
         **_step_paths(),

@@ -152,6 +152,7 @@ ROUTES: tuple[Route, ...] = (
     Route("list_cases", "GET", "/cases", api_cases.list_cases),
     Route("get_case", "GET", "/cases/{reference}", api_cases.get_case),
     Route("get_attachment", "GET", "/cases/{reference}/attachments/{attachment_id}", api_cases.get_attachment),
+    Route("get_message_html", "GET", "/cases/{reference}/messages/{message_id}/html", api_cases.get_message_html),
     *(
         Route(step.name, "POST", f"/cases/{{reference}}/{step.segment}", api_cases.step_handler(step))
         for step in api_cases.STEPS
