@@ -10,8 +10,9 @@ Inline blocks, as clients write them:
 * Outlook and Exchange: ``-----Original Message-----`` (zh: ``-----原始邮件-----``, Foxmail and
   QQ Mail too) with ``From:``/``发件人:``, ``Sent:``/``发送时间:``, ``Subject:``/``主题:``.
 
-Outlook writes the same separator above a quoted reply, so it counts as a forward only when
-the subject says so (``FW:``, ``Fwd:``, ``转发:``); the Gmail and Apple markers always do."""
+Outlook writes the same separator above a quoted reply, and any reply may quote a forward, so
+an inline block counts only when the subject says the mail is a forward (``FW:``, ``Fwd:``,
+``转发:``, as every client writes it); an enclosed message/rfc822 part always counts."""
 
 from __future__ import annotations
 
@@ -58,9 +59,9 @@ def find_forward(parsed: ParsedMail) -> Forwarded | None:
 
 def inline_forward(subject: str, text: str) -> Forwarded | None:
     text = text.replace("\r\n", "\n")
-    marker = _ALWAYS.search(text)
-    if marker is None and FORWARD_SUBJECT.match(subject):
-        marker = _ORIGINAL.search(text)
+    if not FORWARD_SUBJECT.match(subject):
+        return None  # a reply quoting a forward is a reply (its sender stays the one speaking)
+    marker = _ALWAYS.search(text) or _ORIGINAL.search(text)
     if marker is None:
         return None
     lines = text[marker.end() :].lstrip("\n").split("\n")

@@ -4,11 +4,24 @@ as a download, never inline from our origin."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
 
+import pytest
+from sqlalchemy import select
+
+from cases.domain.actors import Actor
+from cases.domain.enums import Role
 from cases.domain.filetypes import mismatch, sniff
 from cases.domain.intake_message import Attachment
+from cases.queries.case_views import EVERYTHING, case_detail, message_html
+from cases.settings import Settings
+from cases.store.models import Case
+from kefu.bootstrap import Kefu
 from tests.apihelpers import Api, api_fixture, open_case  # noqa: F401  (the `api` fixture)
+from tests.conftest import ListTransport
+from tests.mailhelpers import eventually, smtp_send
+from tests.served import served
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00"
@@ -77,3 +90,41 @@ async def test_a_message_without_html_or_of_another_case_has_no_download(api: Ap
     assert (await api.call("sales", "GET", f"/cases/{plain}"))["messages"][0]["html_url"] is None
     await api.error("sales", "GET", f"/cases/{plain}/messages/{plain_id}/html", expect=404)
     await api.error("sales", "GET", f"/cases/{plain}/messages/{other_id}/html", expect=404)
+
+
+@pytest.fixture
+async def served_kefu(settings: Settings) -> AsyncIterator[Kefu]:
+    async with served(settings, transport=ListTransport(), http=False) as running:
+        yield running
+
+
+async def test_over_smtp_a_disguised_attachment_is_flagged_and_the_html_is_kept_for_download(
+    served_kefu: Kefu,
+) -> None:
+    kefu = served_kefu
+    mail = EmailMessage()
+    mail["From"] = "Zhao Lei <zhao.lei@yutong-parts.cn>"
+    mail["To"] = "service@kefu.example"
+    mail["Subject"] = "Inspection report"
+    mail["Message-ID"] = "<att1@yutong-parts.cn>"
+    mail.set_content("Please see the report.")
+    mail.add_alternative("<p>Please see the <b>report</b>.</p><script>alert(1)</script>", subtype="html")
+    mail.add_attachment(EXE, maintype="application", subtype="pdf", filename="report.pdf")
+    await smtp_send(kefu.settings.smtp_listen[1], mail)
+
+    async def stored() -> str | None:
+        async with kefu.db.reader() as s:
+            return (await s.execute(select(Case.reference))).scalar_one_or_none()
+
+    ref = await eventually(stored, what="the case")
+    async with kefu.db.reader() as s:
+        detail = await case_detail(s, EVERYTHING, ref, Actor("gm", frozenset({Role.APPROVER})))
+        message = detail["messages"][0]
+        html = await message_html(s, EVERYTHING, ref, message["id"])
+    (att,) = message["attachments"]
+    assert (att["content_type"], att["sniffed_type"], att["type_mismatch"]) == (
+        "application/pdf",
+        "application/x-msdownload",
+        True,
+    )
+    assert message["html_url"] and "<b>report</b>" in html and "<script>" not in html

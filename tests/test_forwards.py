@@ -97,6 +97,7 @@ def test_inline_forwards_give_their_sender_subject_and_text(
 
 def test_an_outlook_reply_quoting_the_original_is_no_forward() -> None:
     assert inline_forward("RE: Brake drum cracks", OUTLOOK) is None
+    assert inline_forward("Re: 转向器漏油", "好的，收到。\n\n" + GMAIL) is None  # a reply quoting a forward
     assert inline_forward("Brake drum cracks", "no forward here") is None
 
 

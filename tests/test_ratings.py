@@ -4,9 +4,17 @@ rating stays in the case's rating history across reopens; allowed_actions names 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import asyncio
+import uuid
 
+from alembic import command
+from sqlalchemy import select, text
+
+from cases.domain.enums import Channel, Language
+from cases.domain.intake_message import IntakeMessage, ThreadHints
 from cases.queries.ratings import average_score
+from cases.store.db import make_engine
+from cases.store.migrate import alembic_config, upgrade
 from cases.store.models import Case, CaseRating
 from kefu.web.api.cases import STEPS
 from tests.apihelpers import Api, api_fixture, assign, open_case  # noqa: F401  (the `api` fixture)
@@ -112,3 +120,50 @@ async def test_allowed_actions_are_the_names_of_the_routes_that_take_them(api: A
     assert set(named) <= routes and {"approve", "no-action", "rating", "reject-verification"} <= set(named)
     # and each is taken by posting to it
     assert await api.step("gm", ref, "no-action", reason="非本公司产品") == "no_action"
+
+
+async def test_the_migration_backfills_the_ratings_cases_held_and_the_unsatisfied_ones_they_forgot(
+    api: Api,
+) -> None:
+    """Down to 0014 (no rating history), then up again: the history is rebuilt from the cases
+    and their own history."""
+    ref = await _awaiting(api)
+    await _answer(api, ref, "1分，还是漏油")  # reopens; the case forgets the rating
+    assert await api.step("qe", ref, "analysis", analysis="二次分析") == "analysed"
+    assert await api.step("qe", ref, "measures", measures="更换整批") == "measures_taken"
+    assert await api.step("qe", ref, "verify", verification="复测合格") == "verified"
+    assert await api.step("sales", ref, "reply", message="已更换整批。") == "awaiting_satisfaction"
+    await _answer(api, ref, "非常满意")
+    url = api.kefu.settings.sqlalchemy_url
+    await api.kefu.db.dispose()
+
+    await asyncio.to_thread(command.downgrade, alembic_config(url), "0014")
+    await asyncio.to_thread(upgrade, url, "0016")
+
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(text("SELECT rating, score, channel, source FROM case_ratings ORDER BY at, id"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(r) for r in rows] == [("unsatisfied", 1, "email", "backfill"), ("satisfied", 5, "email", "backfill")]
+
+
+async def _answer(api: Api, ref: str, text_: str) -> None:
+    msg = IntakeMessage(
+        channel=Channel.EMAIL,
+        source_id=uuid.uuid4().hex,
+        sender_identity="zhang.wei@dfmc-parts.cn",
+        sender_name="张伟",
+        subject=f"Re: [{ref}]",
+        text=text_,
+        new_text=text_,
+        received_at=api.kefu.clock(),
+        language=Language.ZH,
+        message_id=f"{uuid.uuid4().hex}@dfmc-parts.cn",
+        hints=ThreadHints(subject_reference=ref),
+    )
+    async with api.kefu.db.unit_of_work() as s:
+        await api.kefu.service.receive(s, msg)

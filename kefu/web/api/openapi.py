@@ -331,7 +331,7 @@ def _step_field(f: Field) -> Doc:
     """Required texts must say something (the service refuses a blank one); optional ones may
     be empty or null (text_field reads both as not given)."""
     if f.choices:
-        return choice(list(f.choices))
+        return choice(list(f.choices), blank=not f.required)
     return FILLED if f.required else nullable(TEXT)
 
 
