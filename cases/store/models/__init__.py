@@ -6,6 +6,7 @@ from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMes
 from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
 from cases.store.models.imap import ImapCursor
 from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
+from cases.store.models.instance import Instance
 from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
 from cases.store.models.quality import (
     AgreementTerm,
@@ -44,6 +45,7 @@ __all__ = [
     "InboundMessage",
     "InboundRaw",
     "InboundStatus",
+    "Instance",
     "OutboxEvent",
     "ReferenceCounter",
     "StaffEntry",
