@@ -17,6 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from cases.domain.enums import Channel
 from cases.domain.meter import NO_METER, Meter, Tally
+from cases.store.faults import is_transient
 from intake.inbox import Inbox, RawInput
 from intake.mailkey import dedupe_key
 from intake.smtp_data import ChunkedDataSMTP
@@ -90,8 +91,13 @@ class IntakeHandler:
                     envelope_to=tuple(envelope.rcpt_tos),
                 )
             )
-        except Exception:
-            log.exception("could not store mail from %s; answered 451", redact(envelope.mail_from or ""))
+        except Exception as exc:
+            health = self.inbox.db.health
+            if is_transient(exc) or health.down:  # said once for the outage, counted for its end
+                health.failed(exc, "SMTP intake")
+            else:
+                log.exception("could not store mail from %s; answered 451", redact(envelope.mail_from or ""))
+            health.answered_451()
             self.meter.count(Tally.MAIL_TEMPFAIL)
             return "451 4.3.0 Temporary failure storing the message, please try again later"
         if stored.duplicate:

@@ -161,10 +161,12 @@ class Dispatcher:
             ids, until = leased
             try:
                 attempted += await self._deliver_batch(ids, until)
-            except Exception:
+            except Exception as exc:
                 # Not the whole lease (5 minutes) for a lost connection: what the batch recorded
-                # as sent stays sent, the rest goes back to the queue now (at least once).
-                await self._hand_back(ids)
+                # as sent stays sent, the rest goes back to the queue now (at least once). A bug
+                # keeps its lease, which then spaces out its retries.
+                if is_transient(exc):
+                    await self._hand_back(ids)
                 raise
         return attempted
 

@@ -279,3 +279,35 @@ async def test_terminated_postgresql_backends_quarantine_nothing_and_set_nothing
         "case_messages": MAILS,
         "acks_sent": MAILS,
     }
+
+
+async def test_a_database_outage_under_smtp_is_one_line_down_and_one_line_back_with_the_451s(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    import smtplib
+
+    from kefu.parts import Part
+    from tests.mailhelpers import smtp_send
+    from tests.served import served
+
+    async with served(settings, transport=ListTransport(), parts={Part.SMTP}) as kefu:  # no worker reads meanwhile
+        port = kefu.settings.smtp_listen[1]
+        real = kefu.inbox._store_batch
+
+        async def away(batch):  # type: ignore[no-untyped-def]
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
+        with caplog.at_level(logging.INFO):
+            kefu.inbox._store_batch = away  # type: ignore[method-assign]
+            for n in range(5):
+                msg = customer_mail("zhao@faw-parts.cn", f"离合器打滑 {n}", "离合器打滑。", message_id=f"away{n}@x.cn")
+                with pytest.raises(smtplib.SMTPDataError) as refused:
+                    await smtp_send(port, msg)
+                assert refused.value.smtp_code == 451
+            kefu.inbox._store_batch = real  # type: ignore[method-assign]
+            await smtp_send(port, customer_mail("zhao@faw-parts.cn", "好了", "好了。", message_id="back@x.cn"))
+    down = [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
+    back = [r for r in caplog.records if r.getMessage().startswith("database back after")]
+    assert len(down) == 1 and len(back) == 1
+    assert "5 mail(s) answered 451" in back[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]  # no tracebacks
