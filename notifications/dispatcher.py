@@ -317,7 +317,8 @@ class Dispatcher:
             message_id=message_id,
             in_reply_to=in_reply_to,
             references=references,
-            reply_to=f"{self._reply_local}+{job.reply_token or self.signer.case_token(case.reference)}@{self._domain}",
+            reply_to=f"{self._reply_local}+{job.reply_token or self.signer.reply_token(case.reference, self.clock())}"
+            f"@{self._domain}",
             language=d.language,
             loop_id=self.settings.instance_id,
             attachments=await self._attachments(job.attachments) if job.attachments else (),
