@@ -103,6 +103,34 @@ class Inbox:
         await self._queue.put(pending)
         return await pending.future
 
+    async def put_refused(self, item: RawInput, reason: str) -> int:
+        """Keep an input the database refused (again and again) as a quarantined row with the
+        reason and its raw bytes as they came: visible beside the other quarantined mail and
+        re-run like it (`MailProcessor.rerun`). Returns its id."""
+        async with self.db.unit_of_work() as session:
+            conn = await session.connection()
+            row_id: int = (
+                await conn.execute(
+                    insert(InboundMessage).returning(InboundMessage.id),
+                    [
+                        dict(
+                            channel=item.channel,
+                            dedupe_key=f"refused:{item.dedupe_key}"[:600],
+                            **envelope_values(item.message_id, item.envelope_from),
+                            envelope_to=[_text(address) for address in item.envelope_to],
+                            size=len(item.raw),
+                            received_at=self.clock(),
+                            status=InboundStatus.QUARANTINED,
+                            reason=reason[:4000],
+                            attempts=0,
+                            rule_hits=[],
+                        )
+                    ],
+                )
+            ).scalar_one()
+            await conn.execute(insert(InboundRaw), [{"inbound_id": row_id, "raw": item.raw}])
+        return row_id
+
     async def _writer(self) -> None:
         while True:
             batch = [await self._queue.get()]

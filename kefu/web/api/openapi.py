@@ -77,6 +77,7 @@ SCHEMAS: Doc = {
                     "stored": INT,
                     "duplicates": INT,
                     "oversized": INT,
+                    "set_aside": INT,
                 },
                 description="only when KEFU_IMAP_URL is set",
             ),
