@@ -57,13 +57,15 @@ def test_a_refusal_of_the_data_is_not_transient() -> None:
 async def test_a_transient_error_is_retried_and_the_outage_is_one_line_each_way(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    health = DatabaseHealth()
+    now = 0.0
+    health = DatabaseHealth(clock=lambda: now, grace_seconds=2)
     calls = 0
 
     async def work() -> str:
-        nonlocal calls
+        nonlocal calls, now
         calls += 1
         if calls <= 3:
+            now += 1.5  # the errors go on past the grace: an outage, not a blip
             raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
         return "done"
 
@@ -77,7 +79,7 @@ async def test_a_transient_error_is_retried_and_the_outage_is_one_line_each_way(
     lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(lines) == 2, lines
     assert lines[0].startswith("database unavailable (test: OperationalError")
-    assert lines[1].startswith("database back after 0 s")
+    assert lines[1].startswith("database back after 3 s")
     assert not health.down and health.outages == 1
 
 
@@ -281,6 +283,18 @@ async def test_terminated_postgresql_backends_quarantine_nothing_and_set_nothing
     }
 
 
+def test_a_blip_shorter_than_the_grace_is_no_outage(caplog: pytest.LogCaptureFixture) -> None:
+    now = 0.0
+    health = DatabaseHealth(clock=lambda: now, grace_seconds=2)
+    with caplog.at_level(logging.INFO, logger="cases.store.faults"):
+        health.failed(ConnectionResetError(104, "reset"), "processor")
+        now = 0.4
+        health.failed(ConnectionResetError(104, "reset"), "dispatcher")
+        health.ok()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert health.outages == 0 and not health.down
+
+
 async def test_a_database_outage_under_smtp_is_one_line_down_and_one_line_back_with_the_451s(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -292,6 +306,7 @@ async def test_a_database_outage_under_smtp_is_one_line_down_and_one_line_back_w
 
     async with served(settings, transport=ListTransport(), parts={Part.SMTP}) as kefu:  # no worker reads meanwhile
         port = kefu.settings.smtp_listen[1]
+        kefu.db.health.grace_seconds = 0  # five quick sessions: an outage at once, not a blip
         real = kefu.inbox._store_batch
 
         async def away(batch):  # type: ignore[no-untyped-def]

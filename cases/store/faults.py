@@ -105,12 +105,18 @@ class RepeatedFailure(Exception):
 
 
 class DatabaseHealth:
-    """The database's state as this process sees it, logged once per change of state."""
+    """The database's state as this process sees it, logged once per change of state.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    A blip (a terminated backend, a deadlock retried at once) is not an outage: it is logged at
+    INFO. Only when the errors go on for `grace_seconds` is the database called unavailable (one
+    ERROR line), and then its return is one WARNING line with how long it was away."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, grace_seconds: float = 2.0) -> None:
         self._clock = clock
+        self.grace_seconds = grace_seconds
         self._down_since: float | None = None
-        self.refused = 0  # mails answered 451 (SMTP) or left on the server (IMAP) meanwhile
+        self._announced = False
+        self.refused = 0  # mails answered 451 (SMTP) meanwhile
         self.outages = 0
 
     @property
@@ -118,9 +124,13 @@ class DatabaseHealth:
         return self._down_since is not None
 
     def failed(self, error: BaseException, what: str) -> None:
-        """A transient failure: the first one says so, the rest are silent (DEBUG)."""
+        """A transient failure: said once when it lasts, else quietly (INFO, then DEBUG)."""
+        now = self._clock()
         if self._down_since is None:
-            self._down_since, self.refused = self._clock(), 0
+            self._down_since, self.refused, self._announced = now, 0, False
+            log.info("%s: database error, retrying: %s: %s", what, type(error).__name__, _first_line(error))
+        if not self._announced and now - self._down_since >= self.grace_seconds:
+            self._announced = True
             self.outages += 1
             log.error(
                 "database unavailable (%s: %s: %s); retrying quietly until it answers",
@@ -139,8 +149,11 @@ class DatabaseHealth:
         if self._down_since is None:
             return
         away = self._clock() - self._down_since
-        self._down_since = None
-        log.warning("database back after %.0f s; %d mail(s) answered 451 meanwhile", away, self.refused)
+        if self._announced:
+            log.warning("database back after %.0f s; %d mail(s) answered 451 meanwhile", away, self.refused)
+        else:
+            log.info("database answers again after %.1f s; %d mail(s) answered 451 meanwhile", away, self.refused)
+        self._down_since, self._announced = None, False
 
 
 def _first_line(error: BaseException) -> str:
