@@ -3,6 +3,7 @@ tries, and the updates after it go on (issue 17, "Faults" 3); staff can put it b
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from bots.updates import MAX_ATTEMPTS, UpdateStore
 from cases.store.faults import is_transient
 from cases.store.models import TelegramUpdate, UpdateStatus
 from kefu.bootstrap import Kefu
+from tests.apihelpers import Api, api_fixture  # noqa: F401  (the `api` fixture)
 
 
 def _update(update_id: int, chat_id: int) -> dict[str, Any]:
@@ -61,3 +63,28 @@ async def test_a_lost_connection_is_not_counted_against_the_update(kefu: Kefu) -
             await store.store([_update(20, 5)])
     async with kefu.db.reader() as s:
         assert (await s.execute(select(TelegramUpdate))).first() is None  # nothing set aside
+
+
+async def test_failed_updates_are_listed_and_handled_again_through_the_api(api: Api) -> None:
+    store = UpdateStore(api.kefu.db, api.kefu.clock)
+    for _ in range(MAX_ATTEMPTS - 1):
+        with contextlib.suppress(Exception):
+            await store.store([_update(31, 2**64)])
+    await store.store([_update(31, 2**64)])
+    page = await api.call("sales", "GET", "/telegram/failed-updates")
+    assert page["total"] == 1
+    (item,) = page["items"]
+    assert item["update_id"] == 31 and item["chat_id"] is None and item["error"].startswith("not stored: ")
+    await api.error("prod", "GET", "/telegram/failed-updates", expect=403)
+    assert await api.call("sales", "POST", "/telegram/failed-updates/31/rerun", expect=202) == {
+        "id": 31,
+        "status": "pending",
+    }
+    assert (await api.call("sales", "GET", "/telegram/failed-updates"))["total"] == 0
+    error = await api.error("sales", "POST", "/telegram/failed-updates/31/rerun", expect=409)
+    assert error["code"] == "conflict" and "pending" in error["message"]
+    assert (await api.error("sales", "POST", "/telegram/failed-updates/424242/rerun", expect=404))[
+        "code"
+    ] == "not_found"
+    bad = await api.error("sales", "POST", "/telegram/failed-updates/abc/rerun", expect=400)
+    assert bad["message"].startswith("The update id must be")

@@ -466,7 +466,7 @@ def _paths() -> Doc:
             )
         },
         **openapi_channels.paths(),
-        **openapi_telegram.paths(),
+        **openapi_telegram.paths(PAGING),
         **openapi_quality.paths(),
         **openapi_deadlines.paths(),
     }
