@@ -229,7 +229,7 @@ class TelegramBot:
 
     # -- handling ----------------------------------------------------------------------------
     async def run(self) -> None:
-        await run_rounds(self.process_pending, self._wake, self.poll_seconds, "telegram")
+        await run_rounds(self.process_pending, self._wake, self.poll_seconds, "telegram", self.d.db.health)
 
     async def process_pending(self) -> int:
         handled = 0

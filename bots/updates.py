@@ -4,6 +4,7 @@ leases pending rows; the same update delivered twice is stored and handled once.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.domain.clock import Clock
 from cases.domain.meter import NO_METER, Meter, Tally
 from cases.store.db import Database
+from cases.store.faults import is_transient
 from cases.store.models import TelegramUpdate, UpdateStatus
 from cases.store.upsert import insert_ignore
 
@@ -34,6 +36,11 @@ def chat_of(payload: dict[str, Any]) -> int | None:
     return None
 
 
+def _small(chat_id: int | None) -> int | None:
+    """A chat id that fits a BIGINT, or none (a forged update may carry anything)."""
+    return chat_id if isinstance(chat_id, int) and -(2**63) <= chat_id < 2**63 else None
+
+
 def _without_nul(value: Any) -> Any:
     """The update as PostgreSQL can keep it as JSON: no NUL in any string (it refuses \\u0000,
     and Telegram would deliver the update again and again). A NUL carries nothing anyone wrote."""
@@ -51,9 +58,79 @@ class UpdateStore:
         self.db = db
         self.clock = clock
         self.meter = meter
+        self._refusals: dict[int, int] = {}  # update_id -> times the database refused it
 
     async def store(self, payloads: list[dict[str, Any]]) -> int:
-        """Commit the updates; returns how many were new. Raises on a database failure."""
+        """Commit the updates; returns how many were new. Raises on a database failure (the
+        updates are not acknowledged and come again).
+
+        An update the database refuses for a reason of its own (not a lost connection) would
+        come again forever and hold up every later one of its poll: it is stored alone, and
+        after MAX_ATTEMPTS refusals set aside as a `failed` row that keeps its JSON as text
+        and the reason, so that the channel goes on (issue 17, "Faults" 3). `rerun` puts it back."""
+        try:
+            return await self._store(payloads)
+        except Exception as exc:
+            if len(payloads) == 1 and not is_transient(exc) and await self.db.answers():
+                return await self._refused(payloads[0], exc)
+            if is_transient(exc) or not await self.db.answers():
+                raise
+        new = 0
+        for payload in payloads:  # each alone: the refused one does not hold up the others
+            new += await self.store([payload])
+        return new
+
+    async def _refused(self, payload: dict[str, Any], error: Exception) -> int:
+        update_id = int(payload["update_id"])
+        self._refusals[update_id] = tries = self._refusals.get(update_id, 0) + 1
+        log.error(
+            "telegram update %d refused by the database (%d of %d): %s: %s",
+            update_id,
+            tries,
+            MAX_ATTEMPTS,
+            type(error).__name__,
+            str(error).splitlines()[0][:300] if str(error) else "",
+        )
+        if tries < MAX_ATTEMPTS:
+            raise error
+        async with self.db.unit_of_work() as s:
+            await insert_ignore(
+                s,
+                TelegramUpdate,
+                {
+                    "update_id": update_id,
+                    # ASCII JSON as text: whatever the database refused in it is escaped now.
+                    "payload": {"update_id": update_id, "refused": json.dumps(payload, ensure_ascii=True)[:1_000_000]},
+                    "chat_id": _small(chat_of(payload)),
+                    "received_at": self.clock(),
+                    "status": UpdateStatus.FAILED,
+                    "attempts": tries,
+                    "error": f"not stored: {type(error).__name__}: {error}"[:2000],
+                },
+                ["update_id"],
+            )
+        self._refusals.pop(update_id, None)
+        log.error("telegram update %d set aside (failed); the next updates go on", update_id)
+        self.meter.count(Tally.TELEGRAM_UPDATE, outcome="failed")
+        return 0
+
+    async def rerun(self, update_id: int) -> None:
+        """Staff put a failed update back (after a fix): handled again, a set-aside one stored
+        from its kept JSON first."""
+        from cases.domain.errors import Conflict, NotFound
+
+        async with self.db.unit_of_work() as s:
+            row = await s.get(TelegramUpdate, update_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"no telegram update #{update_id}")
+            if row.status != UpdateStatus.FAILED:
+                raise Conflict(f"telegram update #{update_id} is {row.status}, not failed")
+            kept = row.payload.get("refused")
+            if isinstance(kept, str):
+                row.payload = _without_nul(json.loads(kept))
+            row.status, row.attempts, row.error, row.lease_until = UpdateStatus.PENDING, 0, None, None
+
+    async def _store(self, payloads: list[dict[str, Any]]) -> int:
         new = 0
         async with self.db.unit_of_work() as s:
             for payload in map(_without_nul, payloads):

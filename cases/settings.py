@@ -219,11 +219,35 @@ class Settings:
         3600.0, "how often the workers run the early-warning scan; `0` turns the periodic scan off", number
     )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
+    smtp_connections_per_client: int = setting(
+        20, "open SMTP connections one client address may hold; more are answered `421 4.7.0` at once", whole
+    )
+    smtp_tls_cert: str | None = setting(
+        None, "PEM certificate (chain) for STARTTLS on SMTP intake; with `KEFU_SMTP_TLS_KEY` STARTTLS is offered", text
+    )
+    smtp_tls_key: str | None = setting(None, "PEM private key of `KEFU_SMTP_TLS_CERT`", text)
+    sqlite_busy_seconds: float = setting(
+        30.0,
+        'how long a SQLite write waits for another connection\'s lock before it fails as "database is locked" '
+        "(which the workers retry)",
+        number,
+    )
+    reply_token_days: float = setting(
+        180.0,
+        "days a reply-address token (`service+fb-2026-000123.…@`) threads a reply; older tokens are ignored "
+        "and the reply is threaded by its other clues or opens a new case",
+        number,
+    )
     auto_mail_per_recipient_per_day: int = setting(
         20, "cap on automatic mail to one customer address a day (loop guard)", whole
     )
     instance_id: str = setting(
-        None, "names this instance in our loop header", text, shown="random", factory=lambda: secrets.token_hex(4)
+        "",
+        "names this instance in our loop header, its heartbeat row and the notices it leases; kept in "
+        "`var/instance_id` so that a restart takes back its predecessor's leases at once. **Set a different "
+        "value on each instance that shares a data folder**",
+        text,
+        shown="generated into `var/instance_id`",
     )
     log_level: str = setting(
         "INFO",
@@ -354,6 +378,22 @@ class Settings:
             if raw is not None and raw.strip():
                 given[f.name] = f.metadata["parse"](env_name(f.name), raw)
         return cls(**given)
+
+    def with_instance_id(self) -> Settings:
+        """Return settings whose instance id is set, reading or creating ``data_dir/instance_id``:
+        the same id after a restart, so that the new start knows which leases were its own."""
+        if self.instance_id:
+            return self
+        path = self.data_dir / "instance_id"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            found = path.read_text().strip()
+        except FileNotFoundError:
+            found = ""
+        if not found:
+            found = secrets.token_hex(4)
+            path.write_text(found + "\n")
+        return replace(self, instance_id=found)
 
     def with_secret(self) -> Settings:
         """Return settings whose secret key is set, reading or creating ``data_dir/secret_key``.

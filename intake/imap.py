@@ -27,6 +27,7 @@ from typing import Any
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel
 from cases.domain.meter import NO_METER, Meter, Tally
+from cases.store.faults import is_transient
 from intake.imap_client import FolderState, ImapDropped, ImapMailbox, ImapSetupError
 from intake.imap_config import ImapConfig
 from intake.imap_cursor import Cursor, CursorStore
@@ -37,6 +38,7 @@ from intake.mailkey import dedupe_key
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST_SECONDS = 1.0
+STORE_TRIES = 3  # refusals of one mail by the database before it is set aside
 BACKOFF_MAX_SECONDS = 300.0
 STOP_GRACE_SECONDS = 5.0
 
@@ -96,7 +98,8 @@ class ImapPoller:
         self._error: str | None = None
         self._mode: str | None = None
         self._last_check: str | None = None
-        self._counts = {"stored": 0, "duplicates": 0, "oversized": 0}
+        self._counts = {"stored": 0, "duplicates": 0, "oversized": 0, "set_aside": 0}
+        self._refusals: dict[tuple[int, int], int] = {}  # (UIDVALIDITY, UID) -> refusals by the database
 
     def status(self) -> dict[str, Any]:
         """For GET /api/v1/health: plain data, no password, the user shortened."""
@@ -210,7 +213,7 @@ class ImapPoller:
                 else:
                     raw = await asyncio.to_thread(mailbox.fetch, uid)
                     if raw is not None:
-                        new = await self._store(raw, uid)
+                        new = await self._store_or_set_aside(raw, folder.uidvalidity, uid)
                         stored, duplicates = stored + new, duplicates + (not new)
                         await asyncio.to_thread(mailbox.mark_imported, uid)  # only after the commit
                 cursor = Cursor(folder.uidvalidity, uid)
@@ -223,6 +226,39 @@ class ImapPoller:
         if stored or duplicates or oversized:
             log.info("imap %s: %d stored, %d already stored, %d too large", label, stored, duplicates, oversized)
         return CheckResult(stored, duplicates, oversized)
+
+    async def _store_or_set_aside(self, raw: bytes, uidvalidity: int, uid: int) -> bool:
+        """`_store`; a mail the database refuses for a reason of its own would be read again
+        at every check and hold up every mail after it: after STORE_TRIES refusals it is kept
+        quarantined with the reason (re-run like any quarantined mail) and the folder goes on.
+        A lost connection is not the mail's fault: raised, the mail is read again later."""
+        try:
+            return await self._store(raw, uid)
+        except Exception as exc:
+            if is_transient(exc) or not await self.inbox.db.answers():
+                raise
+            key = (uidvalidity, uid)
+            self._refusals[key] = tries = self._refusals.get(key, 0) + 1
+            log.error(
+                "imap %s UID %d: the database refused the mail (%d of %d): %s: %s",
+                self.config.label,
+                uid,
+                tries,
+                STORE_TRIES,
+                type(exc).__name__,
+                str(exc).splitlines()[0][:300] if str(exc) else "",
+            )
+            if tries < STORE_TRIES:
+                raise
+            message_id, key_text = dedupe_key(raw)
+            row_id = await self.inbox.put_refused(
+                RawInput(Channel.EMAIL, key_text, raw, message_id=message_id, envelope_from=envelope_sender(raw)),
+                f"not stored: {type(exc).__name__}: {exc}",
+            )
+            del self._refusals[key]
+            self._counts["set_aside"] += 1
+            log.error("imap %s UID %d: set aside as quarantined inbound #%d", self.config.label, uid, row_id)
+            return True
 
     async def _store(self, raw: bytes, uid: int) -> bool:
         message_id, key = dedupe_key(raw)

@@ -20,6 +20,7 @@ from cases.domain.clock import Clock
 from cases.domain.enums import Channel
 from cases.domain.meter import NO_METER, Meter, Tally
 from cases.store.db import Database
+from cases.store.faults import is_transient
 from cases.store.models import InboundMessage, InboundRaw, InboundStatus
 from cases.store.models.base import clip
 from cases.store.upsert import insert_or_skip
@@ -102,6 +103,34 @@ class Inbox:
         await self._queue.put(pending)
         return await pending.future
 
+    async def put_refused(self, item: RawInput, reason: str) -> int:
+        """Keep an input the database refused (again and again) as a quarantined row with the
+        reason and its raw bytes as they came: visible beside the other quarantined mail and
+        re-run like it (`MailProcessor.rerun`). Returns its id."""
+        async with self.db.unit_of_work() as session:
+            conn = await session.connection()
+            row_id: int = (
+                await conn.execute(
+                    insert(InboundMessage).returning(InboundMessage.id),
+                    [
+                        dict(
+                            channel=item.channel,
+                            dedupe_key=f"refused:{item.dedupe_key}"[:600],
+                            **envelope_values(item.message_id, item.envelope_from),
+                            envelope_to=[_text(address) for address in item.envelope_to],
+                            size=len(item.raw),
+                            received_at=self.clock(),
+                            status=InboundStatus.QUARANTINED,
+                            reason=reason[:4000],
+                            attempts=0,
+                            rule_hits=[],
+                        )
+                    ],
+                )
+            ).scalar_one()
+            await conn.execute(insert(InboundRaw), [{"inbound_id": row_id, "raw": item.raw}])
+        return row_id
+
     async def _writer(self) -> None:
         while True:
             batch = [await self._queue.get()]
@@ -110,7 +139,10 @@ class Inbox:
             try:
                 results = await self._store_batch(batch)
             except Exception as exc:
-                log.exception("inbox: could not store %d message(s) together", len(batch))
+                if is_transient(exc) or self.db.health.down:
+                    self.db.health.failed(exc, "inbox")  # once for the outage, not per batch
+                else:
+                    log.exception("inbox: could not store %d message(s) together", len(batch))
                 if not await self._store_alone(batch, exc):  # the database is away: every sender retries
                     await asyncio.sleep(0.2)
                 continue
@@ -133,6 +165,9 @@ class Inbox:
                 result = (await self._store_batch([p]))[0]
             except Exception as exc:
                 failed_in_a_row += 1
+                if is_transient(exc):
+                    p.future.set_exception(exc)
+                    continue
                 log.error(
                     "inbox: could not store a %s input of %d bytes alone either: %s: %s",
                     p.item.channel,
@@ -185,6 +220,7 @@ class Inbox:
             # The first of two identical inputs in one batch gets the row; the second is a duplicate.
             row_id = stored.pop(p.item.dedupe_key, None)
             results.append(Stored(row_id, row_id is None))
+        self.db.health.ok()
         duplicates = sum(r.duplicate for r in results)
         self.meter.count(Tally.MAIL_DUPLICATE, duplicates)
         self.meter.count(Tally.MAIL_STORED, len(results) - duplicates)

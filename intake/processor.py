@@ -2,8 +2,11 @@
 
 A separate, retryable step (intake rules). Rows are taken in batches, each batch in one
 transaction that also marks the rows processed, so a crash re-runs the whole batch and opens
-no case twice. A message that fails is retried alone; if it fails alone it is quarantined
-with the reason, where staff can list it and re-run it after a fix (Mailman's shunt queue).
+no case twice. A batch that fails is retried message by message, each with a bounded backoff
+while the error is transient (a lost connection, a deadlock, a locked SQLite file:
+cases/store/faults.py); a message that fails twice for a reason of its own while the
+database answers is quarantined with the reason, where staff can list it and re-run it after a fix (Mailman's
+shunt queue).
 On PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets several instances share the work.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -24,6 +28,7 @@ from cases.services.case_service import CaseService
 from cases.services.receiving import prefetch_threads
 from cases.services.wakeup import run_rounds
 from cases.store.db import Database
+from cases.store.faults import RepeatedFailure, is_transient, with_retries
 from cases.store.models import Case, InboundMessage, InboundRaw, InboundStatus
 from intake.parse_pool import ParsePool
 from intake.prepare import Prepared, RawRow
@@ -86,7 +91,7 @@ class MailProcessor:
         self._wake.set()
 
     async def run(self) -> None:
-        await run_rounds(self.drain, self._wake, self.poll_seconds, "processor")
+        await run_rounds(self.drain, self._wake, self.poll_seconds, "processor", self.db.health)
 
     async def drain(self) -> BatchResult:
         """Process until nothing is pending. Batches overlap: while one batch is written, the
@@ -138,9 +143,13 @@ class MailProcessor:
                     await self._apply(s, p, claimed[p.inbound_id]) for p in prepared if p.inbound_id in claimed
                 ]  # else another instance took it
                 await self._mark(s, marks)
-        except Exception:
-            log.exception("processor: batch rolled back; retrying each message alone")
+        except Exception as exc:
+            if is_transient(exc):  # the database's fault, not a message's: said once, not per batch
+                self.db.health.failed(exc, "processor")
+            else:
+                log.exception("processor: batch rolled back; retrying each message alone")
             return self._counted(await self._one_by_one())
+        self.db.health.ok()
         self.service.committed()
         return self._counted(BatchResult(len(marks), sum(m.quarantined for m in marks)))
 
@@ -244,22 +253,38 @@ class MailProcessor:
         processed = quarantined = 0
         for inbound_id in ids:
             try:
-                async with self.db.unit_of_work() as s:
-                    row = await s.get(InboundMessage, inbound_id, with_for_update=True)
-                    if row is None or row.status != InboundStatus.PENDING:
-                        continue
-                    data = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == row.id))).scalar_one()
-                    raw = RawRow(row.id, data, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
-                    mark = await self._apply(s, self.pool.prepare_one(raw), row.attempts)
-                    await self._mark(s, [mark])
-                    quarantined += mark.quarantined
-            except Exception as exc:
-                log.exception("inbound #%d failed; quarantined", inbound_id)
+                mark = await with_retries(
+                    partial(self._alone, inbound_id),
+                    self.db.health,
+                    self.db.answers,
+                    f"processor: inbound #{inbound_id}",
+                )
+            except RepeatedFailure as failure:
+                # Twice, while the database answered: the message's own fault. Any other error
+                # (the database stayed away) ends the round with the message still pending.
+                exc = failure.error
+                log.error("inbound #%d failed twice; quarantined", inbound_id, exc_info=exc)
                 await self._quarantine(inbound_id, f"processing failed: {type(exc).__name__}: {exc}")
                 quarantined += 1
+            else:
+                if mark is None:
+                    continue
+                quarantined += mark.quarantined
             processed += 1
         self.service.committed()
         return BatchResult(processed, quarantined)
+
+    async def _alone(self, inbound_id: int) -> _Mark | None:
+        """One message in its own transaction; None when it is no longer pending."""
+        async with self.db.unit_of_work() as s:
+            row = await s.get(InboundMessage, inbound_id, with_for_update=True)
+            if row is None or row.status != InboundStatus.PENDING:
+                return None
+            data = (await s.execute(select(InboundRaw.raw).where(InboundRaw.inbound_id == row.id))).scalar_one()
+            raw = RawRow(row.id, data, row.envelope_from, tuple(row.envelope_to or ()), row.received_at)
+            mark = await self._apply(s, self.pool.prepare_one(raw), row.attempts)
+            await self._mark(s, [mark])
+        return mark
 
     async def _quarantine(self, inbound_id: int, reason: str) -> None:
         async with self.db.unit_of_work() as s:

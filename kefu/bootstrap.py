@@ -77,9 +77,9 @@ def bootstrap(
     settings: Settings, *, clock: Clock = utcnow, transport: MailTransport | None = None, poll_seconds: float = 5.0
 ) -> Kefu:
     """Build every part of kefu from `settings`. A bad KEFU_IMAP_URL fails here, before anything runs."""
-    settings = settings.with_secret()
-    db = Database(make_engine(settings.sqlalchemy_url))
-    signer = Signer(settings.secret_key)
+    settings = settings.with_secret().with_instance_id()
+    db = Database(make_engine(settings.sqlalchemy_url, sqlite_busy_seconds=settings.sqlite_busy_seconds))
+    signer = Signer(settings.secret_key, settings.reply_token_days)
     metrics = Metrics()
     senders: dict[str, ChannelSender] = {}
     extras: dict[tuple[str, str, str], ContextExtra] = {}

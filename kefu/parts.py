@@ -81,14 +81,17 @@ async def _workers(kefu: Kefu) -> AsyncIterator[None]:
         asyncio.create_task(kefu.dispatcher.run(), name="dispatcher"),
         # Timers: a round every few minutes (an event nobody sets: they are never woken early).
         asyncio.create_task(
-            run_rounds(kefu.service.run_satisfaction_timers, asyncio.Event(), 600, "satisfaction timers"), name="timers"
+            run_rounds(
+                kefu.service.run_satisfaction_timers, asyncio.Event(), 600, "satisfaction timers", kefu.db.health
+            ),
+            name="timers",
         ),
         asyncio.create_task(
-            run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300, "deadline timers"),
+            run_rounds(kefu.service.run_deadline_timers, asyncio.Event(), 300, "deadline timers", kefu.db.health),
             name="deadline timers",
         ),
         asyncio.create_task(
-            run_rounds(kefu.service.run_due_step_timers, asyncio.Event(), 300, "agreed step timers"),
+            run_rounds(kefu.service.run_due_step_timers, asyncio.Event(), 300, "agreed step timers", kefu.db.health),
             name="agreed step timers",
         ),
         asyncio.create_task(kefu.documents.run(), name="document reader"),

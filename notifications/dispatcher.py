@@ -21,10 +21,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr
+from functools import partial
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
-from sqlalchemy.exc import OperationalError
 
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel, Direction
@@ -34,10 +34,12 @@ from cases.services.wakeup import run_rounds
 from cases.settings import Settings
 from cases.store import rows
 from cases.store.db import Database
+from cases.store.faults import RepeatedFailure, is_transient, with_retries
 from cases.store.models import Blob, Case, CaseMessage, Delivery, DeliveryStatus, OutboxEvent
 from notifications.batch import Batch, Job, load_batch
 from notifications.email_out import MailAttachment, OutgoingEmail, build_email, make_message_id
 from notifications.fanout import Fanout
+from notifications.leases import Leases
 from notifications.render import Rendered, Renderer
 from notifications.transports import MailTransport, PermanentSendError, TransientSendError
 
@@ -62,6 +64,7 @@ _FINISH = (
         sent_at=bindparam("b_sent_at"),
         attempts=_DELIVERIES.c.attempts + 1,
         lease_until=None,
+        leased_by=None,
     )
 )
 _RETRY = (
@@ -73,6 +76,7 @@ _RETRY = (
         last_error=bindparam("b_error"),
         next_attempt_at=bindparam("b_next"),
         lease_until=None,
+        leased_by=None,
     )
 )
 
@@ -126,12 +130,19 @@ class Dispatcher:
         self._reply_local = settings.service_local_part
         self._domain = settings.mail_domains[0]
         self._wake = asyncio.Event()
+        self.leases = Leases(db, clock, settings.instance_id, on_reclaim=self.wake)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        await run_rounds(self.run_once, self._wake, self.poll_seconds, "dispatcher")
+        """Send, and beat the heartbeat that takes back dead instances' leases (leases.py)."""
+        beating = asyncio.create_task(self.leases.run(), name="heartbeat")
+        try:
+            await run_rounds(self.run_once, self._wake, self.poll_seconds, "dispatcher", self.db.health)
+        finally:
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
 
     async def run_once(self) -> int:
         """Fan out everything pending, then send everything due. Returns deliveries attempted."""
@@ -140,19 +151,39 @@ class Dispatcher:
                 async with self.db.unit_of_work() as s:
                     if not await self.fanout.run_once(s, self.clock()):
                         break
-            except OperationalError:
-                raise  # the database is away or busy: the whole round is tried again later
-            except Exception:
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # the database is away or busy: the whole round is tried again later
                 log.exception("fan-out: batch rolled back; fanning out its events one at a time")
                 await self._fan_out_one_by_one()
         attempted = 0
         while leased := await self._lease(BATCH):
             ids, until = leased
-            attempted += await self._deliver_batch(ids, until)
+            try:
+                attempted += await self._deliver_batch(ids, until)
+            except Exception as exc:
+                # Not the whole lease (5 minutes) for a lost connection: what the batch recorded
+                # as sent stays sent, the rest goes back to the queue now (at least once). A bug
+                # keeps its lease, which then spaces out its retries.
+                if is_transient(exc):
+                    await self._hand_back(ids)
+                raise
         return attempted
 
+    async def _hand_back(self, ids: list[int]) -> None:
+        try:
+            async with self.db.unit_of_work() as s:
+                await s.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+                    .values(lease_until=None, leased_by=None)
+                )
+        except Exception as exc:  # the database is away: the heartbeat's reclaim (or the lease) ends it
+            log.warning("dispatcher: could not hand back %d lease(s): %s", len(ids), type(exc).__name__)
+
     async def _fan_out_one_by_one(self, limit: int = 100) -> None:
-        """After a failed batch: each event alone; one that fails alone is set aside with the
+        """After a failed batch: each event alone, a transient error retried with a bounded
+        backoff; one that fails twice alone while the database answers is set aside with the
         reason (outbox_events.fanout_error), so that one bad event does not hold up the others."""
         async with self.db.reader() as s:
             ids = list(
@@ -167,11 +198,13 @@ class Dispatcher:
             )
         for event_id in ids:
             try:
-                async with self.db.unit_of_work() as s:
-                    await self.fanout.run_once(s, self.clock(), only=event_id)
-            except OperationalError:
-                raise
-            except Exception as exc:
+                await with_retries(
+                    partial(self._fan_out_one, event_id), self.db.health, self.db.answers, f"fan-out: event #{event_id}"
+                )
+            except RepeatedFailure as failure:
+                # Twice, while the database answered. Any other error (the database stayed
+                # away) ends the round with the event still waiting for its fan-out.
+                exc = failure.error
                 log.error("fan-out: outbox event #%d set aside: %s: %s", event_id, type(exc).__name__, exc)
                 async with self.db.unit_of_work() as s:
                     await s.execute(
@@ -179,6 +212,10 @@ class Dispatcher:
                         .where(OutboxEvent.id == event_id)
                         .values(fanned_out_at=self.clock(), fanout_error=f"{type(exc).__name__}: {exc}"[:4000])
                     )
+
+    async def _fan_out_one(self, event_id: int) -> None:
+        async with self.db.unit_of_work() as s:
+            await self.fanout.run_once(s, self.clock(), only=event_id)
 
     async def refan(self, event_id: int) -> None:
         """Staff put a set-aside event back (after a fix): it is fanned out again."""
@@ -212,14 +249,17 @@ class Dispatcher:
                 ).scalars()
             )
             if ids:
-                await s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(lease_until=now + LEASE))
+                await s.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(ids))
+                    .values(lease_until=now + LEASE, leased_by=self.settings.instance_id)
+                )
         return (ids, now + LEASE) if ids else None
 
     async def _deliver_batch(self, ids: list[int], lease_until: datetime) -> int:
         """Send the leased batch, then record every result in one transaction. Returns how many
         deliveries were leased and not handed back."""
-        async with self.db.reader() as s:
-            batch = await load_batch(s, ids, self.settings.tz, self.settings.public_url)
+        batch = await with_retries(partial(self._load, ids), self.db.health, self.db.answers, "dispatcher: batch")
         outcomes: list[_Outcome] = []
         handed_back: list[int] = []
         try:
@@ -235,9 +275,13 @@ class Dispatcher:
         finally:
             # Also when a notice raised something unexpected: what was sent is recorded.
             if outcomes or handed_back:
-                await self._record(outcomes, handed_back)
+                await self._record_surely(outcomes, handed_back)
                 self._count(batch, outcomes)
         return len(ids) - len(handed_back)
+
+    async def _load(self, ids: list[int]) -> Batch:
+        async with self.db.reader() as s:
+            return await load_batch(s, ids, self.settings.tz, self.settings.public_url)
 
     def _count(self, batch: Batch, outcomes: list[_Outcome]) -> None:
         """Once recorded: each result by its channel, and each send's lag from when it was due
@@ -273,7 +317,8 @@ class Dispatcher:
             message_id=message_id,
             in_reply_to=in_reply_to,
             references=references,
-            reply_to=f"{self._reply_local}+{job.reply_token or self.signer.case_token(case.reference)}@{self._domain}",
+            reply_to=f"{self._reply_local}+{job.reply_token or self.signer.reply_token(case.reference, self.clock())}"
+            f"@{self._domain}",
             language=d.language,
             loop_id=self.settings.instance_id,
             attachments=await self._attachments(job.attachments) if job.attachments else (),
@@ -340,6 +385,15 @@ class Dispatcher:
             }
         return _Outcome(d.id, DeliveryStatus.SENT, now, note=note)
 
+    async def _record_surely(self, outcomes: list[_Outcome], handed_back: list[int]) -> None:
+        """`_record`, retried through a lost connection: results not written are sent again."""
+        try:
+            await with_retries(
+                partial(self._record, outcomes, handed_back), self.db.health, self.db.answers, "dispatcher: results"
+            )
+        except RepeatedFailure as failure:
+            raise failure.error from None
+
     async def _record(self, outcomes: list[_Outcome], handed_back: list[int]) -> None:
         """One transaction for a batch's results: finished, retried, handed back, conversation."""
         finished = [
@@ -369,7 +423,9 @@ class Dispatcher:
             if retried:
                 await s.execute(_RETRY, retried)
             if handed_back:
-                await s.execute(update(Delivery).where(Delivery.id.in_(handed_back)).values(lease_until=None))
+                await s.execute(
+                    update(Delivery).where(Delivery.id.in_(handed_back)).values(lease_until=None, leased_by=None)
+                )
             for o in outcomes:
                 if o.note is not None:
                     rows.append(s, CaseMessage, o.note)

@@ -18,7 +18,7 @@ from cases.services.users import seed_departments
 from cases.settings import Settings
 from cases.store.migrate import upgrade_async
 from cases.store.models import Case, InboundMessage, InboundRaw
-from intake.imap import ImapPoller
+from intake.imap import STORE_TRIES, ImapPoller
 from intake.imap_client import FolderState, ImapMailbox
 from intake.imap_config import ImapConfig, imap_config
 from intake.imap_cursor import Cursor, CursorStore
@@ -350,3 +350,40 @@ def test_the_imap_url_is_read_strictly() -> None:
             imap_config(Settings(imap_url=url))
     with pytest.raises(SettingsError, match="KEFU_IMAP_CA_FILE"):
         imap_config(Settings(imap_url="imaps://u:p@x/", imap_ca_file="/nonexistent/ca.pem"))
+
+
+@needs_dovecot
+async def test_a_mail_the_database_refuses_is_set_aside_after_a_few_tries_and_the_next_is_stored(
+    kefu: Kefu, dovecot: Dovecot
+) -> None:
+    dovecot.append(complaint(1))
+    dovecot.append(complaint(2))
+    real = kefu.inbox._store_batch
+
+    async def refuse_the_first(batch):  # type: ignore[no-untyped-def]
+        if any(b"complaint-1@" in p.item.raw for p in batch):
+            raise ValueError("value out of range for the column")  # the mail's own fault, not the database's
+        return await real(batch)
+
+    kefu.inbox._store_batch = refuse_the_first  # type: ignore[method-assign]
+    p = poller(kefu, dovecot.url())
+    mailbox = p.mailbox_factory(p.config)
+    folder: FolderState = await asyncio.to_thread(mailbox.connect)
+    try:
+        for _ in range(STORE_TRIES - 1):
+            with pytest.raises(ValueError):
+                await p.check(mailbox, folder)  # the session reconnects and reads it again
+        result = await p.check(mailbox, folder)
+    finally:
+        await asyncio.to_thread(mailbox.close)
+    assert result.stored == 2 and p.status()["set_aside"] == 1
+    async with kefu.db.reader() as s:
+        rows = (await s.execute(select(InboundMessage).order_by(InboundMessage.id))).scalars().all()
+    assert [r.status for r in rows] == ["quarantined", "pending"]
+    assert rows[0].reason is not None and "value out of range" in rows[0].reason
+    assert b"$KefuImported" in dovecot.flags()[1] and b"$KefuImported" in dovecot.flags()[2]
+
+    kefu.inbox._store_batch = real  # type: ignore[method-assign]
+    await kefu.processor.rerun(rows[0].id)  # re-run like any quarantined mail
+    await kefu.processor.drain()
+    assert await count(kefu, Case) == 2

@@ -5,6 +5,7 @@ scan; the report renders like the paper form."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -196,10 +197,11 @@ def test_a_report_token_names_its_case_and_report_and_cannot_be_forged() -> None
 
     signer, other = Signer("one"), Signer("two")
     token = signer.report_token("FB-2026-000123", 42)
+    now = datetime(2026, 12, 5, tzinfo=UTC)
     assert signer.verify_report_token(token) == ("FB-2026-000123", 42)
-    assert signer.address_reference(token) == "FB-2026-000123"
-    assert signer.address_reference(signer.case_token("FB-2026-000123")) == "FB-2026-000123"
-    assert other.verify_report_token(token) is None and other.address_reference(token) is None
+    assert signer.address_reference(token, now) == "FB-2026-000123"
+    assert signer.address_reference(signer.case_token("FB-2026-000123"), now) == "FB-2026-000123"
+    assert other.verify_report_token(token) is None and other.address_reference(token, now) is None
     assert signer.verify_report_token(token.replace(".sr42.", ".sr43.")) is None
     assert signer.verify_case_token(token) is None  # not a case token: no other use of it
 

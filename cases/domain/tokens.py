@@ -11,17 +11,22 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 _REF = re.compile(r"^([a-z]{1,10}-\d{4}-\d{6})\.([a-z2-7]{12})$")
 _BOUNCE = re.compile(r"^b(\d{1,18})\.([a-z2-7]{12})$")
 _REPORT = re.compile(r"^([a-z]{1,10}-\d{4}-\d{6})\.sr(\d{1,18})\.([a-z2-7]{12})$")
+# The reply address's token with its day of issue (days since 1970-01-01, UTC).
+_REPLY = re.compile(r"^([a-z]{1,10}-\d{4}-\d{6})\.d(\d{1,6})\.([a-z2-7]{12})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Signer:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, reply_token_days: float = 180.0) -> None:
         if not secret:
             raise ValueError("a secret key is required")
         self._key = secret.encode()
+        self.reply_token_days = reply_token_days  # KEFU_REPLY_TOKEN_DAYS
 
     def _sig(self, purpose: str, value: str) -> str:
         mac = hmac.new(self._key, f"{purpose}:{value}".encode(), hashlib.sha256).digest()
@@ -59,10 +64,33 @@ class Signer:
             return None
         return ref.upper(), int(report_id)
 
-    def address_reference(self, token: str) -> str | None:
-        """The case a reply-address token names: a case token or a service report's."""
+    def reply_token(self, reference: str, issued: datetime) -> str:
+        """`fb-2026-000123.d20431.k3j4h5k6l7m8`: the reply address's token, dated. It is carried in
+        our Message-IDs' neighbour headers and proves nothing about who replies (speaker order
+        decides that, cases/services/speakers.py); it only threads, and for KEFU_REPLY_TOKEN_DAYS."""
+        ref, day = reference.lower(), (issued - _EPOCH).days
+        return f"{ref}.d{day}.{self._sig('reply', f'{ref}:{day}')}"
+
+    def address_reference(self, token: str, now: datetime) -> str | None:
+        """The case a reply-address token names, while the token is current: a dated reply
+        token, a service report's token, or the undated case token of notices sent before
+        reply tokens had a date (taken as issued on the last day of its case's year: never
+        refused too early, and refused at most KEFU_REPLY_TOKEN_DAYS after that year)."""
         found = self.verify_report_token(token)
-        return found[0] if found else self.verify_case_token(token)
+        if found:
+            return found[0]
+        limit = timedelta(days=self.reply_token_days)
+        match = _REPLY.match(token.strip().lower())
+        if match:
+            ref, day, sig = match.groups()
+            if not hmac.compare_digest(sig, self._sig("reply", f"{ref}:{day}")):
+                return None
+            return ref.upper() if now - (_EPOCH + timedelta(days=int(day))) <= limit else None
+        ref = self.verify_case_token(token)
+        if ref is None:
+            return None
+        year_end = datetime(int(ref.split("-")[1]) + 1, 1, 1, tzinfo=UTC)
+        return ref if now - year_end <= limit else None
 
     def bounce_token(self, delivery_id: int) -> str:
         """`b42.k3j4h5k6l7m8`: the VERP part of the envelope sender of delivery 42, so that a

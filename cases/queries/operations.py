@@ -9,7 +9,16 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.queries.case_views import MAX_LIMIT, Row, iso, redact
-from cases.store.models import Case, Delivery, DeliveryStatus, InboundMessage, InboundStatus, OutboxEvent
+from cases.store.models import (
+    Case,
+    Delivery,
+    DeliveryStatus,
+    InboundMessage,
+    InboundStatus,
+    OutboxEvent,
+    TelegramUpdate,
+    UpdateStatus,
+)
 
 HELD = (InboundStatus.QUARANTINED, InboundStatus.IGNORED)
 
@@ -82,6 +91,32 @@ async def set_aside_events(s: AsyncSession, limit: int = 50, offset: int = 0) ->
     items = [
         {"id": r[0], "kind": r[1], "case": r[2], "created_at": iso(r[3]), "set_aside_at": iso(r[4]), "error": r[5]}
         for r in rows
+    ]
+    return {"items": items, "total": total}
+
+
+async def failed_updates(s: AsyncSession, limit: int = 50, offset: int = 0) -> Row:
+    """Telegram updates kept as failed (a handler failed three times, or the database refused to
+    store them), newest first."""
+    where = TelegramUpdate.status == UpdateStatus.FAILED
+    total = (await s.execute(select(func.count()).select_from(TelegramUpdate).where(where))).scalar_one()
+    rows = (
+        await s.execute(
+            select(
+                TelegramUpdate.update_id,
+                TelegramUpdate.chat_id,
+                TelegramUpdate.received_at,
+                TelegramUpdate.attempts,
+                TelegramUpdate.error,
+            )
+            .where(where)
+            .order_by(TelegramUpdate.update_id.desc())
+            .limit(min(limit, MAX_LIMIT))
+            .offset(offset)
+        )
+    ).all()
+    items = [
+        {"update_id": r[0], "chat_id": r[1], "received_at": iso(r[2]), "attempts": r[3], "error": r[4]} for r in rows
     ]
     return {"items": items, "total": total}
 

@@ -74,7 +74,7 @@ class DocumentTexts:
         self._wake.set()
 
     async def run(self) -> None:
-        await run_rounds(self.drain, self._wake, self.poll_seconds, "document reader")
+        await run_rounds(self.drain, self._wake, self.poll_seconds, "document reader", self.db.health)
 
     async def drain(self) -> None:
         while await self.run_once():

@@ -173,7 +173,7 @@ class Receiver:
                 if ref and (case := await _by_reference(session, ref)):
                     return case, "message_id"
         if hints.address_token:
-            ref = self.signer.address_reference(hints.address_token)
+            ref = self.signer.address_reference(hints.address_token, msg.received_at)
             if ref and (case := await _by_reference(session, ref)):
                 return case, "address_token"
         if hints.subject_reference:

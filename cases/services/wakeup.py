@@ -11,6 +11,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from cases.store.faults import DatabaseHealth, is_transient
+
 log = logging.getLogger(__name__)
 
 
@@ -25,13 +27,27 @@ async def wait_awake(event: asyncio.Event, seconds: float) -> None:
     await asyncio.sleep(0)  # a worker that wakes itself every round still lets the loop run
 
 
-async def run_rounds(round_: Callable[[], Awaitable[object]], event: asyncio.Event, seconds: float, what: str) -> None:
+async def run_rounds(
+    round_: Callable[[], Awaitable[object]],
+    event: asyncio.Event,
+    seconds: float,
+    what: str,
+    health: DatabaseHealth | None = None,
+) -> None:
     """A background worker's life: a round, then sleep until woken or `seconds` pass; a failed
-    round is logged and tried again (after a second, so a broken database is not hammered)."""
+    round is logged and tried again (after a second, so a broken database is not hammered).
+    With `health`, a round that failed because the database is away says so once for all the
+    workers (cases/store/faults.py), not with a traceback every second."""
     while True:
         try:
             await round_()
-        except Exception:
-            log.exception("%s: round failed; retrying soon", what)
+        except Exception as exc:
+            if health is not None and is_transient(exc):
+                health.failed(exc, what)
+            else:
+                log.exception("%s: round failed; retrying soon", what)
             await asyncio.sleep(1)
+        else:
+            if health is not None:
+                health.ok()
         await wait_awake(event, seconds)

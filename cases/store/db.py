@@ -8,10 +8,11 @@ PostgreSQL uses an ordinary pool; several instances can share it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,29 +22,35 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from cases.store import rows
+from cases.store.faults import DatabaseHealth
 
 log = logging.getLogger(__name__)
 
 
 # How long a connection waits for another's write lock, and for switching a new database to
-# WAL while another process does the same (that switch answers "locked" without waiting).
+# WAL while another process does the same (that switch answers "locked" without waiting);
+# KEFU_SQLITE_BUSY_SECONDS. Past it the write fails with "database is locked", a transient
+# error (cases/store/faults.py) that the workers retry.
 SQLITE_BUSY_SECONDS = 30.0
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
-    _switch_to_wal(cursor)
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_pragmas(busy_seconds: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        _switch_to_wal(cursor, busy_seconds)
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
 
 
-def _switch_to_wal(cursor: Any) -> None:
+def _switch_to_wal(cursor: Any, busy_seconds: float) -> None:
     """``PRAGMA journal_mode=WAL``, retried: on a database that two processes open for the first
     time at once (two instances starting together), one of them gets "database is locked" at
     once, without the busy handler; a moment later the other has switched and it is a no-op."""
-    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    deadline = time.monotonic() + busy_seconds
     pause = 0.005
     while True:
         try:
@@ -56,7 +63,7 @@ def _switch_to_wal(cursor: Any) -> None:
         pause = min(pause * 2, 0.2)
 
 
-def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def make_engine(url: str, *, echo: bool = False, sqlite_busy_seconds: float = SQLITE_BUSY_SECONDS) -> AsyncEngine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -73,7 +80,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs.update(pool_size=10, max_overflow=5, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_seconds))
     return engine
 
 
@@ -112,6 +119,8 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # Shared by every worker of this process: the outage is logged once, not by each of them.
+        self.health = DatabaseHealth()
         self.sessions = async_sessionmaker(
             engine, expire_on_commit=False, autoflush=False, sync_session_class=UnitOfWorkSession
         )
@@ -130,6 +139,16 @@ class Database:
     async def reader(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session
+
+    async def answers(self) -> bool:
+        """Does the database answer a trivial query now? (Is a failure the work's or the database's?)"""
+        try:
+            async with asyncio.timeout(5):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means no
+            return False
+        return True
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -51,7 +51,7 @@ async def _prepare(settings: Settings, quiet: bool = False) -> None:
     if not quiet:
         say(f"kefu: database {_redact_url(settings.sqlalchemy_url)}: upgrading schema ...")
     await upgrade_async(settings.sqlalchemy_url)
-    db = Database(make_engine(settings.sqlalchemy_url))
+    db = Database(make_engine(settings.sqlalchemy_url, sqlite_busy_seconds=settings.sqlite_busy_seconds))
     try:
         added = await seed_departments(db)
     finally:
@@ -73,7 +73,7 @@ async def _first_admin(settings: Settings) -> None:
     from cases.store.db import Database, make_engine
 
     say = announcer(settings)
-    db = Database(make_engine(settings.sqlalchemy_url))
+    db = Database(make_engine(settings.sqlalchemy_url, sqlite_busy_seconds=settings.sqlite_busy_seconds))
     try:
         users = Users(db, utcnow)
         if await users.list():

@@ -153,6 +153,7 @@ class WebServices:
     archive: ArchiveService
     rerun_inbound: Callable[[int], Awaitable[Any]]
     refan_event: Callable[[int], Awaitable[Any]]
+    rerun_update: Callable[[int], Awaitable[Any]]
     telegram_links: LinkTokens | None
     channel_status: dict[str, Callable[[], dict[str, Any]]]
     metrics: Metrics
@@ -170,11 +171,26 @@ def web_services(kefu: Kefu) -> WebServices:
         archive=kefu.archive,
         rerun_inbound=kefu.processor.rerun,
         refan_event=kefu.dispatcher.refan,
+        rerun_update=_rerun_update(kefu),
         telegram_links=kefu.telegram_links,
         channel_status=kefu.channel_status,
         metrics=kefu.metrics,
         early_warning=kefu.early_warning,
     )
+
+
+def _rerun_update(kefu: Kefu) -> Callable[[int], Awaitable[None]]:
+    """A failed Telegram update back to pending (the rows are there even with the bot off)."""
+    from bots.updates import UpdateStore
+
+    store = UpdateStore(kefu.db, kefu.clock)
+
+    async def rerun(update_id: int) -> None:
+        await store.rerun(update_id)
+        if kefu.telegram is not None:
+            kefu.telegram.wake()
+
+    return rerun
 
 
 def create_app(services: WebServices) -> web.Application:
@@ -191,6 +207,7 @@ def create_app(services: WebServices) -> web.Application:
     app[keys.ARCHIVE] = services.archive
     app[keys.RERUN_INBOUND] = services.rerun_inbound
     app[keys.REFAN_EVENT] = services.refan_event
+    app[keys.RERUN_UPDATE] = services.rerun_update
     app[keys.TELEGRAM_LINKS] = services.telegram_links
     app[keys.CHANNEL_STATUS] = services.channel_status
     app[keys.EARLY_WARNING] = services.early_warning

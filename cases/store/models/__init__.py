@@ -8,6 +8,7 @@ from cases.store.models.eightd import CaseLink, EightDReport, EightDStep, Failur
 from cases.store.models.field import FieldFailure, Shipment, WarningAlert, WarningAlertCase, WarningThreshold
 from cases.store.models.imap import ImapCursor
 from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
+from cases.store.models.instance import Instance
 from cases.store.models.outbox import Delivery, DeliveryStatus, OutboxEvent
 from cases.store.models.quality import (
     AgreementTerm,
@@ -49,6 +50,7 @@ __all__ = [
     "InboundMessage",
     "InboundRaw",
     "InboundStatus",
+    "Instance",
     "IssuedReport",
     "OutboxEvent",
     "Purge",

@@ -62,6 +62,9 @@ class Delivery(BatchInserted, Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
+    # The instance (KEFU_INSTANCE_ID) holding the lease: its restart, or anyone once its
+    # heartbeat is stale, takes the lease back at once (notifications/leases.py).
+    leased_by: Mapped[str | None] = mapped_column(String(64), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

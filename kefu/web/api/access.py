@@ -63,6 +63,8 @@ ACCESS: dict[str, Access] = {
     "rerun_inbound": INBOUND_KEEPERS,
     "list_set_aside": INBOUND_KEEPERS,
     "refan_event": INBOUND_KEEPERS,
+    "list_failed_updates": INBOUND_KEEPERS,
+    "rerun_update": INBOUND_KEEPERS,
     "log_entry": SALES_DESK,
     "create_customer": SALES_DESK,
     "list_customers": ALL_CASES,

@@ -84,6 +84,7 @@ SCHEMAS: Doc = {
                     "stored": INT,
                     "duplicates": INT,
                     "oversized": INT,
+                    "set_aside": INT,
                 },
                 description="only when KEFU_IMAP_URL is set",
             ),
@@ -539,7 +540,7 @@ def _paths() -> Doc:
             )
         },
         **openapi_channels.paths(),
-        **openapi_telegram.paths(),
+        **openapi_telegram.paths(PAGING),
         **openapi_quality.paths(),
         **openapi_deadlines.paths(),
         **openapi_reports.paths(),

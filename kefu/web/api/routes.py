@@ -29,6 +29,7 @@ from kefu.web.api import outbox as api_outbox
 from kefu.web.api import quality as api_quality
 from kefu.web.api import reports as api_reports
 from kefu.web.api import telegram as api_telegram
+from kefu.web.api import updates as api_updates
 from kefu.web.api.access import ACCESS
 from kefu.web.api.support import CHANNEL_STATUS, CLOCK, DB, actor_of
 
@@ -161,6 +162,8 @@ ROUTES: tuple[Route, ...] = (
     Route("rerun_inbound", "POST", "/inbound/{inbound_id}/rerun", api_inbound.rerun_inbound),
     Route("list_set_aside", "GET", "/notifications/set-aside", api_outbox.list_set_aside),
     Route("refan_event", "POST", "/notifications/set-aside/{event_id}/rerun", api_outbox.refan_event),
+    Route("list_failed_updates", "GET", "/telegram/failed-updates", api_updates.list_failed_updates),
+    Route("rerun_update", "POST", "/telegram/failed-updates/{update_id}/rerun", api_updates.rerun_update),
     # Staff-logged entries and the customer archive (README "Fax, phone, letter, visit, survey")
     Route("log_entry", "POST", "/entries/{kind}", api_entries.log_entry),
     Route("create_customer", "POST", "/customers", api_archive.create_customer),

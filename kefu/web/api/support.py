@@ -41,6 +41,7 @@ CASES = web.AppKey("cases", CaseService)
 ENTRIES = web.AppKey("entries", EntryService)
 ARCHIVE = web.AppKey("archive", ArchiveService)
 RERUN_INBOUND: web.AppKey[Callable[[int], Awaitable[Any]]] = web.AppKey("rerun_inbound")  # the mail processor's re-run
+RERUN_UPDATE: web.AppKey[Callable[[int], Awaitable[Any]]] = web.AppKey("rerun_update")  # a failed Telegram update again
 REFAN_EVENT: web.AppKey[Callable[[int], Awaitable[Any]]] = web.AppKey("refan_event")  # the dispatcher's fan-out again
 TELEGRAM_LINKS: web.AppKey[LinkTokens | None] = web.AppKey("telegram_links")  # None: the bot is off
 CHANNEL_STATUS: web.AppKey[dict[str, Callable[[], dict[str, Any]]]] = web.AppKey("channel_status")
