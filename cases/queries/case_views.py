@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -20,7 +20,8 @@ from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
 from cases.quality.due_steps import steps_of
-from cases.queries import deliveries
+from cases.queries import deliveries, keyset
+from cases.search import query as search_query
 from cases.store.models import (
     Attachment,
     Blob,
@@ -30,7 +31,6 @@ from cases.store.models import (
     Contact,
     Customer,
     Department,
-    DocumentText,
     User,
 )
 
@@ -63,11 +63,13 @@ class CaseFilter:
     department: str | None = None  # a department code
     type: str | None = None  # a CaseType value
     customer_id: int | None = None
-    q: str | None = None  # text in reference, subject or part number
+    q: str | None = None  # words to search for (cases/search/)
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
     limit: int = 50
     offset: int = 0
+    sort: str = keyset.DEFAULT_SORT  # a key of keyset.SORTS
+    cursor: str | None = None  # the next_cursor of the page before
 
 
 def iso(value: datetime | None) -> str | None:
@@ -130,7 +132,11 @@ def _summary(case: Case, customer_name: str, department: str | None) -> Row:
 
 
 async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
-    """{"items": [...], "total": n}; newest first."""
+    """{"items": [...], "total": n, "sort": ..., "next_cursor": ...}; newest first unless
+    `f.sort` says otherwise. A page after `f.cursor` is found by keyset (cases/queries/keyset.py);
+    `f.offset` still skips rows, for clients written before the cursor."""
+    sort = keyset.SORTS[f.sort]
+    after = keyset.decode(f.cursor, sort) if f.cursor else None
     conditions: list[ColumnElement[bool]] = [scope.condition()]
     if f.state is not None:
         conditions.append(Case.state == f.state)
@@ -145,30 +151,31 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
     if f.customer_id is not None:
         conditions.append(Case.customer_id == f.customer_id)
     if f.q:
-        text = f.q.strip()
-        conditions.append(
-            or_(
-                Case.reference.icontains(text, autoescape=True),
-                Case.subject.icontains(text, autoescape=True),
-                Case.part_number.icontains(text, autoescape=True),
-                # text read from faxes and scanned letters (cases/services/documents.py)
-                Case.id.in_(select(DocumentText.case_id).where(DocumentText.text.icontains(text, autoescape=True))),
-            )
-        )
+        # reference, subject, description, part number, messages and text read from faxes and
+        # scanned letters, in Chinese and English (cases/search/)
+        conditions.append(search_query.matching(s.get_bind().dialect.name, f.q))
     if f.received_from is not None:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
         conditions.append(Case.received_at < f.received_to)
     total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
+    limit = min(f.limit, MAX_LIMIT)
     stmt = (
         _summary_select()
-        .where(*conditions)
-        .order_by(Case.received_at.desc(), Case.id.desc())
-        .limit(min(f.limit, MAX_LIMIT))
+        .where(*conditions, *([sort.after(after)] if after else []))
+        .order_by(*sort.order_by())
+        .limit(limit)
         .offset(f.offset)
     )
-    items = [_summary(case, name, dept) for case, name, dept in (await s.execute(stmt)).all()]
-    return {"items": items, "total": total}
+    rows = (await s.execute(stmt)).all()
+    items = [_summary(case, name, dept) for case, name, dept in rows]
+    more = len(rows) == limit and f.offset + limit < total if after is None else len(rows) == limit
+    return {
+        "items": items,
+        "total": total,
+        "sort": sort.name,
+        "next_cursor": keyset.next_cursor(sort, rows[-1][0]) if rows and more else None,
+    }
 
 
 async def _visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:

@@ -21,6 +21,7 @@ from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
 from kefu.cli.ops import add_ops_commands
 from kefu.cli.quality import add_quality_commands
+from kefu.cli.search import add_search_commands
 
 if TYPE_CHECKING:
     from kefu.parts import Part
@@ -194,7 +195,7 @@ def cmd_case_list(args: argparse.Namespace) -> int:
 
     async def run(kefu: Kefu) -> None:
         async with kefu.db.reader() as s:
-            page = await list_cases(s, EVERYTHING, CaseFilter(state=state, limit=args.limit))
+            page = await list_cases(s, EVERYTHING, CaseFilter(state=state, limit=args.limit, q=args.search))
         if args.json:
             print(json.dumps(page, ensure_ascii=False, indent=2, default=str))
             return
@@ -317,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = case.add_parser("list", help="list cases, newest first")
     lst.add_argument("--state")
     lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--search", help="words to find, Chinese or English (as GET /api/v1/cases?q=)")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(fn=cmd_case_list)
     show = case.add_parser("show", help="one case with its conversation and history (JSON)")
@@ -325,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_commands(sub)  # kefu log phone|letter|visit|survey
     add_ops_commands(sub)  # kefu backup PATH, kefu restore PATH
     add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
+    add_search_commands(sub)  # kefu search reindex
     return p
 
 

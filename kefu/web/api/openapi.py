@@ -13,6 +13,7 @@ from functools import cache
 from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
+from cases.queries.keyset import DEFAULT_SORT, SORTS
 from cases.store.models import InboundStatus
 from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_telegram
 from kefu.web.api.cases import STEPS, Field
@@ -106,7 +107,12 @@ SCHEMAS: Doc = {
     "CaseList": obj(
         {
             "items": {"type": "array", "items": ref("CaseSummary")},
-            "total": {"type": "integer", "description": "all matching cases, ignoring limit/offset"},
+            "total": {"type": "integer", "description": "all matching cases, ignoring limit/offset/cursor"},
+            "sort": {"enum": list(SORTS), "description": "the order of the items"},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "pass as 'cursor' (same sort and filters) for the next page; null on the last page",
+            },
         }
     ),
     "AttachmentInfo": obj(
@@ -360,8 +366,22 @@ def _paths() -> Doc:
                         "q",
                         "query",
                         TEXT,
-                        "text in the reference, subject, part number or the text read from a fax or "
-                        "scanned letter (case-insensitive)",
+                        "words to find, Chinese or English, in the reference, subject, description, part "
+                        "number, messages and replies, or the text read from a fax or scanned letter; every "
+                        "word must be found (Chinese as overlapping two-character pieces: 异响 finds "
+                        "刹车片异响; a Latin word also as a prefix; case-insensitive)",
+                    ),
+                    param(
+                        "sort",
+                        "query",
+                        {"enum": list(SORTS), "default": DEFAULT_SORT},
+                        "order: -received_at (newest first), received_at, -updated_at, updated_at",
+                    ),
+                    param(
+                        "cursor",
+                        "query",
+                        TEXT,
+                        "the next_cursor of the previous page (keyset paging: fast at any depth); not with offset",
                     ),
                     param(
                         "received_from",
