@@ -21,7 +21,7 @@ from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.states import allowed_actions
 from cases.quality.due_steps import steps_of
 from cases.queries import deliveries, keyset
-from cases.search import query as search_query
+from cases.search.query import Search
 from cases.store.models import (
     Attachment,
     Blob,
@@ -113,7 +113,26 @@ def _summary_select() -> Select[Case, str, str | None]:
     )
 
 
-def _summary(case: Case, customer_name: str, department: str | None) -> Row:
+# The list reads only what its items show: loading whole cases (description, analysis, ...) as
+# ORM objects cost more than the query (profiled on 100,000 cases: 4 of 5 ms a page).
+_LIST_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.type,
+    Case.channel,
+    Case.state,
+    Case.severity,
+    Case.subject,
+    Case.part_number,
+    Case.customer_id,
+    Case.received_at,
+    Case.updated_at,
+    Case.customer_deadline,
+)
+
+
+def _summary(case: Any, customer_name: str, department: str | None) -> Row:
+    """A case's summary; `case` a Case or a row of `_LIST_COLUMNS`."""
     return {
         "reference": case.reference,
         "type": case.type,
@@ -137,7 +156,9 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
     `f.offset` still skips rows, for clients written before the cursor."""
     sort = keyset.SORTS[f.sort]
     after = keyset.decode(f.cursor, sort) if f.cursor else None
-    conditions: list[ColumnElement[bool]] = [scope.condition()]
+    # No `1 = 1` for a reader of every department: it keeps SQLite from counting the table by
+    # its b-tree (2.5 ms instead of 0.01 ms at 100,000 cases).
+    conditions: list[ColumnElement[bool]] = [] if scope.all_departments else [scope.condition()]
     if f.state is not None:
         conditions.append(Case.state == f.state)
     if f.department is not None:
@@ -150,31 +171,37 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.type == f.type)
     if f.customer_id is not None:
         conditions.append(Case.customer_id == f.customer_id)
-    if f.q:
+    search = await Search.prepare(s, f.q) if f.q else None
+    if search is not None:
         # reference, subject, description, part number, messages and text read from faxes and
         # scanned letters, in Chinese and English (cases/search/)
-        conditions.append(search_query.matching(s.get_bind().dialect.name, f.q))
+        conditions.append(search.condition())
     if f.received_from is not None:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
         conditions.append(Case.received_at < f.received_to)
-    total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
+    if search is not None and search.terms and len(conditions) == 1 and scope.all_departments:
+        total = search.matches  # every index row is a case's: no need to visit the cases
+    else:
+        total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
     limit = min(f.limit, MAX_LIMIT)
     stmt = (
-        _summary_select()
+        select(*_LIST_COLUMNS, Customer.name.label("customer_name"), Department.code.label("department_code"))
+        .join(Customer, Customer.id == Case.customer_id)
+        .outerjoin(Department, Department.id == Case.department_id)
         .where(*conditions, *([sort.after(after)] if after else []))
         .order_by(*sort.order_by())
         .limit(limit)
         .offset(f.offset)
     )
     rows = (await s.execute(stmt)).all()
-    items = [_summary(case, name, dept) for case, name, dept in rows]
+    items = [_summary(row, row._mapping["customer_name"], row._mapping["department_code"]) for row in rows]
     more = len(rows) == limit and f.offset + limit < total if after is None else len(rows) == limit
     return {
         "items": items,
         "total": total,
         "sort": sort.name,
-        "next_cursor": keyset.next_cursor(sort, rows[-1][0]) if rows and more else None,
+        "next_cursor": keyset.next_cursor(sort, rows[-1]) if rows and more else None,
     }
 
 

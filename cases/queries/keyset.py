@@ -69,7 +69,8 @@ class Cursor:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def next_cursor(sort: Sort, case: Case) -> str:
+def next_cursor(sort: Sort, case: Any) -> str:
+    """The cursor after `case` (a Case, or a row with its columns by name)."""
     return Cursor(sort.name, getattr(case, sort.column.key), case.id).encode()
 
 

@@ -102,13 +102,16 @@ def rebuild(conn: Connection, ids: Iterable[int]) -> int:
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         texts = case_texts(conn, chunk)
-        rows = [{"id": i, "terms": sorted(index_terms("\n".join(t)))} for i, t in texts.items()]
-        _write(conn, chunk, rows)
+        write_terms(conn, {i: index_terms("\n".join(t)) for i, t in texts.items()})
         done += len(chunk)
     return done
 
 
-def _write(conn: Connection, ids: list[int], rows: list[dict[str, Any]]) -> None:
+def write_terms(conn: Connection, terms: dict[int, set[str]]) -> None:
+    """Replace the index rows of these case ids with these terms (bench/many_cases.py writes
+    generated cases with it directly)."""
+    ids = list(terms)
+    rows: list[dict[str, Any]] = [{"id": i, "terms": sorted(t)} for i, t in terms.items()]
     if conn.dialect.name == "postgresql":
         conn.execute(
             text(f"DELETE FROM {TABLE} WHERE case_id = ANY(:ids)").bindparams(bindparam("ids", type_=_bigint_array())),
