@@ -5,7 +5,10 @@ strictly after it in the same order. The database walks a `(key, id)` index from
 (migration 0012), so page 2,000 costs what page 1 costs, and a case arriving meanwhile does not
 shift the pages as an offset would. The cursor is opaque to clients (URL-safe base64 of a small
 JSON list) and checked on the way back: a cursor that is not one of ours, or one given out for
-another sort order, is the client's mistake (InvalidCursor, HTTP 400).
+another sort order, is the client's mistake: a text that cannot be a cursor at all (not
+URL-safe base64: `CURSOR_PATTERN`, which the API description states) is a malformed request,
+HTTP 400; one of the right shape that is not a cursor of this list is a value refused,
+InvalidCursor, HTTP 422 (the same split as everywhere in the API: docs/api.md).
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, UnaryExpression, tuple_
 
-from cases.domain.errors import CaseError
+from cases.domain.errors import InvalidInput
 from cases.store.models import Case
 
+CURSOR_PATTERN = "^[A-Za-z0-9_-]{1,400}$"  # what `Cursor.encode` writes
 
-class InvalidCursor(CaseError):
-    """A malformed request (HTTP 400), not a value the service refuses."""
 
-    code = "bad_request"
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from functools import cache
 from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.domain.states import Action
 from cases.queries.case_views import MAX_LIMIT
-from cases.queries.keyset import DEFAULT_SORT, SORTS
+from cases.queries.keyset import CURSOR_PATTERN, DEFAULT_SORT, SORTS
 from cases.store.models import InboundStatus
 from kefu.web.api import openapi_channels, openapi_deadlines, openapi_quality, openapi_telegram
 from kefu.web.api.cases import STEPS, Field
@@ -380,8 +380,10 @@ def _paths() -> Doc:
                     param(
                         "cursor",
                         "query",
-                        TEXT,
-                        "the next_cursor of the previous page (keyset paging: fast at any depth); not with offset",
+                        {"type": "string", "pattern": CURSOR_PATTERN},
+                        "the next_cursor of the previous page (keyset paging: fast at any depth); not with "
+                        "offset; one of this shape that this list did not give out (or gave for another sort) "
+                        "is a 422",
                     ),
                     param(
                         "received_from",
