@@ -132,6 +132,15 @@ def _env(folder: Path, url: str, smtp_port: int, http_port: int) -> dict[str, st
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), children not included."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _wait_ready(port: int, proc: subprocess.Popen[bytes], seconds: float = 120.0) -> None:
     import urllib.request
 
@@ -295,7 +304,12 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             workers.append(mp.Process(target=_send, args=(smtp_port, mails, args.mails_per_second, start_at, sent_q)))
         for w in workers:
             w.start()
+        # The web processes' CPU over the load: what a request costs whatever else the machine
+        # runs (wall-clock latency on a shared machine depends on that too).
+        web_pids = [p.pid for p in procs[1:]] if args.web_workers else [procs[0].pid]
+        cpu_before = sum(_cpu_seconds(pid) for pid in web_pids)
         load = load_q.get(True, args.seconds + 300)
+        cpu_web = sum(_cpu_seconds(pid) for pid in web_pids) - cpu_before
         sent = [sent_q.get(True, 300) for _ in range(2)] if mails else [(0, 0)]
         for w in workers:
             w.join(30)
@@ -323,6 +337,8 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "smtp_errors": sum(e for _, e in sent),
         "acks": acks,
         "seconds": time.monotonic() - started,
+        "cpu_ms_per_request": cpu_web * 1e3 / answered if answered else 0.0,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -338,6 +354,11 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
         flush=True,
     )
     print(f"  answered {r['answered']} ({r['errors']} errors), achieved {r['achieved']:.0f} req/s")
+    whose = "the web processes'" if args.web_workers else "kefu's (intake included)"
+    print(
+        f"  CPU per request, {whose}: {r['cpu_ms_per_request']:.1f} ms; machine load average "
+        f"{r['load']:.1f} on {os.cpu_count()} cores"
+    )
     print(f"  {'kind':<9} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind, c in [*r["kinds"].items(), ("all", r["all"])]:
         print(f"  {kind:<9} {c['n']:>6} {c['p50']:>8.1f} {c['p95']:>8.1f} {c['p99']:>8.1f} {c['max']:>8.1f}")
