@@ -40,8 +40,10 @@ fuzz: $(STAMP)
 	KEFU_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KEFU_FUZZ_SEED=$(FUZZ_SEED) \
 		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_api_fuzz.py -k description
 
+# CASE_LIST_ARGS: e.g. "--web-workers 2", "--database-url postgresql+asyncpg://…" (bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest $(BENCH_ARGS)
+	$(BIN)/python -m bench.case_list $(CASE_LIST_ARGS)
 
 # The early-warning scan over 1,000,000 generated field records (bench/README.md)
 bench-field: $(STAMP)

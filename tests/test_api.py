@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from cases.domain.enums import Channel
 from cases.domain.intake_message import Attachment
-from cases.store.models import InboundMessage, InboundRaw, InboundStatus
+from cases.store.models import ApiToken, InboundMessage, InboundRaw, InboundStatus, User
 from kefu.bootstrap import Kefu
 from kefu.web.api import routes as api_module
 from kefu.web.api.access import ACCESS
@@ -94,6 +94,23 @@ async def test_a_request_without_a_token_is_401_with_a_bearer_challenge(api: Api
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
     error = (await resp.json())["error"]
     assert error["code"] == "unauthorized" and "Authorization: Bearer" in error["message"]
+
+
+async def test_a_tokens_use_is_written_once_a_minute_not_on_every_request(api: Api) -> None:
+    """Reading with a token writes nothing but, now and then, when it was last used: a write
+    per request queued every GET behind intake for SQLite's one write lock."""
+
+    async def last_used() -> datetime | None:
+        async with api.kefu.db.reader() as s:
+            token = (await s.execute(select(ApiToken).join(User).where(User.username == "gm"))).scalar_one()
+            return token.last_used_at
+
+    assert await last_used() is None
+    await api.call("gm", "GET", "/me")
+    first = await last_used()
+    assert first is not None
+    await api.call("gm", "GET", "/me")
+    assert await last_used() == first
 
 
 @pytest.mark.parametrize("header", ["Bearer not-a-token", "Basic Z206eA==", "Bearer", "Bearer  "])

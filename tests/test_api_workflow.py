@@ -124,7 +124,8 @@ async def test_a_department_member_sees_and_acts_only_on_their_departments_cases
     await assign(api, theirs, "technical_development")
 
     listed = await api.call("prod", "GET", "/cases")
-    assert listed == {"items": listed["items"], "total": 1} and listed["items"][0]["reference"] == ours
+    assert listed == {"items": listed["items"], "total": 1, "sort": "-received_at", "next_cursor": None}
+    assert [c["reference"] for c in listed["items"]] == [ours]
     assert (await api.call("prod", "GET", f"/cases/{ours}"))["allowed_actions"] == ["analysis"]
     for ref in (theirs, unassigned):  # another department's and a new one: as if they did not exist
         error = await api.error("prod", "GET", f"/cases/{ref}", expect=404)

@@ -68,3 +68,40 @@ def test_field_scan_times_the_early_warning_over_a_generated_history() -> None:
     found = re.search(r"scan of 5,000 records: [\d.]+ s median .*RSS \d+ -> \d+ MiB", out)
     assert found, out
     assert re.search(r"run 1: .* 1 new alerts", out), out  # the planted rise
+
+
+def test_many_cases_writes_the_cases_it_says_and_they_can_be_searched(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'many.sqlite3'}"
+    out = bench("bench.many_cases", "--cases", "300", "--database-url", url)
+    found = re.search(r"bench.many_cases: 300 cases, (\d+) messages in [\d.]+ s", out)
+    assert found and int(found[1]) >= 300, out
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "many.sqlite3")
+    assert db.execute("SELECT count(*) FROM cases").fetchone() == (300,)
+    assert db.execute("SELECT count(*) FROM case_search").fetchone() == (300,)
+    # The same seed, the same cases: the series continues where intake will number the next one.
+    assert db.execute("SELECT sum(last_value) FROM reference_counters").fetchone() == (300,)
+
+
+def test_case_list_measures_every_kind_of_request_and_the_acknowledgement_lag() -> None:
+    out = bench(
+        "bench.case_list",
+        *("--cases", "300", "--rate", "20", "--seconds", "2", "--mails-per-second", "10", "--ack-wait", "60"),
+    )
+    assert re.search(r"answered 40 \(0 errors\), achieved \d+ req/s", out), out
+    for kind in ("list", "filtered", "search", "detail"):
+        assert re.search(rf"  {kind} +10 +[\d.]+ +[\d.]+", out), out
+    found = re.search(r"intake: 20 mails sent \(0 errors\), (\d+) new cases", out)
+    assert found, out
+    assert re.search(
+        rf"acknowledgement lag \(commit to sent\): {found[1]} of {found[1]} acknowledged; s p50 [\d.]+", out
+    )
+
+
+def test_case_list_serves_from_separate_web_processes() -> None:
+    out = bench(
+        "bench.case_list",
+        *("--cases", "200", "--rate", "20", "--seconds", "1", "--mails-per-second", "0", "--web-workers", "2"),
+    )
+    assert "2 web processes beside the main one" in out and "answered 20 (0 errors)" in out, out

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, DateTime, bindparam, inspect, text
 
 from cases.domain.departments import DEPARTMENTS
 from cases.store.db import make_engine
-from cases.store.migrate import alembic_config, upgrade
+from cases.store.migrate import alembic_config, include_name, upgrade
 from cases.store.models import Base
 
 RAW = b"From: li.na@chery-parts.cn\r\nSubject: =?utf-8?b?5ryP5rK5?=\r\n\r\n\xd7\xaa\xcf\xf2\xc6\xf7 \x00\xff" * 300
@@ -41,7 +41,10 @@ def _run(url: str, fn: Any) -> Any:
 
 def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
     upgrade(database_url)
-    differences = _run(database_url, lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    differences = _run(
+        database_url,
+        lambda c: compare_metadata(MigrationContext.configure(c, opts={"include_name": include_name}), Base.metadata),
+    )
     assert differences == []
 
 
@@ -108,7 +111,10 @@ def test_two_upgrades_started_at_once_on_an_empty_database_both_succeed(database
     ]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    differences = _run(database_url, lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    differences = _run(
+        database_url,
+        lambda c: compare_metadata(MigrationContext.configure(c, opts={"include_name": include_name}), Base.metadata),
+    )
     assert differences == []
     codes = _run(database_url, lambda c: c.execute(text("SELECT code FROM departments")).scalars().all())
     assert sorted(codes) == sorted(d.code for d in DEPARTMENTS)

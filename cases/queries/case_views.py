@@ -22,7 +22,8 @@ from cases.domain.filetypes import mismatch
 from cases.domain.states import allowed_actions
 from cases.quality import repeats
 from cases.quality.due_steps import steps_of
-from cases.queries import deliveries, ratings
+from cases.queries import deliveries, keyset, ratings
+from cases.search.query import Search
 from cases.store.models import (
     Attachment,
     Blob,
@@ -68,11 +69,13 @@ class CaseFilter:
     department: str | None = None  # a department code
     type: str | None = None  # a CaseType value
     customer_id: int | None = None
-    q: str | None = None  # text in reference, subject, part number, description or read documents
+    q: str | None = None  # words to search for (cases/search/)
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
     limit: int = 50
     offset: int = 0
+    sort: str = keyset.DEFAULT_SORT  # a key of keyset.SORTS
+    cursor: str | None = None  # the next_cursor of the page before
 
 
 def iso(value: datetime | None) -> str | None:
@@ -116,7 +119,26 @@ def _summary_select() -> Select[Case, str, str | None]:
     )
 
 
-def _summary(case: Case, customer_name: str, department: str | None) -> Row:
+# The list reads only what its items show: loading whole cases (description, analysis, ...) as
+# ORM objects cost more than the query (profiled on 100,000 cases: 4 of 5 ms a page).
+_LIST_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.type,
+    Case.channel,
+    Case.state,
+    Case.severity,
+    Case.subject,
+    Case.part_number,
+    Case.customer_id,
+    Case.received_at,
+    Case.updated_at,
+    Case.customer_deadline,
+)
+
+
+def _summary(case: Any, customer_name: str, department: str | None) -> Row:
+    """A case's summary; `case` a Case or a row of `_LIST_COLUMNS`."""
     return {
         "reference": case.reference,
         "type": case.type,
@@ -135,8 +157,14 @@ def _summary(case: Case, customer_name: str, department: str | None) -> Row:
 
 
 async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
-    """{"items": [...], "total": n}; newest first."""
-    conditions: list[ColumnElement[bool]] = [scope.condition()]
+    """{"items": [...], "total": n, "sort": ..., "next_cursor": ...}; newest first unless
+    `f.sort` says otherwise. A page after `f.cursor` is found by keyset (cases/queries/keyset.py);
+    `f.offset` still skips rows, for clients written before the cursor."""
+    sort = keyset.SORTS[f.sort]
+    after = keyset.decode(f.cursor, sort) if f.cursor else None
+    # No `1 = 1` for a reader of every department: it keeps SQLite from counting the table by
+    # its b-tree (2.5 ms instead of 0.01 ms at 100,000 cases).
+    conditions: list[ColumnElement[bool]] = [] if scope.all_departments else [scope.condition()]
     if f.state is not None:
         conditions.append(Case.state == f.state)
     if f.department is not None:
@@ -149,33 +177,38 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.type == f.type)
     if f.customer_id is not None:
         conditions.append(Case.customer_id == f.customer_id)
-    if f.q:
-        text = f.q.strip()
-        conditions.append(
-            or_(
-                Case.reference.icontains(text, autoescape=True),
-                Case.subject.icontains(text, autoescape=True),
-                Case.part_number.icontains(text, autoescape=True),
-                # the customer's text, forwarded mail included (intake/forwards.py)
-                Case.description.icontains(text, autoescape=True),
-                # text read from faxes and scanned letters (cases/services/documents.py)
-                Case.id.in_(select(DocumentText.case_id).where(DocumentText.text.icontains(text, autoescape=True))),
-            )
-        )
+    search = await Search.prepare(s, f.q) if f.q else None
+    if search is not None:
+        # reference, subject, description, part number, messages and text read from faxes and
+        # scanned letters, in Chinese and English (cases/search/)
+        conditions.append(search.condition())
     if f.received_from is not None:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
         conditions.append(Case.received_at < f.received_to)
-    total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
+    if search is not None and search.terms and len(conditions) == 1 and scope.all_departments:
+        total = search.matches  # every index row is a case's: no need to visit the cases
+    else:
+        total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
+    limit = min(f.limit, MAX_LIMIT)
     stmt = (
-        _summary_select()
-        .where(*conditions)
-        .order_by(Case.received_at.desc(), Case.id.desc())
-        .limit(min(f.limit, MAX_LIMIT))
+        select(*_LIST_COLUMNS, Customer.name.label("customer_name"), Department.code.label("department_code"))
+        .join(Customer, Customer.id == Case.customer_id)
+        .outerjoin(Department, Department.id == Case.department_id)
+        .where(*conditions, *([sort.after(after)] if after else []))
+        .order_by(*sort.order_by())
+        .limit(limit)
         .offset(f.offset)
     )
-    items = [_summary(case, name, dept) for case, name, dept in (await s.execute(stmt)).all()]
-    return {"items": items, "total": total}
+    rows = (await s.execute(stmt)).all()
+    items = [_summary(row, row._mapping["customer_name"], row._mapping["department_code"]) for row in rows]
+    more = len(rows) == limit and f.offset + limit < total if after is None else len(rows) == limit
+    return {
+        "items": items,
+        "total": total,
+        "sort": sort.name,
+        "next_cursor": keyset.next_cursor(sort, rows[-1]) if rows and more else None,
+    }
 
 
 async def visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:

@@ -21,6 +21,7 @@ from cases.domain import classify
 from cases.domain.actors import SYSTEM
 from cases.domain.clock import Clock
 from cases.domain.enums import Channel, Direction
+from cases.search import index as search_index
 from cases.services.records import record_history
 from cases.services.wakeup import run_rounds
 from cases.store.db import Database
@@ -141,6 +142,7 @@ class DocumentTexts:
             )
             if stored is None or result.status == "skipped":
                 return  # another instance read it first, or nothing to say
+            search_index.touch(s, case_id)  # the text read is searchable from this commit on
             case = await s.get(Case, case_id)
             if case is None:
                 return

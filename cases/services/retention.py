@@ -23,6 +23,7 @@ from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, Role
 from cases.domain.errors import Forbidden, InvalidInput, NotFound
 from cases.domain.retention import DEFAULT_RETENTION_DAYS, FACT_FIELDS, PURGED, RecordKind
+from cases.search import index as search_index
 from cases.services.records import locked_case, record_history
 from cases.store.db import Database
 from cases.store.models import (
@@ -224,6 +225,8 @@ async def _purge_cases(s: AsyncSession, actor: Actor, case_ids: Sequence[int], n
     count(
         "messages", await _changed(s, update(CaseMessage).where(CaseMessage.case_id.in_(case_ids)).values(purged_text))
     )
+    for case_id in case_ids:  # the search index holds the same words: rebuilt at commit
+        search_index.touch(s, case_id)
     inbound = select(InboundMessage.id).where(InboundMessage.case_id.in_(case_ids))
     count("raw_mail", await _changed(s, delete(InboundRaw).where(InboundRaw.inbound_id.in_(inbound))))
     await s.execute(

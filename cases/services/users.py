@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -39,6 +40,10 @@ async def seed_departments(db: Database) -> int:
                 s.add(Department(code=seed.code, name_zh=seed.name_zh, name_en=seed.name_en))
                 added += 1
     return added
+
+
+# How exact a token's `last_used_at` is: enough to tell a token in use from a forgotten one.
+TOKEN_USE_PRECISION = timedelta(minutes=1)
 
 
 def actor_for(user: User) -> Actor:
@@ -109,7 +114,12 @@ class Users:
         return CreatedToken(token, username)
 
     async def authenticate_token(self, token: str) -> Actor | None:
-        async with self.db.unit_of_work() as s:
+        """The token's user, if the token is known, not revoked and its user active.
+
+        Reading only: `last_used_at` is written at most once a `TOKEN_USE_PRECISION` per token.
+        Written on every request, it made every GET a write transaction with its own fsync,
+        queued behind intake for SQLite's one write lock (bench/case_list.py)."""
+        async with self.db.reader() as s:
             row = (
                 await s.execute(
                     select(ApiToken).where(ApiToken.token_hash == hash_api_token(token), ApiToken.revoked_at.is_(None))
@@ -120,8 +130,12 @@ class Users:
             user = await s.get(User, row.user_id)
             if user is None or not user.active:
                 return None
-            await s.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=self.clock()))
-            return actor_for(user)
+            actor = actor_for(user)
+        now = self.clock()
+        if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_PRECISION:
+            async with self.db.unit_of_work() as s:
+                await s.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        return actor
 
     async def check_password(self, username: str, password: str) -> Actor | None:
         async with self.db.reader() as s:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from cases.search import index as search_index
 from cases.store import rows
 from cases.store.faults import DatabaseHealth
 
@@ -86,15 +87,26 @@ def make_engine(url: str, *, echo: bool = False, sqlite_busy_seconds: float = SQ
 
 class UnitOfWorkSession(Session):
     """kefu's sessions: a flush also writes what was queued with `cases.store.rows` (bulk rows and
-    new intake objects), and every commit flushes that first."""
+    new intake objects), and every commit flushes that first; the search index rows of the cases
+    whose text changed are rebuilt just before the commit (cases/search/index.py)."""
 
     def flush(self, objects: Any = None) -> None:
+        search_index.note_flush(self)
         super().flush(objects)
         rows.write(self)
 
 
+def _rebuild_search_rows(session: Session) -> None:
+    # SQLAlchemy flushes the session's last changes after `before_commit`: flush them now, so
+    # that what they change is in the index of this same transaction.
+    session.flush()
+    search_index.before_commit(session)
+
+
 event.listen(UnitOfWorkSession, "before_commit", rows.before_commit)
+event.listen(UnitOfWorkSession, "before_commit", _rebuild_search_rows)
 event.listen(UnitOfWorkSession, "after_soft_rollback", rows.forget)
+event.listen(UnitOfWorkSession, "after_soft_rollback", search_index.forget)
 
 
 # The key of the PostgreSQL advisory lock that serialises schema upgrades and seeding: several

@@ -24,6 +24,7 @@ from kefu.cli.ops import add_ops_commands
 from kefu.cli.quality import add_quality_commands
 from kefu.cli.records import add_records_commands
 from kefu.cli.reports import add_report_commands
+from kefu.cli.search import add_search_commands
 
 if TYPE_CHECKING:
     from kefu.parts import Part
@@ -197,7 +198,7 @@ def cmd_case_list(args: argparse.Namespace) -> int:
 
     async def run(kefu: Kefu) -> None:
         async with kefu.db.reader() as s:
-            page = await list_cases(s, EVERYTHING, CaseFilter(state=state, limit=args.limit))
+            page = await list_cases(s, EVERYTHING, CaseFilter(state=state, limit=args.limit, q=args.search))
         if args.json:
             print(json.dumps(page, ensure_ascii=False, indent=2, default=str))
             return
@@ -320,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = case.add_parser("list", help="list cases, newest first")
     lst.add_argument("--state")
     lst.add_argument("--limit", type=int, default=50)
+    lst.add_argument("--search", help="words to find, Chinese or English (as GET /api/v1/cases?q=)")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(fn=cmd_case_list)
     show = case.add_parser("show", help="one case with its conversation and history (JSON)")
@@ -331,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_records_commands(sub)  # kefu records classes|set|customer|hold|release|purge|log
     add_report_commands(sub)  # kefu report quarterly|service|review|list|get
     add_field_commands(sub)  # kefu import shipments, kefu warnings ..., kefu batch show
+    add_search_commands(sub)  # kefu search reindex
     return p
 
 

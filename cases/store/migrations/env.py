@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from cases.store.db import hold_schema_lock, make_engine
+from cases.store.migrate import include_name
 from cases.store.models import Base
 
 config = context.config
@@ -20,6 +21,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
         # All migrations in one transaction under the schema lock, on SQLite too (it has
         # transactional DDL; alembic otherwise commits after each migration there, letting a
         # second upgrade in between).

@@ -27,7 +27,15 @@ if TYPE_CHECKING:
 
 class Case(BatchInserted, Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_state_department", "state", "department_id"),)
+    __table_args__ = (
+        Index("ix_cases_state_department", "state", "department_id"),
+        # The case list's sort keys with the id as tie-breaker: keyset paging walks them in
+        # order, alone or after a state or a department (cases/queries/case_list.py).
+        Index("ix_cases_received_at_id", "received_at", "id"),
+        Index("ix_cases_updated_at_id", "updated_at", "id"),
+        Index("ix_cases_state_received_at_id", "state", "received_at", "id"),
+        Index("ix_cases_department_id_received_at_id", "department_id", "received_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)

@@ -7,6 +7,7 @@ rule); the service checks the transition table and the roles.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -15,8 +16,10 @@ from aiohttp import web
 
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, CaseType, Channel, Severity
+from cases.domain.errors import InvalidInput
 from cases.domain.states import Action
 from cases.queries import case_views as queries
+from cases.queries.keyset import CURSOR_PATTERN, DEFAULT_SORT, SORTS
 from cases.services.case_service import CaseService, StepResult
 from kefu.web.api.access import scope_for
 from kefu.web.api.support import (
@@ -25,6 +28,7 @@ from kefu.web.api.support import (
     DB,
     ID_MIN,
     SETTINGS,
+    RequestError,
     actor_of,
     json_object,
     no_other_fields,
@@ -45,6 +49,14 @@ async def list_cases(request: web.Request) -> web.Response:
     tz = request.app[SETTINGS].tz
     state = query_choice(request, "state", [s.value for s in CaseState])
     limit, offset = paging(request)
+    cursor = query_text(request, "cursor")
+    if cursor is not None and not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise RequestError(
+            "The query parameter 'cursor' is not a cursor (URL-safe base64): pass the 'next_cursor' of the "
+            "previous page unchanged, or leave it out for the first page."
+        )
+    if cursor is not None and offset:
+        raise InvalidInput("Give either 'cursor' (the next page after it) or 'offset', not both.")
     f = queries.CaseFilter(
         state=CaseState(state) if state else None,
         department=query_text(request, "department"),
@@ -55,6 +67,8 @@ async def list_cases(request: web.Request) -> web.Response:
         received_to=query_instant(request, "received_to", tz, end_of_day=True),
         limit=limit,
         offset=offset,
+        sort=query_choice(request, "sort", list(SORTS)) or DEFAULT_SORT,
+        cursor=cursor,
     )
     async with request.app[DB].reader() as s:
         return web.json_response(await queries.list_cases(s, scope_for(actor_of(request)), f))

@@ -12,6 +12,7 @@ from functools import cache
 
 from cases.domain.enums import CaseState, CaseType, Severity, Speaker
 from cases.queries.case_views import MAX_LIMIT
+from cases.queries.keyset import CURSOR_PATTERN, DEFAULT_SORT, SORTS
 from cases.store.models import InboundStatus
 from kefu.web.api import (
     openapi_channels,
@@ -114,7 +115,12 @@ SCHEMAS: Doc = {
     "CaseList": obj(
         {
             "items": {"type": "array", "items": ref("CaseSummary")},
-            "total": {"type": "integer", "description": "all matching cases, ignoring limit/offset"},
+            "total": {"type": "integer", "description": "all matching cases, ignoring limit/offset/cursor"},
+            "sort": {"enum": list(SORTS), "description": "the order of the items"},
+            "next_cursor": {
+                "type": ["string", "null"],
+                "description": "pass as 'cursor' (same sort and filters) for the next page; null on the last page",
+            },
         }
     ),
     "AttachmentInfo": obj(
@@ -414,8 +420,24 @@ def _paths() -> Doc:
                         "q",
                         "query",
                         TEXT,
-                        "text in the reference, subject, part number or the text read from a fax or "
-                        "scanned letter (case-insensitive)",
+                        "words to find, Chinese or English, in the reference, subject, description, part "
+                        "number, messages and replies, or the text read from a fax or scanned letter; every "
+                        "word must be found (Chinese as overlapping two-character pieces: 异响 finds "
+                        "刹车片异响; a Latin word also as a prefix; case-insensitive)",
+                    ),
+                    param(
+                        "sort",
+                        "query",
+                        {"enum": list(SORTS), "default": DEFAULT_SORT},
+                        "order: -received_at (newest first), received_at, -updated_at, updated_at",
+                    ),
+                    param(
+                        "cursor",
+                        "query",
+                        {"type": "string", "pattern": CURSOR_PATTERN},
+                        "the next_cursor of the previous page (keyset paging: fast at any depth); not with "
+                        "offset; one of this shape that this list did not give out (or gave for another sort) "
+                        "is a 422",
                     ),
                     param(
                         "received_from",
