@@ -18,6 +18,7 @@ from cases.domain.tokens import Signer
 from cases.services.case_service import CaseService
 from cases.services.documents import DocumentTexts
 from cases.services.entries import EntryService
+from cases.services.sessions import ConsoleAuth
 from cases.services.users import Users
 from cases.settings import Settings
 from cases.store.db import Database, make_engine
@@ -63,6 +64,7 @@ class Kefu:
     poll_seconds: float
     # The Prometheus registry of this process; the adapters above count through it (its `Meter`).
     metrics: Metrics
+    console_auth: ConsoleAuth  # console sign-in, sessions and set-up links
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
     telegram_links: LinkTokens | None = None
@@ -121,6 +123,7 @@ def bootstrap(
         documents=DocumentTexts(db, clock, reader.read, poll_seconds=poll_seconds),
         poll_seconds=poll_seconds,
         metrics=metrics,
+        console_auth=ConsoleAuth(db, clock, settings),
         imap=imap,
         telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
-from cases.domain.states import allowed_actions
+from cases.domain.states import DEADLINE_RUNS, allowed_actions
 from cases.quality.due_steps import steps_of
 from cases.queries import deliveries
 from cases.store.models import (
@@ -31,6 +31,7 @@ from cases.store.models import (
     Customer,
     Department,
     DocumentText,
+    DueStep,
     User,
 )
 
@@ -63,11 +64,32 @@ class CaseFilter:
     department: str | None = None  # a department code
     type: str | None = None  # a CaseType value
     customer_id: int | None = None
+    customer_name: str | None = None  # a part of the customer's (company's) name
     q: str | None = None  # text in reference, subject or part number
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
+    channel: str | None = None  # a Channel value
+    severity: str | None = None  # a Severity value
+    part_number: str | None = None  # exact, or the start of one
+    batch: str | None = None  # exact, or the start of one
+    # Still owing the answer past the customer's deadline or an agreed step, as of `now`.
+    overdue: bool = False
+    now: datetime | None = None
+    sort: str = "received"  # a key of SORT_KEYS
+    descending: bool = True
     limit: int = 50
     offset: int = 0
+
+
+# What a list may be sorted by; the case id breaks ties, so that paging is stable.
+SORT_KEYS: dict[str, Any] = {
+    "received": Case.received_at,
+    "updated": Case.updated_at,
+    "deadline": Case.customer_deadline,
+    "reference": Case.reference,
+    "severity": Case.severity,
+    "state": Case.state,
+}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -144,6 +166,9 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.type == f.type)
     if f.customer_id is not None:
         conditions.append(Case.customer_id == f.customer_id)
+    if f.customer_name:
+        named = select(Customer.id).where(Customer.name.icontains(f.customer_name.strip(), autoescape=True))
+        conditions.append(Case.customer_id.in_(named))
     if f.q:
         text = f.q.strip()
         conditions.append(
@@ -159,14 +184,25 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
         conditions.append(Case.received_at < f.received_to)
+    if f.channel is not None:
+        conditions.append(Case.channel == f.channel)
+    if f.severity is not None:
+        conditions.append(Case.severity == f.severity)
+    if f.part_number:
+        conditions.append(Case.part_number.startswith(f.part_number.strip(), autoescape=True))
+    if f.batch:
+        conditions.append(Case.batch.startswith(f.batch.strip(), autoescape=True))
+    if f.overdue:
+        now = f.now or datetime.now(UTC)
+        late_step = select(DueStep.case_id).where(DueStep.done_at.is_(None), DueStep.due_at <= now)
+        conditions.append(Case.state.in_(DEADLINE_RUNS))
+        conditions.append(or_(Case.customer_deadline <= now, Case.id.in_(late_step)))
+    if f.sort not in SORT_KEYS:
+        raise InvalidInput(f"unknown sort key {f.sort!r}; one of: {', '.join(SORT_KEYS)}")
+    key = SORT_KEYS[f.sort]
+    order = (key.desc(), Case.id.desc()) if f.descending else (key.asc(), Case.id.asc())
     total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
-    stmt = (
-        _summary_select()
-        .where(*conditions)
-        .order_by(Case.received_at.desc(), Case.id.desc())
-        .limit(min(f.limit, MAX_LIMIT))
-        .offset(f.offset)
-    )
+    stmt = _summary_select().where(*conditions).order_by(*order).limit(min(f.limit, MAX_LIMIT)).offset(f.offset)
     items = [_summary(case, name, dept) for case, name, dept in (await s.execute(stmt)).all()]
     return {"items": items, "total": total}
 

@@ -15,7 +15,7 @@ from cases.store.models.quality import (
     ServiceReport,
     WarrantyPart,
 )
-from cases.store.models.staff import ApiToken, Department, User, UserRole
+from cases.store.models.staff import ApiToken, ConsoleSession, Department, LoginFailure, SetupToken, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
     TelegramLinkToken,
@@ -52,3 +52,4 @@ __all__ = [
 ]
 __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]
 __all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]
+__all__ += ["ConsoleSession", "LoginFailure", "SetupToken"]
