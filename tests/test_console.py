@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import select, update
 
-from cases.domain.enums import CaseState
+from cases.domain.enums import CaseState, Channel
 from cases.domain.intake_message import Attachment
 from cases.queries.case_views import EVERYTHING, CaseFilter, list_cases
 from cases.store.models import Case, ConsoleSession, InboundMessage
@@ -310,7 +310,7 @@ async def test_the_quarantine_shows_the_reason_and_a_safe_preview_and_re_runs(co
         b"From: x@spam.example\r\nSubject: <b>win</b>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
         b"<p>hello<script>alert(1)</script><img src=x onerror=alert(2)></p>\r\n"
     )
-    await kefu.inbox.put(RawInput(channel="email", dedupe_key="q1", raw=raw))
+    await kefu.inbox.put(RawInput(channel=Channel.EMAIL, dedupe_key="q1", raw=raw))
     async with kefu.db.unit_of_work() as s:
         await s.execute(update(InboundMessage).values(status="quarantined", reason="looks like bulk mail"))
         inbound_id = (await s.execute(select(InboundMessage.id))).scalar_one()
