@@ -18,7 +18,7 @@ from cases.domain.enums import CaseState, CaseType, Channel, Severity
 from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from cases.domain.states import DEADLINE_RUNS, DEADLINE_SETTERS
 from cases.queries import case_views as queries
-from kefu.console.i18n import translate
+from kefu.console.i18n import LABELS, translate
 from kefu.console.web import CONSOLE_SETTINGS, render, session_of
 from kefu.web.api.access import CASE_READERS, scope_for
 from kefu.web.api.cases import STEPS, Step, content_disposition
@@ -162,6 +162,7 @@ async def _render_case(
             return render(request, "error.html", {"message": translate("not_found", session.language)}, status=404)
         departments = await queries.departments(s)
     done = request.query.get("done")
+    state_label = LABELS["state"][detail["state"]][session.language.value]
     message = None
     if done in STEP_BY_SEGMENT:
         message = (
@@ -169,7 +170,7 @@ async def _render_case(
             if done == "notes"
             else translate("deadline_saved", session.language)
             if done == "deadline"
-            else translate("step_done", session.language, ref=detail["reference"], state=detail["state"])
+            else translate("step_done", session.language, ref=detail["reference"], state=state_label)
         )
     return render(
         request,
