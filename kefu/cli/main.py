@@ -120,6 +120,7 @@ def _serve(settings: Settings, parts: frozenset[Part]) -> int:
     say(
         f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 (OpenAPI: /api/v1/openapi.json)",
     )
+    say(f"kefu: staff console on http://{s.http_listen[0]}:{s.http_listen[1]}/ (docs/console.md)")
     say(
         "kefu: outgoing mail "
         + (
