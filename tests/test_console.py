@@ -323,7 +323,9 @@ async def test_the_quarantine_shows_the_reason_and_a_safe_preview_and_re_runs(co
     async with kefu.db.reader() as s:
         assert (await s.execute(select(InboundMessage.status))).scalar_one() == "pending"
     dept = await console.browser("prod")
-    assert (await dept.client.get("/quarantine")).status == 403
+    refused = await dept.client.get("/quarantine")
+    assert refused.status == 403 and "您无权执行此操作" in await refused.text()
+    assert "default-src 'none'" in refused.headers["Content-Security-Policy"]
 
 
 async def test_every_page_renders_in_english_for_a_person_who_chose_it(console: Console) -> None:

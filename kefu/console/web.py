@@ -101,7 +101,14 @@ async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
     name = match.route.name or "" if match.http_exception is None else ""
     if not name.startswith("console."):
         return await handler(request)
-    response = await _page(request, handler, name)
+    try:
+        response = await _page(request, handler, name)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # a redirect
+        # 403, 404, 405 from a handler: a page in the person's language, with the headers below
+        key = {403: "forbidden", 404: "not_found"}.get(exc.status, "error_title")
+        response = render(request, "error.html", {"message": translate(key, language_of(request))}, exc.status)
     for header, value in HEADERS.items():
         response.headers.setdefault(header, value)  # a download keeps its own, stricter CSP
     return response
