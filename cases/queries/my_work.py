@@ -84,10 +84,11 @@ async def my_work(s: AsyncSession, actor: Actor, scope: Scope, now: datetime, wa
     sections["steps_overdue"] = await _steps(s, now, *overdue_where)
     sections["steps_due"] = await _steps(s, now, *due_where)
 
-    # Unanswered: the last message of the case that is not a note came in from the customer.
+    # Unanswered: the last message of the case that is not a note and not an automatic notice
+    # (an acknowledgement answers nothing) came in from the customer.
     last = (
         select(CaseMessage.case_id, func.max(CaseMessage.id).label("last_id"))
-        .where(CaseMessage.direction != Direction.NOTE)
+        .where(CaseMessage.direction != Direction.NOTE, CaseMessage.is_automatic.is_(False))
         .group_by(CaseMessage.case_id)
         .subquery()
     )

@@ -28,7 +28,9 @@ def _field(form: object, name: str) -> str:
 def _signed_in_redirect(request: web.Request, token: str, target: str) -> web.Response:
     settings = request.app[CONSOLE_SETTINGS]
     response = web.Response(status=303, headers={"Location": safe_next(target)})
-    set_session_cookie(response, token, secure=request.secure, hours=settings.console_session_hours)
+    # Behind a proxy that ends TLS the request itself is plain HTTP; the public URL says HTTPS.
+    secure = request.secure or settings.public_url.startswith("https://")
+    set_session_cookie(response, token, secure=secure, hours=settings.console_session_hours)
     return response
 
 
