@@ -268,6 +268,7 @@ def test_a_form_posted_without_its_csrf_token_changes_nothing(page: Page) -> Non
     reference = case_with_subject(page.running, "漏油 CSRF")
     page.sign_in("gm", path=f"/cases/{reference}")
     page.wait(lambda: page.d.find_elements(By.ID, "form-approve"))
+    page.d.find_element(By.CSS_SELECTOR, "#form-approve option[value='quality']").click()
     page.d.execute_script("document.querySelector('#form-approve input[name=csrf_token]').remove()")
     page.d.find_element(By.CSS_SELECTOR, "#form-approve button[type=submit]").click()
     page.wait(lambda: page.d.find_elements(By.ID, "error-message"))

@@ -255,6 +255,23 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "done": {"zh": "已完成", "en": "done"},
     },
     "department": _DEPARTMENT_NAMES,
+    # the history's actions (cases/domain/states.py and the services); others show as stored
+    "action": {
+        "opened": {"zh": "创建", "en": "opened"},
+        "approve": {"zh": "批准并分派", "en": "approved"},
+        "decide_no_action": {"zh": "不做处理", "en": "no action"},
+        "reassign": {"zh": "转部门", "en": "reassigned"},
+        "record_analysis": {"zh": "原因分析", "en": "analysis"},
+        "record_measures": {"zh": "措施", "en": "measures"},
+        "verify": {"zh": "验证", "en": "verified"},
+        "reject_verification": {"zh": "验证不通过", "en": "verification rejected"},
+        "reply": {"zh": "答复客户", "en": "replied"},
+        "rate": {"zh": "客户评价", "en": "rated"},
+        "reopen": {"zh": "重新打开", "en": "reopened"},
+        "remind": {"zh": "提醒", "en": "reminded"},
+        "close_no_response": {"zh": "无回复关闭", "en": "closed, no response"},
+        "note": {"zh": "备注", "en": "note"},
+    },
 }
 
 
