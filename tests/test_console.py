@@ -341,3 +341,50 @@ async def test_every_page_renders_in_english_for_a_person_who_chose_it(console: 
         assert 'lang="en"' in page and "我的工作" not in page, path
     assert "Add an internal note" in page and "Timeline" in page
     assert "Sign in" in await (await console.browser(headers={"Accept-Language": "en-GB"})).get("/signin")
+
+
+def test_every_word_a_template_names_is_in_the_table_in_both_languages() -> None:
+    from pathlib import Path
+
+    from cases.queries.case_views import SORT_KEYS
+    from cases.queries.my_work import WAITING_FOR
+    from kefu.console import i18n
+    from kefu.web.api.cases import STEPS
+
+    folder = Path(i18n.__file__).parent / "templates"
+    named = {key for p in folder.glob("*.html") for key in re.findall(r"\bt\('([a-z_0-9-]+)'", p.read_text())}
+    composed = {k for k in named if k.endswith("_")}  # t('act_' + step.segment) and the like
+    assert composed == {"act_", "field_", "sort_"}
+    named -= composed
+    named |= {f"act_{step.segment}" for step in STEPS} | {f"field_{f.name}" for step in STEPS for f in step.fields}
+    named |= {f"sort_{key}" for key in SORT_KEYS} | {f"waiting_{role}" for role in WAITING_FOR}
+    named |= {"steps_overdue", "steps_due", "unanswered", "unsatisfied"}  # My work's sections
+    assert not named - set(i18n.TEXT), named - set(i18n.TEXT)
+    assert all((zh and en and zh != en) or key == "signin_button" for key, (zh, en) in i18n.TEXT.items())
+    for kind in ("state", "channel", "type", "severity"):
+        assert all(set(names) == {"zh", "en"} for names in i18n.LABELS[kind].values()), kind
+
+
+async def test_times_show_in_the_configured_time_zone(console: Console) -> None:
+    from datetime import UTC, datetime
+
+    reference = await open_case(console.kefu, "刹车片异响", received_at=datetime(2026, 11, 30, 17, 30, tzinfo=UTC))
+    b = await console.browser("gm")
+    page = await b.get(f"/cases/{reference}")
+    assert "2026-12-01 01:30" in page  # Asia/Shanghai, UTC+8
+
+
+async def test_a_session_ends_when_its_hours_are_over(console: Console) -> None:
+    from dataclasses import replace
+
+    from cases.services.sessions import ConsoleAuth, Outcome
+
+    now = [console.kefu.clock()]
+    settings = replace(console.kefu.settings, console_session_hours=2.0)
+    auth = ConsoleAuth(console.kefu.db, lambda: now[0], settings)
+    signed = await auth.sign_in("gm", PASSWORD, "192.0.2.1")
+    assert signed.outcome is Outcome.SIGNED_IN and signed.token
+    assert await auth.session(signed.token) is not None
+    now[0] += timedelta(hours=2, seconds=1)
+    assert await auth.session(signed.token) is None
+    assert await auth.session("made-up") is None
