@@ -14,12 +14,23 @@ from sqlalchemy import select, update
 from cases.domain.enums import CaseState, Channel
 from cases.domain.intake_message import Attachment
 from cases.queries.case_views import EVERYTHING, CaseFilter, list_cases
-from cases.store.models import Case, ConsoleSession, InboundMessage
+from cases.store.models import Case, CaseHistory, ConsoleSession, InboundMessage
 from kefu.console.web import COOKIE, client_address, safe_next
 from tests.apihelpers import open_case
 from tests.consolehelpers import PASSWORD, Console, console_fixture  # noqa: F401
 
 PAGES = ["/", "/cases", "/account", "/quarantine", "/users"]
+
+
+async def _refusals(console: Console, reference: str) -> list[tuple[str, str]]:
+    async with console.kefu.db.reader() as s:
+        rows = await s.execute(
+            select(CaseHistory.actor, CaseHistory.note)
+            .join(Case, Case.id == CaseHistory.case_id)
+            .where(Case.reference == reference, CaseHistory.action == "refused")
+            .order_by(CaseHistory.id)
+        )
+        return [(r[0], r[1]) for r in rows]
 
 
 async def _state(console: Console, reference: str) -> CaseState:
@@ -153,6 +164,15 @@ async def test_a_member_of_another_department_can_neither_open_nor_act_on_a_case
     resp = await prod.client.get(f"/cases/{reference}/attachments/1")
     assert resp.status == 404
     assert await _state(console, reference) is CaseState.ASSIGNED
+    # the refusals are in the case's audit history, for its owners to see
+    refused = await _refusals(console, reference)
+    assert [(who, note) for who, note in refused] == [
+        ("prod", "console: open the case page"),
+        ("prod", "console: step analysis"),
+        ("prod", "console: download attachment 1"),
+    ]
+    page = await gm.get(f"/cases/{reference}")
+    assert "console: step analysis" in page
 
 
 async def test_a_step_the_role_may_not_take_is_not_offered_and_refused_if_forged(console: Console) -> None:
@@ -163,6 +183,7 @@ async def test_a_step_the_role_may_not_take_is_not_offered_and_refused_if_forged
     resp = await sales.post(f"/cases/{reference}/act/approve", {"department": "sales"})
     assert resp.status == 403
     assert await _state(console, reference) is CaseState.NEW
+    assert [who for who, _ in await _refusals(console, reference)] == ["sales"]
     resp = await sales.post(f"/cases/{reference}/act/no-such-step", {})
     assert resp.status == 404
 

@@ -19,7 +19,7 @@ from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransitio
 from cases.domain.states import DEADLINE_RUNS, DEADLINE_SETTERS
 from cases.queries import case_views as queries
 from kefu.console.i18n import LABELS, translate
-from kefu.console.web import CONSOLE_SETTINGS, render, session_of
+from kefu.console.web import CONSOLE_SETTINGS, REFUSALS, render, session_of
 from kefu.web.api.access import CASE_READERS, scope_for
 from kefu.web.api.cases import STEPS, Step, content_disposition
 from kefu.web.api.support import CASES, CLOCK, DB
@@ -152,15 +152,16 @@ async def _render_case(
 ) -> web.Response:
     session = session_of(request)
     _may_read(session.actor)
-    async with request.app[DB].reader() as s:
-        try:
+    try:
+        async with request.app[DB].reader() as s:
             detail = await queries.case_detail(
                 s, scope_for(session.actor), reference, session.actor, request.app[CLOCK]()
             )
-        except NotFound:
-            log.info("console: %r may not see case %s (or there is none)", session.username, reference)
-            return render(request, "error.html", {"message": translate("not_found", session.language)}, status=404)
-        departments = await queries.departments(s)
+            departments = await queries.departments(s)
+    except NotFound:
+        # after the reader is closed: SQLite's pool has one connection
+        await request.app[REFUSALS].record(session.actor, reference, "console: open the case page")
+        return render(request, "error.html", {"message": translate("not_found", session.language)}, status=404)
     done = request.query.get("done")
     state_label = LABELS["state"][detail["state"]][session.language.value]
     message = None
@@ -219,8 +220,11 @@ async def take_step(request: web.Request) -> web.Response:
             fields[field.name] = text
         await step.call(request.app[CASES], actor, reference, fields)
     except NotFound:
+        await request.app[REFUSALS].record(actor, reference, f"console: step {step.segment}")
         return render(request, "error.html", {"message": translate("not_found", session.language)}, status=404)
     except CaseError as exc:
+        if isinstance(exc, Forbidden):
+            await request.app[REFUSALS].record(actor, reference, f"console: step {step.segment}: {exc}")
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
         message = translate("refused", session.language, message=str(exc))
         return await _render_case(request, reference, error=message, status=status, form=dict(form))
@@ -235,11 +239,14 @@ async def attachment(request: web.Request) -> web.Response:
     raw_id = request.match_info["attachment_id"]
     if not raw_id.isdigit() or len(raw_id) > 18:
         raise web.HTTPNotFound()
-    async with request.app[DB].reader() as s:
-        try:
+    try:
+        async with request.app[DB].reader() as s:
             f = await queries.attachment(s, scope_for(session.actor), request.match_info["reference"], int(raw_id))
-        except NotFound:
-            return render(request, "error.html", {"message": translate("not_found", session.language)}, status=404)
+    except NotFound:
+        await request.app[REFUSALS].record(
+            session.actor, request.match_info["reference"], f"console: download attachment {raw_id}"
+        )
+        return render(request, "error.html", {"message": translate("not_found", session.language)}, status=404)
     return web.Response(
         body=f.data,
         headers={

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
 from kefu.console import auth_views, case_pages, work_pages
-from kefu.console.web import AUTH, CONSOLE_SETTINGS, TEMPLATES, templates
+from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -19,8 +20,9 @@ def _static_files() -> dict[str, tuple[bytes, str]]:
     return {p.name: (p.read_bytes(), STATIC_TYPES[p.suffix]) for p in STATIC.iterdir() if p.suffix in STATIC_TYPES}
 
 
-def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings) -> None:
+def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, refusals: Refusals) -> None:
     app[AUTH] = auth
+    app[REFUSALS] = refusals
     app[CONSOLE_SETTINGS] = settings
     app[TEMPLATES] = templates()
     files = _static_files()

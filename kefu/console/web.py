@@ -21,6 +21,7 @@ import jinja2
 from aiohttp import web
 
 from cases.domain.enums import Language
+from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth, Session
 from cases.settings import Settings
 from kefu.console.i18n import LABELS, translate
@@ -32,6 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AUTH = web.AppKey("console_auth", ConsoleAuth)
 TEMPLATES = web.AppKey("console_templates", jinja2.Environment)
 CONSOLE_SETTINGS = web.AppKey("console_settings", Settings)
+REFUSALS = web.AppKey("console_refusals", Refusals)
 SESSION: web.RequestKey[Session] = web.RequestKey("console_session", Session)
 
 COOKIE = "kefu_session"

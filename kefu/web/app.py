@@ -21,6 +21,7 @@ from cases.domain.clock import Clock
 from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from cases.services.case_service import CaseService
 from cases.services.entries import EntryService
+from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.services.users import Users
 from cases.settings import Settings
@@ -197,5 +198,5 @@ def create_app(services: WebServices) -> web.Application:
     app[keys.CHANNEL_STATUS] = services.channel_status
     add_routes(app)
     add_metrics_route(app, services.metrics)
-    add_console(app, services.console_auth, services.settings)
+    add_console(app, services.console_auth, services.settings, Refusals(services.db, services.clock))
     return app
