@@ -57,9 +57,11 @@ class Browser:
         return found.group(1)
 
     async def sign_in(self, who: str, password: str = PASSWORD, next_path: str = "/") -> Any:
+        """Open the sign-in page (for its form token), then post the form."""
+        await self.get("/signin")
         return await self.client.post(
             "/signin",
-            data={"username": who, "password": password, "next": next_path},
+            data={"username": who, "password": password, "next": next_path, "csrf_token": self.csrf()},
             headers=self.headers,
             allow_redirects=False,
         )

@@ -52,6 +52,19 @@ async def test_a_link_from_a_notice_opens_its_case_after_sign_in(console: Consol
     assert "刹车片异响" in page and 'id="form-approve"' in page
 
 
+async def test_the_sign_in_form_without_its_token_signs_nobody_in(console: Console) -> None:
+    b = await console.browser()
+    # another site's form: no token, and no token cookie either (it cannot set ours)
+    resp = await b.client.post("/signin", data={"username": "gm", "password": PASSWORD}, allow_redirects=False)
+    assert resp.status == 403 and COOKIE not in resp.cookies
+    await b.get("/signin")
+    resp = await b.client.post(
+        "/signin", data={"username": "gm", "password": PASSWORD, "csrf_token": "guessed" * 6}, allow_redirects=False
+    )
+    assert resp.status == 403 and COOKIE not in resp.cookies
+    assert (await b.sign_in("gm")).status == 303
+
+
 def test_next_goes_only_to_a_path_of_this_site() -> None:
     assert safe_next("/cases/FB-2026-000001") == "/cases/FB-2026-000001"
     for evil in ("//evil.example/x", "https://evil.example", "javascript:alert(1)", "/\\evil.example", None, ""):
@@ -265,13 +278,13 @@ async def test_an_admin_reset_gives_a_one_time_set_up_link(console: Console) -> 
     b = await console.browser()
     assert (await b.sign_in("sales", PASSWORD)).status == 401  # the old password is gone
     await b.get(link.group(1))
-    resp = await b.client.post(
-        link.group(1), data={"new_password": "fresh password", "new_password_again": "fresh password"}
-    )
-    assert resp.status == 200  # followed to My work, signed in
-    assert "/signin" not in str(resp.url)
+    form_token = b.csrf()
+    resp = await b.post(link.group(1), {"new_password": "fresh password", "new_password_again": "fresh password"})
+    assert resp.status == 303 and resp.headers["Location"] == "/"
+    await b.get("/")  # signed in
     again = await b.client.post(
-        link.group(1), data={"new_password": "other password", "new_password_again": "other password"}
+        link.group(1),
+        data={"new_password": "other password", "new_password_again": "other password", "csrf_token": form_token},
     )
     assert again.status == 400  # used once
     non_admin = await console.browser("gm")

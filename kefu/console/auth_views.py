@@ -12,6 +12,8 @@ from kefu.console.web import (
     CONSOLE_SETTINGS,
     COOKIE,
     client_address,
+    form_token_ok,
+    give_form_token,
     language_of,
     render,
     safe_next,
@@ -35,12 +37,16 @@ def _signed_in_redirect(request: web.Request, token: str, target: str) -> web.Re
 
 
 async def signin_page(request: web.Request) -> web.Response:
+    give_form_token(request)
     return render(request, "signin.html", {"next": safe_next(request.query.get("next")), "error": None})
 
 
 async def signin(request: web.Request) -> web.Response:
     form = await request.post()
     target = safe_next(_field(form, "next"))
+    give_form_token(request)  # for the form shown again
+    if not form_token_ok(request, form.get("csrf_token")):
+        return render(request, "error.html", {"message": translate("csrf_refused", language_of(request))}, 403)
     address = client_address(request, request.app[CONSOLE_SETTINGS].trusted_proxies)
     result = await request.app[AUTH].sign_in(_field(form, "username"), _field(form, "password"), address)
     if result.outcome is Outcome.SIGNED_IN and result.token:
@@ -68,12 +74,16 @@ async def signout(request: web.Request) -> web.Response:
 async def setup_page(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     username = await request.app[AUTH].setup_user(token)
+    give_form_token(request)
     return render(request, "setup.html", {"username": username, "token": token, "error": None})
 
 
 async def setup(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     form = await request.post()
+    give_form_token(request)
+    if not form_token_ok(request, form.get("csrf_token")):
+        return render(request, "error.html", {"message": translate("csrf_refused", language_of(request))}, 403)
     auth = request.app[AUTH]
     username = await auth.setup_user(token)
     new, again = _field(form, "new_password"), _field(form, "new_password_again")

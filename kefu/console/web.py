@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -166,11 +167,32 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
         lang=language.value,
         me=session,
         roles={r.value for r in session.actor.roles} if session else set(),
-        csrf=session.csrf_token if session else "",
         path=request.path,
-        **context,
+        **{"csrf": session.csrf_token if session else request.get(PRE_TOKEN, ""), **context},
     )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    if session is None and request.get(PRE_TOKEN):
+        response.set_cookie(PRE_COOKIE, request[PRE_TOKEN], httponly=True, samesite="Strict", path="/")
+    return response
+
+
+# -- before sign-in: the forms of /signin and /setup carry a token too ---------------------------
+# There is no session yet, so the token is also set as a cookie and the two must match (a
+# double-submit token, OWASP): another site can neither read the cookie nor set it, so it cannot
+# post our sign-in form (signing a victim in to the attacker's account, "login CSRF").
+PRE_COOKIE = "kefu_form"
+PRE_TOKEN: web.RequestKey[str] = web.RequestKey("console_pre_token", str)
+
+
+def give_form_token(request: web.Request) -> None:
+    """Before a public form is rendered: the browser's token, or a new one."""
+    have = request.cookies.get(PRE_COOKIE, "")
+    request[PRE_TOKEN] = have if 30 <= len(have) <= 100 and have.isascii() else secrets.token_urlsafe(32)
+
+
+def form_token_ok(request: web.Request, sent: object) -> bool:
+    have = request.cookies.get(PRE_COOKIE, "")
+    return bool(have) and isinstance(sent, str) and hmac.compare_digest(sent.encode(), have.encode())
 
 
 def language_of(request: web.Request) -> Language:
