@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from cases.domain.enums import CaseState, Channel
 from cases.domain.intake_message import Attachment
 from cases.queries.case_views import EVERYTHING, CaseFilter, list_cases
-from cases.store.models import Case, CaseHistory, ConsoleSession, InboundMessage
+from cases.store.models import Case, CaseHistory, ConsoleSession, InboundMessage, OutboxEvent
 from kefu.console.web import COOKIE, client_address, safe_next
 from tests.apihelpers import open_case
 from tests.consolehelpers import PASSWORD, Console, console_fixture  # noqa: F401
@@ -356,6 +356,21 @@ async def test_the_quarantine_shows_the_reason_and_a_safe_preview_and_re_runs(co
     assert resp.status == 303
     async with kefu.db.reader() as s:
         assert (await s.execute(select(InboundMessage.status))).scalar_one() == "pending"
+    # a notice the fan-out set aside, put back
+    await open_case(kefu, "刹车片异响")
+    async with kefu.db.unit_of_work() as s:
+        event_id = (await s.execute(select(OutboxEvent.id).order_by(OutboxEvent.id))).scalars().first()
+        await s.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == event_id)
+            .values(fanout_error="<b>no template</b>", fanned_out_at=kefu.clock())
+        )
+    page = await b.get("/quarantine")
+    assert f'id="event-{event_id}"' in page and "&lt;b&gt;no template&lt;/b&gt;" in page
+    resp = await b.post(f"/quarantine/notices/{event_id}/refan", {})
+    assert resp.status == 303
+    async with kefu.db.reader() as s:
+        assert (await s.get(OutboxEvent, event_id)).fanout_error is None  # type: ignore[union-attr]
     dept = await console.browser("prod")
     refused = await dept.client.get("/quarantine")
     assert refused.status == 403 and "您无权执行此操作" in await refused.text()

@@ -178,6 +178,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "rerun_done": ("已重新处理：{outcome}", "Re-run: {outcome}"),
     "nothing_held": ("没有隔离的邮件。", "Nothing is held."),
     "status": ("状态", "Status"),
+    "set_aside_title": ("搁置的通知", "Notices set aside"),
+    "refan": ("重新发送", "Send again"),
+    "nothing_set_aside": ("没有搁置的通知。", "No notice is set aside."),
     # users (admin)
     "users_title": ("用户", "Users"),
     "roles": ("角色", "Roles"),

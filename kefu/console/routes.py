@@ -50,6 +50,7 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     r.add_get("/cases/{reference}/attachments/{attachment_id}", case_pages.attachment, name="console.attachment")
     r.add_get("/quarantine", work_pages.quarantine_page, name="console.quarantine")
     r.add_post("/quarantine/{inbound_id}/rerun", work_pages.rerun, name="console.rerun")
+    r.add_post("/quarantine/notices/{event_id}/refan", work_pages.refan, name="console.refan")
     r.add_get("/users", work_pages.users_page, name="console.users")
     r.add_post("/users/{username}/reset-password", work_pages.reset_password, name="console.reset_password")
     r.add_get("/static/{name}", static, name="console.static")

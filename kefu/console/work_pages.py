@@ -20,7 +20,7 @@ from intake.htmltext import html_to_text
 from kefu.console.i18n import translate
 from kefu.console.web import AUTH, CONSOLE_SETTINGS, render, session_of
 from kefu.web.api.access import INBOUND_KEEPERS, scope_for
-from kefu.web.api.support import CLOCK, DB, RERUN_INBOUND
+from kefu.web.api.support import CLOCK, DB, REFAN_EVENT, RERUN_INBOUND
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,11 @@ async def quarantine_page(request: web.Request) -> web.Response:
         ids = [item["id"] for item in held["items"]]
         rows = await s.execute(select(InboundRaw.inbound_id, InboundRaw.raw).where(InboundRaw.inbound_id.in_(ids)))
         raws: dict[int, bytes] = {row[0]: row[1] for row in rows}
+        set_aside = await operations.set_aside_events(s, limit=50)
     for item in held["items"]:
         item["preview"] = preview(raws.get(item["id"], b""))
     done = request.query.get("done")
-    return render(request, "quarantine.html", {"held": held, "done": done})
+    return render(request, "quarantine.html", {"held": held, "set_aside": set_aside, "done": done})
 
 
 async def rerun(request: web.Request) -> web.Response:
@@ -91,6 +92,23 @@ async def rerun(request: web.Request) -> web.Response:
         )
     log.info("console: inbound #%s re-run by %r", raw_id, session_of(request).username)
     raise web.HTTPSeeOther(f"/quarantine?done={raw_id}")
+
+
+async def refan(request: web.Request) -> web.Response:
+    """A notice event set aside by the fan-out, put back after a fix."""
+    _keeper(request)
+    raw_id = request.match_info["event_id"]
+    if not raw_id.isdigit() or len(raw_id) > 18:
+        raise web.HTTPNotFound()
+    try:
+        await request.app[REFAN_EVENT](int(raw_id))
+    except CaseError as exc:
+        session = session_of(request)
+        return render(
+            request, "error.html", {"message": translate("refused", session.language, message=str(exc))}, status=409
+        )
+    log.info("console: notice event #%s put back by %r", raw_id, session_of(request).username)
+    raise web.HTTPSeeOther(f"/quarantine?done=e{raw_id}")
 
 
 # -- users (admin) --------------------------------------------------------------------------
