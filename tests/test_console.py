@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import select, update
@@ -437,3 +438,20 @@ async def test_a_session_ends_when_its_hours_are_over(console: Console) -> None:
     now[0] += timedelta(hours=2, seconds=1)
     assert await auth.session(signed.token) is None
     assert await auth.session("made-up") is None
+
+
+async def test_our_fault_is_a_page_that_says_so_and_is_logged(
+    console: Console, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kefu.console import work_pages
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(work_pages, "my_work", broken)
+    b = await console.browser("gm")
+    resp = await b.client.get("/")
+    text = await resp.text()
+    assert resp.status == 500 and "系统出错，已记录" in text and "database went away" not in text
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert "console: GET / failed" in caplog.text

@@ -57,6 +57,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_found": ("没有找到。", "Not found."),
     "forbidden": ("您无权执行此操作。", "You may not do this."),
     "error_title": ("出错了", "Something went wrong"),
+    "our_fault": (
+        "系统出错，已记录。请稍后再试。",
+        "Something went wrong on our side; it has been logged. Please try again later.",
+    ),
     "back": ("返回", "Back"),
     # my work
     "mywork_title": ("我的工作", "My work"),

@@ -112,6 +112,9 @@ async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
         # 403, 404, 405 from a handler: a page in the person's language, with the headers below
         key = {403: "forbidden", 404: "not_found"}.get(exc.status, "error_title")
         response = render(request, "error.html", {"message": translate(key, language_of(request))}, exc.status)
+    except Exception:  # our fault: logged, and a page that says so (never a traceback)
+        log.exception("console: %s %s failed", request.method, request.path)
+        response = render(request, "error.html", {"message": translate("our_fault", language_of(request))}, 500)
     for header, value in HEADERS.items():
         response.headers.setdefault(header, value)  # a download keeps its own, stricter CSP
     return response
