@@ -315,6 +315,25 @@ class Settings:
     ocr_timeout_seconds: float = setting(
         120.0, "longest one tool (pdftotext, pdftoppm, tesseract) may run on a document", number
     )
+    # The staff console (docs/console.md).
+    console_session_hours: float = setting(
+        12.0, "how long a console sign-in lasts; signing out, a password change or a reset ends it sooner", number
+    )
+    login_failures_per_account: int = setting(
+        5, "failed console sign-ins for one account within the window before it is throttled", whole
+    )
+    login_failures_per_address: int = setting(
+        20, "failed console sign-ins from one client address within the window before it is throttled", whole
+    )
+    login_window_minutes: float = setting(
+        15.0, "the window the failed sign-ins are counted in; a throttled account or address waits it out", number
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        "reverse proxies (addresses or networks, or `none`) whose `X-Forwarded-For` names the client; from "
+        "anyone else the socket's peer is the client",
+        networks,
+    )
     # Telegram bot (docs/telegram.md); off without a token.
     telegram_token: str = setting("", "the bot's token from @BotFather; unset: the bot is off", text)
     telegram_api_url: str = setting(

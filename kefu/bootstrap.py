@@ -19,6 +19,7 @@ from cases.field.alerts import EarlyWarning
 from cases.services.case_service import CaseService
 from cases.services.documents import DocumentTexts
 from cases.services.entries import EntryService
+from cases.services.sessions import ConsoleAuth
 from cases.services.users import Users
 from cases.settings import Settings
 from cases.store.db import Database, make_engine
@@ -66,6 +67,7 @@ class Kefu:
     metrics: Metrics
     # The early-warning scan over the field data (cases/field/, docs/field-data.md)
     early_warning: EarlyWarning
+    console_auth: ConsoleAuth  # console sign-in, sessions and set-up links
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
     telegram_links: LinkTokens | None = None
@@ -132,6 +134,7 @@ def bootstrap(
             settings.early_warning_baseline_days,
             on_commit=dispatcher.wake,
         ),
+        console_auth=ConsoleAuth(db, clock, settings),
         imap=imap,
         telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,

@@ -154,7 +154,7 @@ async def _web(kefu: Kefu, with_webhook: bool) -> AsyncIterator[object]:
             await web.TCPSite(runner, host, port).start()
         except OSError as exc:
             raise ListenError("KEFU_HTTP_LISTEN", (host, port), exc) from exc
-        log.info("HTTP API listening on http://%s:%d/api/v1", host, port)
+        log.info("HTTP API and console listening on http://%s:%d/ (API under /api/v1)", host, port)
         yield runner
     finally:
         await runner.cleanup()

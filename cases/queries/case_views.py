@@ -19,7 +19,7 @@ from cases.domain.actors import Actor
 from cases.domain.enums import CaseState, Direction, Speaker
 from cases.domain.errors import InvalidInput, NotFound
 from cases.domain.filetypes import mismatch
-from cases.domain.states import allowed_actions
+from cases.domain.states import DEADLINE_RUNS, allowed_actions
 from cases.quality import repeats
 from cases.quality.due_steps import steps_of
 from cases.queries import deliveries, keyset, ratings
@@ -34,6 +34,7 @@ from cases.store.models import (
     Customer,
     Department,
     DocumentText,
+    DueStep,
     ReviewTeamMember,
     User,
 )
@@ -69,9 +70,17 @@ class CaseFilter:
     department: str | None = None  # a department code
     type: str | None = None  # a CaseType value
     customer_id: int | None = None
+    customer_name: str | None = None  # a part of the customer's (company's) name
     q: str | None = None  # words to search for (cases/search/)
     received_from: datetime | None = None  # inclusive
     received_to: datetime | None = None  # exclusive
+    channel: str | None = None  # a Channel value
+    severity: str | None = None  # a Severity value
+    part_number: str | None = None  # exact, or the start of one
+    batch: str | None = None  # exact, or the start of one
+    # Still owing the answer past the customer's deadline or an agreed step, as of `now`.
+    overdue: bool = False
+    now: datetime | None = None
     limit: int = 50
     offset: int = 0
     sort: str = keyset.DEFAULT_SORT  # a key of keyset.SORTS
@@ -177,6 +186,9 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.type == f.type)
     if f.customer_id is not None:
         conditions.append(Case.customer_id == f.customer_id)
+    if f.customer_name:
+        named = select(Customer.id).where(Customer.name.icontains(f.customer_name.strip(), autoescape=True))
+        conditions.append(Case.customer_id.in_(named))
     search = await Search.prepare(s, f.q) if f.q else None
     if search is not None:
         # reference, subject, description, part number, messages and text read from faxes and
@@ -186,6 +198,19 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         conditions.append(Case.received_at >= f.received_from)
     if f.received_to is not None:
         conditions.append(Case.received_at < f.received_to)
+    if f.channel is not None:
+        conditions.append(Case.channel == f.channel)
+    if f.severity is not None:
+        conditions.append(Case.severity == f.severity)
+    if f.part_number:
+        conditions.append(Case.part_number.startswith(f.part_number.strip(), autoescape=True))
+    if f.batch:
+        conditions.append(Case.batch.startswith(f.batch.strip(), autoescape=True))
+    if f.overdue:
+        now = f.now or datetime.now(UTC)
+        late_step = select(DueStep.case_id).where(DueStep.done_at.is_(None), DueStep.due_at <= now)
+        conditions.append(Case.state.in_(DEADLINE_RUNS))
+        conditions.append(or_(Case.customer_deadline <= now, Case.id.in_(late_step)))
     if search is not None and search.terms and len(conditions) == 1 and scope.all_departments:
         total = search.matches  # every index row is a case's: no need to visit the cases
     else:

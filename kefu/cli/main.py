@@ -17,6 +17,7 @@ from cases.domain.errors import CaseError
 from cases.settings import Settings, SettingsError
 from kefu import logs
 from kefu.bootstrap import Kefu
+from kefu.cli.accounts import cmd_user_add, cmd_user_reset_password
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.entries import add_log_commands
 from kefu.cli.field import add_field_commands
@@ -123,6 +124,7 @@ def _serve(settings: Settings, parts: frozenset[Part]) -> int:
     say(
         f"kefu: HTTP API on http://{s.http_listen[0]}:{s.http_listen[1]}/api/v1 (OpenAPI: /api/v1/openapi.json)",
     )
+    say(f"kefu: staff console on http://{s.http_listen[0]}:{s.http_listen[1]}/ (docs/console.md)")
     say(
         "kefu: outgoing mail "
         + (
@@ -156,23 +158,6 @@ def _serve(settings: Settings, parts: frozenset[Part]) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     asyncio.run(_prepare(settings_from_env()))
-    return 0
-
-
-def cmd_user_add(args: argparse.Namespace) -> int:
-    async def run(kefu: Kefu) -> None:
-        user = await kefu.users.add(
-            args.username,
-            display_name=args.name or "",
-            email=args.email,
-            roles=args.role or [],
-            department=args.department,
-            password=args.password,
-            language=args.language,
-        )
-        print(f"added user {user.username} (roles: {', '.join(args.role or []) or 'none'})")
-
-    asyncio.run(with_kefu(run))
     return 0
 
 
@@ -303,9 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--department", help="sales, quality, production_equipment, technical_development, general_management"
     )
-    add.add_argument("--password", help="for the console (argon2id hashed)")
     add.add_argument("--language", default="zh", choices=["zh", "en"])
+    add.add_argument(
+        "--set-up-link",
+        action="store_true",
+        help="print a one-time link to set the console password (the default when not at a terminal; at a "
+        "terminal kefu asks for it)",
+    )
     add.set_defaults(fn=cmd_user_add)
+    reset = user.add_parser(
+        "reset-password", help="end a user's console sessions and set a new password (asked, or by a set-up link)"
+    )
+    reset.add_argument("username")
+    reset.add_argument("--set-up-link", action="store_true", help="print a one-time set-up link instead of asking")
+    reset.set_defaults(fn=cmd_user_reset_password)
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_command", required=True)
     create = token.add_parser("create", help="make a bearer token for a user (printed once)")
     create.add_argument("username")

@@ -1,9 +1,9 @@
-"""The aiohttp application: routes, and the two middlewares every /api/ request passes.
+"""The aiohttp application: the REST API, the staff console (kefu/console/), and their middlewares.
 
 `errors` is the one place where failures become HTTP: a CaseError (the user's mistake) gets
 its status and its message; anything else (our fault) is logged and answered with a generic
 500. `auth` reads the bearer token and applies the access table before any handler runs.
-Both leave paths outside /api/ alone (the staff console has its own sessions and pages).
+Both leave paths outside /api/ alone (the staff console has its own sessions and pages: `pages`, kefu/console/web.py).
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransitio
 from cases.field.alerts import EarlyWarning
 from cases.services.case_service import CaseService
 from cases.services.entries import EntryService
+from cases.services.refusals import Refusals
+from cases.services.sessions import ConsoleAuth
 from cases.services.users import Users
 from cases.settings import Settings
 from cases.store.db import Database
+from kefu.console.routes import add_console
+from kefu.console.web import pages
 from kefu.web.api import support as keys
 from kefu.web.api.access import ACCESS, Open, describe
 from kefu.web.api.routes import add_routes
@@ -158,6 +162,7 @@ class WebServices:
     channel_status: dict[str, Callable[[], dict[str, Any]]]
     metrics: Metrics
     early_warning: EarlyWarning
+    console_auth: ConsoleAuth
 
 
 def web_services(kefu: Kefu) -> WebServices:
@@ -176,6 +181,7 @@ def web_services(kefu: Kefu) -> WebServices:
         channel_status=kefu.channel_status,
         metrics=kefu.metrics,
         early_warning=kefu.early_warning,
+        console_auth=kefu.console_auth,
     )
 
 
@@ -194,10 +200,10 @@ def _rerun_update(kefu: Kefu) -> Callable[[int], Awaitable[None]]:
 
 
 def create_app(services: WebServices) -> web.Application:
-    """The web application of one kefu instance (REST API under /api/v1); each service under
+    """The web application of one kefu instance (REST API under /api/v1, the console at /); each service under
     its own key, so that a handler reads only what it uses. Every request is timed by its route
     (the outermost middleware); `GET /metrics` shows it (kefu/web/metrics_view.py)."""
-    app = web.Application(middlewares=[timing(services.metrics), errors, auth])
+    app = web.Application(middlewares=[timing(services.metrics), errors, auth, pages])
     app[keys.SETTINGS] = services.settings
     app[keys.DB] = services.db
     app[keys.CLOCK] = services.clock
@@ -213,4 +219,5 @@ def create_app(services: WebServices) -> web.Application:
     app[keys.EARLY_WARNING] = services.early_warning
     add_routes(app)
     add_metrics_route(app, services.metrics)
+    add_console(app, services.console_auth, services.settings, Refusals(services.db, services.clock))
     return app

@@ -20,7 +20,7 @@ from cases.store.models.quality import (
 )
 from cases.store.models.records import Purge, RecordClass
 from cases.store.models.reports import IssuedReport
-from cases.store.models.staff import ApiToken, Department, User, UserRole
+from cases.store.models.staff import ApiToken, ConsoleSession, Department, LoginFailure, SetupToken, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
     TelegramLinkToken,
@@ -64,3 +64,4 @@ __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "T
 __all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]
 __all__ += ["CaseLink", "EightDReport", "EightDStep", "FailureMode", "ReviewTeamMember", "SeverityRule"]
 __all__ += ["FieldFailure", "Shipment", "WarningAlert", "WarningAlertCase", "WarningThreshold"]
+__all__ += ["ConsoleSession", "LoginFailure", "SetupToken"]

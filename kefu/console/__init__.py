@@ -1,0 +1,1 @@
+"""The staff console: server-rendered pages for approvers, departments, Quality and Sales."""

@@ -1,0 +1,56 @@
+"""The console's routes, all named `console.*` (the `pages` middleware looks for that name)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from cases.services.refusals import Refusals
+from cases.services.sessions import ConsoleAuth
+from cases.settings import Settings
+from kefu.console import auth_views, case_pages, work_pages
+from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
+
+STATIC = Path(__file__).parent / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
+
+
+def _static_files() -> dict[str, tuple[bytes, str]]:
+    return {p.name: (p.read_bytes(), STATIC_TYPES[p.suffix]) for p in STATIC.iterdir() if p.suffix in STATIC_TYPES}
+
+
+def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, refusals: Refusals) -> None:
+    app[AUTH] = auth
+    app[REFUSALS] = refusals
+    app[CONSOLE_SETTINGS] = settings
+    app[TEMPLATES] = templates()
+    files = _static_files()
+
+    async def static(request: web.Request) -> web.Response:
+        found = files.get(request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound()
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "public, max-age=3600"})
+
+    r = app.router
+    r.add_get("/", work_pages.work_page, name="console.work")
+    r.add_get("/signin", auth_views.signin_page, name="console.signin")
+    r.add_post("/signin", auth_views.signin, name="console.signin_post")
+    r.add_post("/signout", auth_views.signout, name="console.signout")
+    r.add_get("/setup/{token}", auth_views.setup_page, name="console.setup")
+    r.add_post("/setup/{token}", auth_views.setup, name="console.setup_post")
+    r.add_get("/account", auth_views.account_page, name="console.account")
+    r.add_post("/account/password", auth_views.change_password, name="console.password")
+    r.add_post("/account/language", auth_views.set_language, name="console.language")
+    r.add_get("/cases", case_pages.case_list, name="console.cases")
+    r.add_get("/cases/{reference}", case_pages.case_page, name="console.case")
+    r.add_post("/cases/{reference}/act/{segment}", case_pages.take_step, name="console.step")
+    r.add_get("/cases/{reference}/attachments/{attachment_id}", case_pages.attachment, name="console.attachment")
+    r.add_get("/quarantine", work_pages.quarantine_page, name="console.quarantine")
+    r.add_post("/quarantine/{inbound_id}/rerun", work_pages.rerun, name="console.rerun")
+    r.add_post("/quarantine/notices/{event_id}/refan", work_pages.refan, name="console.refan")
+    r.add_get("/users", work_pages.users_page, name="console.users")
+    r.add_post("/users/{username}/reset-password", work_pages.reset_password, name="console.reset_password")
+    r.add_get("/static/{name}", static, name="console.static")
