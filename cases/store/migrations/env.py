@@ -27,11 +27,28 @@ def _run(connection: Connection) -> None:
         # second upgrade in between).
         transactional_ddl=True,
     )
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by rebuilding it (copy, drop, rename); with foreign keys on,
+        # dropping `cases` while other rows refer to it fails. Off for the migration (the
+        # pragma works only outside a transaction, so before the lock's BEGIN), checked at
+        # its end instead; the engine is disposed after the run.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     with context.begin_transaction():
         # Before the current revision is read: a second instance upgrading at the same moment
         # waits here, then finds the schema at head and has nothing to do.
         hold_schema_lock(connection)
         context.run_migrations()
+        if sqlite:
+            _check_foreign_keys(connection)
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Fail the migration (it rolls back) if it left a row pointing at nothing."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        shown = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
+        raise RuntimeError(f"the migration left {len(broken)} rows referring to missing rows: {shown}")
 
 
 async def _run_async() -> None:
