@@ -11,7 +11,6 @@ import copy
 from functools import cache
 
 from cases.domain.enums import CaseState, CaseType, Severity, Speaker
-from cases.queries.case_views import MAX_LIMIT
 from cases.queries.keyset import CURSOR_PATTERN, DEFAULT_SORT, SORTS
 from cases.store.models import InboundStatus
 from kefu.web.api import (
@@ -32,6 +31,8 @@ from kefu.web.api.openapi_blocks import (
     OPT_INT,
     OPT_STR,
     OPT_TIME,
+    PAGING,
+    REFERENCE,
     STR,
     TEXT,
     TIME,
@@ -44,7 +45,6 @@ from kefu.web.api.openapi_blocks import (
     param,
     ref,
 )
-from kefu.web.api.support import DEFAULT_LIMIT, MAX_OFFSET
 
 SCHEMAS: Doc = {
     "Error": obj(
@@ -323,13 +323,6 @@ SCHEMAS: Doc = {
     "SetAsideList": obj({"items": {"type": "array", "items": ref("SetAsideEvent")}, "total": INT}),
 }
 
-REFERENCE = param("reference", "path", {**TEXT, "minLength": 1}, "the case reference, e.g. FB-2026-000123")
-PAGING = [
-    param(
-        "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "page size"
-    ),
-    param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "items to skip"),
-]
 # received_from / received_to: a day in the company's time zone, or an instant with an offset
 INSTANT: Doc = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cases.queries.case_views import MAX_LIMIT
 from kefu.web.api.access import ACCESS, Open, describe
-from kefu.web.api.support import ID_MAX, ID_MIN
+from kefu.web.api.support import DEFAULT_LIMIT, ID_MAX, ID_MIN, MAX_OFFSET
 
 Doc = dict[str, Any]
 
@@ -86,6 +87,21 @@ def param(name: str, where: str, schema: Doc, description: str, required: bool =
         "schema": schema,
         "description": description,
     }
+
+
+# The case reference in a path, and a list's page (support.paging reads the two).
+REFERENCE = param("reference", "path", {**TEXT, "minLength": 1}, "the case reference, e.g. FB-2026-000123")
+PAGING = [
+    param(
+        "limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "page size"
+    ),
+    param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}, "items to skip"),
+]
+
+
+def body_of(properties: Doc, required: list[str]) -> Doc:
+    """A request body: these fields and no others."""
+    return obj(properties, required, additionalProperties=False)
 
 
 def operation(

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from cases.quality.agreements import MAX_AMOUNT, Step, Unit
 from cases.quality.calendar import FIRST_YEAR, LAST_YEAR, DayKind
-from cases.queries.case_views import MAX_LIMIT
 from kefu.web.api.openapi_blocks import (
     ID,
     INT,
     OPT_STR,
     OPT_TIME,
+    PAGING,
+    REFERENCE,
     STR,
     TEXT,
     TIME,
     Doc,
+    body_of,
     json_doc,
     nullable,
     obj,
@@ -22,8 +24,7 @@ from kefu.web.api.openapi_blocks import (
     param,
     ref,
 )
-from kefu.web.api.openapi_quality import READ_ERRORS, REFERENCE, WRITE_ERRORS, body_of
-from kefu.web.api.support import DEFAULT_LIMIT, MAX_OFFSET
+from kefu.web.api.openapi_quality import READ_ERRORS, WRITE_ERRORS
 
 DAY = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "description": "YYYY-MM-DD"}
 
@@ -118,15 +119,7 @@ def paths() -> Doc:
                 {"200": json_doc(ref("OverdueList"), "One page of overdue steps and the total.")},
                 "400",
                 "403",
-                parameters=[
-                    param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                        "page size",
-                    ),
-                    param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, "items to skip"),
-                ],
+                parameters=PAGING,
                 tag="quality",
             )
         },

@@ -10,9 +10,11 @@ from kefu.web.api.openapi_blocks import (
     INT,
     OPT_STR,
     OPT_TIME,
+    REFERENCE,
     STR,
     TEXT,
     Doc,
+    body_of,
     json_doc,
     nullable,
     obj,
@@ -22,7 +24,6 @@ from kefu.web.api.openapi_blocks import (
 )
 from kefu.web.api.support import ID_MAX, ID_MIN, MAX_QUANTITY
 
-REFERENCE = param("reference", "path", {**TEXT, "minLength": 1}, "the case reference, e.g. FB-2026-000123")
 STEP = param("step", "path", {"enum": [d.value for d in D]}, "the 8D step, D0 ... D8")
 READ_ERRORS = ("400", "403", "404")
 WRITE_ERRORS = ("400", "403", "404", "409", "422")
@@ -122,10 +123,6 @@ def case_detail_fields() -> Doc:
     }
 
 
-def _body(properties: Doc, required: list[str]) -> Doc:
-    return obj(properties, required, additionalProperties=False)
-
-
 def correct_case() -> Doc:
     """PATCH /cases/{reference}: merged into that path's item by openapi.py."""
     ident = {"type": "integer", "minimum": ID_MIN, "maximum": ID_MAX}
@@ -138,7 +135,7 @@ def correct_case() -> Doc:
         *WRITE_ERRORS,
         parameters=[REFERENCE],
         body={
-            **_body(
+            **body_of(
                 {
                     "type": {"enum": [t.value for t in CaseType]},
                     "severity": {"enum": [s.value for s in Severity], "description": "approver only: wins"},
@@ -163,7 +160,7 @@ def correct_case() -> Doc:
 
 def paths() -> Doc:
     base = "/api/v1/cases/{reference}/8d"
-    team_member = _body(
+    team_member = body_of(
         {"name": FILLED, "department": FILLED, "leader": {"type": "boolean"}, "username": nullable(TEXT)},
         ["name", "department"],
     )
@@ -176,7 +173,7 @@ def paths() -> Doc:
                 {"200": json_doc(ref("StepResult"), "Set.")},
                 *WRITE_ERRORS,
                 parameters=[REFERENCE],
-                body=_body(
+                body=body_of(
                     {"members": {"type": "array", "items": team_member, "minItems": 1, "maxItems": 30}}, ["members"]
                 ),
                 tag="quality",
@@ -200,7 +197,7 @@ def paths() -> Doc:
                 {"200": json_doc(ref("EightDStepResult"), "Recorded.")},
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, STEP],
-                body=_body(
+                body=body_of(
                     {"content": {**_ANY_OBJECT, "description": "the step's fields (docs/quality.md)"}}, ["content"]
                 ),
                 tag="quality",
@@ -214,7 +211,7 @@ def paths() -> Doc:
                 {"200": json_doc(ref("EightDSigned"), "Signed; the case's state.")},
                 *WRITE_ERRORS,
                 parameters=[REFERENCE, STEP],
-                body=_body({}, []),
+                body=body_of({}, []),
                 tag="quality",
             )
         },
@@ -226,7 +223,7 @@ def paths() -> Doc:
                 {"200": json_doc(ref("StepResult"), "Returned; the case's state.")},
                 *WRITE_ERRORS,
                 parameters=[REFERENCE],
-                body=_body({"step": {"enum": [d.value for d in D]}, "comment": FILLED}, ["step", "comment"]),
+                body=body_of({"step": {"enum": [d.value for d in D]}, "comment": FILLED}, ["step", "comment"]),
                 tag="quality",
             )
         },
@@ -272,7 +269,7 @@ def paths() -> Doc:
                 parameters=[
                     param("code", "path", {**TEXT, "minLength": 1}, "capital letters, digits, - and _ (NOISE-BRAKE)")
                 ],
-                body=_body(
+                body=body_of(
                     {"name_zh": FILLED, "name_en": FILLED, "active": {"type": "boolean"}}, ["name_zh", "name_en"]
                 ),
                 tag="quality",
@@ -298,7 +295,7 @@ def paths() -> Doc:
                 parameters=[
                     param("category", "path", {"enum": [c.value for c in FailureCategory]}, "a failure category")
                 ],
-                body=_body({"grade": {"enum": [s.value for s in Severity]}}, ["grade"]),
+                body=body_of({"grade": {"enum": [s.value for s in Severity]}}, ["grade"]),
                 tag="quality",
             )
         },

@@ -4,7 +4,6 @@ scan, its thresholds, a part's months-in-service view, batch traceability (docs/
 from __future__ import annotations
 
 from cases.field.alerts import Decision
-from cases.queries.case_views import MAX_LIMIT
 from kefu.web.api.openapi_blocks import (
     FILLED,
     ID,
@@ -12,10 +11,12 @@ from kefu.web.api.openapi_blocks import (
     OPT_INT,
     OPT_STR,
     OPT_TIME,
+    PAGING,
     STR,
     TEXT,
     TIME,
     Doc,
+    body_of,
     json_doc,
     nullable,
     obj,
@@ -23,8 +24,6 @@ from kefu.web.api.openapi_blocks import (
     param,
     ref,
 )
-from kefu.web.api.openapi_quality import body_of
-from kefu.web.api.support import DEFAULT_LIMIT, MAX_OFFSET
 
 NUM: Doc = {"type": "number"}
 OPT_NUM: Doc = {"type": ["number", "null"]}
@@ -156,13 +155,7 @@ def paths() -> Doc:
                 "403",
                 parameters=[
                     param("open", "query", {"enum": ["true", "false"]}, "false: every alert, acknowledged too"),
-                    param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                        "page size",
-                    ),
-                    param("offset", "query", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}, "items to skip"),
+                    *PAGING,
                 ],
                 tag="field",
             )

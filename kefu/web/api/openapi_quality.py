@@ -12,10 +12,12 @@ from kefu.web.api.openapi_blocks import (
     OPT_INT,
     OPT_STR,
     OPT_TIME,
+    REFERENCE,
     STR,
     TEXT,
     TIME,
     Doc,
+    body_of,
     json_doc,
     nullable,
     obj,
@@ -27,7 +29,6 @@ from kefu.web.api.openapi_channels import BASE64
 from kefu.web.api.quality import MAX_COST_CENTS, MAX_MILEAGE_KM, MAX_MINUTES, MAX_MONTHS
 from kefu.web.api.support import MAX_QUANTITY
 
-REFERENCE = param("reference", "path", {**TEXT, "minLength": 1}, "the case reference, e.g. FB-2026-000123")
 PART_ID = param("part_id", "path", ID, "a warranty part id of the case")
 REPORT_ID = param("report_id", "path", ID, "a service report id of the case")
 FILE_BODY = obj(
@@ -118,10 +119,6 @@ def schemas() -> Doc:
         "ServiceReportList": obj({"items": {"type": "array", "items": ref("ServiceReport")}}),
         "ServiceReportRef": obj({"id": INT, "record_number": STR, "state": {"enum": [s.value for s in ReportState]}}),
     }
-
-
-def body_of(properties: Doc, required: list[str]) -> Doc:
-    return obj(properties, required, additionalProperties=False)
 
 
 def _warranty_paths() -> Doc:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from cases.reports.issued import FORMATS
 from cases.reports.kinds import ReportKind
-from kefu.web.api.openapi_blocks import FILLED, INT, STR, TIME, Doc, json_doc, obj, operation, param, ref
-from kefu.web.api.openapi_quality import body_of
+from kefu.web.api.openapi_blocks import FILLED, INT, STR, TIME, Doc, body_of, json_doc, obj, operation, param, ref
 
 KIND: Doc = {"enum": [k.value for k in ReportKind]}
 PERIOD: Doc = {
