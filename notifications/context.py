@@ -5,28 +5,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.domain.vocabulary import label
 from cases.store.models import Case, Contact, Customer, Department, OutboxEvent
-
-TYPE_LABELS = {
-    "quality_complaint": ("质量投诉", "Quality complaint"),
-    "warranty_claim": ("三包索赔件", "Warranty claim parts"),
-    "onsite_service": ("现场服务", "On-site service"),
-    "technical_consultation": ("技术咨询", "Technical consultation"),
-    "document_request": ("资料/说明书索取", "Document or manual request"),
-    "quality_record_query": ("质量记录查询", "Quality record query"),
-    "suggestion": ("意见建议", "Suggestion"),
-}
-RATING_LABELS = {
-    "satisfied": ("满意", "satisfied"),
-    "neutral": ("一般", "neutral"),
-    "unsatisfied": ("不满意", "not satisfied"),
-    "no_response": ("未答复", "no response"),
-}
-
-
-def _label(table: dict[str, tuple[str, str]], key: str | None, language: str) -> str:
-    pair = table.get(key or "")
-    return "" if pair is None else pair[1 if language == "en" else 0]
 
 
 def event_department(event: OutboxEvent, case: Case) -> int | None:
@@ -57,7 +37,7 @@ def notice_context(
         "case": {
             "reference": case.reference,
             "subject": case.subject,
-            "type_label": _label(TYPE_LABELS, case.type, language),
+            "type_label": label("type", case.type, language, capital=True),
             "state": case.state,
             "department_label": (dept.name_en if language == "en" else dept.name_zh) if dept else "",
             "customer_name": customer.name if customer else "",
@@ -76,7 +56,7 @@ def notice_context(
         "third_party": payload.get("third_party") or "",
         # case_reopened: "message" when the customer wrote to the closed case (no rating given)
         "reopened_by": payload.get("why") or "",
-        "rating": _label(RATING_LABELS, payload.get("rating") or case.rating, language),
+        "rating": label("rating", payload.get("rating") or case.rating, language),
         "console_url": f"{console_url}/cases/{case.reference}" if console_url else "",
         "reply_hint": "",
         # address_bounced: the address a notice bounced from, the status code, the server's words

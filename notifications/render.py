@@ -54,28 +54,14 @@ from pathlib import Path
 
 import jinja2
 
+from cases.domain.vocabulary import VOCABULARY, label
+
 DEFAULT_LANGUAGE = "zh"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 # Names become path parts; allowing only these keeps "../" and odd files out of the lookup.
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-
-_LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "rating": {
-        "zh": {"satisfied": "满意", "neutral": "一般", "unsatisfied": "不满意", "no_response": "未答复"},
-        "en": {
-            "satisfied": "satisfied",
-            "neutral": "neutral",
-            "unsatisfied": "not satisfied",
-            "no_response": "no response",
-        },
-    },
-    "severity": {
-        "zh": {"low": "低", "medium": "中", "high": "高", "critical": "严重"},
-        "en": {"low": "low", "medium": "medium", "high": "high", "critical": "critical"},
-    },
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +78,7 @@ def _label(kind: str, value: object, language: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         # A 1-5 score from the satisfaction reply.
         return f"{value} 分" if language == "zh" else f"{value}/5"
-    table = _LABELS[kind].get(language, _LABELS[kind][DEFAULT_LANGUAGE])
-    text = str(value)
-    return table.get(text, text)
+    return label(kind, value, language)
 
 
 def rating_label(value: object, language: str = DEFAULT_LANGUAGE) -> str:
@@ -106,7 +90,7 @@ def severity_label(value: object, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 # "no_response" in any of its spellings: the case closed after the reminder without a rating.
-_NO_RATING = {"", "None", "no_response"} | {t["no_response"] for t in _LABELS["rating"].values()}
+_NO_RATING = {"", "None", "no_response", *VOCABULARY["rating"]["no_response"]}
 
 
 def is_rated(value: object) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from cases.domain.departments import DEPARTMENTS
-from cases.domain.enums import CaseState, CaseType, Channel, Language, Role, Satisfaction, Severity
+from cases.domain.enums import Language
+from cases.domain.vocabulary import VOCABULARY
 
 TEXT: dict[str, tuple[str, str]] = {
     # frame
@@ -203,62 +204,10 @@ TEXT: dict[str, tuple[str, str]] = {
 
 _DEPARTMENT_NAMES = {d.code: {"zh": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}
 
-# kind -> value -> language -> label
+# kind -> value -> language -> label: the domain's vocabularies (cases/domain/vocabulary.py,
+# shared with the notices and the reports) and the console's own
 LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "state": {
-        CaseState.NEW: {"zh": "待审批", "en": "new"},
-        CaseState.NO_ACTION: {"zh": "不做处理", "en": "no action"},
-        CaseState.ASSIGNED: {"zh": "已分派", "en": "assigned"},
-        CaseState.ANALYSED: {"zh": "已分析", "en": "analysed"},
-        CaseState.MEASURES_TAKEN: {"zh": "已采取措施", "en": "measures taken"},
-        CaseState.VERIFIED: {"zh": "已验证", "en": "verified"},
-        CaseState.AWAITING_SATISFACTION: {"zh": "待满意度确认", "en": "awaiting satisfaction"},
-        CaseState.CLOSED: {"zh": "已关闭", "en": "closed"},
-    },
-    "channel": {
-        Channel.EMAIL: {"zh": "邮件", "en": "email"},
-        Channel.FAX: {"zh": "传真", "en": "fax"},
-        Channel.PHONE: {"zh": "电话", "en": "phone"},
-        Channel.LETTER: {"zh": "信函", "en": "letter"},
-        Channel.VISIT: {"zh": "走访", "en": "visit"},
-        Channel.SURVEY: {"zh": "调查", "en": "survey"},
-        Channel.TELEGRAM: {"zh": "Telegram", "en": "Telegram"},
-        "note": {"zh": "备注", "en": "note"},
-    },
-    "type": {
-        CaseType.QUALITY_COMPLAINT: {"zh": "质量投诉", "en": "quality complaint"},
-        CaseType.WARRANTY_CLAIM: {"zh": "三包索赔件", "en": "warranty claim"},
-        CaseType.ONSITE_SERVICE: {"zh": "现场服务", "en": "on-site service"},
-        CaseType.TECHNICAL_CONSULTATION: {"zh": "技术咨询", "en": "technical consultation"},
-        CaseType.DOCUMENT_REQUEST: {"zh": "使用/安装说明书", "en": "document request"},
-        CaseType.QUALITY_RECORD_QUERY: {"zh": "质量记录查询", "en": "quality record query"},
-        CaseType.SUGGESTION: {"zh": "意见建议", "en": "suggestion"},
-    },
-    "severity": {
-        Severity.LOW: {"zh": "低", "en": "low"},
-        Severity.MEDIUM: {"zh": "中", "en": "medium"},
-        Severity.HIGH: {"zh": "高", "en": "high"},
-        Severity.CRITICAL: {"zh": "紧急", "en": "critical"},
-    },
-    "rating": {
-        Satisfaction.SATISFIED: {"zh": "满意", "en": "satisfied"},
-        Satisfaction.NEUTRAL: {"zh": "一般", "en": "neutral"},
-        Satisfaction.UNSATISFIED: {"zh": "不满意", "en": "unsatisfied"},
-        Satisfaction.NO_RESPONSE: {"zh": "无回复", "en": "no response"},
-    },
-    "role": {
-        Role.APPROVER: {"zh": "审批人", "en": "approver"},
-        Role.DEPARTMENT: {"zh": "部门", "en": "department"},
-        Role.QUALITY: {"zh": "质量", "en": "quality"},
-        Role.SALES: {"zh": "销售", "en": "sales"},
-        Role.ADMIN: {"zh": "管理员", "en": "admin"},
-    },
-    "step": {
-        "first_answer": {"zh": "首次答复", "en": "first answer"},
-        "containment": {"zh": "临时措施", "en": "containment"},
-        "root_cause": {"zh": "根本原因", "en": "root cause"},
-        "closure": {"zh": "结案答复", "en": "closure"},
-    },
+    **{kind: {value: {"zh": zh, "en": en} for value, (zh, en) in names.items()} for kind, names in VOCABULARY.items()},
     "step_status": {
         "open": {"zh": "进行中", "en": "open"},
         "overdue": {"zh": "已逾期", "en": "overdue"},

@@ -3,9 +3,7 @@ values of the vocabularies (channel, type, severity, state, decision, agreed ste
 
 from __future__ import annotations
 
-from notifications.context import RATING_LABELS, TYPE_LABELS
-
-Pair = tuple[str, str]
+from cases.domain.vocabulary import VOCABULARY, Pair, capitalised
 
 SECTIONS: dict[str, Pair] = {
     "totals": ("概况", "Overview"),
@@ -91,40 +89,22 @@ WORDS: dict[str, Pair] = {
     "repeats": ("重复投诉数", "Repeats"),
 }
 
+# The vocabularies a report shows values of, flat (no value is in two of them), as table cells.
 VALUES: dict[str, Pair] = {
-    **TYPE_LABELS,
-    **RATING_LABELS,
-    "email": ("邮件", "Email"),
-    "fax": ("传真", "Fax"),
-    "phone": ("电话", "Phone"),
-    "letter": ("信函", "Letter"),
-    "visit": ("来访", "Visit"),
-    "survey": ("调查", "Survey"),
-    "telegram": ("Telegram", "Telegram"),
-    "low": ("低", "Low"),
-    "medium": ("中", "Medium"),
-    "high": ("高", "High"),
-    "critical": ("严重", "Critical"),
-    "assigned": ("已分派", "Assigned"),
-    "analysed": ("已分析", "Analysed"),
-    "measures_taken": ("已采取措施", "Measures taken"),
-    "verified": ("已验证", "Verified"),
-    "ours": ("我方责任", "Ours"),
-    "not_ours": ("非我方责任", "Not ours"),
-    "no_trouble_found": ("未发现故障", "No trouble found"),
-    "undecided": ("未判定", "Undecided"),
-    "first_answer": ("首次答复", "First answer"),
-    "containment": ("围堵措施", "Containment"),
-    "root_cause": ("根本原因", "Root cause"),
-    "closure": ("关闭", "Closure"),
-    "other": ("其他", "Other"),
-    "c_chart": ("c 图（计数）", "c-chart (counts)"),
-    "u_chart": ("u 图（单位失效率）", "u-chart (rate)"),
-    "investigate": ("调查", "Investigate"),
-    "recall": ("召回", "Recall"),
-    "monitor": ("观察", "Monitor"),
-    "false_alarm": ("误报", "False alarm"),
-}
+    value: (zh, capitalised(en))
+    for kind in (
+        "type",
+        "rating",
+        "channel",
+        "severity",
+        "state",
+        "warranty_decision",
+        "step",
+        "alert_rule",
+        "alert_decision",
+    )
+    for value, (zh, en) in VOCABULARY[kind].items()
+} | {"other": ("其他", "Other")}
 
 
 def pick(pair: Pair | None, language: str, fallback: str = "") -> str:
