@@ -33,7 +33,7 @@ from cases.domain.tokens import Signer
 from cases.quality.confirmation import answer_to_report
 from cases.services import ratings
 from cases.services.records import Numbering, apply_step, emit, record_history
-from cases.services.satisfaction import parse_satisfaction
+from cases.services.satisfaction import SatisfactionAnswer, parse_satisfaction
 from cases.services.speakers import customer_side, is_unassigned, staff_sender
 from cases.services.staff_replies import (
     HOW_TO,
@@ -391,19 +391,7 @@ class Receiver:
         if state is CaseState.AWAITING_SATISFACTION and not msg.is_automatic:
             answer = parse_satisfaction(msg.new_text or msg.text)
             if answer.rating is not None and not answer.ambiguous:
-                ratings.rate(
-                    session,
-                    case,
-                    answer.rating,
-                    answer.score,
-                    actor,
-                    now,
-                    channel=msg.channel,
-                    by_staff=False,
-                    matched=answer.matched,
-                    text=msg.new_text,
-                )
-                return answer.rating.value
+                return _rate(session, case, answer, actor, now, msg)
             record_history(
                 session, case=case, at=now, actor=actor, action="rating_unclear", note=(msg.new_text or msg.text)[:500]
             )
@@ -442,19 +430,7 @@ class Receiver:
             )
             return None
         if answer.rating is Satisfaction.UNSATISFIED and not answer.ambiguous:
-            ratings.rate(
-                session,
-                case,
-                answer.rating,
-                answer.score,
-                actor,
-                now,
-                channel=msg.channel,
-                by_staff=False,
-                matched=answer.matched,
-                text=msg.new_text,
-            )
-            return answer.rating.value
+            return _rate(session, case, answer, actor, now, msg)
         apply_step(
             session,
             case,
@@ -583,3 +559,23 @@ async def store_attachments(session: AsyncSession, message: CaseMessage | rows.R
             ),
             message_id=message,
         )
+
+
+def _rate(
+    session: AsyncSession, case: Case, answer: SatisfactionAnswer, actor: Actor, now: datetime, msg: IntakeMessage
+) -> str:
+    """Keep the rating the customer's message gave (`answer` holds one, unambiguous)."""
+    assert answer.rating is not None
+    ratings.rate(
+        session,
+        case,
+        answer.rating,
+        answer.score,
+        actor,
+        now,
+        channel=msg.channel,
+        by_staff=False,
+        matched=answer.matched,
+        text=msg.new_text,
+    )
+    return answer.rating.value
