@@ -25,7 +25,7 @@ from cases.archive.lookup import prefetch_contacts
 from cases.domain.clock import Clock
 from cases.domain.meter import NO_METER, Meter, Tally
 from cases.services.case_service import CaseService
-from cases.services.receiving import prefetch_threads
+from cases.services.threads import prefetch_threads
 from cases.services.wakeup import run_rounds
 from cases.store.db import Database
 from cases.store.faults import RepeatedFailure, is_transient, with_retries

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.archive import lookup as archive
 from cases.domain import classify
 from cases.domain.actors import Actor, customer
-from cases.domain.enums import CaseState, Channel, Direction, Language, Satisfaction, Speaker
+from cases.domain.enums import CaseState, Direction, Language, Satisfaction, Speaker
 from cases.domain.events import EventKind
 from cases.domain.filetypes import sniff
 from cases.domain.intake_message import IntakeMessage
@@ -43,8 +41,9 @@ from cases.services.staff_replies import (
     notice_recipient,
     read_step,
 )
+from cases.services.threads import Threads, batch_messages
 from cases.store import rows
-from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Delivery, Department, User
+from cases.store.models import Attachment, Blob, Case, CaseMessage, Contact, Department, User
 from cases.store.models.base import clip
 
 log = logging.getLogger(__name__)
@@ -70,6 +69,7 @@ class Outcome:
 class Receiver:
     def __init__(self, signer: Signer, prefix: str, tz: ZoneInfo, reopen_days: float = 30.0) -> None:
         self.signer = signer
+        self.threads = Threads(signer)
         self.prefix = prefix
         self.tz = tz
         # A customer writing to a case closed longer ago than this opens a new, linked case.
@@ -81,7 +81,7 @@ class Receiver:
         forwarded_by: int | None = None
         if (original := await self._forwarded_by_staff(session, msg)) is not None:
             forwarded_by, msg = original
-        case, how = await self._find_case(session, msg)
+        case, how = await self.threads.find(session, msg)
         if (
             forwarded_by is None
             and case is not None
@@ -150,42 +150,6 @@ class Receiver:
         rating = await self._follow_up(session, case, msg, now)
         return Outcome(case, False, how, rating)
 
-    async def _find_case(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
-        if (earlier := await self._same_message_id(session, msg)) is not None:
-            return earlier, "same_message_id"
-        hints = msg.hints
-        if hints.message_ids:
-            ids = list(hints.message_ids)
-            in_batch = _batch_messages(session)
-            for mid in ids:
-                if mid in in_batch:
-                    return in_batch[mid], "message_id"
-            await prefetch_threads(session, ids)  # nothing to do when the batch's lookup had them
-            known: dict[str, _Named] = session.info[_THREADS]
-            # A message of the case first, else a notice we sent on it; in the order the mail names them.
-            case_id = next((n.by_message for mid in ids if (n := known[mid]).by_message is not None), None)
-            if case_id is None:
-                case_id = next((n.by_notice for mid in ids if (n := known[mid]).by_notice is not None), None)
-            if case_id is not None:
-                return await session.get(Case, case_id), "message_id"
-            for mid in ids:
-                ref = self.signer.reference_from_message_id(mid)
-                if ref and (case := await _by_reference(session, ref)):
-                    return case, "message_id"
-        if hints.address_token:
-            ref = self.signer.address_reference(hints.address_token, msg.received_at)
-            if ref and (case := await _by_reference(session, ref)):
-                return case, "address_token"
-        if hints.subject_reference:
-            case = await _by_reference(session, hints.subject_reference.upper())
-            if case is not None:
-                return case, "subject_tag"
-        if hints.case_reference:
-            case = await _by_reference(session, hints.case_reference.upper())
-            if case is not None and await _is_own_case(session, case, msg):
-                return case, "case_reference"
-        return None, "new"
-
     async def _forwarded_by_staff(self, session: AsyncSession, msg: IntakeMessage) -> tuple[int, IntakeMessage] | None:
         """Staff forwarded a customer's mail to the service address: the original sender is the
         one speaking (and the contact), the forwarded subject the case's."""
@@ -231,19 +195,6 @@ class Receiver:
             days = (now - closed_at).days
             return f"the customer wrote {days} days after {case.reference} closed"
         return ""
-
-    async def _same_message_id(self, session: AsyncSession, msg: IntakeMessage) -> Case | None:
-        """The case of an earlier mail with this mail's own Message-ID. The inbox stored both
-        (their bytes differ, so their dedupe keys do): a client that reuses ids or a gateway
-        that rewrites mail. It joins that case, marked as a possible duplicate."""
-        mid = msg.message_id
-        if not mid or msg.channel not in (Channel.EMAIL, Channel.FAX):
-            return None
-        if (case := _batch_messages(session).get(mid)) is not None:
-            return case
-        await prefetch_threads(session, [mid])
-        case_id = session.info[_THREADS][mid].by_message
-        return await session.get(Case, case_id) if case_id is not None else None
 
     async def _open(
         self,
@@ -319,7 +270,7 @@ class Receiver:
             case_id=case,
         )
         if msg.message_id:
-            _batch_messages(session)[msg.message_id] = case
+            batch_messages(session)[msg.message_id] = case
         if msg.attachments:
             await store_attachments(session, message, msg.attachments)
 
@@ -450,84 +401,7 @@ class Receiver:
 
     async def thread_of(self, session: AsyncSession, msg: IntakeMessage) -> tuple[Case | None, str]:
         """The case `receive` would thread msg to, and how; writes nothing (cases/services/holds.py)."""
-        return await self._find_case(session, msg)
-
-
-_THREADS = "kefu_known_threads"  # session.info: Message-ID -> _Named, for the ids mails named
-
-
-@dataclass(frozen=True, slots=True)
-class _Named:
-    """The case a Message-ID belongs to: a message stored on it, or a notice we sent on it."""
-
-    by_message: int | None
-    by_notice: int | None
-
-
-# Values in one IN list: far below the bound parameters a statement may have (32,766 in
-# SQLite's default build, 32,767 with asyncpg), which a batch of long References chains
-# would otherwise reach.
-IN_CHUNK = 1000
-
-
-def _chunks(values: set[Any]) -> Iterator[list[Any]]:
-    ordered = sorted(values)
-    for i in range(0, len(ordered), IN_CHUNK):
-        yield ordered[i : i + IN_CHUNK]
-
-
-async def prefetch_threads(session: AsyncSession, message_ids: list[str]) -> None:
-    """The cases that the Message-IDs of a whole batch's replies name, in three queries (their
-    messages, our notices, the cases themselves; more only for thousands of ids);
-    `_find_case` reads it. The cases stay referenced from ``session.info`` so the identity map
-    keeps them for ``get``."""
-    known: dict[str, _Named] = session.info.setdefault(_THREADS, {})
-    wanted = {mid for mid in message_ids if mid not in known}
-    if not wanted:
-        return
-    by_message: dict[str | None, int] = {}
-    by_notice: dict[str | None, int | None] = {}
-    for part in _chunks(wanted):
-        for mid, case_id in (
-            await session.execute(
-                select(CaseMessage.message_id, CaseMessage.case_id).where(CaseMessage.message_id.in_(part))
-            )
-        ).all():
-            by_message.setdefault(mid, case_id)
-        for mid, noticed in (
-            await session.execute(
-                select(Delivery.message_id, Delivery.case_id).where(
-                    Delivery.message_id.in_(part), Delivery.case_id.is_not(None)
-                )
-            )
-        ).all():
-            by_notice.setdefault(mid, noticed)
-    for mid in wanted:
-        known[mid] = _Named(by_message.get(mid), by_notice.get(mid))
-    case_ids = set(by_message.values()) | {c for c in by_notice.values() if c is not None}
-    for ids in _chunks(case_ids):
-        loaded = (await session.execute(select(Case).where(Case.id.in_(ids)))).scalars().all()
-        session.info.setdefault("kefu_known_cases", []).extend(loaded)
-
-
-async def _by_reference(session: AsyncSession, reference: str) -> Case | None:
-    return (await session.execute(select(Case).where(Case.reference == reference))).scalar_one_or_none()
-
-
-async def _is_own_case(session: AsyncSession, case: Case, msg: IntakeMessage) -> bool:
-    from cases.store.models import Identity
-
-    return (
-        await session.execute(
-            select(Identity.id)
-            .where(
-                Identity.contact_id == case.contact_id,
-                Identity.kind == msg.channel,
-                Identity.value == msg.sender_identity,
-            )
-            .limit(1)
-        )
-    ).first() is not None
+        return await self.threads.find(session, msg)
 
 
 def _forwarded_row(msg: IntakeMessage) -> dict[str, str] | None:
@@ -535,11 +409,6 @@ def _forwarded_row(msg: IntakeMessage) -> dict[str, str] | None:
     if fwd is None:
         return None
     return {"sender": fwd.sender, "sender_name": fwd.sender_name, "subject": fwd.subject, "text": fwd.text}
-
-
-def _batch_messages(session: AsyncSession) -> dict[str, Case]:
-    """Message-IDs stored in this unit of work but not flushed yet (a batch flushes once)."""
-    return session.info.setdefault("kefu_batch_messages", {})  # type: ignore[no-any-return]
 
 
 async def store_attachments(session: AsyncSession, message: CaseMessage | rows.Row, attachments: tuple) -> None:  # type: ignore[type-arg]
