@@ -4,7 +4,6 @@ kefu, and a real SMTP relay on loopback that catches outgoing mail."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import socket
 import uuid
@@ -15,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from cases.settings import Settings
-
-PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+from tests.databases import PG_ADMIN_DSN, migrated
 
 
 def _pg_answers() -> bool:
@@ -127,10 +125,9 @@ class ListTransport:
 @pytest.fixture
 async def kefu(settings: Settings) -> AsyncIterator[object]:
     from cases.services.users import seed_departments
-    from cases.store.migrate import upgrade_async
     from kefu.bootstrap import bootstrap
 
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     app = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(app.db)
     try:

@@ -26,12 +26,12 @@ from cases.domain.intake_message import IntakeMessage, ThreadHints
 from cases.services.receiving import Outcome
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import Delivery
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.web.app import create_app, web_services
 from tests.apihelpers import STAFF, AiohttpClient, Api
 from tests.conftest import ListTransport
+from tests.databases import migrated
 
 CUSTOMER = "zhang.wei@dfmc-parts.cn"
 # The day before China's National Day holiday of 2026 (1-7 October, made up on Saturday 10 October).
@@ -104,7 +104,7 @@ def b64(data: bytes) -> str:
 async def quality(settings: Settings, aiohttp_client: AiohttpClient) -> AsyncIterator[Quality]:
     """kefu on a frozen clock (at START; a test sets `clock.now` to go elsewhere), its API with
     a token for each of STAFF, the mail it sends kept in memory."""
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     clock = FrozenClock(START)
     transport = ListTransport()
     kefu = bootstrap(settings, clock=clock, transport=transport, poll_seconds=0.2)

@@ -11,10 +11,10 @@ import aiohttp
 
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import ALL, Part, running
 from notifications.transports import MailTransport
+from tests.databases import migrated
 
 # username, roles, department: the approver, a Quality engineer, a Sales clerk
 STAFF = [("gm", ["approver"], None), ("qe", ["quality", "department"], "quality"), ("sales", ["sales"], "sales")]
@@ -51,7 +51,7 @@ async def served(
     """A migrated, seeded kefu with every part running (but the web, if not `http`), or only
     `parts`; stopped afterwards."""
     settings = replace(settings, **overrides)
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=transport, poll_seconds=0.2)
     await seed_departments(kefu.db)
     async with running(kefu, parts if parts is not None else ALL if http else ALL - {Part.WEB}):

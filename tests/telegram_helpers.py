@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import ALL, Part, Running, start
 from tests.conftest import ListTransport
+from tests.databases import migrated
 from tests.fake_botapi import BOT_USER, TOKEN, FakeBotApi
 
 _ids = itertools.count(1)
@@ -153,7 +153,7 @@ class RunningBot:
 
 async def run_kefu(settings: Settings, *, http: bool = False, mail: ListTransport | None = None) -> RunningBot:
     """Migrated, seeded, started with the bot polling (or on a webhook) at the fake server."""
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     mail = mail or ListTransport()
     kefu = bootstrap(settings, transport=mail, poll_seconds=0.2)
     await seed_departments(kefu.db)

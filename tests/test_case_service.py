@@ -18,10 +18,10 @@ from cases.domain.intake_message import IntakeMessage, ThreadHints
 from cases.domain.states import TRANSITIONS, Action, allowed_actions, check
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import Case, CaseHistory, CaseMessage, CaseRating, Delivery
 from kefu.bootstrap import Kefu, bootstrap
 from tests.conftest import ListTransport
+from tests.databases import migrated
 
 GM = Actor("gm", frozenset({Role.APPROVER}), user_id=None)
 QE = Actor("qe", frozenset({Role.QUALITY}))
@@ -59,7 +59,7 @@ def test_people_never_hold_the_customers_and_timers_steps() -> None:
 # -- on the database -------------------------------------------------------------------------
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[tuple[Kefu, FrozenClock, ListTransport]]:
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     clock = FrozenClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
     transport = ListTransport()
     kefu = bootstrap(settings, clock=clock, transport=transport, poll_seconds=0.2)

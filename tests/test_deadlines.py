@@ -20,11 +20,11 @@ from cases.domain.intake_message import IntakeMessage
 from cases.services.deadlines import parse_deadline
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import Case, CaseHistory, Delivery, TelegramStaffChat, User
 from kefu.bootstrap import Kefu, bootstrap
 from tests.apihelpers import Api, api_fixture, open_case  # noqa: F401  (the api fixture)
 from tests.conftest import ListTransport
+from tests.databases import migrated
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -71,7 +71,7 @@ async def test_approval_can_set_the_deadline_in_the_same_step(api: Api) -> None:
 
 @pytest.fixture
 async def timed(settings: Settings) -> AsyncIterator[tuple[Kefu, FrozenClock]]:
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     clock = FrozenClock(NOW)
     kefu = bootstrap(settings, clock=clock, transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(kefu.db)

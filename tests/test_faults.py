@@ -122,10 +122,10 @@ async def test_an_error_while_the_database_does_not_answer_is_never_set_aside() 
 async def quick_kefu(settings: Settings) -> AsyncIterator[Kefu]:
     """kefu whose SQLite writes wait only 0.1 s for a lock (KEFU_SQLITE_BUSY_SECONDS)."""
     from cases.services.users import seed_departments
-    from cases.store.migrate import upgrade_async
     from kefu.bootstrap import bootstrap
+    from tests.databases import migrated
 
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     app = bootstrap(replace(settings, sqlite_busy_seconds=0.1), transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(app.db)
     try:

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import Case, InboundMessage, InboundRaw
 from intake.imap import STORE_TRIES, ImapPoller
 from intake.imap_client import FolderState, ImapMailbox
@@ -25,6 +24,7 @@ from intake.imap_cursor import Cursor, CursorStore
 from intake.imap_oversize import OversizeReporter
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import ALL, Part, Running, start
+from tests.databases import migrated
 from tests.dovecot import Dovecot, why_no_dovecot
 from tests.mailhelpers import customer_mail, eventually
 
@@ -222,7 +222,7 @@ async def running(settings: Settings, dovecot: Dovecot) -> AsyncIterator[Any]:
 
     async def run(url: str, **overrides: Any) -> Kefu:
         s = replace(settings, imap_url=url, **overrides)
-        await upgrade_async(s.sqlalchemy_url)
+        await migrated(s.sqlalchemy_url)
         kefu = bootstrap(s, poll_seconds=0.2)
         await seed_departments(kefu.db)
         started.append(await start(kefu, ALL - {Part.SMTP}))

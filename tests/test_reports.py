@@ -33,7 +33,6 @@ from cases.reports.kinds import ReportKind
 from cases.reports.period import parse_period, previous_quarter
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import Case, Customer, FieldFailure, WarrantyPart
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.documents.render import Header
@@ -41,6 +40,7 @@ from kefu.reports import build
 from kefu.reports.render import render_pdf
 from tests.apihelpers import Api, api_fixture  # noqa: F401  (the fixture)
 from tests.conftest import ListTransport
+from tests.databases import migrated
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SALES = Actor("sales.li", frozenset({Role.SALES}))
@@ -64,7 +64,7 @@ def test_periods_are_the_site_calendars_quarters_years_and_ranges() -> None:
 
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[tuple[Kefu, FrozenClock]]:
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     clock = FrozenClock(datetime(2026, 10, 9, 2, 0, tzinfo=UTC))
     kefu = bootstrap(settings, clock=clock, transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(kefu.db)

@@ -27,7 +27,6 @@ from cases.domain.retention import PURGED
 from cases.services import retention
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import (
     Attachment,
     Blob,
@@ -43,6 +42,7 @@ from cases.store.models import (
 )
 from kefu.bootstrap import Kefu, bootstrap
 from tests.conftest import ListTransport
+from tests.databases import migrated
 
 GM = Actor("gm", frozenset({Role.APPROVER}))
 ADMIN = Actor("admin", frozenset({Role.ADMIN}))
@@ -51,7 +51,7 @@ START = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def world(settings: Settings) -> AsyncIterator[tuple[Kefu, FrozenClock]]:
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     clock = FrozenClock(START)
     kefu = bootstrap(settings, clock=clock, transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(kefu.db)

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from cases.services.users import seed_departments
 from cases.settings import Settings
-from cases.store.migrate import upgrade_async
 from cases.store.models import Attachment, Case, CaseMessage, Contact, InboundMessage, InboundRaw, ReferenceCounter
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import ALL, Part, start
 from tests.conftest import ListTransport
+from tests.databases import migrated
 from tests.mailhelpers import customer_mail, eventually, smtp_send
 from tests.served import served
 
@@ -103,7 +103,7 @@ async def test_the_same_mail_sent_twice_is_acknowledged_twice_and_stored_once(ru
 
 
 async def test_a_database_failure_is_a_temporary_451_and_the_retry_is_stored(settings: Settings) -> None:
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
     started = await start(kefu, ALL - {Part.WEB})
     port = settings.smtp_listen[1]
@@ -138,7 +138,7 @@ async def test_a_mail_the_database_refuses_gets_451_alone_and_the_rest_of_its_gr
 ) -> None:
     """A group commit that fails is retried input by input, so one mail the database refuses
     does not turn away the other senders of its batch."""
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
     started = await start(kefu, ALL - {Part.WEB})
     port = settings.smtp_listen[1]
@@ -315,7 +315,7 @@ async def test_the_replies_of_a_batch_find_their_cases_in_a_few_queries_not_one_
 
 async def test_a_parse_worker_that_dies_delays_mail_but_loses_none(settings: Settings) -> None:
     settings = replace(settings, parse_workers=1)
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
     await seed_departments(kefu.db)
     started = await start(kefu, {Part.SMTP})  # no workers: the test runs each batch itself
@@ -428,7 +428,7 @@ async def test_an_idle_smtp_session_does_not_hold_the_shutdown(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("kefu.parts.SMTP_CLOSE_SECONDS", 0.5)
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     kefu = bootstrap(settings, transport=ListTransport(), poll_seconds=0.2)
     started = await start(kefu, ALL - {Part.WEB})
     reader, writer = await asyncio.open_connection(*settings.smtp_listen)

@@ -162,10 +162,10 @@ async def test_an_update_with_a_nul_in_its_text_is_stored_without_it(settings: S
     would have delivered it again and again (a webhook answered 500, a poll stuck on it)."""
     from bots.updates import UpdateStore
     from cases.domain.clock import utcnow
-    from cases.store.migrate import upgrade_async
     from kefu.bootstrap import bootstrap
+    from tests.databases import migrated
 
-    await upgrade_async(settings.sqlalchemy_url)
+    await migrated(settings.sqlalchemy_url)
     kefu = bootstrap(settings)
     try:
         update = Updates().message(81, "刹车\x00异响")
