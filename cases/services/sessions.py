@@ -18,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,9 +39,14 @@ log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id, the same parameters as cases/services/users.py
 MIN_PASSWORD = 10
 SETUP_LINK_HOURS = 72
-# A hash to verify against when the account does not exist, so that an unknown name takes as
-# long to refuse as a wrong password (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so that an unknown name takes
+    as long to refuse as a wrong password (no user enumeration by timing). Made at the first
+    sign-in, not at import: hashing takes a tenth of a second every `kefu` command would pay."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _digest(token: str) -> str:
@@ -233,7 +239,7 @@ class ConsoleAuth:
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        _hasher.verify(password_hash or _DUMMY_HASH, password)
+        _hasher.verify(password_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return password_hash is not None

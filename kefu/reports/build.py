@@ -18,7 +18,6 @@ from cases.reports.period import Period
 from cases.store.db import Database
 from kefu.documents.render import Header
 from kefu.reports.render import render_html, render_pdf
-from kefu.reports.workbook import render_xlsx
 
 Progress = Callable[[str], None]
 
@@ -36,6 +35,8 @@ def documents(
     say("drawing the charts and the page")
     html = render_html(data, language, header, **signature)
     say("writing the workbook")
+    from kefu.reports.workbook import render_xlsx  # openpyxl: imported when a report is written
+
     xlsx = render_xlsx(data, language, signature.get("record_number", ""))
     if pdf:
         say("printing the PDF")

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kefu.documents import render as documents
 from kefu.documents.render import Header
-from kefu.reports import charts
 from kefu.reports.labels import SECTIONS, pick, value, word
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,23 @@ def _labels(rows: list[dict[str, Any]], language: str) -> dict[str, str]:
     return {r["key"]: r.get(own) or value(r["key"], language) for r in rows}
 
 
+def _charts() -> ModuleType:
+    """matplotlib takes more than half a second to import: a report being drawn pays for it,
+    not every `kefu` command that imports this module."""
+    from kefu.reports import charts
+
+    return charts
+
+
 CHARTS: dict[str, Chart] = {
-    "trend": lambda d, title, lang: charts.control_chart(
+    "trend": lambda d, title, lang: _charts().control_chart(
         d["months"], d["centre"], d["upper_limit"], d["lower_limit"], title
     ),
-    "failure_modes": lambda d, title, lang: charts.pareto(d["rows"], title, _labels(d["rows"], lang)),
-    "by_customer": lambda d, title, lang: charts.bars(d["rows"], title),
-    "by_part": lambda d, title, lang: charts.bars(d["rows"], title),
-    "by_channel": lambda d, title, lang: charts.bars(d["rows"], title, _labels(d["rows"], lang)),
-    "by_type": lambda d, title, lang: charts.bars(d["rows"], title, _labels(d["rows"], lang)),
+    "failure_modes": lambda d, title, lang: _charts().pareto(d["rows"], title, _labels(d["rows"], lang)),
+    "by_customer": lambda d, title, lang: _charts().bars(d["rows"], title),
+    "by_part": lambda d, title, lang: _charts().bars(d["rows"], title),
+    "by_channel": lambda d, title, lang: _charts().bars(d["rows"], title, _labels(d["rows"], lang)),
+    "by_type": lambda d, title, lang: _charts().bars(d["rows"], title, _labels(d["rows"], lang)),
 }
 
 
