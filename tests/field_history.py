@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from cases.store.db import Database
-from cases.store.models import Customer, FieldFailure
+from cases.store.models import Customer, FailureMode, FieldFailure
 
 SEED = 16
 PARTS = 30
@@ -81,6 +81,13 @@ async def generate(db: Database, seed: int = SEED) -> History:
     async with db.unit_of_work() as s:
         customers = [Customer(name=f"主机厂 {c}", code=f"OEM{c}", created_at=now) for c in range(CUSTOMERS)]
         s.add_all(customers)
+        # the history's failure modes are on the managed list, as a plant's own codes would be
+        s.add_all(
+            FailureMode(
+                code=m, name_zh=f"失效模式 {m}", name_en=f"Failure mode {m}", updated_by="history", updated_at=now
+            )
+            for m in MODE_NAMES
+        )
         await s.flush()
         ids = [c.id for c in customers]
     rows = failures(ids, seed)

@@ -152,11 +152,11 @@ async def test_a_service_report_with_parts_replaced_feeds_the_complaints_record(
         "parts_replaced": "零件号 3501-00999 × 10",
         "result": "复测无异响",
         "minutes_spent": 120,
-        "failure_mode": "NOISE-BRAKE",
+        "failure_mode": "NOISE",
     }
     await quality.api.call("qe", "POST", f"/cases/{reference}/service-reports/{planned['id']}/report", report)
     async with quality.kefu.db.reader() as s:
         rows = (
             await s.execute(select(FieldFailure.source_kind, FieldFailure.part_number, FieldFailure.failure_mode))
         ).all()
-    assert [tuple(r) for r in rows] == [("service_report", "3501-00999", "NOISE-BRAKE")]
+    assert [tuple(r) for r in rows] == [("service_report", "3501-00999", "NOISE")]

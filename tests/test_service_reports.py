@@ -34,7 +34,7 @@ REPORT = {
     "parts_replaced": "3501-00123 × 10",
     "result": "复测无异响，客户现场确认",
     "minutes_spent": 330,
-    "failure_mode": "NOISE-BRAKE",
+    "failure_mode": "NOISE",
 }
 SCAN = b"%PDF-1.4\n% signed service report, scanned\n%%EOF\n"
 
@@ -48,6 +48,8 @@ async def _reviewed(quality: Quality) -> tuple[str, int, str]:
     assert planned["record_number"] == "DFCPZL063A-2026-0001" and planned["state"] == "planned"
     report = f"/cases/{reference}/service-reports/{planned['id']}"
     await api.error("gm", "POST", report + "/review", {}, expect=409)  # nothing filed yet
+    unknown = await api.error("qe", "POST", report + "/report", {**REPORT, "failure_mode": "SQUEAL"}, expect=422)
+    assert "failure mode 'SQUEAL'" in unknown["message"]  # a code of the managed list
     assert (await api.call("qe", "POST", report + "/report", REPORT))["state"] == "reported"
     await api.error("qe", "POST", report + "/review", {}, expect=403)  # the management representative reviews
     assert (await api.call("gm", "POST", report + "/review", {"note": "同意"}))["state"] == "reviewed"

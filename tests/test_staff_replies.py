@@ -81,7 +81,7 @@ async def test_the_approver_answering_the_approval_notice_approves_and_it_is_the
         kefu, "gm@supplier.example", ref, "同意，交质量部处理。\n\n王总", 1, ids["gm@supplier.example"]
     )
 
-    assert detail["state"] == "assigned" and detail["department"] == "quality"
+    assert detail["state"] == "assigned" and detail["department"] == "quality", detail["history"]
     assert ("approve", "gm") in _history(detail) and ("staff_mail_note", "gm") in _history(detail)
     note = next(m for m in detail["messages"] if m["message_id"] == "r1@supplier.example")
     assert (note["direction"], note["speaker"], note["author"]) == ("note", "staff", "gm")

@@ -18,7 +18,7 @@ PART = {
     "mileage_km": 18500,
     "months_in_service": 7,
     "failure_description": "制动时异响",
-    "failure_mode": "NOISE-BRAKE",
+    "failure_mode": "NOISE",
     "failure_date": "2026-09-02",
     "production_date": "2026-02-11",
     "claim_number": "DF-CLM-88812",
@@ -33,8 +33,14 @@ async def test_a_part_is_recorded_as_fields(quality: Quality) -> None:
     reference = await quality.open_case("三包索赔件退回")
     await api.error("prod", "POST", f"/cases/{reference}/warranty-parts", PART, expect=404)  # not theirs
     await api.error("gm", "POST", f"/cases/{reference}/warranty-parts", PART, expect=403)
+    # the failure mode is a code of the managed list (GET /failure-modes), as the reports count it
+    braking = {**PART, "failure_mode": "NOISE-BRAKE"}
+    unknown = await api.error("sales", "POST", f"/cases/{reference}/warranty-parts", braking, expect=422)
+    assert "failure mode 'NOISE-BRAKE'" in unknown["message"]
+    await api.call("qe", "PUT", "/failure-modes/NOISE-BRAKE", {"name_zh": "制动异响", "name_en": "Brake noise"})
+    await api.call("sales", "POST", f"/cases/{reference}/warranty-parts", braking, expect=201)
     created = await api.call("sales", "POST", f"/cases/{reference}/warranty-parts", PART, expect=201)
-    (part,) = (await api.call("qe", "GET", f"/cases/{reference}/warranty-parts"))["items"]
+    (_, part) = (await api.call("qe", "GET", f"/cases/{reference}/warranty-parts"))["items"]
     assert part["id"] == created["id"]
     assert {k: part[k] for k in PART} == PART
     assert part["currency"] == "CNY" and part["decision"] is None and part["evidence"] == []

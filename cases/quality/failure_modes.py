@@ -28,8 +28,9 @@ async def all_modes(s: AsyncSession) -> list[dict[str, Any]]:
 
 
 async def known(s: AsyncSession, code: str) -> str:
-    """The code, if it names an active failure mode; else the user's mistake."""
-    mode = await s.get(FailureMode, code)
+    """The code, if it names an active failure mode (codes are capitals: "wear" is WEAR); else
+    the user's mistake."""
+    mode = await s.get(FailureMode, code.strip().upper())
     if mode is None or not mode.active:
         raise InvalidInput(f"unknown failure mode {code!r}; see GET /api/v1/failure-modes")
     return mode.code

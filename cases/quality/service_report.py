@@ -28,6 +28,7 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import Attachment
 from cases.domain.tokens import Signer
 from cases.field.records import feed_service_report
+from cases.quality import failure_modes
 from cases.quality.files import store_file
 from cases.quality.service_states import PLANNERS, ReportAction, ReportState, check
 from cases.services.records import _advance, emit, locked_case, record_history
@@ -174,6 +175,8 @@ class ServiceReports:
                 values.update(confirmed_how="paper", recorded_by=actor.label[:120])
             if action is ReportAction.FILE:
                 values.update(reported_by=actor.label[:120], reported_at=now)
+                if values["failure_mode"]:  # one of the managed list, as the reports count them
+                    values["failure_mode"] = await failure_modes.known(s, values["failure_mode"])
             elif action is ReportAction.REVIEW:
                 values.update(reviewed_by=actor.label[:120], reviewed_at=now)
                 values.update(confirmation_requested_at=now, confirmation_message_id=self._message_id(case, report))

@@ -31,6 +31,7 @@ from cases.domain.events import EventKind
 from cases.domain.intake_message import Attachment
 from cases.domain.states import DEADLINE_RUNS, TERMINAL
 from cases.field.records import feed_warranty_part
+from cases.quality import failure_modes
 from cases.quality.due_steps import DueSteps, iso
 from cases.quality.files import file_row, store_file
 from cases.services.deadlines import Deadlines, parse_deadline
@@ -153,6 +154,8 @@ class WarrantyParts:
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await _open_case(s, reference)
+            if values["failure_mode"]:  # one of the managed list, as the reports count them
+                values["failure_mode"] = await failure_modes.known(s, values["failure_mode"])
             row = WarrantyPart(case_id=case.id, created_by=actor.label[:120], created_at=now, **values)
             s.add(row)
             await s.flush()
