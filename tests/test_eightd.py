@@ -5,6 +5,10 @@ and renders a PDF whose text carries the reference and the D3 containment."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +243,53 @@ async def test_the_8d_renders_as_a_pdf_with_the_reference_and_the_containment(ap
     assert "库存挑选" in text  # the Chinese containment, in the CJK font
     html = await api.client.get(f"/api/v1/cases/{ref}/8d/document?format=html&language=zh", headers=headers)
     assert html.status == 200 and "临时遏制措施" in await html.text()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_operator_shows_the_8d_and_writes_its_document_from_the_command_line(
+    api: Api, tmp_path: Path
+) -> None:
+    """`kefu 8d show` says where each step stands; `kefu 8d document` writes what the customer
+    gets, in a real subprocess on the same database."""
+    ref = await _critical_case(api)
+    await api.call("gm", "PUT", f"/cases/{ref}/review-team", {"members": TEAM})
+    for step in STEPS[:4]:
+        await _record(api, "prod", ref, step)
+        await _sign(api, "prod", ref, step)
+    await _record(api, "prod", ref, "D4")
+    settings = api.kefu.settings
+    env = {
+        **os.environ,
+        "KEFU_DATA_DIR": str(settings.data_dir),
+        "KEFU_DATABASE_URL": settings.database_url,
+        "KEFU_SECRET_KEY": "test",
+        "KEFU_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),  # this checkout's kefu, from tmp_path
+    }
+
+    def kefu(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kefu", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+
+    shown = kefu("8d", "show", ref.lower())
+    assert shown.returncode == 0, shown.stderr
+    lines = {line.split()[0]: line for line in shown.stdout.splitlines()[3:]}
+    assert "王工 (production_equipment, leader)" in shown.stdout
+    assert "signed by prod (department)" in lines["D3"]
+    assert "recorded by prod" in lines["D4"] and "not signed (next: to sign)" in lines["D4"]
+    assert lines["D5"].endswith(" -")
+    as_json = json.loads(kefu("8d", "show", ref, "--json").stdout)
+    assert as_json["next_step"] == "D4" and as_json["steps"][3]["current"]["content"] == CONTENT["D3"]
+    missing = kefu("8d", "show", "FB-2099-999999")
+    assert missing.returncode == 1 and "FB-2099-999999" in missing.stderr
+    html = kefu("8d", "document", ref, "--format", "html", "--language", "en")
+    assert html.returncode == 0 and html.stdout.strip() == f"{ref}-8D.html"
+    assert "Sort all stock of batch B2026-1107" in (tmp_path / f"{ref}-8D.html").read_text()
+    if pdf_tools_missing() is None:
+        out = tmp_path / "audit.pdf"
+        assert kefu("8d", "document", ref, "--out", str(out)).returncode == 0
+        assert ref in pdf_text(out.read_bytes(), tmp_path) and "库存挑选" in pdf_text(out.read_bytes(), tmp_path)
 
 
 async def test_quality_keeps_the_failure_mode_list(api: Api) -> None:

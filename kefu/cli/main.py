@@ -19,6 +19,7 @@ from kefu import logs
 from kefu.bootstrap import Kefu
 from kefu.cli.accounts import cmd_user_add, cmd_user_reset_password
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
+from kefu.cli.eightd import add_eightd_commands
 from kefu.cli.entries import add_log_commands
 from kefu.cli.field import add_field_commands
 from kefu.cli.ops import add_ops_commands
@@ -326,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_commands(sub)  # kefu log phone|letter|visit|survey
     add_ops_commands(sub)  # kefu backup PATH, kefu restore PATH
     add_quality_commands(sub)  # kefu calendar show|set|unset, kefu overdue, kefu service-report
+    add_eightd_commands(sub)  # kefu 8d show|document
     add_records_commands(sub)  # kefu records classes|set|customer|hold|release|purge|log
     add_report_commands(sub)  # kefu report quarterly|service|review|list|get
     add_field_commands(sub)  # kefu import shipments, kefu warnings ..., kefu batch show
