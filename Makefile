@@ -30,8 +30,12 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Test processes: two a core (most tests wait on sockets, subprocesses and the database);
+# TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$((n * 2)))
+
 test: lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # schemathesis over the API description at length (docs/testing.md); `make test` runs it short.
 # FUZZ_EXAMPLES per operation, every phase, a new seed each run (FUZZ_SEED=... repeats one).

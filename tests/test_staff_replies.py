@@ -94,7 +94,7 @@ async def test_no_action_by_reply_takes_the_reason_from_the_mail(kefu: Kefu) -> 
     detail = await _reply(
         kefu, "deputy@supplier.example", ref, "不做处理：非本公司产品。", 2, ids["deputy@supplier.example"]
     )
-    assert detail["state"] == "no_action" and detail["no_action_reason"] == "非本公司产品。"
+    assert detail["state"] == "no_action" and detail["no_action_reason"] == "非本公司产品。", detail["history"]
     assert ("decide_no_action", "deputy") in _history(detail)
 
 

@@ -149,7 +149,13 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading: on PostgreSQL one snapshot for all its statements (REPEATABLE
+        READ), as SQLite's WAL readers have anyway. A page put together from several queries —
+        a case, then its history and messages — never shows a step's history without the state
+        the same commit gave the case (READ COMMITTED would let a commit fall between them)."""
         async with self.sessions() as session:
+            if self.dialect == "postgresql":
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             yield session
 
     async def answers(self) -> bool:
