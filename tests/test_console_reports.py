@@ -77,6 +77,11 @@ async def test_a_report_drafted_and_issued_from_the_console_is_listed_and_downlo
     assert xlsx.status == 200 and 'filename="DFCPXS009A-2026Q3-R2.xlsx"' in xlsx.headers["Content-Disposition"]
     assert (await sales.client.get("/reports/DFCPXS009A-2026Q3-R9/pdf")).status == 404
     assert (await sales.client.get("/reports/DFCPXS009A-2026Q3-R1/doc")).status == 404
+    # the console's own page keeps the console's policy: no inline script or style
+    listing = await sales.client.get("/reports")
+    assert listing.headers["Content-Security-Policy"].startswith("default-src 'none'; script-src 'self'")
+    text = await listing.text()
+    assert "<script>" not in text and " style=" not in text and "<style" not in text
     # the approvers read them too
     gm = await console.browser("gm")
     assert "DFCPXS009A-2026Q3-R2" in await gm.get("/reports")
