@@ -31,6 +31,7 @@ from cases.services.users import seed_departments
 from cases.settings import Settings
 from cases.store.models import Delivery, OutboxEvent, ReportReminder
 from kefu.bootstrap import Kefu, bootstrap
+from kefu.parts import Part, start
 from tests.conftest import ListTransport
 from tests.databases import migrated
 from tests.fake_botapi import FakeBotApi
@@ -272,3 +273,22 @@ async def test_a_sales_users_staff_chat_gets_the_reminder_too(
         assert await eventually(mailed, lambda n: n >= 1) == 1
     finally:
         await run.stop()
+
+
+async def test_the_workers_run_the_reminder_when_kefu_starts(world: World) -> None:
+    """`kefu serve` (part `workers`) runs a round at once and then every hour; its notice goes
+    out through the dispatcher the round wakes."""
+    world.clock.now = DUE
+    started = await start(world.kefu, [Part.WORKERS])
+    try:
+
+        async def mailed() -> list[str]:
+            return sorted(r for r, _ in world.mails())
+
+        assert await eventually(mailed, lambda found: len(found) >= 2) == [
+            "amy@supplier.example",
+            "li@supplier.example",
+        ]
+    finally:
+        await started.stop()
+    assert await _counts(world.kefu) == (1, 2, 1)
