@@ -105,6 +105,8 @@ class Fanout:
             reached.update((notice.audience, channel, recipient) for channel, recipient, _ in targets)
             if not found and notice.to is To.CUSTOMER and case is not None:
                 await no_way_to_reach(s, case, notice.template, now)  # a callback task for Sales
+            if not found and case is None:  # nobody to tell, and no case to show it on
+                log.warning("%s: no %s user to send %s to", event.kind, notice.to, notice.template)
             planned.append((event, case, notice, targets))
         return planned
 

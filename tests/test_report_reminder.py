@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from cases.domain.actors import Actor
 from cases.domain.clock import FrozenClock
 from cases.domain.enums import Role
+from cases.domain.events import EventKind
 from cases.reports import issued
 from cases.reports.kinds import ReportKind
 from cases.reports.period import parse_period
@@ -32,6 +33,7 @@ from cases.settings import Settings
 from cases.store.models import Delivery, OutboxEvent, ReportReminder
 from kefu.bootstrap import Kefu, bootstrap
 from kefu.parts import Part, start
+from notifications.routing import CASELESS, ROUTES, To
 from tests.conftest import ListTransport
 from tests.databases import migrated
 from tests.fake_botapi import FakeBotApi
@@ -124,6 +126,13 @@ def test_the_report_is_due_the_set_number_of_days_after_its_quarter_ends() -> No
     assert due_report(date(2026, 10, 11), tz, 0) is None  # 0 turns it off
     long = due_report(date(2026, 10, 11), tz, 100)  # longer than a quarter: still the right one
     assert long is not None and (long.period.key, long.due_on) == ("2026Q2", date(2026, 10, 9))
+
+
+def test_the_reminder_is_routed_only_to_audiences_that_need_no_case() -> None:
+    notices = ROUTES[EventKind.REPORT_DUE]
+    assert [(n.to, n.template) for n in notices] == [(To.SALES, "report_due")]
+    assert all(n.to in CASELESS for n in notices)
+    assert To.CUSTOMER not in CASELESS and To.DEPARTMENT not in CASELESS
 
 
 async def test_the_reminder_goes_once_to_each_sales_user_on_its_day_in_their_language(world: World) -> None:
