@@ -319,3 +319,20 @@ async def test_staff_draft_issue_and_download_reports_over_the_api(api: Api) -> 
     await api.error("sales", "POST", "/reports", {"kind": "service", "period": "2026"}, expect=400)
     await api.error("sales", "POST", "/reports", {"kind": "weekly", "period": "2026", "approved_by": "x"}, expect=422)
     await api.error("sales", "GET", "/reports/DFCPZL063S-2026-R9/pdf", expect=404)
+
+
+def test_a_customers_text_that_looks_like_a_formula_stays_text_in_the_workbook() -> None:
+    from kefu.reports.workbook import render_xlsx
+
+    sly = '=HYPERLINK("http://evil.example","点这里")'
+    data = {
+        "title": {"zh": "营销总结报告", "en": "Marketing summary report"},
+        "period": "2026Q3",
+        "first_day": "2026-07-01",
+        "last_day": "2026-09-30",
+        "sections": {"by_customer": {"rows": [{"key": sly, "count": 3}, {"key": "主机厂 A", "count": 2}]}},
+    }
+    book = load_workbook(io.BytesIO(render_xlsx(data, "zh")))
+    sheet = book.worksheets[1]
+    cells = {c.value: c.data_type for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert cells[sly] == "s" and cells[3] == "n"  # the text is text, the count still a number

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 
 from kefu.reports.labels import SECTIONS, pick, value, word
 from kefu.reports.render import VOCABULARY, columns_and_values
@@ -16,6 +17,16 @@ from kefu.reports.render import VOCABULARY, columns_and_values
 def _title(text: str) -> str:
     """A sheet name Excel accepts: at most 31 characters, none of \\ / * ? : [ ]."""
     return re.sub(r"[\\/*?:\[\]]", "-", text)[:31]
+
+
+def _safe(sheet: Any, v: Any) -> Any:
+    """A text someone typed (a customer's name, a part number) stays text: "=HYPERLINK(…)" is
+    never a formula in our workbook."""
+    if isinstance(v, str) and v.startswith(("=", "+", "-", "@")) and len(v) > 1:
+        cell = WriteOnlyCell(sheet, value=v)
+        cell.data_type = "s"
+        return cell
+    return v
 
 
 def render_xlsx(data: dict[str, Any], language: str, record_number: str = "") -> bytes:
@@ -36,11 +47,14 @@ def render_xlsx(data: dict[str, Any], language: str, record_number: str = "") ->
                 sheet.append([word(c, language) for c in columns])
                 for row in values:
                     sheet.append(
-                        [value(x, language) if c in VOCABULARY else x for c, x in zip(columns, row, strict=True)]
+                        [
+                            _safe(sheet, value(x, language) if c in VOCABULARY else x)
+                            for c, x in zip(columns, row, strict=True)
+                        ]
                     )
                 sheet.append([])
             else:
-                sheet.append([word(key, language), v])
+                sheet.append([word(key, language), _safe(sheet, v)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
