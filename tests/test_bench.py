@@ -68,6 +68,8 @@ def test_field_scan_times_the_early_warning_over_a_generated_history() -> None:
     found = re.search(r"scan of 5,000 records: [\d.]+ s median .*RSS \d+ -> \d+ MiB", out)
     assert found, out
     assert re.search(r"run 1: .* 1 new alerts", out), out  # the planted rise
+    assert re.search(r"  field_rates +[\d.]+ ms", out), out  # the report's sections over the records
+    assert re.search(r"marketing report of 2026Q4: [\d.]+ s for all its sections", out), out
 
 
 def test_many_cases_writes_the_cases_it_says_and_they_can_be_searched(tmp_path: Path) -> None:
