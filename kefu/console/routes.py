@@ -9,7 +9,7 @@ from aiohttp import web
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
-from kefu.console import auth_views, case_pages, export, report_pages, work_pages
+from kefu.console import auth_views, case_pages, export, field_pages, report_pages, work_pages
 from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
 from kefu.web.api.access import ACCESS
 
@@ -64,6 +64,15 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     )
     app[TEMPLATES].globals["export_cap"] = f"{export.EXPORT_CAP:,}"
     r.add_get("/export/cases.xlsx", export.export_cases, name="console.export_cases")
+    # The field data (field_pages.py): early-warning alerts and a batch's trace.
+    field_readers = ACCESS["list_warning_alerts"]
+    app[TEMPLATES].globals["field_readers"] = (
+        sorted(r.value for r in field_readers) if isinstance(field_readers, frozenset) else []
+    )
+    r.add_get("/warnings", field_pages.warnings_page, name="console.warnings")
+    r.add_get("/warnings/{alert_id}", field_pages.warning_page, name="console.warning")
+    r.add_post("/warnings/{alert_id}/acknowledge", field_pages.acknowledge, name="console.acknowledge")
+    r.add_get("/batches", field_pages.batch_page, name="console.batches")
     r.add_get("/reports", report_pages.reports_page, name="console.reports")
     r.add_get("/reports/draft", report_pages.draft, name="console.report_draft")
     r.add_post("/reports/issue", report_pages.issue, name="console.report_issue")
