@@ -9,7 +9,7 @@ from aiohttp import web
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
-from kefu.console import auth_views, case_pages, work_pages
+from kefu.console import auth_views, case_pages, customer_pages, entry_pages, work_pages
 from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
 
 STATIC = Path(__file__).parent / "static"
@@ -54,3 +54,11 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     r.add_get("/users", work_pages.users_page, name="console.users")
     r.add_post("/users/{username}/reset-password", work_pages.reset_password, name="console.reset_password")
     r.add_get("/static/{name}", static, name="console.static")
+    # Log an entry (entry_pages.py) and the customer archive (customer_pages.py)
+    r.add_get("/entries/new", entry_pages.entry_page, name="console.entry")
+    r.add_post("/entries", entry_pages.log_entry, name="console.entry_post")
+    r.add_get("/entries/callers", entry_pages.callers, name="console.callers")
+    r.add_get("/customers", customer_pages.customers_page, name="console.customers")
+    r.add_get("/customers/{customer_id}", customer_pages.customer_page, name="console.customer")
+    r.add_post("/customers/{customer_id}/merge", customer_pages.merge, name="console.merge")
+    r.add_post("/customers/{customer_id}/merges/{merge_id}/undo", customer_pages.unmerge, name="console.unmerge")
