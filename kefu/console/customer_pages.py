@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cases.domain.errors import CaseError, NotFound
+from cases.domain.errors import CaseError, InvalidInput, NotFound
 from cases.quality import agreements
 from cases.queries import archive_views
 from cases.queries import case_views as queries
@@ -94,7 +94,7 @@ def _form_id(form: Any, name: str) -> int:
     raw = form.get(name)
     text = raw.strip() if isinstance(raw, str) else ""
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
-        raise CaseError(f"{name} must be the number of a {form.get('kind', 'record')}, not {text!r}")
+        raise InvalidInput(f"{name} must be the number of a {form.get('kind', 'record')}, not {text!r}")
     return int(text)
 
 
