@@ -138,3 +138,15 @@ async def test_the_archive_renders_in_english(console: Console) -> None:
     page = await b.get(f"/customers/{customer}")
     assert "Contacts" in page and "Service agreement" in page and "Merge and undo" in page and "联系人" not in page
     assert "Customers" in await b.get("/customers")
+
+
+async def test_the_new_pages_keep_the_strict_policy_and_no_inline_script_or_style(console: Console) -> None:
+    customer, _, _ = await _customer(console)
+    b = await console.browser("admin")
+    for path in ("/entries/new", "/customers", f"/customers/{customer}"):
+        resp = await b.client.get(path)
+        text = await resp.text()
+        assert resp.status == 200, (path, resp.status)
+        assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+        assert not re.search(r"<script(?![^>]*\bsrc=)", text), path
+        assert " style=" not in text and "<style" not in text, path
