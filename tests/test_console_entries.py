@@ -155,3 +155,26 @@ async def test_the_entry_page_renders_in_english(console: Console) -> None:
     assert (await b.post("/account/language", {"language": "en"})).status == 303
     page = await b.get("/entries/new")
     assert "Log customer feedback" in page and "Caller&#39;s number" in page and "登记" not in page
+
+
+async def test_a_letter_with_its_scan_keeps_the_scan_as_an_attachment(console: Console) -> None:
+    from aiohttp import FormData
+
+    from cases.store.models import Attachment as StoredAttachment
+
+    b = await console.browser("sales")
+    await b.get("/entries/new")
+    data = FormData(quote_fields=False)  # as a browser sends a file name: UTF-8, not %-quoted
+    for name, value in {**_call(kind="letter", caller_number=""), "csrf_token": b.csrf()}.items():
+        data.add_field(name, value)
+    data.add_field("attachment", b"%PDF-1.4 scan", filename="来函.pdf", content_type="application/pdf")
+    resp = await b.client.post("/entries", data=data, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    reference = resp.headers["Location"].split("/")[2].split("?")[0]
+    page = await b.get(f"/cases/{reference}")
+    assert "来函.pdf" in page
+    async with console.kefu.db.reader() as s:
+        case = (await s.execute(select(Case).where(Case.reference == reference))).scalar_one()
+        assert case.channel is Channel.LETTER
+        stored = list((await s.execute(select(StoredAttachment))).scalars())
+        assert len(stored) == 1 and stored[0].filename == "来函.pdf"

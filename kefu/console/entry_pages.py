@@ -3,7 +3,9 @@ case, through the same EntryService as `POST /api/v1/entries/{kind}` and `kefu l
 
 The page carries a form token (a fresh one per page): a double submit, or a reload of the
 posted form, answers with the case the first submit opened (EntryService keeps the token
-unique). Caller lookup as one types is `GET /entries/callers?q=…`, a JSON read for the page's
+unique). A scanned letter can go with it (a file field; the whole form is read by aiohttp,
+whose default limit on a request body is 1 MiB: larger scans go by the API or `kefu log letter`).
+Caller lookup as one types is `GET /entries/callers?q=…`, a JSON read for the page's
 script under the console's session; without JavaScript the service finds the caller by the
 number or name typed, or makes a new contact.
 """
@@ -15,9 +17,12 @@ import uuid
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from cases.domain.enums import CaseType, Channel, Language
 from cases.domain.errors import CaseError, InvalidInput
+from cases.domain.intake_message import Attachment
+from cases.domain.uploads import safe_filename
 from cases.queries.callers import find_callers
 from cases.services.entries import ENTRY_KINDS, EntryInput
 from kefu.console.case_pages import STATUS
@@ -76,7 +81,19 @@ def _optional(form: dict[str, str], name: str) -> str | None:
     return form.get(name, "").strip() or None
 
 
-def entry_input(form: dict[str, str], tz: Any, now: Any) -> EntryInput:
+def _attachment(posted: MultiDictProxy[Any]) -> tuple[Attachment, ...]:
+    """A scanned letter from the form's file field (the service checks its size)."""
+    field = posted.get("attachment")
+    if not isinstance(field, web.FileField):
+        return ()
+    data = field.file.read()
+    if not data:
+        return ()  # the field left empty: browsers send an empty part
+    content_type = (field.content_type or "application/octet-stream")[:120]
+    return (Attachment(safe_filename(field.filename or "letter.pdf"), content_type, data),)
+
+
+def entry_input(form: dict[str, str], tz: Any, now: Any, attachments: tuple[Attachment, ...] = ()) -> EntryInput:
     """The posted form as the service's input: text as typed; the service checks the rest."""
     kind = form.get("kind", "")
     if kind not in {k.value for k in ENTRY_KINDS}:
@@ -99,6 +116,7 @@ def entry_input(form: dict[str, str], tz: Any, now: Any) -> EntryInput:
         batch=_optional(form, "batch"),
         reply_channel=_optional(form, "reply_channel"),
         language=_optional(form, "language"),
+        attachments=attachments,
     )
 
 
@@ -108,7 +126,7 @@ async def log_entry(request: web.Request) -> web.Response:
     posted = await request.post()
     form = {k: v for k, v in posted.items() if isinstance(v, str) and k != "csrf_token"}
     try:
-        entry = entry_input(form, request.app[CONSOLE_SETTINGS].tz, request.app[CLOCK]())
+        entry = entry_input(form, request.app[CONSOLE_SETTINGS].tz, request.app[CLOCK](), _attachment(posted))
         result = await request.app[ENTRIES].log_entry(session.actor, entry)
     except CaseError as exc:
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)

@@ -220,6 +220,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "entry_submit": ("登记并创建案件", "Log it and open a case"),
     "entry_no_match": ("没有找到匹配的联系人；提交时将新建。", "No contact matches; one is made when you submit."),
     "entry_pick": ("选择", "Pick"),
+    "entry_attachment": ("扫描件（来函，最大 1 MB，可选）", "Scanned letter (up to 1 MB, optional)"),
     "entry_logged": ("已登记，案件 {ref} 已创建。", "Logged: case {ref} is open."),
     "entry_logged_before": (
         "此表单已提交过，这是当时创建的案件 {ref}（没有重复创建）。",
