@@ -175,7 +175,9 @@ async def _render_case(
     done = request.query.get("done")
     state_label = LABELS["state"][detail["state"]][session.language.value]
     message = None
-    if done in STEP_BY_SEGMENT:
+    if done in ("logged", "logged_before"):  # from Log an entry (entry_pages.py)
+        message = translate(f"entry_{done}", session.language, ref=detail["reference"])
+    elif done in STEP_BY_SEGMENT:
         message = (
             translate("note_added", session.language)
             if done == "notes"

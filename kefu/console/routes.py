@@ -9,7 +9,16 @@ from aiohttp import web
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
-from kefu.console import auth_views, case_pages, export, field_pages, report_pages, work_pages
+from kefu.console import (
+    auth_views,
+    case_pages,
+    customer_pages,
+    entry_pages,
+    export,
+    field_pages,
+    report_pages,
+    work_pages,
+)
 from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
 from kefu.web.api.access import ACCESS
 
@@ -77,3 +86,11 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     r.add_get("/reports/draft", report_pages.draft, name="console.report_draft")
     r.add_post("/reports/issue", report_pages.issue, name="console.report_issue")
     r.add_get("/reports/{record_number}/{format}", report_pages.issued_file, name="console.report_file")
+    # Log an entry (entry_pages.py) and the customer archive (customer_pages.py)
+    r.add_get("/entries/new", entry_pages.entry_page, name="console.entry")
+    r.add_post("/entries", entry_pages.log_entry, name="console.entry_post")
+    r.add_get("/entries/callers", entry_pages.callers, name="console.callers")
+    r.add_get("/customers", customer_pages.customers_page, name="console.customers")
+    r.add_get("/customers/{customer_id}", customer_pages.customer_page, name="console.customer")
+    r.add_post("/customers/{customer_id}/merge", customer_pages.merge, name="console.merge")
+    r.add_post("/customers/{customer_id}/merges/{merge_id}/undo", customer_pages.unmerge, name="console.unmerge")
