@@ -200,6 +200,51 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+    # -- admin: users, API tokens, rule tables (kefu/console/admin_pages.py, rule_pages.py) --
+    "nav_rules": ("规则表", "Rules"),
+    "admin_nav": ("管理", "Administration"),
+    "email": ("电子邮件", "Email"),
+    "display_name": ("姓名", "Name"),
+    "add_user": ("添加用户", "Add a user"),
+    "added_link": (
+        "已添加用户 {name}。请把这个一次性设置密码链接交给本人（72 小时内有效，只显示这一次）：",
+        "User {name} is added. Hand this one-time link to set a password to them (valid 72 hours, shown only now):",
+    ),
+    "user_saved": ("已保存：{name}", "Saved: {name}"),
+    "no_password_yet": ("尚未设置密码", "no password set yet"),
+    "disable_user": ("停用", "Disable"),
+    "enable_user": ("启用", "Enable"),
+    "tokens_title": ("API 令牌", "API tokens"),
+    "token_name": ("标签", "Label"),
+    "created": ("创建时间", "Created"),
+    "last_used": ("最后使用", "Last used"),
+    "token_valid": ("有效", "valid"),
+    "token_revoked_at": ("已于 {at} 撤销", "revoked {at}"),
+    "revoke": ("撤销", "Revoke"),
+    "no_tokens": ("没有 API 令牌。", "No API token."),
+    "create_token": ("创建令牌", "Create a token"),
+    "token_shown_once": (
+        "{name} 的新令牌（只显示这一次，请立即妥善保存）：",
+        "The new token of {name} (shown only now; keep it safe):",
+    ),
+    "severity_rules_title": ("严重度规则", "Severity rules"),
+    "severity_rules_help": (
+        "失效类别决定初始严重度；外场失效、数量超过 {threshold} 各提高一级。批准人设定的严重度优先。",
+        "The failure category gives the first grade; a field failure and a quantity above {threshold} raise it "
+        "one grade each. A grade the approver sets wins.",
+    ),
+    "failure_category": ("失效类别", "Failure category"),
+    "rule_saved": ("已保存：{name}", "Saved: {name}"),
+    "failure_modes_title": ("失效模式", "Failure modes"),
+    "failure_modes_help": (
+        "案件和索赔件的失效模式必须是这里的代码之一；停用的代码不再接受新记录。",
+        "A case's and a warranty part's failure mode is one of these codes; an inactive code takes no new records.",
+    ),
+    "failure_mode_code": ("代码", "Code"),
+    "name_zh": ("中文名称", "Chinese name"),
+    "name_en": ("英文名称", "English name"),
+    "no_failure_modes": ("还没有失效模式。", "No failure mode yet."),
+    "add_failure_mode": ("添加失效模式", "Add a failure mode"),
 }
 
 _DEPARTMENT_NAMES = {d.code: {"zh": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}
