@@ -88,15 +88,18 @@ class TelegramChannel:
         self.signer = signer
         self.mail_domain = mail_domain
 
-    async def send(self, d: Delivery, case: Case, rendered: Rendered) -> None:
-        """Raises the dispatcher's PermanentSendError / TransientSendError."""
+    async def send(self, d: Delivery, case: Case | None, rendered: Rendered) -> None:
+        """Raises the dispatcher's PermanentSendError / TransientSendError. `case` is None for a
+        staff notice about no case (a report falling due): no buttons, no fallback to compute."""
         if self.sender is None:
-            async with self.db.unit_of_work() as s:
-                fallback = await self._fall_back(s, d, case) if d.audience == "customer" else "staff email goes anyway"
+            fallback = "staff email goes anyway"
+            if d.audience == "customer" and case is not None:
+                async with self.db.unit_of_work() as s:
+                    fallback = await self._fall_back(s, d, case)
             raise PermanentSendError(f"the Telegram bot is off (no KEFU_TELEGRAM_TOKEN); {fallback}")
         keyboard = KEYBOARDS.get((d.audience, d.template))
         markup = None
-        if keyboard is not None:
+        if keyboard is not None and case is not None:
             async with self.db.reader() as s:
                 markup = await keyboard(s, await s.get(Case, case.id) or case, d.language)
         try:
@@ -109,13 +112,16 @@ class TelegramChannel:
         except SendRefused as exc:
             raise PermanentSendError(str(exc)) from exc
 
-    async def _blocked(self, d: Delivery, case: Case) -> str:
+    async def _blocked(self, d: Delivery, case: Case | None) -> str:
         async with self.db.unit_of_work() as s:
-            if d.audience != "customer":
+            if d.audience != "customer" or case is None:
                 await s.execute(
                     update(TelegramStaffChat).where(TelegramStaffChat.chat_id == int(d.recipient)).values(active=False)
                 )
-                log.warning("%s: staff chat blocked the bot; marked inactive (email still goes)", case.reference)
+                log.warning(
+                    "%s: staff chat blocked the bot; marked inactive (email still goes)",
+                    case.reference if case is not None else d.template,
+                )
                 return "staff chat marked inactive"
             await s.execute(
                 update(Identity)

@@ -218,6 +218,12 @@ class Settings:
     early_warning_scan_seconds: float = setting(
         3600.0, "how often the workers run the early-warning scan; `0` turns the periodic scan off", number
     )
+    report_reminder_days: int = setting(
+        10,
+        "days after a quarter ends before Sales are reminded, once, that its marketing summary report "
+        "(DFCPXS009A, procedure 6.5.4) is not issued yet; `0` turns the reminder off (docs/reports.md)",
+        whole,
+    )
     max_message_bytes: int = setting(25 * 1024 * 1024, "largest mail accepted (SMTP `SIZE`)", whole)
     smtp_connections_per_client: int = setting(
         20, "open SMTP connections one client address may hold; more are answered `421 4.7.0` at once", whole

@@ -16,6 +16,7 @@ from cases.domain.clock import Clock, utcnow
 from cases.domain.meter import Meter
 from cases.domain.tokens import Signer
 from cases.field.alerts import EarlyWarning
+from cases.reports.reminders import ReportReminders
 from cases.services.case_service import CaseService
 from cases.services.documents import DocumentTexts
 from cases.services.entries import EntryService
@@ -67,6 +68,8 @@ class Kefu:
     metrics: Metrics
     # The early-warning scan over the field data (cases/field/, docs/field-data.md)
     early_warning: EarlyWarning
+    # Sales hear when a quarter's marketing summary report is due and not issued (docs/reports.md)
+    report_reminders: ReportReminders
     console_auth: ConsoleAuth  # console sign-in, sessions and set-up links
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
@@ -133,6 +136,9 @@ def bootstrap(
             settings.early_warning_window_days,
             settings.early_warning_baseline_days,
             on_commit=dispatcher.wake,
+        ),
+        report_reminders=ReportReminders(
+            db, clock, settings.tz, settings.report_reminder_days, on_commit=dispatcher.wake
         ),
         console_auth=ConsoleAuth(db, clock, settings),
         imap=imap,

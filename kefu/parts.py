@@ -22,6 +22,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from cases.reports.reminders import ROUND_SECONDS
 from cases.services.wakeup import run_rounds
 from cases.settings import Settings, SettingsError
 from kefu.bootstrap import Kefu, bootstrap
@@ -36,7 +37,9 @@ class Part(StrEnum):
     WEB = "web"  # REST API (and the Telegram webhook) on KEFU_HTTP_LISTEN
     IMAP = "imap"  # only where KEFU_IMAP_URL is set
     TELEGRAM = "telegram"  # only where KEFU_TELEGRAM_TOKEN is set
-    WORKERS = "workers"  # mail processor, notice dispatcher, timers, document reader, early-warning scan
+    WORKERS = (
+        "workers"  # mail processor, notice dispatcher, timers, document reader, early-warning scan, report reminder
+    )
 
 
 ALL: frozenset[Part] = frozenset(Part)
@@ -106,6 +109,15 @@ async def _workers(kefu: Kefu) -> AsyncIterator[None]:
                     "early-warning scan",
                 ),
                 name="early-warning scan",
+            )
+        )
+    if kefu.settings.report_reminder_days > 0:  # KEFU_REPORT_REMINDER_DAYS=0 turns it off
+        tasks.append(
+            asyncio.create_task(
+                run_rounds(
+                    kefu.report_reminders.run_round, asyncio.Event(), ROUND_SECONDS, "report reminder", kefu.db.health
+                ),
+                name="report reminder",
             )
         )
     kefu.processor.pool.warm_up()

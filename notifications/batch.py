@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.enums import Direction
 from cases.store.models import Case, CaseMessage, Contact, Customer, Delivery, Department, OutboxEvent
-from notifications.context import event_department, notice_context
+from notifications.context import event_department, notice_context, staff_notice_context
 
 T = TypeVar("T")
 
@@ -27,13 +27,15 @@ class Job:
     """One leased delivery and what its notice is made of."""
 
     delivery: Delivery
-    case: Case
+    case: Case | None  # None for a staff notice about no case (a report falling due)
     context: dict[str, Any]
     # Files a customer mail carries: [{sha256, filename, content_type}] from the event's payload.
     attachments: list[dict[str, str]] = field(default_factory=list)
     # The +token of a customer mail's Reply-To when the event names its own (a service report's
     # confirmation request); else the case token.
     reply_token: str | None = None
+    # What the logs name: the case reference, or the event kind of a notice about no case.
+    about: str = ""
 
 
 @dataclass(slots=True)
@@ -69,7 +71,8 @@ async def by_id(s: AsyncSession, model: type[T], ids: Iterable[int | None]) -> d
 
 async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url: str) -> Batch:
     """The leased deliveries in id order; one whose delivery, event or case is gone is left out
-    (and stays leased, as before)."""
+    (and stays leased, as before). A staff notice of an event about no case (no case id) gets
+    the context of its own (context.staff_notice_context)."""
     deliveries = list((await s.execute(select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id))).scalars())
     events = await by_id(s, OutboxEvent, (d.event_id for d in deliveries))
     cases = await by_id(s, Case, (d.case_id for d in deliveries))
@@ -85,8 +88,13 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
     batch = Batch([])
     for d in deliveries:
         event = events.get(d.event_id)
+        if event is None:
+            continue
+        if d.case_id is None and event.case_id is None and d.audience == "staff":
+            batch.jobs.append(Job(d, None, staff_notice_context(event, console_url), about=event.kind))
+            continue
         case = cases.get(d.case_id) if d.case_id else None
-        if event is None or case is None:
+        if case is None:
             continue
         context = notice_context(
             case,
@@ -99,8 +107,10 @@ async def load_batch(s: AsyncSession, ids: list[int], tz: ZoneInfo, console_url:
             console_url,
         )
         payload = (event.payload or {}) if d.audience == "customer" else {}
-        batch.jobs.append(Job(d, case, context, list(payload.get("attachments") or []), payload.get("reply_token")))
-    threaded = sorted({j.case.id for j in batch.jobs if j.delivery.audience == "customer"})
+        batch.jobs.append(
+            Job(d, case, context, list(payload.get("attachments") or []), payload.get("reply_token"), case.reference)
+        )
+    threaded = sorted({j.case.id for j in batch.jobs if j.delivery.audience == "customer" and j.case is not None})
     if threaded:
         batch.threads = {case_id: [] for case_id in threaded}
         rows = await s.execute(

@@ -65,3 +65,19 @@ def notice_context(
         # quality events (cases/quality/): the record the notice is about (a part, a report, a step)
         "details": payload.get("details") or {},
     }
+
+
+def staff_notice_context(event: OutboxEvent, console_url: str) -> dict[str, Any]:
+    """The context of a staff notice about no case (a report falling due): no ``case``, so a
+    template that prints case fields fails loudly (StrictUndefined) instead of printing blanks.
+    Its frame is ``staff/_notice`` (notifications/render.py), not the case-based ``_base``."""
+    details = (event.payload or {}).get("details") or {}
+    page = str(details.get("console_page") or "")
+    return {
+        "event": event.kind,
+        # what the notice is about: a report due (kind, period, due_on, command, console_page, ...)
+        "details": details,
+        "console_url": f"{console_url}{page}" if console_url and page else "",
+        "reply_hint": "",
+        "telegram_link": "",
+    }

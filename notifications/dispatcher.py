@@ -271,7 +271,7 @@ class Dispatcher:
                 outcome = await self._deliver(batch, job)
                 outcomes.append(outcome)
                 if outcome.note is not None and outcome.note["message_id"]:
-                    batch.sent_on(job.case.id, outcome.note["message_id"])
+                    batch.sent_on(outcome.note["case_id"], outcome.note["message_id"])
         finally:
             # Also when a notice raised something unexpected: what was sent is recorded.
             if outcomes or handed_back:
@@ -302,11 +302,15 @@ class Dispatcher:
         d, case, context = job.delivery, job.case, job.context
         # Outside any read: a provider may write (a single-use Telegram link in the acknowledgement).
         extra = self.context_extras.get((d.audience, d.template, d.channel))
-        if extra is not None:
+        if extra is not None and case is not None:
             context.update(await extra(case))
-        rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context)
+        # A notice about no case has a frame without the case's facts (render.py).
+        frame = "_base" if case is not None else "_notice"
+        rendered = self.renderer.render(d.audience, d.template, d.channel, d.language, context, frame=frame)
         if d.channel != Channel.EMAIL:
-            return await self._send_by(d, case, rendered)
+            return await self._send_by(d, job, rendered)
+        if case is None:
+            return await self._mail_about_no_case(d, job.about, rendered)
         in_reply_to, references = batch.thread_ids(case.id) if d.audience == "customer" else (None, ())
         message_id = d.message_id or _staff_message_id(self.signer, case.reference, d.recipient, self._domain)
         mail = OutgoingEmail(
@@ -327,8 +331,27 @@ class Dispatcher:
         # VERP (a signed token of the delivery in the envelope sender): a bounce names the notice
         # it is about even when it returns none of its headers (notifications.md, "Bounces").
         return_path = f"{self._reply_local}+{self.signer.bounce_token(d.id)}@{self._domain}"
-        failed = await self._attempt(d, case, self.transport.send(return_path, [d.recipient], data))
+        failed = await self._attempt(d, job.about, self.transport.send(return_path, [d.recipient], data))
         return failed or self._sent(d, case, message_id, rendered)
+
+    async def _mail_about_no_case(self, d: Delivery, about: str, rendered: Rendered) -> _Outcome:
+        """A staff mail about no case: a Message-ID with no case token (a reply to it threads to
+        no case and takes no workflow step), no Reply-To token (the reply goes to the service
+        address as any mail would), no thread. Its bounce still names the delivery (VERP)."""
+        message_id = make_message_id(f"notice.{about.replace('_', '-')}", self._domain)
+        mail = OutgoingEmail(
+            from_addr=self._from,
+            to=(d.recipient,),
+            subject=rendered.subject,
+            body=rendered.body,
+            message_id=message_id,
+            language=d.language,
+            loop_id=self.settings.instance_id,
+        )
+        data = build_email(mail, self.clock())
+        return_path = f"{self._reply_local}+{self.signer.bounce_token(d.id)}@{self._domain}"
+        failed = await self._attempt(d, about, self.transport.send(return_path, [d.recipient], data))
+        return failed or self._sent(d, None, message_id, rendered)
 
     async def _attachments(self, files: list[dict[str, str]]) -> tuple[MailAttachment, ...]:
         """The bytes of a notice's files (evidence of a warranty decision), read when it is sent."""
@@ -339,24 +362,25 @@ class Dispatcher:
             MailAttachment(f["filename"], f["content_type"], data[f["sha256"]]) for f in files if f["sha256"] in data
         )
 
-    async def _send_by(self, d: Delivery, case: Case, rendered: Rendered) -> _Outcome:
+    async def _send_by(self, d: Delivery, job: Job, rendered: Rendered) -> _Outcome:
         """A channel other than email (Telegram): its sender raises the same two errors."""
         sender = self.senders.get(d.channel)
-        send = sender.send(d, case, rendered) if sender is not None else _no_sender(d.channel)
-        failed = await self._attempt(d, case, send, f" on {d.channel}")
-        return failed or self._sent(d, case, None, rendered)
+        send = sender.send(d, job.case, rendered) if sender is not None else _no_sender(d.channel)
+        failed = await self._attempt(d, job.about, send, f" on {d.channel}")
+        return failed or self._sent(d, job.case, None, rendered)
 
-    async def _attempt(self, d: Delivery, case: Case, send: Awaitable[None], via: str = "") -> _Outcome | None:
-        """Run one send; the outcome of a failure (dead, or a retry after a backoff), else None."""
+    async def _attempt(self, d: Delivery, about: str, send: Awaitable[None], via: str = "") -> _Outcome | None:
+        """Run one send; the outcome of a failure (dead, or a retry after a backoff), else None.
+        `about` is what the log lines name: the case reference, or the event kind."""
         try:
             await send
         except PermanentSendError as exc:
-            log.error("%s: %s to %s%s failed permanently: %s", case.reference, d.template, d.audience, via, exc)
+            log.error("%s: %s to %s%s failed permanently: %s", about, d.template, d.audience, via, exc)
             return _Outcome(d.id, DeliveryStatus.DEAD, self.clock(), f"permanent: {exc}")
         except (TransientSendError, OSError) as exc:
-            log.warning("%s: %s to %s%s failed, will retry: %s", case.reference, d.template, d.audience, via, exc)
+            log.warning("%s: %s to %s%s failed, will retry: %s", about, d.template, d.audience, via, exc)
             return self._retry(d, str(exc))
-        log.info("%s: sent %s to %s%s", case.reference, d.template, d.audience, via)
+        log.info("%s: sent %s to %s%s", about, d.template, d.audience, via)
         return None
 
     def _retry(self, d: Delivery, error: str) -> _Outcome:
@@ -364,10 +388,10 @@ class Dispatcher:
         status = DeliveryStatus.DEAD if attempts >= MAX_ATTEMPTS else DeliveryStatus.PENDING
         return _Outcome(d.id, status, self.clock(), error[:2000], retried=True, attempts=attempts)
 
-    def _sent(self, d: Delivery, case: Case, message_id: str | None, rendered: Rendered) -> _Outcome:
+    def _sent(self, d: Delivery, case: Case | None, message_id: str | None, rendered: Rendered) -> _Outcome:
         now = self.clock()
         note = None
-        if d.audience == "customer":
+        if d.audience == "customer" and case is not None:
             # Customer notices join the conversation, so staff see what the customer got: the
             # reply too, as sent, with its satisfaction request (Sales' own text is the
             # message before it).
@@ -432,7 +456,9 @@ class Dispatcher:
 
 
 class ChannelSender(Protocol):
-    async def send(self, d: Delivery, case: Case, rendered: Rendered) -> None: ...
+    """`case` is None for a staff notice about no case (a report falling due)."""
+
+    async def send(self, d: Delivery, case: Case | None, rendered: Rendered) -> None: ...
 
 
 async def _no_sender(channel: str) -> None:

@@ -34,7 +34,7 @@ from notifications.callback import no_way_to_reach
 from notifications.context import event_department
 from notifications.email_out import make_message_id
 from notifications.reply_channel import customer_targets
-from notifications.routing import ROUTES, Notice, To
+from notifications.routing import CASELESS, ROUTES, Notice, To
 from notifications.staff_chats import staff_chat_targets
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Fanout:
         if not events:
             return 0
         known = await _Known.read(s, events)
-        planned: list[tuple[OutboxEvent, Case, Notice, list[Target]]] = []
+        planned: list[tuple[OutboxEvent, Case | None, Notice, list[Target]]] = []
         for event in events:
             planned.extend(await self._plan(s, known, event, now))
             event.fanned_out_at = now
@@ -74,7 +74,7 @@ class Fanout:
             now,
         )
         for event, case, notice, targets in planned:
-            self._add(s, event, case, notice, targets, counts, now, case.id in known.automatic)
+            self._add(s, event, case, notice, targets, counts, now, case is not None and case.id in known.automatic)
         return len(events)
 
     async def _plan(
@@ -83,24 +83,30 @@ class Fanout:
         known: _Known,
         event: OutboxEvent,
         now: datetime,
-    ) -> list[tuple[OutboxEvent, Case, Notice, list[Target]]]:
+    ) -> list[tuple[OutboxEvent, Case | None, Notice, list[Target]]]:
         """The event's notices and their targets, in routing order; a customer notice with no
-        way to reach the customer records its callback task here."""
-        case = known.cases.get(event.case_id) if event.case_id else None
-        if case is None:
-            return []
-        planned = []
+        way to reach the customer records its callback task here. An event about no case (a
+        report falling due) reaches only the staff audiences that need no case (CASELESS)."""
+        case = known.cases.get(event.case_id) if event.case_id is not None else None
+        if event.case_id is not None and case is None:
+            return []  # its case is gone
+        planned: list[tuple[OutboxEvent, Case | None, Notice, list[Target]]] = []
         reached: set[tuple[str, str, str]] = set()  # (audience, channel, recipient) of this event
         for notice in ROUTES.get(EventKind(event.kind), ()):
             if notice.needs_auto_reply and not event.payload.get("auto_reply", True):
+                continue
+            if case is None and notice.to not in CASELESS:
+                log.error("%s: no case, so no notice %s to %s", event.kind, notice.template, notice.to)
                 continue
             # One notice per person and event: a Sales member of the case's department is in
             # both staff notices of a customer message; the first in routing order reaches them.
             found = await self._recipients(s, known, notice, case, event)
             targets = [t for t in found if (notice.audience, t[0], t[1]) not in reached]
             reached.update((notice.audience, channel, recipient) for channel, recipient, _ in targets)
-            if not found and notice.to is To.CUSTOMER:
+            if not found and notice.to is To.CUSTOMER and case is not None:
                 await no_way_to_reach(s, case, notice.template, now)  # a callback task for Sales
+            if not found and case is None:  # nobody to tell, and no case to show it on
+                log.warning("%s: no %s user to send %s to", event.kind, notice.to, notice.template)
             planned.append((event, case, notice, targets))
         return planned
 
@@ -108,7 +114,7 @@ class Fanout:
         self,
         s: AsyncSession,
         event: OutboxEvent,
-        case: Case,
+        case: Case | None,
         notice: Notice,
         targets: list[Target],
         counts: dict[str, int],
@@ -118,7 +124,7 @@ class Fanout:
         for channel, recipient, language in targets:
             delivery = Delivery(
                 event_id=event.id,
-                case_id=case.id,
+                case_id=case.id if case is not None else None,
                 audience=notice.audience,
                 template=notice.template,
                 channel=channel,
@@ -129,7 +135,7 @@ class Fanout:
                 created_at=now,
                 attempts=0,
             )
-            if notice.to is To.CUSTOMER and channel == Channel.EMAIL:
+            if notice.to is To.CUSTOMER and channel == Channel.EMAIL and case is not None:
                 delivery.message_id = event.payload.get("message_id") or make_message_id(
                     self.signer.case_token(case.reference), self.mail_domain
                 )
@@ -154,12 +160,12 @@ class Fanout:
         s: AsyncSession,
         known: _Known,
         notice: Notice,
-        case: Case,
+        case: Case | None,
         event: OutboxEvent,
     ) -> list[Target]:
         if notice.to is To.CUSTOMER:
-            return await customer_targets(s, case, identities=known.identities)
-        department_id = event_department(event, case)
+            return await customer_targets(s, case, identities=known.identities) if case is not None else []
+        department_id = event_department(event, case) if case is not None else None
         key = (notice.to, department_id if notice.to is To.DEPARTMENT else None)
         users = known.staff.get(key)
         if users is None:

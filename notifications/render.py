@@ -40,6 +40,12 @@ Context every template may use (the caller passes all of them; missing ones rais
   agreed step (step, due, source); an empty mapping for other events
 * optional ``signature``: signer of customer mail (default 客户服务部 / Customer Service)
 
+A staff notice about no case (an event with no case: a report falling due) is framed by
+``staff/_notice.*`` instead of ``_base`` and sees only ``event`` (its kind), ``details`` (for
+``report_due``: kind, period, title_zh, title_en, record_prefix, first_day, last_day, due_on,
+command, console_page), ``console_url`` (the console page, or ""), ``reply_hint`` and
+``telegram_link`` (both ""); no ``case`` (notifications/context.py, staff_notice_context).
+
 Filters: ``rating_label(language)`` and ``severity_label(language)`` turn stored values into
 words; unknown values (labels already) pass through unchanged. Test: ``rating is rated`` is
 false for None, "" and no_response (as value or label).
@@ -130,12 +136,15 @@ class Renderer:
         channel: str,
         language: str,
         context: Mapping[str, object],
+        frame: str = "_base",
     ) -> Rendered:
-        for part in (audience, event, channel, language):
+        """`frame`: the stem of the layout, ``_base`` (a case's facts) or ``_notice`` (a staff
+        notice about no case, whose context has no ``case``)."""
+        for part in (audience, event, channel, language, frame.removeprefix("_")):
             if not _NAME.fullmatch(part):
                 raise ValueError(f"not a template name part: {part!r}")
         template, found_language = self._first(candidates(audience, event, channel, language))
-        layout, _ = self._first(candidates(audience, "_base", channel, found_language))
+        layout, _ = self._first(candidates(audience, frame, channel, found_language))
         variables = {**context, "layout": layout.name}
         try:
             subject = ""

@@ -93,4 +93,11 @@ ROUTES: dict[E, tuple[Notice, ...]] = {
         Notice(To.TECHNICAL_DEVELOPMENT, "early_warning"),
         Notice(To.PRODUCTION_EQUIPMENT, "early_warning"),
     ),
+    # Reports (docs/reports.md): about no case, so only to staff audiences that are not the
+    # case's own (Sales, Quality, Approvers, a named department): a quarter's marketing summary
+    # report is due and not issued (6.5.4); Sales run it.
+    E.REPORT_DUE: (Notice(To.SALES, "report_due"),),
 }
+
+# The audiences a notice about no case can reach: nobody's customer, no case's department.
+CASELESS: frozenset[To] = frozenset(set(To) - {To.CUSTOMER, To.DEPARTMENT})

@@ -11,7 +11,15 @@ from cases.store.models import TelegramStaffChat, User
 
 # Staff templates worth a push to the phone (besides the email every notice gets).
 STAFF_PUSH: frozenset[str] = frozenset(
-    {"approval_needed", "case_assigned", "customer_message", "case_unsatisfied", "deadline_near", "deadline_passed"}
+    {
+        "approval_needed",
+        "case_assigned",
+        "customer_message",
+        "case_unsatisfied",
+        "deadline_near",
+        "deadline_passed",
+        "report_due",  # four a year at most, and a missed quarterly report is an audit finding
+    }
 )
 
 

@@ -102,6 +102,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         http_listen=("127.0.0.1", free_port()),
         instance_id="test",
         parse_workers=0,  # parsed inline unless a test asks for workers
+        # Off: on the wall clock every started kefu would remind Sales of last quarter's report
+        # and add a notice other tests do not expect (tests/test_report_reminder.py turns it on).
+        report_reminder_days=0,
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import re
-import time
 from collections import Counter
 from email.header import decode_header, make_header
 from email.message import Message
@@ -221,7 +220,8 @@ def test_write_corpus_writes_one_file_per_message_and_an_index(tmp_path: Path) -
         assert (tmp_path / "corpus" / name).read_bytes() == message.data
 
 
-def test_generating_2000_messages_is_fast() -> None:
-    start = time.perf_counter()
-    generate_corpus(2000, seed=3)
-    assert time.perf_counter() - start < 2.0
+def test_a_corpus_of_2000_messages_has_2000_distinct_mails() -> None:
+    """How fast it generates is the bench's to say (`make bench` prints it), not a timed test's."""
+    corpus = generate_corpus(2000, seed=3)
+    assert len(corpus) == 2000
+    assert len({m.data for m in corpus}) == 2000

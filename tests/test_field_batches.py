@@ -95,7 +95,8 @@ async def test_a_failed_batch_lists_its_customers_shipments_and_complaints(quali
         ("OEM-B", "2026-10", 1000),
     ]
     assert {c["reference"] for c in trace["complaints"]} == {first.reference, second.reference}
-    assert {(f["failure_mode"], f["records"]) for f in trace["failures"]} == {("", 1), ("WEAR", 1)}  # the code of the list "wear" names
+    # "wear" names the list's code WEAR
+    assert {(f["failure_mode"], f["records"]) for f in trace["failures"]} == {("", 1), ("WEAR", 1)}
     await quality.api.call("tech", "GET", "/batches/B1999-0000", expect=404)
     await quality.api.call("nobody", "GET", f"/batches/{BATCH}", expect=403)
 

@@ -386,3 +386,55 @@ def test_a_case_reopened_by_a_message_is_not_told_as_unsatisfied(renderer: Rende
 def test_a_rejected_verification_has_its_own_notice_with_the_note(renderer: Renderer, language: str, says: str) -> None:
     rendered = renderer.render("staff", "verification_rejected", "email", language, sample_context(note="复测仍有渗漏"))
     assert says in rendered.body and "复测仍有渗漏" in rendered.body
+
+
+# -- staff notices about no case (a report falling due) ----------------------------------------
+
+
+def report_due_context() -> dict[str, Any]:
+    """What notifications/context.py, staff_notice_context, gives: no `case`."""
+    return {
+        "event": "report_due",
+        "details": {
+            "kind": "marketing",
+            "period": "2026Q3",
+            "title_zh": "营销总结报告",
+            "title_en": "Marketing summary report",
+            "record_prefix": "DFCPXS009A",
+            "first_day": "2026-07-01",
+            "last_day": "2026-09-30",
+            "due_on": "2026-10-11",
+            "command": "kefu report quarterly --quarter 2026Q3",
+            "console_page": "/reports",
+        },
+        "console_url": "https://kefu.example/reports",
+        "reply_hint": "",
+        "telegram_link": "",
+    }
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_report_reminder_has_its_template_in_both_languages(language: str) -> None:
+    assert (TEMPLATE_DIR / "staff" / f"report_due.{language}.txt").is_file()
+
+
+@pytest.mark.parametrize(("language", "says"), [("zh", "自 2026-10-11 起到期"), ("en", "due since 2026-10-11")])
+@pytest.mark.parametrize("channel", ["email", "telegram"])
+def test_a_notice_about_no_case_has_its_own_frame_without_case_facts(
+    renderer: Renderer, channel: str, language: str, says: str
+) -> None:
+    out = renderer.render("staff", "report_due", channel, language, report_due_context(), frame="_notice")
+
+    assert "2026Q3" in out.subject and "DFCPXS009A" in out.subject and "\n" not in out.subject
+    assert says in out.body and "kefu report quarterly --quarter 2026Q3" in out.body
+    assert "https://kefu.example/reports" in out.body
+    assert not LEFTOVERS.search(out.subject + out.body)
+    assert "反馈编号" not in out.body and "Reference:" not in out.body
+    assert ("Hello," in out.body or "您好" in out.body) == (channel == "email")
+
+
+def test_the_case_frame_refuses_a_notice_without_a_case(renderer: Renderer) -> None:
+    # StrictUndefined: the case-based frame prints case facts, and a notice about no case
+    # framed by it fails rather than mail blanks.
+    with pytest.raises(jinja2.UndefinedError, match="case"):
+        renderer.render("staff", "report_due", "email", "zh", report_due_context())

@@ -43,3 +43,5 @@ class EventKind(StrEnum):
     EIGHTD_RETURNED = "eightd_returned"  # the customer sent the 8D back to a step, with a comment
     # Field data (cases/field/, docs/field-data.md)
     EARLY_WARNING = "early_warning"  # a part x failure mode rose above its expected level: 6.5.2 e
+    # Reports (cases/reports/, docs/reports.md): about no case, for staff only
+    REPORT_DUE = "report_due"  # a quarter's marketing summary report is due and not issued (6.5.4)

@@ -10,7 +10,9 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.errors import InvalidInput
+from cases.reports import field_sections as field
 from cases.reports import sections as sec
+from cases.reports import work_sections as work
 from cases.reports.period import Period
 
 
@@ -41,13 +43,13 @@ REPORTS: dict[ReportKind, ReportSpec] = {
             ("by_severity", sec.by_severity),
             ("by_customer", sec.by_customer),
             ("by_part", sec.by_part),
-            ("failure_modes", sec.failure_modes),
-            ("field_rates", sec.field_rates),
-            ("early_warnings", sec.early_warnings),
-            ("repeats", sec.repeats),
+            ("failure_modes", field.failure_modes),
+            ("field_rates", field.field_rates),
+            ("early_warnings", field.early_warnings),
+            ("repeats", field.repeats),
             ("satisfaction", sec.satisfaction),
-            ("warranty", sec.warranty),
-            ("open_actions", sec.open_actions),
+            ("warranty", work.warranty),
+            ("open_actions", work.open_actions),
         ),
     ),
     ReportKind.SERVICE: ReportSpec(
@@ -55,8 +57,8 @@ REPORTS: dict[ReportKind, ReportSpec] = {
         "Yearly summary of service reports",
         "DFCPZL063S",
         (
-            ("service_reports", sec.service_reports),
-            ("failure_modes", sec.failure_modes),
+            ("service_reports", work.service_reports),
+            ("failure_modes", field.failure_modes),
             ("satisfaction", sec.satisfaction),
         ),
     ),
@@ -66,12 +68,12 @@ REPORTS: dict[ReportKind, ReportSpec] = {
         "KEFU-MR",
         (
             ("totals", sec.totals),
-            ("agreed_steps", sec.agreed_steps),
-            ("closure_times", sec.closure_times),
-            ("repeats", sec.repeats),
+            ("agreed_steps", work.agreed_steps),
+            ("closure_times", work.closure_times),
+            ("repeats", field.repeats),
             ("satisfaction", sec.satisfaction),
-            ("warranty", sec.warranty),
-            ("open_actions", sec.open_actions),
+            ("warranty", work.warranty),
+            ("open_actions", work.open_actions),
         ),
     ),
 }

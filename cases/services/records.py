@@ -65,6 +65,12 @@ def emit(session: AsyncSession, kind: EventKind, case: Case, at: datetime, **pay
     rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at), case_id=case)
 
 
+def emit_staff_notice(session: AsyncSession, kind: EventKind, at: datetime, **payload: Any) -> None:
+    """Write an event about no case (a report falling due): its notices go to staff only,
+    delivered after commit like any other (notifications/routing.py routes it to staff)."""
+    rows.append(session, OutboxEvent, dict(kind=kind.value, payload=payload, created_at=at, case_id=None))
+
+
 @dataclass(frozen=True, slots=True)
 class Numbering:
     """Gives new cases their reference, FB-2026-000123, when they are inserted (the

@@ -245,6 +245,51 @@ TEXT: dict[str, tuple[str, str]] = {
     "name_en": ("英文名称", "English name"),
     "no_failure_modes": ("还没有失效模式。", "No failure mode yet."),
     "add_failure_mode": ("添加失效模式", "Add a failure mode"),
+    # reports and the case list's Excel export (report_pages.py, export.py)
+    "nav_reports": ("报告", "Reports"),
+    "reports_title": ("报告", "Reports"),
+    "reports_issued": ("已发布的报告", "Issued reports"),
+    "report_kind": ("报告类型", "Report"),
+    "report_period": ("期间", "Period"),
+    "report_period_hint": (
+        "期间：季度（2026Q3）、年度（2026）或起止日期（2026-07-01..2026-08-15，或填写下面两个日期）。草稿按当前数据统计，不保存。",
+        "A period: a quarter (2026Q3), a year (2026) or two dates (2026-07-01..2026-08-15, or the two dates below). "
+        "A draft is counted now and not kept.",
+    ),
+    "report_first_day": ("起始日期", "From"),
+    "report_last_day": ("截止日期", "To"),
+    "report_format": ("格式", "Format"),
+    "report_draft_title": ("起草报告", "Draft a report"),
+    "report_draft_button": ("生成草稿", "Make the draft"),
+    "report_issue_title": ("发布报告", "Issue a report"),
+    "report_issue_hint": (
+        "发布即按当前数据统计并生成下一个修订版（记录编号 …-R1、-R2），发布后不可更改。",
+        "Issuing counts the report now and stores the next revision (record number …-R1, -R2); it cannot be changed afterwards.",
+    ),
+    "report_issue_button": ("发布", "Issue"),
+    "report_issued_done": ("已发布：{number}", "Issued: {number}"),
+    "report_record_number": ("记录编号", "Record number"),
+    "report_revision": ("修订", "Revision"),
+    "report_issued_by": ("发布人／时间", "Issued by / at"),
+    "report_approved_by": ("批准人", "Approved by"),
+    "report_downloads": ("下载", "Downloads"),
+    "report_none": ("还没有发布的报告。", "No report has been issued yet."),
+    "report_no_pdf": (
+        "本服务器没有 PDF 渲染器（WeasyPrint 和 Pango），请下载 HTML 或 Excel。",
+        "This server has no PDF renderer (WeasyPrint with Pango); download the HTML page or the workbook.",
+    ),
+    "export_button": ("导出此列表（Excel）", "Export this list (Excel)"),
+    "export_hint": ("全部符合条件的案件，最多 {cap} 件", "every matching case, at most {cap}"),
+    "export_sheet": ("案件", "Cases"),
+    "export_summary": (
+        "符合条件的案件：{n} 件；导出于 {at}，导出人 {who}",
+        "{n} matching cases; exported {at} by {who}",
+    ),
+    "export_capped": (
+        "只导出了前 {cap} 件（共 {n} 件符合条件）；请缩小筛选范围。",
+        "Only the first {cap} of the {n} matching cases are exported; narrow the filter for the rest.",
+    ),
+    "export_updated": ("更新", "Updated"),
 }
 
 _DEPARTMENT_NAMES = {d.code: {"zh": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}

@@ -9,8 +9,9 @@ from aiohttp import web
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
-from kefu.console import admin_pages, auth_views, case_pages, rule_pages, work_pages
+from kefu.console import admin_pages, auth_views, case_pages, export, report_pages, rule_pages, work_pages
 from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
+from kefu.web.api.access import ACCESS
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -66,3 +67,16 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     r.add_post("/rules/failure-modes", rule_pages.put_failure_mode, name="console.put_failure_mode")
     # -- end of the admin block -----------------------------------------------------------------
     r.add_get("/static/{name}", static, name="console.static")
+
+    # The reports (report_pages.py) and the case list's Excel export (export.py): the navigation
+    # shows /reports to the roles the API's table lets read reports.
+    readers = ACCESS["list_reports"]
+    app[TEMPLATES].globals["report_readers"] = (
+        sorted(r.value for r in readers) if isinstance(readers, frozenset) else []
+    )
+    app[TEMPLATES].globals["export_cap"] = f"{export.EXPORT_CAP:,}"
+    r.add_get("/export/cases.xlsx", export.export_cases, name="console.export_cases")
+    r.add_get("/reports", report_pages.reports_page, name="console.reports")
+    r.add_get("/reports/draft", report_pages.draft, name="console.report_draft")
+    r.add_post("/reports/issue", report_pages.issue, name="console.report_issue")
+    r.add_get("/reports/{record_number}/{format}", report_pages.issued_file, name="console.report_file")

@@ -19,7 +19,7 @@ from cases.store.models.quality import (
     WarrantyPart,
 )
 from cases.store.models.records import Purge, RecordClass
-from cases.store.models.reports import IssuedReport
+from cases.store.models.reports import IssuedReport, ReportReminder
 from cases.store.models.staff import ApiToken, ConsoleSession, Department, LoginFailure, SetupToken, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
@@ -56,6 +56,7 @@ __all__ = [
     "Purge",
     "RecordClass",
     "ReferenceCounter",
+    "ReportReminder",
     "StaffEntry",
     "User",
     "UserRole",

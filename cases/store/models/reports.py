@@ -3,7 +3,7 @@ revision; triggers refuse any UPDATE or DELETE of an issued one."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import LargeBinary, String, Text, UniqueConstraint
@@ -29,3 +29,18 @@ class IssuedReport(Base):
     issued_by: Mapped[str] = mapped_column(String(120))
     approved_by: Mapped[str] = mapped_column(String(120))
     issued_at: Mapped[datetime]
+
+
+class ReportReminder(Base):
+    """A reminder that a periodic report is due and not issued: one row per (kind, period),
+    written with its REPORT_DUE event in one transaction. The unique key, not a check in the
+    code, keeps two instances scanning at once (or a restart) from reminding twice."""
+
+    __tablename__ = "report_reminders"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # cases.reports.kinds.ReportKind
+    period: Mapped[str] = mapped_column(String(30))  # 2026Q3
+    due_on: Mapped[date]  # the first day the report was overdue, in KEFU_TIMEZONE
+    reminded_at: Mapped[datetime]
