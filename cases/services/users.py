@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import builtins
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import Actor
@@ -18,8 +20,9 @@ from cases.domain.enums import Language, Role
 from cases.domain.errors import Conflict, InvalidInput, NotFound
 from cases.domain.tokens import hash_api_token, new_api_token
 from cases.store.db import Database, hold_schema_lock
-from cases.store.models import ApiToken, Department, User, UserRole
+from cases.store.models import ApiToken, ConsoleSession, Department, User, UserRole
 
+log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 PERSON_ROLES = frozenset(Role) - {Role.SYSTEM}
 
@@ -28,6 +31,18 @@ PERSON_ROLES = frozenset(Role) - {Role.SYSTEM}
 class CreatedToken:
     token: str  # shown once; only its hash is stored
     username: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as the admin sees it: never the secret, nor its hash."""
+
+    id: int
+    username: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 async def seed_departments(db: Database) -> int:
@@ -74,25 +89,13 @@ class Users:
         username = username.strip()
         if not username:
             raise InvalidInput("the username must not be empty")
-        bad = [r for r in roles if r not in PERSON_ROLES]
-        if bad:
-            raise InvalidInput(f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}")
-        if Role.DEPARTMENT in roles and not department:
-            raise InvalidInput("the role 'department' needs --department")
+        _check_roles(roles, department)
         if language not in tuple(Language):
             raise InvalidInput(f"unknown language {language!r}; one of: {', '.join(Language)}")
         async with self.db.unit_of_work() as s:
             if (await s.execute(select(User.id).where(User.username == username))).first():
                 raise Conflict(f"user {username!r} exists already")
-            dept_id = None
-            if department:
-                dept_id = (
-                    await s.execute(select(Department.id).where(Department.code == department))
-                ).scalar_one_or_none()
-                if dept_id is None:
-                    raise InvalidInput(
-                        f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}"
-                    )
+            dept_id = await _department_id(s, department)
             user = User(
                 username=username,
                 display_name=display_name or username,
@@ -152,9 +155,99 @@ class Users:
         async with self.db.reader() as s:
             return list((await s.execute(select(User).order_by(User.id))).scalars())
 
+    # -- the admin's changes ---------------------------------------------------------------------
+    async def set_active(self, username: str, active: bool) -> User:
+        """Disable or enable an account. A disabled account's console sessions are deleted and
+        its API tokens stop at the next request (`authenticate_token` and the console's
+        `session` both check `active`), so a person who left cannot act another minute; its
+        tokens are kept, not revoked, so enabling the account again restores them."""
+        async with self.db.unit_of_work() as s:
+            user = await _by_name(s, username, lock=True)
+            if not active and Role.ADMIN in user.role_names:
+                await _keep_an_admin(s, user.id)
+            user.active = active
+            if not active:
+                await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+        log.info("user %r %s", username, "enabled" if active else "disabled")
+        return user
 
-async def _by_name(s: AsyncSession, username: str) -> User:
-    user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    async def change(self, username: str, *, roles: Sequence[str], department: str | None) -> User:
+        """Set an account's roles and department (both replaced). The roles and department are
+        read at every request, so the change holds from the person's next click."""
+        _check_roles(roles, department)
+        async with self.db.unit_of_work() as s:
+            user = await _by_name(s, username, lock=True)
+            if Role.ADMIN in user.role_names and Role.ADMIN not in roles and user.active:
+                await _keep_an_admin(s, user.id)
+            user.department_id = await _department_id(s, department)
+            wanted = set(dict.fromkeys(roles))
+            user.roles = [r for r in user.roles if r.role in wanted] + [
+                UserRole(role=Role(r)) for r in dict.fromkeys(roles) if r not in user.role_names
+            ]
+        log.info("user %r: roles %s, department %s", username, ",".join(roles) or "none", department or "none")
+        async with self.db.reader() as s:
+            return await _by_name(s, username)
+
+    async def tokens(self) -> builtins.list[TokenInfo]:
+        async with self.db.reader() as s:
+            rows = await s.execute(
+                select(ApiToken, User.username).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id)
+            )
+            return [TokenInfo(t.id, name, t.name, t.created_at, t.last_used_at, t.revoked_at) for t, name in rows.all()]
+
+    async def revoke_token(self, token_id: int) -> TokenInfo:
+        """Revoke a token: it answers 401 from the next request on (revoking twice is harmless;
+        the first time stands)."""
+        async with self.db.unit_of_work() as s:
+            row = (
+                await s.execute(
+                    select(ApiToken, User.username)
+                    .join(User, User.id == ApiToken.user_id)
+                    .where(ApiToken.id == token_id)
+                    .with_for_update()
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"no API token #{token_id}")
+            token, username = row
+            if token.revoked_at is None:
+                token.revoked_at = self.clock()
+        log.info("API token #%s of %r revoked", token_id, username)
+        return TokenInfo(token.id, username, token.name, token.created_at, token.last_used_at, token.revoked_at)
+
+
+async def _by_name(s: AsyncSession, username: str, *, lock: bool = False) -> User:
+    stmt = select(User).where(User.username == username)
+    user = (await s.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"no user {username!r}")
     return user
+
+
+def _check_roles(roles: Sequence[str], department: str | None) -> None:
+    bad = [r for r in roles if r not in PERSON_ROLES]
+    if bad:
+        raise InvalidInput(f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}")
+    if Role.DEPARTMENT in roles and not department:
+        raise InvalidInput("the role 'department' needs --department")
+
+
+async def _department_id(s: AsyncSession, department: str | None) -> int | None:
+    if not department:
+        return None
+    dept_id = (await s.execute(select(Department.id).where(Department.code == department))).scalar_one_or_none()
+    if dept_id is None:
+        raise InvalidInput(f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}")
+    return dept_id
+
+
+async def _keep_an_admin(s: AsyncSession, leaving: int) -> None:
+    """Refuse to take away the last active admin: nobody could undo it from the console."""
+    others = await s.execute(
+        select(func.count())
+        .select_from(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.active.is_(True), User.id != leaving, UserRole.role == Role.ADMIN)
+    )
+    if int(others.scalar_one()) == 0:
+        raise Conflict("this is the last active admin; make another admin first")

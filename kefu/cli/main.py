@@ -18,6 +18,7 @@ from cases.settings import Settings, SettingsError
 from kefu import logs
 from kefu.bootstrap import Kefu
 from kefu.cli.accounts import cmd_user_add, cmd_user_reset_password
+from kefu.cli.admin import add_admin_commands
 from kefu.cli.common import cli_actor, settings_from_env, with_kefu
 from kefu.cli.eightd import add_eightd_commands
 from kefu.cli.entries import add_log_commands
@@ -308,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--name", default="cli", help="a label for the token")
     create.set_defaults(fn=cmd_token_create)
+    add_admin_commands(user, token)  # kefu user list|disable|enable, kefu token list|revoke
     shown = sub.add_parser("settings", help="every setting and the value it has here (secrets hidden)")
     shown.add_argument("--markdown", action="store_true", help="the table of docs/settings.md instead")
     shown.set_defaults(fn=cmd_settings)

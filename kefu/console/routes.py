@@ -10,6 +10,7 @@ from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
 from kefu.console import (
+    admin_pages,
     auth_views,
     case_pages,
     customer_pages,
@@ -17,6 +18,7 @@ from kefu.console import (
     export,
     field_pages,
     report_pages,
+    rule_pages,
     work_pages,
 )
 from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
@@ -61,8 +63,20 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     r.add_get("/quarantine", work_pages.quarantine_page, name="console.quarantine")
     r.add_post("/quarantine/{inbound_id}/rerun", work_pages.rerun, name="console.rerun")
     r.add_post("/quarantine/notices/{event_id}/refan", work_pages.refan, name="console.refan")
-    r.add_get("/users", work_pages.users_page, name="console.users")
-    r.add_post("/users/{username}/reset-password", work_pages.reset_password, name="console.reset_password")
+    # -- admin: users, API tokens (admin_pages.py); the rule tables (rule_pages.py) ------------
+    r.add_get("/users", admin_pages.users_page, name="console.users")
+    r.add_post("/users", admin_pages.add_user, name="console.add_user")
+    r.add_post("/users/{username}/reset-password", admin_pages.reset_password, name="console.reset_password")
+    r.add_post("/users/{username}/roles", admin_pages.change_user, name="console.change_user")
+    r.add_post("/users/{username}/{what:disable|enable}", admin_pages.set_active, name="console.set_active")
+    r.add_get("/tokens", admin_pages.tokens_page, name="console.tokens")
+    r.add_post("/tokens", admin_pages.create_token, name="console.create_token")
+    r.add_post("/tokens/{token_id}/revoke", admin_pages.revoke_token, name="console.revoke_token")
+    r.add_get("/rules/severity", rule_pages.severity_page, name="console.severity_rules")
+    r.add_post("/rules/severity", rule_pages.set_severity, name="console.set_severity")
+    r.add_get("/rules/failure-modes", rule_pages.failure_modes_page, name="console.failure_modes")
+    r.add_post("/rules/failure-modes", rule_pages.put_failure_mode, name="console.put_failure_mode")
+    # -- end of the admin block -----------------------------------------------------------------
     r.add_get("/static/{name}", static, name="console.static")
 
     # The reports (report_pages.py) and the case list's Excel export (export.py): the navigation

@@ -1,4 +1,4 @@
-"""My work (the first page), the quarantine with its re-run, and the admin's user list."""
+"""My work (the first page) and the quarantine with its re-run. The admin's pages: admin_pages.py."""
 
 from __future__ import annotations
 
@@ -6,19 +6,17 @@ import email
 import email.policy
 import logging
 from email.message import EmailMessage
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from cases.domain.enums import Role
 from cases.domain.errors import CaseError
 from cases.queries import operations
 from cases.queries.my_work import my_work
-from cases.store.models import InboundRaw, User
+from cases.store.models import InboundRaw
 from intake.htmltext import html_to_text
 from kefu.console.i18n import translate
-from kefu.console.web import AUTH, CONSOLE_SETTINGS, render, session_of
+from kefu.console.web import CONSOLE_SETTINGS, render, session_of
 from kefu.web.api.access import INBOUND_KEEPERS, scope_for
 from kefu.web.api.support import CLOCK, DB, REFAN_EVENT, RERUN_INBOUND
 
@@ -109,42 +107,3 @@ async def refan(request: web.Request) -> web.Response:
         )
     log.info("console: notice event #%s put back by %r", raw_id, session_of(request).username)
     raise web.HTTPSeeOther(f"/quarantine?done=e{raw_id}")
-
-
-# -- users (admin) --------------------------------------------------------------------------
-def _admin(request: web.Request) -> None:
-    if Role.ADMIN not in session_of(request).actor.roles:
-        raise web.HTTPForbidden(text="for admins")
-
-
-async def _users(request: web.Request) -> list[dict[str, Any]]:
-    async with request.app[DB].reader() as s:
-        users = (await s.execute(select(User).order_by(User.id))).scalars().all()
-        return [
-            {
-                "username": u.username,
-                "display_name": u.display_name,
-                "roles": sorted(u.role_names),
-                "department": u.department.code if u.department else None,
-                "active": u.active,
-            }
-            for u in users
-        ]
-
-
-async def users_page(request: web.Request) -> web.Response:
-    _admin(request)
-    return render(request, "users.html", {"users": await _users(request), "link": None, "reset_for": None})
-
-
-async def reset_password(request: web.Request) -> web.Response:
-    _admin(request)
-    username = request.match_info["username"]
-    token = await request.app[AUTH].reset(username)
-    log.info("console: password of %r reset by %r", username, session_of(request).username)
-    link = setup_link(request.app[CONSOLE_SETTINGS].public_url or f"{request.scheme}://{request.host}", token)
-    return render(request, "users.html", {"users": await _users(request), "link": link, "reset_for": username})
-
-
-def setup_link(base: str, token: str) -> str:
-    return f"{base.rstrip('/')}/setup/{token}"
