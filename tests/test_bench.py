@@ -70,6 +70,7 @@ def test_field_scan_times_the_early_warning_over_a_generated_history() -> None:
     assert re.search(r"run 1: .* 1 new alerts", out), out  # the planted rise
     assert re.search(r"  field_rates +[\d.]+ ms", out), out  # the report's sections over the records
     assert re.search(r"marketing report of 2026Q4: [\d.]+ s for all its sections", out), out
+    assert re.search(r"export of 5,200 records to xlsx: [\d.]+ s wall", out), out  # the planted 200 too
 
 
 def test_many_cases_writes_the_cases_it_says_and_they_can_be_searched(tmp_path: Path) -> None:

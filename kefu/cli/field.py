@@ -7,12 +7,15 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cases.domain.errors import InvalidInput
 from cases.field import alerts, batches, service_life, thresholds
 from cases.field.shipment_files import read_rows
 from cases.field.shipments import import_rows
+from cases.queries import field_records
 from kefu.bootstrap import Kefu
 from kefu.cli.common import cli_actor, with_kefu
 
@@ -52,6 +55,14 @@ def add_field_commands(sub: Any) -> None:
     mis.add_argument("part_number")
     mis.add_argument("--json", action="store_true")
     mis.set_defaults(fn=cmd_months_in_service)
+
+    exp = sub.add_parser("export", help="export data as Excel").add_subparsers(dest="export_command", required=True)
+    rec = exp.add_parser("field-records", help="the field failure records of a period as .xlsx, streamed")
+    rec.add_argument("--from", dest="first_day", required=True, help="YYYY-MM-DD, the first failure date")
+    rec.add_argument("--to", dest="last_day", required=True, help="YYYY-MM-DD, the last failure date")
+    rec.add_argument("--language", default="zh", choices=["zh", "en"], help="of the column headings")
+    rec.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
+    rec.set_defaults(fn=cmd_export_field_records)
 
     batch = sub.add_parser("batch", help="batch traceability").add_subparsers(dest="batch_command", required=True)
     bshow = batch.add_parser("show", help="every customer, shipment and complaint of a batch")
@@ -210,6 +221,31 @@ def cmd_batch_show(args: argparse.Namespace) -> int:
         print("complaints:")
         for case in trace["complaints"]:
             print(f"  {case['reference']:<16} {case['state']:<22} {case['customer']:<20} {case['subject'][:40]}")
+
+    asyncio.run(with_kefu(run))
+    return 0
+
+
+def cmd_export_field_records(args: argparse.Namespace) -> int:
+    from kefu.reports.records_workbook import write_records  # openpyxl: when a file is written
+
+    try:
+        first, last = date.fromisoformat(args.first_day), date.fromisoformat(args.last_day)
+    except ValueError:
+        raise InvalidInput("--from and --to are dates, YYYY-MM-DD") from None
+    if last < first:
+        raise InvalidInput("--to is before --from")
+
+    async def run(kefu: Kefu) -> None:
+        async with kefu.db.reader() as s:
+            total = await field_records.count_records(s, first, last)
+            print(f"{total:,} field records from {first} to {last}", file=sys.stderr)
+
+            def progress(n: int) -> None:
+                print(f"  {n:,} of {total:,} written", file=sys.stderr, flush=True)
+
+            written = await write_records(field_records.records(s, first, last), args.out, args.language, progress)
+        print(f"{args.out}: {written:,} records")
 
     asyncio.run(with_kefu(run))
     return 0

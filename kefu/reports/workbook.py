@@ -19,7 +19,7 @@ def _title(text: str) -> str:
     return re.sub(r"[\\/*?:\[\]]", "-", text)[:31]
 
 
-def _safe(sheet: Any, v: Any) -> Any:
+def safe_text(sheet: Any, v: Any) -> Any:
     """A text someone typed (a customer's name, a part number) stays text: "=HYPERLINK(…)" is
     never a formula in our workbook."""
     if isinstance(v, str) and v.startswith(("=", "+", "-", "@")) and len(v) > 1:
@@ -48,13 +48,13 @@ def render_xlsx(data: dict[str, Any], language: str, record_number: str = "") ->
                 for row in values:
                     sheet.append(
                         [
-                            _safe(sheet, value(x, language) if c in VOCABULARY else x)
+                            safe_text(sheet, value(x, language) if c in VOCABULARY else x)
                             for c, x in zip(columns, row, strict=True)
                         ]
                     )
                 sheet.append([])
             else:
-                sheet.append([word(key, language), _safe(sheet, v)])
+                sheet.append([word(key, language), safe_text(sheet, v)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
