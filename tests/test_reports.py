@@ -122,6 +122,7 @@ async def _seed(kefu: Kefu) -> None:
                     failure_date=(received + timedelta(hours=rng.choice([-30, 2]))).astimezone(SHANGHAI).date(),
                     decision=rng.choice(["ours", "not_ours", "no_trouble_found", None]),
                     cost_cents=rng.choice([None, 12050, 30000]),
+                    months_in_service=rng.randint(0, 18),
                     created_by="qe",
                     created_at=received + timedelta(hours=2),
                 )
@@ -182,6 +183,12 @@ async def test_the_quarterly_report_counts_what_an_independent_query_counts(worl
     }
     rates = {r["part_number"]: r for r in got["field_rates"]["rows"]}
     assert sum(r["failures"] for r in rates.values()) == got["field_rates"]["failures"] > 0
+    # the months-in-service curves: the quarter's most failing part first, every age of its life
+    most = max(rates.values(), key=lambda r: (r["failures"], r["part_number"]))["failures"]
+    curve_parts = list(dict.fromkeys(r["part_number"] for r in got["service_life"]["rows"]))
+    assert 1 <= len(curve_parts) <= 3 and rates[curve_parts[0]]["failures"] == most
+    ages = [r["months_in_service"] for r in got["service_life"]["rows"] if r["part_number"] == curve_parts[0]]
+    assert ages == list(range(len(ages)))
     months = {m["month"]: m["count"] for m in got["trend"]["months"]}
     assert len(months) == 12 and months["2026-09"] == want["september"]
     assert got["trend"]["upper_limit"] > got["trend"]["centre"]
@@ -200,6 +207,7 @@ async def test_the_documents_carry_the_figures_in_chinese_and_english(
     )
     assert "营销总结报告" in docs.html and "华东汽车零部件有限公司" in docs.html and "DFCPXS009A-2026Q3-R1" in docs.html
     assert docs.html.count("<svg") >= 3 and "失效模式排列图" in docs.html  # charts inline, titles as text
+    assert "按使用月数的累计失效率（每千件）" in docs.html
     assert "泄漏" in docs.html or "异响" in docs.html  # failure modes by their names, not their codes
     assert f'<th>收到</th><td class="n">{data["sections"]["totals"]["received"]}</td>' in docs.html
     book = load_workbook(io.BytesIO(docs.xlsx), read_only=True)

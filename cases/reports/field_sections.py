@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from cases.field.service_life import months_in_service
 from cases.reports.period import Period
 from cases.reports.sections import TOP, Data, ranked
 from cases.store.models import (
@@ -118,3 +119,33 @@ async def repeats(s: AsyncSession, p: Period, now: datetime) -> Data:
         for ref, first, part, mode in found
     ]
     return {"rows": rows, "repeats": len(rows)}
+
+
+SERVICE_LIFE_PARTS = 3  # the curves a report draws: the period's most failing parts
+
+
+async def service_life(s: AsyncSession, p: Period, now: datetime) -> Data:
+    """The months-in-service curves (cases/field/service_life.py) of the parts that failed most
+    in the period, as automotive warranty analysis reads them: failures per thousand units that
+    reached each age, cumulated; a batch that fails early shows as a steep start."""
+    top = await s.execute(
+        select(FieldFailure.part_number, func.sum(FieldFailure.quantity).label("n"))
+        .where(FieldFailure.failure_date >= p.first_day, FieldFailure.failure_date <= p.last_day)
+        .group_by(FieldFailure.part_number)
+        .order_by(func.sum(FieldFailure.quantity).desc(), FieldFailure.part_number)
+        .limit(SERVICE_LIFE_PARTS)
+    )
+    rows = []
+    for part, _ in top.all():
+        view = await months_in_service(s, part, p.last_day)
+        rows += [
+            {
+                "part_number": part,
+                "months_in_service": point["months_in_service"],
+                "failures": point["failures"],
+                "units_reached": point["units_reached"],
+                "cumulative_per_thousand": point["cumulative_per_thousand"],
+            }
+            for point in view["points"]
+        ]
+    return {"rows": rows}

@@ -45,6 +45,7 @@ REPORTS: dict[ReportKind, ReportSpec] = {
             ("by_part", sec.by_part),
             ("failure_modes", field.failure_modes),
             ("field_rates", field.field_rates),
+            ("service_life", field.service_life),
             ("early_warnings", field.early_warnings),
             ("repeats", field.repeats),
             ("satisfaction", sec.satisfaction),

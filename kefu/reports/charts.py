@@ -78,3 +78,22 @@ def bars(rows: Sequence[dict[str, Any]], title: str, labels: dict[str, str] | No
         ax.barh(keys, [r["count"] for r in rows][::-1], color=BAR)
         ax.set_title(title)
         return _svg(fig)
+
+
+def curves(rows: Sequence[dict[str, Any]], title: str, unit: str) -> str:
+    """The cumulative months-in-service curve of each part (failures per thousand units)."""
+    with rc_context(STYLE):
+        fig = Figure(figsize=(7, 3))
+        ax = fig.subplots()
+        parts: dict[str, list[tuple[int, float]]] = {}
+        for r in rows:
+            if r["cumulative_per_thousand"] is not None:
+                parts.setdefault(r["part_number"], []).append((r["months_in_service"], r["cumulative_per_thousand"]))
+        for part, points in parts.items():
+            ax.plot([m for m, _ in points], [v for _, v in points], marker=".", label=part)
+        if parts:
+            ax.legend(fontsize=7)
+        ax.set_title(title)
+        ax.set_xlabel(unit)
+        ax.set_ylim(bottom=0)
+        return _svg(fig)

@@ -15,6 +15,7 @@ SECTIONS: dict[str, Pair] = {
     "by_part": ("按零件号", "By part number"),
     "failure_modes": ("失效模式排列图", "Failure modes (Pareto)"),
     "field_rates": ("市场表现：按零件的现场失效率", "Market performance: field failures per part"),
+    "service_life": ("按使用月数的累计失效率（每千件）", "Failures by months in service (cumulative, per thousand)"),
     "early_warnings": ("早期报警", "Early-warning alerts"),
     "repeats": ("重复投诉", "Repeat complaints"),
     "satisfaction": ("顾客满意度", "Customer satisfaction"),
@@ -87,6 +88,9 @@ WORDS: dict[str, Pair] = {
     "open": ("未处理", "Open"),
     "repeat_of": ("重复于", "Repeat of"),
     "repeats": ("重复投诉数", "Repeats"),
+    "months_in_service": ("使用月数", "Months in service"),
+    "units_reached": ("达到该月数的件数", "Units that reached it"),
+    "cumulative_per_thousand": ("累计每千件失效", "Cumulative per thousand"),
 }
 
 # The vocabularies a report shows values of, flat (no value is in two of them), as table cells.

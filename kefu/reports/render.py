@@ -55,6 +55,7 @@ CHARTS: dict[str, Chart] = {
         d["months"], d["centre"], d["upper_limit"], d["lower_limit"], title
     ),
     "failure_modes": lambda d, title, lang: _charts().pareto(d["rows"], title, _labels(d["rows"], lang)),
+    "service_life": lambda d, title, lang: _charts().curves(d["rows"], title, word("months_in_service", lang)),
     "by_customer": lambda d, title, lang: _charts().bars(d["rows"], title),
     "by_part": lambda d, title, lang: _charts().bars(d["rows"], title),
     "by_channel": lambda d, title, lang: _charts().bars(d["rows"], title, _labels(d["rows"], lang)),
