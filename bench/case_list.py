@@ -52,22 +52,26 @@ SEARCH_WORDS = ("异响", "漏油", "刹车片", "brake", "oil leak", "3501", "�
 FILTERS = (("assigned", "quality"), ("analysed", "production_equipment"), ("new", None), ("closed", "sales"))
 
 
-def _paths(kind: str, rng: random.Random, references: list[str]) -> str:
+def _paths(kind: str, rng: random.Random, references: list[str], console: bool = False) -> str:
+    """The request of a kind: the API's (50 a page), or with `console` the staff console's pages
+    (the list shows 50 a page; the case page renders the whole case)."""
+    page = "/cases?" if console else "/cases?limit=50&"
     if kind == "list":
-        return "/cases?limit=50"
+        return page.rstrip("?&")
     if kind == "filtered":
         state, department = rng.choice(FILTERS)
-        return f"/cases?limit=50&state={state}" + (f"&department={department}" if department else "")
+        return f"{page}state={state}" + (f"&department={department}" if department else "")
     if kind == "search":
         from urllib.parse import quote
 
-        return "/cases?limit=50&q=" + quote(rng.choice(SEARCH_WORDS))
+        return f"{page}q=" + quote(rng.choice(SEARCH_WORDS))
     return f"/cases/{rng.choice(references)}"
 
 
 def _load(
     bases: list[str],
-    token: str,
+    headers: dict[str, str],
+    console: bool,
     rate: float,
     count: int,
     in_flight: int,
@@ -78,20 +82,20 @@ def _load(
     import aiohttp
 
     rng = random.Random(7)
-    plan = [(KINDS[i % len(KINDS)], _paths(KINDS[i % len(KINDS)], rng, references)) for i in range(count)]
+    plan = [(KINDS[i % len(KINDS)], _paths(KINDS[i % len(KINDS)], rng, references, console)) for i in range(count)]
 
     async def main() -> None:
         latencies: dict[str, list[float]] = {k: [] for k in KINDS}
         errors: dict[str, int] = dict.fromkeys(KINDS, 0)
         gate = asyncio.Semaphore(in_flight)
-        headers = {"Authorization": f"Bearer {token}"}
         finished = [0.0]
 
         async def one(http: aiohttp.ClientSession, i: int, due: float) -> None:
             kind, path = plan[i]
             async with gate:
                 try:
-                    async with http.get(bases[i % len(bases)] + path, headers=headers) as resp:
+                    # a redirect (to the sign-in page) is an error, not an answer
+                    async with http.get(bases[i % len(bases)] + path, headers=headers, allow_redirects=False) as resp:
                         await resp.read()
                         ok = resp.status == 200
                 except aiohttp.ClientError:
@@ -191,13 +195,20 @@ async def _references(url: str) -> list[str]:
         await db.dispose()
 
 
-async def _token(settings: Any) -> str:
+async def _headers(settings: Any, console: bool) -> dict[str, str]:
+    """An approver's credentials (every case): a bearer token for the API, a signed-in session's
+    cookie for the console."""
     from kefu.bootstrap import bootstrap
+    from kefu.console.web import COOKIE
 
     kefu = bootstrap(settings)
     try:
-        await kefu.users.add("bench-reader", roles=["approver"])
-        return (await kefu.users.create_token("bench-reader")).token
+        password = "bench-reader-password"
+        await kefu.users.add("bench-reader", roles=["approver"], password=password)
+        if console:
+            signed = await kefu.console_auth.sign_in("bench-reader", password, "127.0.0.1")
+            return {"Cookie": f"{COOKIE}={signed.token}"}
+        return {"Authorization": f"Bearer {(await kefu.users.create_token('bench-reader')).token}"}
     finally:
         await kefu.db.dispose()
 
@@ -259,7 +270,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             shutil.copyfile(database, args.reuse)
     smtp_port, main_http = free_port(), free_port()
     settings = Settings.from_env(_env(folder, url, smtp_port, main_http))
-    token = asyncio.run(_token(settings))
+    headers = asyncio.run(_headers(settings, args.console))
     kefu_cmd = [sys.executable, "-m", "kefu", "serve"]
     procs: list[subprocess.Popen[bytes]] = []
     log = open(folder / "kefu.log", "wb")  # noqa: SIM115  (open for the processes' lifetime)
@@ -294,10 +305,11 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         start_at = time.time() + 1.0
         load_q: mp.Queue[dict[str, Any]] = mp.Queue()
         sent_q: mp.Queue[tuple[int, int]] = mp.Queue()
-        bases = [f"http://127.0.0.1:{p}/api/v1" for p in web_ports]
+        bases = [f"http://127.0.0.1:{p}" + ("" if args.console else "/api/v1") for p in web_ports]
         workers = [
             mp.Process(
-                target=_load, args=(bases, token, args.rate, count, args.in_flight, start_at, references, load_q)
+                target=_load,
+                args=(bases, headers, args.console, args.rate, count, args.in_flight, start_at, references, load_q),
             )
         ]
         if mails:
@@ -348,6 +360,7 @@ async def _nothing() -> dict[str, Any]:
 
 def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     how = f"{args.web_workers} web processes beside the main one" if args.web_workers else "one kefu process"
+    how += "; the console's pages" if args.console else "; the API"
     print(
         f"bench.case_list: {args.cases} cases, {how}; {r['requests']} requests at {args.rate:.0f}/s "
         f"for {args.seconds:.0f} s (at most {args.in_flight} open), mail at {args.mails_per_second:.0f}/s",
@@ -378,6 +391,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--in-flight", type=int, default=32, help="most requests open at once")
     p.add_argument("--mails-per-second", type=float, default=200.0, help="0: no mail while reading")
+    p.add_argument("--console", action="store_true", help="the staff console's pages instead of the API")
     p.add_argument("--web-workers", type=int, default=0, help="web processes (kefu serve --only web) beside the main")
     p.add_argument("--ack-wait", type=float, default=180.0, help="most seconds to wait for the acknowledgements")
     p.add_argument("--database-url", help="an empty database (default: a new SQLite file)")

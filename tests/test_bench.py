@@ -108,3 +108,13 @@ def test_case_list_serves_from_separate_web_processes() -> None:
         *("--cases", "200", "--rate", "20", "--seconds", "1", "--mails-per-second", "0", "--web-workers", "2"),
     )
     assert "2 web processes beside the main one" in out and "answered 20 (0 errors)" in out, out
+
+
+def test_case_list_measures_the_consoles_pages_signed_in() -> None:
+    out = bench(
+        "bench.case_list",
+        *("--cases", "200", "--rate", "20", "--seconds", "1", "--mails-per-second", "0", "--console"),
+    )
+    assert "one kefu process; the console's pages" in out and "answered 20 (0 errors)" in out, out
+    for kind in ("list", "filtered", "search", "detail"):
+        assert re.search(rf"  {kind} +5 +[\d.]+ +[\d.]+", out), out
