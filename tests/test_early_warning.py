@@ -117,9 +117,8 @@ async def test_feeding_the_same_source_again_keeps_one_record(quality: Quality) 
     from cases.store.models import FieldFailure
 
     reference = await quality.open_case("异响")  # the case names part 3501-00123
-    async with quality.kefu.db.unit_of_work() as s:
-        await catch_up(s, SHANGHAI, quality.clock())
-        await catch_up(s, SHANGHAI, quality.clock())
+    await catch_up(quality.kefu.db, SHANGHAI, quality.clock())
+    await catch_up(quality.kefu.db, SHANGHAI, quality.clock())
     async with quality.kefu.db.reader() as s:
         kinds = list((await s.execute(select(FieldFailure.source_kind))).scalars())
     assert kinds == ["complaint"]
@@ -130,8 +129,7 @@ async def test_feeding_the_same_source_again_keeps_one_record(quality: Quality) 
         {"part_number": "3501-00123", "quantity_received": 2},
         expect=201,
     )
-    async with quality.kefu.db.unit_of_work() as s:
-        assert await catch_up(s, SHANGHAI, quality.clock()) == 0
+    assert await catch_up(quality.kefu.db, SHANGHAI, quality.clock()) == 0
     async with quality.kefu.db.reader() as s:
         rows = (await s.execute(select(FieldFailure.source_kind, FieldFailure.quantity))).all()
         total = await s.scalar(select(func.count()).select_from(FieldFailure))

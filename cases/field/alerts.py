@@ -96,8 +96,7 @@ class EarlyWarning:
     async def scan(self, per_customer: bool = True) -> ScanResult:
         now = self.clock()
         w = window_of(now, self.tz, self.window_days, self.baseline_days)
-        async with self.db.unit_of_work() as s:
-            fed = await catch_up(s, self.tz, now)
+        fed = await catch_up(self.db, self.tz, now)
         async with self.db.unit_of_work() as s:
             signals, cells = await find_signals(s, w, per_customer)
             opened = []

@@ -20,6 +20,7 @@ batches (and the fax reader may fill the part number in later), so complaints ar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.store.db import Database
 from cases.store.models import Case, FieldFailure, ServiceReport, WarrantyPart
 
 log = logging.getLogger(__name__)
@@ -40,14 +42,15 @@ CATCH_UP_CHUNK = 500
 _PART = re.compile(r"(?:零件号|件号|图号|part\s*(?:no\.?|number|#))\s*[:：]?\s*([A-Za-z0-9][\w\-./]{2,40})", re.I)
 
 
-async def _upsert(s: AsyncSession, values: dict[str, Any]) -> None:
+async def _upsert(s: AsyncSession, *rows: dict[str, Any]) -> None:
+    """Insert the records, or update the one of the same source: one statement for all."""
     dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    stmt = insert(FieldFailure).values(**values)
-    changing = {k: stmt.excluded[k] for k in values if k not in ("source_kind", "source_id", "recorded_at")}
+    stmt = insert(FieldFailure).values(list(rows))
+    changing = {k: stmt.excluded[k] for k in rows[0] if k not in ("source_kind", "source_id", "recorded_at")}
     await s.execute(stmt.on_conflict_do_update(index_elements=["source_kind", "source_id"], set_=changing))
 
 
@@ -64,25 +67,27 @@ async def feed_case(s: AsyncSession, case: Case, tz: ZoneInfo, now: datetime) ->
     )
     if better:
         return False
-    await _upsert(
-        s,
-        {
-            "source_kind": COMPLAINT,
-            "source_id": case.id,
-            "case_id": case.id,
-            "customer_id": case.customer_id,
-            "part_number": case.part_number[:80],
-            "batch": case.batch,
-            "failure_mode": "",
-            "failure_date": _local_day(case.received_at, tz),
-            "production_date": None,
-            "months_in_service": None,
-            "mileage_km": None,
-            "quantity": max(1, case.quantity or 1),
-            "recorded_at": now,
-        },
-    )
+    await _upsert(s, _complaint(case, tz, now))
     return True
+
+
+def _complaint(case: Case, tz: ZoneInfo, now: datetime) -> dict[str, Any]:
+    assert case.part_number
+    return {
+        "source_kind": COMPLAINT,
+        "source_id": case.id,
+        "case_id": case.id,
+        "customer_id": case.customer_id,
+        "part_number": case.part_number[:80],
+        "batch": case.batch,
+        "failure_mode": "",
+        "failure_date": _local_day(case.received_at, tz),
+        "production_date": None,
+        "months_in_service": None,
+        "mileage_km": None,
+        "quantity": max(1, case.quantity or 1),
+        "recorded_at": now,
+    }
 
 
 async def _gives_way(s: AsyncSession, case_id: int) -> None:
@@ -148,10 +153,15 @@ async def feed_service_report(s: AsyncSession, report: ServiceReport, case: Case
     return True
 
 
-async def catch_up(s: AsyncSession, tz: ZoneInfo, now: datetime) -> int:
+async def catch_up(db: Database, tz: ZoneInfo, now: datetime) -> int:
     """Feed what is missing or changed: cases with a part number and no record, complaint
     records whose case's part or batch changed since (the fax reader filled them in), warranty
-    parts and filed service reports without a record. Returns how many records it wrote."""
+    parts and filed service reports without a record. Returns how many records it wrote.
+
+    The cases go CATCH_UP_CHUNK at a time, each chunk its own short transaction of three
+    statements, the event loop free between them: the first scan after an upgrade meets
+    every case of the archive at once (100,000 took minutes case by case, the write lock and
+    the web's event loop held all along)."""
     written = 0
     has_record = exists().where(FieldFailure.case_id == Case.id)
     changed = exists().where(
@@ -161,22 +171,47 @@ async def catch_up(s: AsyncSession, tz: ZoneInfo, now: datetime) -> int:
     )
     last = 0
     while True:
-        cases = list(
-            (
-                await s.execute(
-                    select(Case)
-                    .where(Case.id > last, Case.part_number.is_not(None), Case.part_number != "")
-                    .where(or_(~has_record, changed))
-                    .order_by(Case.id)
-                    .limit(CATCH_UP_CHUNK)
+        async with db.unit_of_work() as s:
+            cases = list(
+                (
+                    await s.execute(
+                        select(Case)
+                        .where(Case.id > last, Case.part_number.is_not(None), Case.part_number != "")
+                        .where(or_(~has_record, changed))
+                        .order_by(Case.id)
+                        .limit(CATCH_UP_CHUNK)
+                    )
+                ).scalars()
+            )
+            if cases:
+                better = set(
+                    (
+                        await s.execute(
+                            select(FieldFailure.case_id).where(
+                                FieldFailure.case_id.in_([c.id for c in cases]), FieldFailure.source_kind != COMPLAINT
+                            )
+                        )
+                    ).scalars()
                 )
-            ).scalars()
-        )
-        for case in cases:
-            written += await feed_case(s, case, tz, now)
+                rows = [_complaint(c, tz, now) for c in cases if c.id not in better]
+                if rows:
+                    await _upsert(s, *rows)
+                written += len(rows)
         if len(cases) < CATCH_UP_CHUNK:
             break
         last = cases[-1].id
+        await asyncio.sleep(0)  # the web's requests between two chunks
+    async with db.unit_of_work() as s:
+        written += await _feed_quality_records(s, tz, now)
+    if written:
+        log.info("field records: %d fed by the catch-up", written)
+    return written
+
+
+async def _feed_quality_records(s: AsyncSession, tz: ZoneInfo, now: datetime) -> int:
+    """Warranty parts and filed service reports without a record (few: their services feed them
+    as they are written)."""
+    written = 0
     part_missing = ~exists().where(FieldFailure.source_kind == WARRANTY_PART, FieldFailure.source_id == WarrantyPart.id)
     for part, case in (
         await s.execute(select(WarrantyPart, Case).join(Case, Case.id == WarrantyPart.case_id).where(part_missing))
@@ -194,6 +229,4 @@ async def catch_up(s: AsyncSession, tz: ZoneInfo, now: datetime) -> int:
         )
     ).all():
         written += await feed_service_report(s, report, case, tz, now)
-    if written:
-        log.info("field records: %d fed by the catch-up", written)
     return written
