@@ -54,6 +54,16 @@ def whole(name: str, raw: str) -> int:
     return int(value)
 
 
+def at_least(minimum: int) -> Parse:
+    def parse(name: str, raw: str) -> int:
+        value = whole(name, raw)
+        if value < minimum:
+            raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
+        return value
+
+    return parse
+
+
 def host_port(name: str, raw: str) -> tuple[str, int]:
     host, sep, port = raw.rpartition(":")
     if not sep or not port.isdigit():
@@ -333,6 +343,15 @@ class Settings:
     )
     login_window_minutes: float = setting(
         15.0, "the window the failed sign-ins are counted in; a throttled account or address waits it out", number
+    )
+    password_time_cost: int = setting(
+        3, "argon2id passes of a console password's hash (RFC 9106's second recommended option: 3)", at_least(1)
+    )
+    password_memory_kib: int = setting(
+        65536,
+        "argon2id memory of a console password's hash, in KiB (64 MiB); a changed cost applies to a password "
+        "when it is next set or signed in with",
+        at_least(32),
     )
     trusted_proxies: tuple[str, ...] = setting(
         (),

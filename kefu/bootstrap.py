@@ -20,6 +20,7 @@ from cases.reports.reminders import ReportReminders
 from cases.services.case_service import CaseService
 from cases.services.documents import DocumentTexts
 from cases.services.entries import EntryService
+from cases.services.passwords import Passwords
 from cases.services.sessions import ConsoleAuth
 from cases.services.users import Users
 from cases.settings import Settings
@@ -114,13 +115,14 @@ def bootstrap(
     inbox = Inbox(db, clock, on_stored=processor.wake, meter=metrics)
     reader = DocTextReader(settings.ocr_languages, settings.ocr_timeout_seconds)
     imap = _imap_poller(settings, db, clock, inbox, metrics)
+    passwords = Passwords.from_settings(settings)
     return Kefu(
         settings=settings,
         db=db,
         clock=clock,
         signer=signer,
         service=service,
-        users=Users(db, clock),
+        users=Users(db, clock, passwords),
         inbox=inbox,
         processor=processor,
         dispatcher=dispatcher,
@@ -140,7 +142,7 @@ def bootstrap(
         report_reminders=ReportReminders(
             db, clock, settings.tz, settings.report_reminder_days, on_commit=dispatcher.wake
         ),
-        console_auth=ConsoleAuth(db, clock, settings),
+        console_auth=ConsoleAuth(db, clock, settings, passwords),
         imap=imap,
         telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,

@@ -4,6 +4,7 @@ kefu, and a real SMTP relay on loopback that catches outgoing mail."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import uuid
@@ -15,6 +16,13 @@ import pytest
 
 from cases.settings import Settings
 from tests.databases import PG_ADMIN_DSN, migrated
+
+# Console passwords are hashed at argon2's lowest cost in the tests, here and in every kefu
+# subprocess they start: at the default (64 MiB, 3 passes) the staff of each console test cost
+# seconds of set-up. The default cost and the rehash at sign-in are tested in test_passwords.py.
+TEST_PASSWORD_COST = {"KEFU_PASSWORD_TIME_COST": "1", "KEFU_PASSWORD_MEMORY_KIB": "32"}
+for _name, _value in TEST_PASSWORD_COST.items():
+    os.environ.setdefault(_name, _value)
 
 
 def _pg_answers() -> bool:
@@ -105,6 +113,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         # Off: on the wall clock every started kefu would remind Sales of last quarter's report
         # and add a notice other tests do not expect (tests/test_report_reminder.py turns it on).
         report_reminder_days=0,
+        password_time_cost=1,
+        password_memory_kib=32,
     )
 
 

@@ -433,7 +433,7 @@ async def test_a_session_ends_when_its_hours_are_over(console: Console) -> None:
 
     now = [console.kefu.clock()]
     settings = replace(console.kefu.settings, console_session_hours=2.0)
-    auth = ConsoleAuth(console.kefu.db, lambda: now[0], settings)
+    auth = ConsoleAuth(console.kefu.db, lambda: now[0], settings, console.kefu.console_auth.passwords)
     signed = await auth.sign_in("gm", PASSWORD, "192.0.2.1")
     assert signed.outcome is Outcome.SIGNED_IN and signed.token
     assert await auth.session(signed.token) is not None

@@ -18,17 +18,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.enums import Language
 from cases.domain.errors import InvalidInput, NotFound
+from cases.services.passwords import Passwords
 from cases.services.users import actor_for
 from cases.settings import Settings
 from cases.store.db import Database
@@ -36,17 +34,8 @@ from cases.store.models import ConsoleSession, LoginFailure, SetupToken, User
 
 log = logging.getLogger(__name__)
 
-_hasher = PasswordHasher()  # argon2id, the same parameters as cases/services/users.py
 MIN_PASSWORD = 10
 SETUP_LINK_HOURS = 72
-
-
-@cache
-def _dummy_hash() -> str:
-    """A hash to verify against when the account does not exist, so that an unknown name takes
-    as long to refuse as a wrong password (no user enumeration by timing). Made at the first
-    sign-in, not at import: hashing takes a tenth of a second every `kefu` command would pay."""
-    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def _digest(token: str) -> str:
@@ -84,9 +73,10 @@ def check_new_password(password: str) -> None:
 
 
 class ConsoleAuth:
-    def __init__(self, db: Database, clock: Clock, settings: Settings) -> None:
+    def __init__(self, db: Database, clock: Clock, settings: Settings, passwords: Passwords) -> None:
         self.db = db
         self.clock = clock
+        self.passwords = passwords
         self.hours = settings.console_session_hours
         self.per_account = settings.login_failures_per_account
         self.per_address = settings.login_failures_per_address
@@ -94,21 +84,31 @@ class ConsoleAuth:
 
     # -- sign-in -------------------------------------------------------------------------------
     async def sign_in(self, username: str, password: str, address: str) -> SignIn:
+        """Check the password outside any transaction (argon2 takes a tenth of a second, which a
+        write transaction would hold SQLite's lock for), then record the failure or the session."""
         username = username.strip()
         now = self.clock()
         since = now - self.window
-        async with self.db.unit_of_work() as s:
+        async with self.db.reader() as s:
             if await self._throttled(s, username, address, since):
                 log.warning("console sign-in throttled for account %r from %s", username, address)
                 return SignIn(Outcome.THROTTLED, retry_minutes=max(1, round(self.window.total_seconds() / 60)))
             user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
-            if not _verify(user.password_hash if user is not None else None, password) or user is None:
+        stored = user.password_hash if user is not None else None
+        if user is None or not await self.passwords.verify(stored, password):
+            async with self.db.unit_of_work() as s:
                 s.add(LoginFailure(kind="account", key=username[:120], at=now))
                 s.add(LoginFailure(kind="address", key=address[:120], at=now))
-                log.info("console sign-in failed for account %r from %s", username, address)
-                return SignIn(Outcome.WRONG)
-            if not user.active:
-                return SignIn(Outcome.WRONG)
+            log.info("console sign-in failed for account %r from %s", username, address)
+            return SignIn(Outcome.WRONG)
+        if not user.active:
+            return SignIn(Outcome.WRONG)
+        rehashed = await self.passwords.hash(password) if stored and self.passwords.needs_rehash(stored) else None
+        async with self.db.unit_of_work() as s:
+            if rehashed:  # the settings' cost changed since the password was set
+                await s.execute(
+                    update(User).where(User.id == user.id, User.password_hash == stored).values(password_hash=rehashed)
+                )
             await s.execute(delete(LoginFailure).where(LoginFailure.kind == "account", LoginFailure.key == username))
             await s.execute(delete(LoginFailure).where(LoginFailure.at < since))  # old rows go as we pass
             await s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
@@ -170,11 +170,16 @@ class ConsoleAuth:
         """Check the current password, set the new one, end every session of the account and
         return a new one for this browser (a stolen session does not survive the change)."""
         check_new_password(new)
+        async with self.db.reader() as s:
+            user = await s.get(User, session.actor.user_id)
+        if user is None or not await self.passwords.verify(user.password_hash, current):
+            raise InvalidInput("the current password is not right")
+        new_hash = await self.passwords.hash(new)
         async with self.db.unit_of_work() as s:
             user = await s.get(User, session.actor.user_id)
-            if user is None or not _verify(user.password_hash, current):
-                raise InvalidInput("the current password is not right")
-            user.password_hash = _hasher.hash(new)
+            if user is None:
+                raise NotFound("this account is gone")
+            user.password_hash = new_hash
             await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
             token = self._new_session(s, user.id)
         log.info("console password changed by %r", session.username)
@@ -183,9 +188,10 @@ class ConsoleAuth:
     async def set_password(self, username: str, password: str) -> None:
         """For the CLI's prompt: set a password and end the account's sessions."""
         check_new_password(password)
+        new_hash = await self.passwords.hash(password)
         async with self.db.unit_of_work() as s:
             user = await _user(s, username)
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = new_hash
             await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
 
     async def reset(self, username: str) -> str:
@@ -219,13 +225,14 @@ class ConsoleAuth:
         """Set the password from a set-up link (once) and sign in: returns a session token."""
         check_new_password(password)
         now = self.clock()
+        new_hash = await self.passwords.hash(password)
         async with self.db.unit_of_work() as s:
             row = await _setup_row(s, token, now)
             if row is None:
                 raise NotFound("this set-up link is unknown, used or expired; ask an admin for a new one")
             setup, user = row
             setup.used_at = now
-            user.password_hash = _hasher.hash(password)
+            user.password_hash = new_hash
             return self._new_session(s, user.id)
 
     async def set_language(self, session: Session, language: str) -> None:
@@ -235,14 +242,6 @@ class ConsoleAuth:
             user = await s.get(User, session.actor.user_id)
             if user is not None:
                 user.language = Language(language)
-
-
-def _verify(password_hash: str | None, password: str) -> bool:
-    try:
-        _hasher.verify(password_hash or _dummy_hash(), password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return password_hash is not None
 
 
 async def _user(s: AsyncSession, username: str) -> User:

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,11 +17,11 @@ from cases.domain.departments import DEPARTMENTS
 from cases.domain.enums import Language, Role
 from cases.domain.errors import Conflict, InvalidInput, NotFound
 from cases.domain.tokens import hash_api_token, new_api_token
+from cases.services.passwords import Passwords
 from cases.store.db import Database, hold_schema_lock
 from cases.store.models import ApiToken, ConsoleSession, Department, User, UserRole
 
 log = logging.getLogger(__name__)
-_hasher = PasswordHasher()  # argon2id with the library's current defaults
 PERSON_ROLES = frozenset(Role) - {Role.SYSTEM}
 
 
@@ -71,9 +69,10 @@ def actor_for(user: User) -> Actor:
 
 
 class Users:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, passwords: Passwords) -> None:
         self.db = db
         self.clock = clock
+        self.passwords = passwords
 
     async def add(
         self,
@@ -92,6 +91,7 @@ class Users:
         _check_roles(roles, department)
         if language not in tuple(Language):
             raise InvalidInput(f"unknown language {language!r}; one of: {', '.join(Language)}")
+        password_hash = await self.passwords.hash(password) if password else None  # before the transaction
         async with self.db.unit_of_work() as s:
             if (await s.execute(select(User.id).where(User.username == username))).first():
                 raise Conflict(f"user {username!r} exists already")
@@ -100,7 +100,7 @@ class Users:
                 username=username,
                 display_name=display_name or username,
                 email=email,
-                password_hash=_hasher.hash(password) if password else None,
+                password_hash=password_hash,
                 language=Language(language),
                 department_id=dept_id,
                 created_at=self.clock(),
@@ -145,11 +145,7 @@ class Users:
             user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
         if user is None or not user.password_hash or not user.active:
             return None
-        try:
-            _hasher.verify(user.password_hash, password)
-        except VerificationError:
-            return None
-        return actor_for(user)
+        return actor_for(user) if await self.passwords.verify(user.password_hash, password) else None
 
     async def list(self) -> list[User]:
         async with self.db.reader() as s:

@@ -73,13 +73,14 @@ def _redact_url(url: str) -> str:
 async def _first_admin(settings: Settings) -> None:
     """On a fresh database, make the first admin and say how to log in; otherwise say how to get a token."""
     from cases.domain.clock import utcnow
+    from cases.services.passwords import Passwords
     from cases.services.users import Users
     from cases.store.db import Database, make_engine
 
     say = announcer(settings)
     db = Database(make_engine(settings.sqlalchemy_url, sqlite_busy_seconds=settings.sqlite_busy_seconds))
     try:
-        users = Users(db, utcnow)
+        users = Users(db, utcnow, Passwords.from_settings(settings))
         if await users.list():
             say("kefu: staff accounts exist. New API token: kefu token create USERNAME")
             return
