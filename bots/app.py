@@ -30,7 +30,7 @@ from telegram.ext import (
 from bots import chats
 from bots.customer import CustomerChat
 from bots.deps import Deps
-from bots.sender import ChatBlocked, SendLater, SendRefused
+from bots.send_errors import ChatBlocked, SendLater, SendRefused
 from bots.staff import StaffChat
 from bots.texts import language_of, t
 from bots.updates import MAX_ATTEMPTS, UpdateStore

@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
 
-from bots import keyboards
-from bots.sender import ChatBlocked, Sender, SendLater, SendRefused
+from bots.send_errors import ChatBlocked, SendLater, SendRefused
 from cases.domain.clock import Clock
 from cases.domain.enums import CaseState, Channel, Language
 from cases.domain.tokens import Signer
@@ -37,19 +36,27 @@ from notifications.render import Rendered
 from notifications.reply_channel import customer_targets
 from notifications.transports import PermanentSendError, TransientSendError
 
+if TYPE_CHECKING:  # python-telegram-bot is loaded only when a bot sends (KEFU_TELEGRAM_TOKEN)
+    from telegram import InlineKeyboardMarkup
+
+    from bots.sender import Sender
+
+    Keyboard = Callable[[AsyncSession, Case, str], Awaitable[InlineKeyboardMarkup | None]]
+
 log = logging.getLogger(__name__)
 
 
-Keyboard = Callable[[AsyncSession, Case, str], Awaitable[InlineKeyboardMarkup | None]]
-
-
 async def _rating(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
+    from bots import keyboards
+
     return keyboards.rating(case.reference, language) if case.state == CaseState.AWAITING_SATISFACTION else None
 
 
 async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
     if case.state != CaseState.NEW:
         return None  # decided meanwhile: no buttons that can only fail
+    from bots import keyboards
+
     depts = (await s.execute(select(Department).order_by(Department.id))).scalars()
     return keyboards.approval(
         case.reference, language, [(d.code, d.name_en if language == "en" else d.name_zh) for d in depts]
@@ -66,6 +73,8 @@ async def _report_confirmation(s: AsyncSession, case: Case, language: str) -> In
             .limit(1)
         )
     ).scalar_one_or_none()
+    from bots import keyboards
+
     return keyboards.report_confirmation(report_id, language) if report_id is not None else None
 
 

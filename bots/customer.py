@@ -20,7 +20,7 @@ from bots.complaint import Reply
 from bots.deps import Deps
 from bots.joining import Joiner
 from bots.links import LinkRefused
-from bots.sender import ChatBlocked, SendLater, SendRefused
+from bots.send_errors import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, stage, t
 from bots.updates import mark_processed
 from cases.domain.enums import Channel, Language

@@ -15,6 +15,8 @@ from telegram import Bot, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bots.send_errors import ChatBlocked, SendLater, SendRefused
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -22,46 +24,43 @@ MAX_WAIT_SECONDS = 30.0  # a longer RetryAfter is handed back: the dispatcher re
 MAX_TRIES = 4
 
 
-class ChatBlocked(Exception):
-    """The user blocked the bot or the chat no longer exists (Forbidden)."""
-
-
-class SendLater(Exception):
-    """Flood control longer than we wait, or the network: try again later."""
-
-
-class SendRefused(Exception):
-    """Telegram refused the request itself (BadRequest): retrying will not help."""
-
-
 class Limiter:
-    """Reserves a send time per call: the chat's next slot, then the next slot overall."""
+    """Spaces the sends: one a chat per `per_chat_seconds`, `per_second` overall.
+
+    The sends of one chat take turns (a lock a chat), so the chat's next slot counts from the
+    time its previous send really got, after the overall wait; reserving them all up front let
+    a burst's sends come closer than the chat's interval whenever the overall limit delayed one.
+    Other chats do not wait for a chat's turns, only for the overall slots."""
 
     def __init__(self, per_second: float = 30.0, per_chat_seconds: float = 1.0) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.per_chat = per_chat_seconds
         self._next_any = 0.0
         self._next_chat: dict[int | str, float] = {}
+        self._turns: dict[int | str, asyncio.Lock] = {}
         self._lock = asyncio.Lock()
 
-    async def wait(self, chat_id: int | str) -> None:
-        """First the chat's own slot, then the next free slot overall: a chat that sends a burst
-        waits for itself without holding up the other chats."""
+    async def wait(self, chat_id: int | str) -> float:
+        """Wait for the chat's turn and slot, then for the next free slot overall. Returns the
+        slot it sent in (the event loop's time)."""
         loop = asyncio.get_running_loop()
-        async with self._lock:
+        turn = self._turns.setdefault(chat_id, asyncio.Lock())
+        async with turn:
             now = loop.time()
-            at = max(now, self._next_chat.get(chat_id, 0.0))
+            if (mine := self._next_chat.get(chat_id, 0.0)) > now:
+                await asyncio.sleep(mine - now)
+            async with self._lock:
+                now = loop.time()
+                at = max(now, self._next_any)
+                self._next_any = at + self.interval
+            if at > now:
+                await asyncio.sleep(at - now)
             self._next_chat[chat_id] = at + self.per_chat
-            if len(self._next_chat) > 10000:  # forget chats whose slot has passed
-                self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
-        if at > now:
-            await asyncio.sleep(at - now)
-        async with self._lock:
+        if len(self._turns) > 10000:  # forget the chats that wait for nothing
             now = loop.time()
-            at = max(now, self._next_any)
-            self._next_any = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+            self._turns = {k: v for k, v in self._turns.items() if v.locked()}
+            self._next_chat = {k: v for k, v in self._next_chat.items() if v > now or k in self._turns}
+        return at
 
     def hold(self, chat_id: int | str, seconds: float) -> None:
         """Telegram said wait: no send to this chat, nor any other, before then."""

@@ -12,7 +12,7 @@ from telegram import Update
 
 from bots import chats
 from bots.deps import Deps
-from bots.sender import ChatBlocked, SendLater, SendRefused
+from bots.send_errors import ChatBlocked, SendLater, SendRefused
 from bots.texts import language_of, t
 from bots.updates import mark_processed
 from cases.domain.enums import Language
