@@ -75,6 +75,7 @@ def to_intake(
         html=parsed.html,
         new_case=verdict.new_case,
         new_case_rule=verdict.new_case_rule,
+        new_case_hits=verdict.new_case_hits,
         forwarded=forwarded,
     )
     return as_fax(msg, gateway=address, rules=fax_rules)  # a fax gateway's mail becomes a fax of the caller

@@ -47,6 +47,7 @@ class MailVerdict:
     is_automatic: bool  # an auto-reply, out-of-office or bounce: never a satisfaction rating
     new_case: NewCase = NewCase.ALLOWED
     new_case_rule: str = ""  # the (first) rule that set new_case, for the quarantine's reason
+    new_case_hits: tuple[str, ...] = ()  # every hit whose new_case is not ALLOWED (an admin may relax them)
 
 
 _DAEMONS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"})
@@ -142,13 +143,15 @@ def evaluate(parsed: ParsedMail, envelope_sender: str | None, rules: tuple[MailR
     """
     envelope = None if envelope_sender is None else envelope_sender.strip().strip("<>").strip()
     action, hits, automatic = MailAction.ACCEPT, [], False
-    new_case, new_case_rule = NewCase.ALLOWED, ""
+    new_case, new_case_rule, restricting = NewCase.ALLOWED, "", []
     for rule in rules:
         if rule.test(parsed, envelope):
             hits.append(rule.name)
             automatic = automatic or rule.automatic
             if _STRENGTH[rule.action] > _STRENGTH[action]:
                 action = rule.action
+            if rule.new_case is not NewCase.ALLOWED:
+                restricting.append(rule.name)
             if _STRICTNESS[rule.new_case] > _STRICTNESS[new_case]:
                 new_case, new_case_rule = rule.new_case, rule.name
-    return MailVerdict(action, tuple(hits), automatic, new_case, new_case_rule)
+    return MailVerdict(action, tuple(hits), automatic, new_case, new_case_rule, tuple(restricting))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cases.domain.errors import Conflict, InvalidInput, NotFound
 from cases.quality.warranty import PartInput
-from cases.store.models import ApiToken, FailureMode, SeverityRule, User
+from cases.store.models import ApiToken, FailureMode, RuleSetting, User
 from tests.apihelpers import open_case
 from tests.consolehelpers import PASSWORD, Console, console_fixture  # noqa: F401
 
@@ -220,8 +220,8 @@ async def test_a_failure_mode_added_on_the_page_is_accepted_by_a_warranty_part(c
 
 async def test_the_rule_tables_are_kept_only_by_those_the_services_allow(console: Console) -> None:
     async with console.kefu.db.reader() as s:
-        seeded = await s.get(SeverityRule, "appearance")
-        before = seeded.grade if seeded else None
+        seeded = await s.get(RuleSetting, ("severity", "appearance"))  # the severity table (cases/rules/)
+        before = seeded.value if seeded else None
     sales = await console.browser("sales")
     page = await sales.get("/rules/severity")
     assert 'action="/rules/severity"' not in page  # read-only for sales
@@ -231,8 +231,8 @@ async def test_the_rule_tables_are_kept_only_by_those_the_services_allow(console
     assert resp.status == 403
     async with console.kefu.db.reader() as s:
         assert await s.get(FailureMode, "FORGED") is None
-        unchanged = await s.get(SeverityRule, "appearance")
-        assert (unchanged.grade if unchanged else None) == before != "critical"
+        unchanged = await s.get(RuleSetting, ("severity", "appearance"))
+        assert (unchanged.value if unchanged else None) == before != "critical"
 
     gm = await console.browser("gm")  # an approver keeps the severity table, not the failure modes
     page = await gm.get("/rules/severity")
@@ -240,8 +240,8 @@ async def test_the_rule_tables_are_kept_only_by_those_the_services_allow(console
     assert (await gm.post("/rules/severity", {"category": "appearance", "grade": "high"})).status == 303
     assert (await gm.post("/rules/severity", {"category": "appearance", "grade": "dire"})).status == 400
     async with console.kefu.db.reader() as s:
-        rule = await s.get(SeverityRule, "appearance")
-        assert rule is not None and rule.grade == "high" and rule.updated_by == "gm"
+        rule = await s.get(RuleSetting, ("severity", "appearance"))
+        assert rule is not None and rule.value == "high" and rule.changed_by == "gm"
     assert 'action="/rules/failure-modes"' not in await gm.get("/rules/failure-modes")
 
 

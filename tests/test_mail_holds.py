@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cases.domain.enums import Channel, Language
+from cases.domain.actors import Actor
+from cases.domain.enums import Channel, Language, Role
 from cases.domain.intake_message import IntakeMessage
 from cases.settings import Settings
 from cases.store.models import Delivery
@@ -20,6 +21,7 @@ from tests.served import SocketApi as Api
 from tests.served import served_with_staff
 
 CUSTOMER = "li.na@faw-parts.cn"
+ADMIN = Actor("admin", roles=frozenset({Role.ADMIN}))
 NEWSLETTER = {
     "Precedence": "bulk",
     "List-Id": "Autoteile Newsletter <news.autoteile-markt.de>",
@@ -183,6 +185,60 @@ async def test_list_mail_from_a_known_contact_or_about_a_case_is_handled_as_usua
     case = await api.call("gm", "GET", f"/cases/{reference}")
     assert len([m for m in case["messages"] if m["direction"] == "in"]) == 2
     assert await _held(api) is None
+
+
+async def test_bulk_mail_allowed_by_the_admin_opens_a_case_from_a_stranger(
+    service: tuple[Kefu, Api], relay: Relay
+) -> None:
+    """The intake hold rules (cases/rules/tables.py `intake_holds`): the admin relaxes both rules
+    the newsletter hits, and it opens a case, still without an automatic answer."""
+    kefu, api = service
+    for rule in ("precedence_bulk", "mailing_list"):
+        await kefu.service.rules.change(ADMIN, "intake_holds", rule, "allowed")
+    await smtp_send(
+        kefu.settings.smtp_listen[1],
+        customer_mail(
+            "Autoteile-Markt <news@autoteile-markt.de>",
+            "Newsletter KW 49: Bremsscheiben",
+            "Sehr geehrte Damen und Herren …",
+            message_id="nl-49@autoteile-markt.de",
+            headers=NEWSLETTER,
+        ),
+        sender="bounces+8f2@autoteile-markt.de",
+    )
+    await _processed(kefu)
+    assert [c["subject"] for c in await _cases(api)] == ["Newsletter KW 49: Bremsscheiben"]
+    assert await _held(api) is None
+    assert not [m for m in relay.messages if "news@autoteile-markt.de" in m.recipients]
+
+
+async def test_list_mail_set_to_thread_only_is_held_even_from_a_known_contact(
+    service: tuple[Kefu, Api], relay: Relay
+) -> None:
+    kefu, api = service
+    reference, _ = await _open_case(kefu, api, relay)
+    for rule in ("precedence_list", "mailing_list"):
+        await kefu.service.rules.change(ADMIN, "intake_holds", rule, "thread_only")
+    group_alias = {"List-Id": "<quality.faw-parts.cn>", "Precedence": "list"}
+    await smtp_send(
+        kefu.settings.smtp_listen[1],
+        customer_mail(
+            CUSTOMER, "节温器开启温度偏高", "批次 T2610 共 5 件。", message_id="p4@faw-parts.cn", headers=group_alias
+        ),
+    )
+    held = (await eventually(lambda: _held(api), what="the list mail in the quarantine"))[0]
+    assert held["reason"].startswith("held by rule precedence_list: bulk or list mail about no case")
+    # Threaded to its case, the same known contact's list mail still joins it.
+    await smtp_send(
+        kefu.settings.smtp_listen[1],
+        customer_mail(
+            CUSTOMER, f"Re: [{reference}] 水泵漏水", "补充照片。", message_id="p5@faw-parts.cn", headers=group_alias
+        ),
+    )
+    await _processed(kefu)
+    assert [c["reference"] for c in await _cases(api)] == [reference]
+    case = await api.call("gm", "GET", f"/cases/{reference}")
+    assert len([m for m in case["messages"] if m["direction"] == "in"]) == 2
 
 
 async def test_a_case_opened_by_automatic_mail_never_mails_the_auto_responder(kefu: Any) -> None:

@@ -94,6 +94,46 @@ def test_0008_moves_the_raw_bytes_into_their_own_table_and_back(database_url: st
     assert [(key, bytes(raw)) for key, raw in rows] == [(f"k{n}", RAW + bytes([n])) for n in range(3)]
 
 
+def test_0022_moves_the_severity_table_into_the_rule_settings_and_back(database_url: str) -> None:
+    upgrade(database_url, "0021")
+    at = datetime(2026, 12, 1, 8, tzinfo=UTC)
+
+    def change(conn: Connection) -> None:
+        conn.execute(
+            text(
+                "UPDATE severity_rules SET grade = 'critical', updated_by = 'gm', updated_at = :at WHERE category = 'fit'"
+            ).bindparams(bindparam("at", type_=DateTime(timezone=True))),
+            {"at": at},
+        )
+
+    _run(database_url, change)
+    upgrade(database_url, "0022")
+
+    def moved(conn: Connection) -> tuple[bool, dict[str, Any]]:
+        rows = conn.execute(
+            text("SELECT rule_key, value, changed_by FROM rule_settings WHERE rule_table = 'severity'")
+        ).all()
+        return inspect(conn).has_table("severity_rules"), {key: (value, by) for key, value, by in rows}
+
+    has_old, settings = _run(database_url, moved)
+    assert not has_old
+    assert settings["fit"] == ("critical", "gm") and settings["safety"][0] == "critical" and len(settings) == 5
+
+    def drop_one(conn: Connection) -> None:  # a category nobody set: the seed's grade on the way down
+        conn.execute(text("DELETE FROM rule_settings WHERE rule_key = 'appearance'"))
+
+    _run(database_url, drop_one)
+    command.downgrade(alembic_config(database_url), "0021")
+
+    def back(conn: Connection) -> tuple[bool, dict[str, Any]]:
+        rows = conn.execute(text("SELECT category, grade, updated_by FROM severity_rules")).all()
+        return inspect(conn).has_table("rule_settings"), {c: (g, by) for c, g, by in rows}
+
+    has_new, grades = _run(database_url, back)
+    assert not has_new
+    assert grades["fit"] == ("critical", "gm") and grades["appearance"][0] == "low" and len(grades) == 5
+
+
 def test_two_upgrades_started_at_once_on_an_empty_database_both_succeed(database_url: str, tmp_path: Path) -> None:
     """Two instances starting together (`kefu db upgrade` in each) against an empty database:
     on PostgreSQL they take turns on the schema lock; both exit 0, the schema is whole and the

@@ -73,4 +73,7 @@ class IntakeMessage:
     # `new_case_rule` names the rule that decided, for the quarantine's reason.
     new_case: NewCase = NewCase.ALLOWED
     new_case_rule: str = ""
+    # Every rule that fired and restricts a new case, in table order: the admin may change each
+    # one's policy (the `intake_holds` rule table, cases/rules/intake_holds.py).
+    new_case_hits: tuple[str, ...] = ()
     forwarded: Forwarded | None = None

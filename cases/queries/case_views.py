@@ -23,6 +23,8 @@ from cases.domain.states import DEADLINE_RUNS, allowed_actions
 from cases.quality import repeats
 from cases.quality.due_steps import steps_of
 from cases.queries import deliveries, keyset, ratings
+from cases.rules import store as rule_store
+from cases.rules.tables import ROUTING
 from cases.search.query import Search
 from cases.store.models import (
     Attachment,
@@ -275,6 +277,10 @@ async def case_detail(s: AsyncSession, scope: Scope, reference: str, actor: Acto
             "failure_mode": case.failure_mode,
             "field_failure": case.field_failure,
             "severity_by_approver": case.severity_by_approver,
+            # The routing table's department for the category: what the approver's form proposes.
+            "routed_department": (
+                await rule_store.value(s, ROUTING, case.failure_category) if case.failure_category else None
+            ),
             **await repeats.links_of(s, case.id),
             "review_team": await review_team(s, case.id),
             "created_at": iso(case.created_at),

@@ -22,11 +22,12 @@ from cases.domain.intake_message import IntakeMessage
 from cases.domain.states import Action
 from cases.domain.tokens import Signer
 from cases.field.records import feed_case
-from cases.quality import failure_modes, form, severity
+from cases.quality import failure_modes, form
 from cases.quality.due_steps import DueSteps
 from cases.quality.eightd import EightD
 from cases.quality.service_report import ServiceReports
 from cases.quality.warranty import WarrantyParts
+from cases.rules.service import RuleService
 from cases.services import bounces, holds, ratings
 from cases.services.deadlines import Deadlines, parse_deadline
 from cases.services.receiving import Outcome, Receiver
@@ -81,6 +82,8 @@ class CaseService:
         self.service_reports = ServiceReports(
             db, clock, signer, settings.tz, settings.service_report_prefix, settings.mail_domains[0]
         )
+        # The rule tables an admin keeps: severity, routing, intake holds (cases/rules/).
+        self.rules = RuleService(db, clock)
 
     # -- intake ------------------------------------------------------------------------------
     async def receive(
@@ -316,9 +319,9 @@ class CaseService:
         return {"reference": case.reference, "state": case.state, "changes": changes, "repeat_of": found}
 
     async def set_severity_rule(self, actor: Actor, category: str, grade: str) -> dict[str, str]:
-        async with self.db.unit_of_work() as s:
-            row = await severity.set_rule(s, actor, category, grade, self.clock())
-            return {"category": row.category, "grade": row.grade}
+        """The severity table's key, through the one mechanism of every rule table (cases/rules/)."""
+        changed = await self.rules.change(actor, "severity", category, grade)
+        return {"category": changed["key"], "grade": changed["value"]}
 
     async def put_failure_mode(
         self, actor: Actor, code: str, name_zh: str, name_en: str, active: bool

@@ -227,7 +227,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "{name} 的新令牌（只显示这一次，请立即妥善保存）：",
         "The new token of {name} (shown only now; keep it safe):",
     ),
-    "severity_rules_title": ("严重度规则", "Severity rules"),
     "severity_rules_help": (
         "失效类别决定初始严重度；外场失效、数量超过 {threshold} 各提高一级。批准人设定的严重度优先。",
         "The failure category gives the first grade; a field failure and a quantity above {threshold} raise it "
@@ -235,6 +234,14 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "failure_category": ("失效类别", "Failure category"),
     "rule_saved": ("已保存：{name}", "Saved: {name}"),
+    "rule_default": ("默认值", "Default"),
+    "rule_changed": ("最近修改", "Last changed"),
+    "rule_history": ("修改记录", "History"),
+    "rule_when": ("时间", "When"),
+    "rule_who": ("修改人", "Who"),
+    "rule_old_new": ("原值 → 新值", "Old → new"),
+    "rule_refused": ("被拒绝（无权限）：{value}", "Refused (no permission): {value}"),
+    "rule_no_history": ("尚无修改。", "No changes yet."),
     "failure_modes_title": ("失效模式", "Failure modes"),
     "failure_modes_help": (
         "案件和索赔件的失效模式必须是这里的代码之一；停用的代码不再接受新记录。",

@@ -72,8 +72,11 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     r.add_get("/tokens", admin_pages.tokens_page, name="console.tokens")
     r.add_post("/tokens", admin_pages.create_token, name="console.create_token")
     r.add_post("/tokens/{token_id}/revoke", admin_pages.revoke_token, name="console.revoke_token")
-    r.add_get("/rules/severity", rule_pages.severity_page, name="console.severity_rules")
-    r.add_post("/rules/severity", rule_pages.set_severity, name="console.set_severity")
+    # Every rule table of cases/rules/tables.py (/rules/severity, /rules/routing, ...): one page.
+    table = "/rules/{table:" + rule_pages.TABLE_PATTERN + "}"
+    r.add_get(table, rule_pages.rules_page, name="console.rules")
+    r.add_post(table, rule_pages.set_rule, name="console.set_rule")
+    app[TEMPLATES].globals["rule_tables"] = rule_pages.NAV
     r.add_get("/rules/failure-modes", rule_pages.failure_modes_page, name="console.failure_modes")
     r.add_post("/rules/failure-modes", rule_pages.put_failure_mode, name="console.put_failure_mode")
     # -- end of the admin block -----------------------------------------------------------------

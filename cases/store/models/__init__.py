@@ -4,7 +4,7 @@ from cases.store.models.archive import Contact, Customer, Identity
 from cases.store.models.base import Base
 from cases.store.models.case import Attachment, Blob, Case, CaseHistory, CaseMessage, CaseRating, ReferenceCounter
 from cases.store.models.channels import ArchiveMerge, DocumentText, StaffEntry
-from cases.store.models.eightd import CaseLink, EightDReport, EightDStep, FailureMode, ReviewTeamMember, SeverityRule
+from cases.store.models.eightd import CaseLink, EightDReport, EightDStep, FailureMode, ReviewTeamMember
 from cases.store.models.field import FieldFailure, Shipment, WarningAlert, WarningAlertCase, WarningThreshold
 from cases.store.models.imap import ImapCursor
 from cases.store.models.inbound import InboundMessage, InboundRaw, InboundStatus
@@ -20,6 +20,7 @@ from cases.store.models.quality import (
 )
 from cases.store.models.records import Purge, RecordClass
 from cases.store.models.reports import IssuedReport, ReportReminder
+from cases.store.models.rules import RuleChange, RuleSetting
 from cases.store.models.staff import ApiToken, ConsoleSession, Department, LoginFailure, SetupToken, User, UserRole
 from cases.store.models.telegram import (
     TelegramConversation,
@@ -63,6 +64,7 @@ __all__ = [
 ]
 __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "TelegramUpdate", "UpdateStatus"]
 __all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]
-__all__ += ["CaseLink", "EightDReport", "EightDStep", "FailureMode", "ReviewTeamMember", "SeverityRule"]
+__all__ += ["CaseLink", "EightDReport", "EightDStep", "FailureMode", "ReviewTeamMember"]
 __all__ += ["FieldFailure", "Shipment", "WarningAlert", "WarningAlertCase", "WarningThreshold"]
 __all__ += ["ConsoleSession", "LoginFailure", "SetupToken"]
+__all__ += ["RuleChange", "RuleSetting"]

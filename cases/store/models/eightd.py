@@ -1,6 +1,6 @@
 """The 8D corrective action of a high or critical case (procedure 6.3.3-6.3.5): its review team,
-each step D0-D8 as versioned records, repeat links, and the tables behind severity and failure
-modes (cases/quality/, docs/quality.md)."""
+each step D0-D8 as versioned records, repeat links, and the failure-mode
+list (cases/quality/, docs/quality.md)."""
 
 from __future__ import annotations
 
@@ -22,17 +22,6 @@ class FailureMode(Base):
     name_zh: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(default=True)
-    updated_by: Mapped[str] = mapped_column(String(120))
-    updated_at: Mapped[datetime]
-
-
-class SeverityRule(Base):
-    """Failure category -> severity grade, as an admin keeps it (cases/quality/severity.py)."""
-
-    __tablename__ = "severity_rules"
-
-    category: Mapped[str] = mapped_column(String(20), primary_key=True)
-    grade: Mapped[str] = mapped_column(String(20))
     updated_by: Mapped[str] = mapped_column(String(120))
     updated_at: Mapped[datetime]
 

@@ -115,6 +115,11 @@ ACCESS: dict[str, Access] = {
     "put_failure_mode": CASE_READERS,  # quality or admin
     "list_severity_rules": CASE_READERS,
     "put_severity_rule": CASE_READERS,  # admin or approver
+    # The rule tables (cases/rules/tables.py): read by case readers; RuleService checks each
+    # table's keepers (severity, routing: admin or approver; intake holds: admin).
+    "list_rule_tables": CASE_READERS,
+    "get_rule_table": CASE_READERS,
+    "put_rule": CASE_READERS,
     # Field data and early warning (docs/field-data.md): the departments an alert concerns
     # read it; the services check who acknowledges (quality, sales, approver) and who edits
     # the thresholds (quality, admin).

@@ -19,6 +19,7 @@ from kefu.web.api import (
     openapi_field,
     openapi_quality,
     openapi_reports,
+    openapi_rules,
     openapi_telegram,
 )
 from kefu.web.api.openapi_blocks import (
@@ -215,6 +216,7 @@ def _paths() -> Doc:
         **openapi_reports.paths(),
         **openapi_eightd.paths(),
         **openapi_field.paths(),
+        **openapi_rules.paths(),
     }
 
 
@@ -244,6 +246,7 @@ def _document() -> Doc:
             {"name": "quality"},
             {"name": "reports"},
             {"name": "field"},
+            {"name": "rules"},
         ],
         "paths": paths,
         "components": {
@@ -260,6 +263,7 @@ def _document() -> Doc:
                 **openapi_reports.schemas(),
                 **openapi_eightd.schemas(),
                 **openapi_field.schemas(),
+                **openapi_rules.schemas(),
             },
             "responses": {f"E{code}": json_doc(ref("Error"), text) for code, text in ERRORS.items()},
         },

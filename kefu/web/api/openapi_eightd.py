@@ -117,6 +117,10 @@ def case_detail_fields() -> Doc:
         "failure_mode": OPT_STR,
         "field_failure": {"type": "boolean"},
         "severity_by_approver": {"type": "boolean", "description": "the approver chose the severity"},
+        "routed_department": {
+            **OPT_STR,
+            "description": "the department the routing rule table proposes for the failure category",
+        },
         "repeat_of": {"type": "array", "items": ref("CaseLink"), "description": "earlier cases this one repeats"},
         "repeated_by": {"type": "array", "items": ref("CaseLink"), "description": "later cases repeating this one"},
         "review_team": {"type": "array", "items": ref("ReviewTeamMember")},

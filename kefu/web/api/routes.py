@@ -28,6 +28,7 @@ from kefu.web.api import openapi
 from kefu.web.api import outbox as api_outbox
 from kefu.web.api import quality as api_quality
 from kefu.web.api import reports as api_reports
+from kefu.web.api import rules as api_rules
 from kefu.web.api import telegram as api_telegram
 from kefu.web.api import updates as api_updates
 from kefu.web.api.access import ACCESS
@@ -187,6 +188,10 @@ ROUTES: tuple[Route, ...] = (
     # The form's corrections, review team and 8D, severity and failure-mode tables (docs/quality.md)
     *EIGHTD_ROUTES,
     *FIELD_ROUTES,
+    # The rule tables an admin keeps: severity, routing, intake holds (docs/console.md)
+    Route("list_rule_tables", "GET", "/rule-tables", api_rules.list_rule_tables),
+    Route("get_rule_table", "GET", "/rule-tables/{table}", api_rules.get_rule_table),
+    Route("put_rule", "PUT", "/rule-tables/{table}/{key}", api_rules.put_rule),
 )
 
 

@@ -1,0 +1,77 @@
+"""RuleService: the one call that changes a key of any rule table (cases/rules/tables.py). It
+decides who may (the table's keepers) and what is allowed; the console's and the API's
+handlers only translate. A refused attempt by someone who is no keeper is written to the
+table's history too ("refused", who, what they asked), as the case history keeps refusals
+(cases/services/refusals.py), so that the keepers see it was tried."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from cases.domain.actors import Actor
+from cases.domain.clock import Clock
+from cases.domain.errors import Forbidden, InvalidInput, NotFound
+from cases.domain.vocabulary import VOCABULARY
+from cases.rules import store
+from cases.rules.tables import TABLES, RuleTable
+from cases.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def table_named(name: str) -> RuleTable:
+    table = TABLES.get(name)
+    if table is None:
+        raise NotFound(f"no rule table {name!r}; one of: {', '.join(TABLES)}")
+    return table
+
+
+def _keepers(table: RuleTable) -> str:
+    return " or ".join(sorted(VOCABULARY["role"][r.value][1] for r in table.keepers))
+
+
+class RuleService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def change(self, actor: Actor, table_name: str, key: str, value: str) -> dict[str, Any]:
+        """Set one key of one table; returns the key as the API shows it."""
+        table = table_named(table_name)
+        if not actor.roles & table.keepers:
+            why = f"changing the {table.title[1].lower()} needs the role {_keepers(table)}"
+            async with self.db.unit_of_work() as s:
+                store.refused(s, table, key, value, actor.label, self.clock(), why)
+            log.warning("rules: %s.%s = %r refused to %s (no keeper)", table.name, key[:60], value[:60], actor.label)
+            raise Forbidden(why)
+        if table.key(key) is None:
+            raise InvalidInput(f"{key!r} is no key of the {table.name} table; one of: {', '.join(table.defaults())}")
+        if not table.allows(value):
+            raise InvalidInput(
+                f"{value!r} is not allowed in the {table.name} table; one of: {', '.join(c.value for c in table.choices)}"
+            )
+        async with self.db.unit_of_work() as s:
+            old = await store.put(s, table, key, value, actor.label[:120], self.clock())
+        log.info("rules: %s.%s changed %r -> %r by %s", table.name, key, old, value, actor.label)
+        return {"table": table.name, "key": key, "value": value, "old_value": old}
+
+    async def table(self, table_name: str, history: int = 50) -> dict[str, Any]:
+        """One table: its description, every key with value and default, its latest history."""
+        table = table_named(table_name)
+        async with self.db.reader() as s:
+            rows = await store.settings(s, table)
+            changes = await store.history(s, table, history) if history else []
+        return {**describe(table), "rules": rows, "history": changes}
+
+
+def describe(table: RuleTable) -> dict[str, Any]:
+    """What a table is, as data (the API's and the page's description of it)."""
+    return {
+        "name": table.name,
+        "title": {"zh": table.title[0], "en": table.title[1]},
+        "help": {"zh": table.help[0], "en": table.help[1]},
+        "keepers": sorted(r.value for r in table.keepers),
+        "keys": [{"key": k.name, "zh": k.label[0], "en": k.label[1], "default": k.default} for k in table.keys],
+        "choices": [{"value": c.value, "zh": c.label[0], "en": c.label[1]} for c in table.choices],
+    }
