@@ -50,7 +50,7 @@ async def _rating(s: AsyncSession, case: Case, language: str) -> InlineKeyboardM
 async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboardMarkup | None:
     if case.state != CaseState.NEW:
         return None  # decided meanwhile: no buttons that can only fail
-    depts = (await s.execute(select(Department).order_by(Department.id))).scalars()
+    depts = (await s.execute(select(Department).where(Department.active).order_by(Department.id))).scalars()
     return keyboards.approval(
         case.reference, language, [(d.code, d.name_en if language == "en" else d.name_zh) for d in depts]
     )
