@@ -57,7 +57,7 @@ async def _approval(s: AsyncSession, case: Case, language: str) -> InlineKeyboar
         return None  # decided meanwhile: no buttons that can only fail
     from bots import keyboards
 
-    depts = (await s.execute(select(Department).order_by(Department.id))).scalars()
+    depts = (await s.execute(select(Department).where(Department.active).order_by(Department.id))).scalars()
     return keyboards.approval(
         case.reference, language, [(d.code, d.name_en if language == "en" else d.name_zh) for d in depts]
     )

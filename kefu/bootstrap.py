@@ -17,7 +17,9 @@ from cases.domain.meter import Meter
 from cases.domain.tokens import Signer
 from cases.field.alerts import EarlyWarning
 from cases.reports.reminders import ReportReminders
+from cases.services.account_trail import AccountTrail
 from cases.services.case_service import CaseService
+from cases.services.departments import Departments
 from cases.services.documents import DocumentTexts
 from cases.services.entries import EntryService
 from cases.services.passwords import Passwords
@@ -72,6 +74,8 @@ class Kefu:
     # Sales hear when a quarter's marketing summary report is due and not issued (docs/reports.md)
     report_reminders: ReportReminders
     console_auth: ConsoleAuth  # console sign-in, sessions and set-up links
+    departments: Departments  # kept by admins (console /departments, kefu department)
+    account_trail: AccountTrail  # who changed which staff account (console /users, kefu user history)
     imap: ImapPoller | None = None  # only when KEFU_IMAP_URL is set
     telegram: TelegramBot | None = None  # only when KEFU_TELEGRAM_TOKEN is set
     telegram_links: LinkTokens | None = None
@@ -143,6 +147,8 @@ def bootstrap(
             db, clock, settings.tz, settings.report_reminder_days, on_commit=dispatcher.wake
         ),
         console_auth=ConsoleAuth(db, clock, settings, passwords),
+        departments=Departments(db, clock),
+        account_trail=AccountTrail(db),
         imap=imap,
         telegram=telegram.bot(service, poll_seconds) if telegram else None,
         telegram_links=telegram.links if telegram else None,

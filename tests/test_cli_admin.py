@@ -49,6 +49,17 @@ def test_user_list_disable_and_enable(tmp_path: Path) -> None:
 
     assert _run(env, "user", "enable", "wang").returncode == 0
     assert _token_user(tmp_path, token) is not None
+    # the account trail names the shell's login as the one who acted
+    history = json.loads(_run(env, "user", "history", "wang", "--json").stdout)
+    assert [(e["action"], e["username"]) for e in history] == [
+        ("enabled", "wang"),
+        ("disabled", "wang"),
+        ("token_created", "wang"),
+        ("password_reset", "wang"),  # `user add` away from a terminal makes a set-up link
+        ("user_added", "wang"),
+    ]
+    assert all(e["by"].startswith("cli:") for e in history)
+    assert token not in json.dumps(history)
 
     unknown = _run(env, "user", "disable", "nobody")
     assert unknown.returncode == 1 and "nobody" in unknown.stderr
@@ -81,3 +92,27 @@ def test_token_list_shows_no_secret_and_revoke_stops_the_token(tmp_path: Path) -
 
     missing = _run(env, "token", "revoke", "999")
     assert missing.returncode == 1 and "999" in missing.stderr
+
+
+def test_department_add_rename_disable_enable_and_a_new_department_for_a_user(tmp_path: Path) -> None:
+    env = {**os.environ, "KEFU_DATA_DIR": str(tmp_path), "KEFU_SECRET_KEY": "test", "KEFU_LOG_LEVEL": "WARNING"}
+    assert _run(env, "db", "upgrade").returncode == 0
+    added = _run(env, "department", "add", "after_sales", "售后部", "After-sales")
+    assert added.returncode == 0, added.stderr
+    user = _run(env, "user", "add", "li", "--role", "department", "--department", "after_sales")
+    assert user.returncode == 0, user.stderr
+
+    refused = _run(env, "department", "disable", "after_sales")  # li is an active member
+    assert refused.returncode == 1 and "1 active member" in refused.stderr
+    assert _run(env, "department", "rename", "after_sales", "售后服务部", "After Sales").returncode == 0
+    assert _run(env, "department", "disable", "general_management").returncode == 0
+    listed = {d["code"]: d for d in json.loads(_run(env, "department", "list", "--json").stdout)}
+    assert listed["after_sales"] == {
+        "code": "after_sales",
+        "name_zh": "售后服务部",
+        "name_en": "After Sales",
+        "active": True,
+        "members": 1,
+        "open_cases": 0,
+    }
+    assert listed["general_management"]["active"] is False

@@ -20,7 +20,7 @@ from kefu.console.web import COOKIE, client_address, safe_next
 from tests.apihelpers import open_case
 from tests.consolehelpers import PASSWORD, Console, console_fixture  # noqa: F401
 
-PAGES = ["/", "/cases", "/account", "/quarantine", "/users"]
+PAGES = ["/", "/cases", "/account", "/quarantine", "/users", "/departments", "/templates"]
 
 
 async def _refusals(console: Console, reference: str) -> list[tuple[str, str]]:

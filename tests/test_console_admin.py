@@ -248,11 +248,11 @@ async def test_the_rule_tables_are_kept_only_by_those_the_services_allow(console
 async def test_the_service_refuses_an_unknown_user_or_token_and_the_last_admin(console: Console) -> None:
     users = console.kefu.users
     with pytest.raises(NotFound):
-        await users.set_active("nobody-at-all", False)
+        await users.set_active("nobody-at-all", False, by="test")
     with pytest.raises(Conflict):
-        await users.set_active("admin", False)
+        await users.set_active("admin", False, by="test")
     with pytest.raises(NotFound):
-        await users.revoke_token(999999)
+        await users.revoke_token(999999, by="test")
 
 
 async def test_the_admin_pages_speak_english_too(console: Console) -> None:

@@ -102,9 +102,14 @@ def redact(address: str) -> str:
 
 
 # -- departments and the caller -------------------------------------------------------------
-async def departments(s: AsyncSession) -> list[Row]:
+async def departments(s: AsyncSession, *, with_active: bool = False) -> list[Row]:
+    """Every department, deactivated ones too (old cases name them); `with_active` adds
+    whether each may still be given to a case or an account (the console's forms)."""
     rows = (await s.execute(select(Department).order_by(Department.id))).scalars()
-    return [{"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en} for d in rows]
+    return [
+        {"code": d.code, "name_zh": d.name_zh, "name_en": d.name_en, **({"active": d.active} if with_active else {})}
+        for d in rows
+    ]
 
 
 async def department_codes(s: AsyncSession) -> list[str]:

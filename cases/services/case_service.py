@@ -389,10 +389,16 @@ class CaseService:
         return await locked_case(s, reference)
 
     async def _department(self, s: AsyncSession, code: str) -> Department:
-        dept = (await s.execute(select(Department).where(Department.code == code))).scalar_one_or_none()
-        if dept is None:
-            codes = ", ".join((await s.execute(select(Department.code).order_by(Department.id))).scalars())
-            raise InvalidInput(f"unknown department {code!r}; one of: {codes}")
+        """An active department to give a case to. FOR SHARE: a deactivation (which locks the
+        row FOR UPDATE, cases/services/departments.py) waits for this assignment, or this one
+        sees it deactivated."""
+        stmt = select(Department).where(Department.code == code).with_for_update(read=True)
+        dept = (await s.execute(stmt)).scalar_one_or_none()
+        if dept is None or not dept.active:
+            active = select(Department.code).where(Department.active).order_by(Department.id)
+            codes = ", ".join((await s.execute(active)).scalars())
+            what = "unknown" if dept is None else "deactivated"
+            raise InvalidInput(f"{what} department {code!r}; one of: {codes}")
         return dept
 
     async def _step(

@@ -308,7 +308,9 @@ class Receiver:
         """The step the reply states, when it answers a notice sent to this very address
         (cases/services/staff_replies.py); else None, and the history says how to take it."""
         text = msg.new_text or msg.text
-        departments = list((await session.execute(select(Department).order_by(Department.id))).scalars())
+        departments = list(
+            (await session.execute(select(Department).where(Department.active).order_by(Department.id))).scalars()
+        )
         step = read_step(text, departments)
         if step is not None and answered_notice(self.signer, msg) == case.reference:
             return step

@@ -22,10 +22,12 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.domain.account_events import AccountAction
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.enums import Language
 from cases.domain.errors import InvalidInput, NotFound
+from cases.services.account_trail import record
 from cases.services.passwords import Passwords
 from cases.services.users import actor_for
 from cases.settings import Settings
@@ -182,19 +184,21 @@ class ConsoleAuth:
             user.password_hash = new_hash
             await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
             token = self._new_session(s, user.id)
+            record(s, self.clock(), session.username, AccountAction.PASSWORD_CHANGED, user.username)
         log.info("console password changed by %r", session.username)
         return token
 
-    async def set_password(self, username: str, password: str) -> None:
+    async def set_password(self, username: str, password: str, *, by: str) -> None:
         """For the CLI's prompt: set a password and end the account's sessions."""
         check_new_password(password)
         new_hash = await self.passwords.hash(password)
         async with self.db.unit_of_work() as s:
             user = await _user(s, username)
             user.password_hash = new_hash
+            record(s, self.clock(), by, AccountAction.PASSWORD_RESET, username, "via=prompt")
             await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
 
-    async def reset(self, username: str) -> str:
+    async def reset(self, username: str, *, by: str) -> str:
         """An admin's reset: the password stops working at once, every session ends, and a
         one-time set-up link token (valid SETUP_LINK_HOURS) is returned to hand to the person."""
         now = self.clock()
@@ -212,6 +216,7 @@ class ConsoleAuth:
                     expires_at=now + timedelta(hours=SETUP_LINK_HOURS),
                 )
             )
+            record(s, now, by, AccountAction.PASSWORD_RESET, username, "via=setup_link")
         log.info("console password of %r reset; a set-up link was made", username)
         return token
 
@@ -233,6 +238,7 @@ class ConsoleAuth:
             setup, user = row
             setup.used_at = now
             user.password_hash = new_hash
+            record(s, now, user.username, AccountAction.PASSWORD_SET, user.username, "via=setup_link")
             return self._new_session(s, user.id)
 
     async def set_language(self, session: Session, language: str) -> None:

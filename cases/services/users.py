@@ -1,4 +1,7 @@
-"""Staff accounts, roles and API tokens; departments seeded from the procedure."""
+"""Staff accounts, roles and API tokens; departments seeded from the procedure.
+
+Every change is written to the account trail (account_trail.py) in its own transaction, with
+`by`: who made it (a username, or "cli:<login>" at the server's shell)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.domain.account_events import SYSTEM_ACTOR, AccountAction
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.departments import DEPARTMENTS
 from cases.domain.enums import Language, Role
 from cases.domain.errors import Conflict, InvalidInput, NotFound
 from cases.domain.tokens import hash_api_token, new_api_token
+from cases.services.account_trail import record
 from cases.services.passwords import Passwords
 from cases.store.db import Database, hold_schema_lock
 from cases.store.models import ApiToken, ConsoleSession, Department, User, UserRole
@@ -84,6 +89,7 @@ class Users:
         department: str | None = None,
         password: str | None = None,
         language: str = "zh",
+        by: str = SYSTEM_ACTOR,
     ) -> User:
         username = username.strip()
         if not username:
@@ -107,13 +113,24 @@ class Users:
                 roles=[UserRole(role=Role(r)) for r in dict.fromkeys(roles)],
             )
             s.add(user)
+            record(
+                s,
+                user.created_at,
+                by,
+                AccountAction.USER_ADDED,
+                username,
+                f"roles={_roles_text(roles)} department={department or '-'} language={language}",
+            )
         return user
 
-    async def create_token(self, username: str, name: str = "cli") -> CreatedToken:
+    async def create_token(self, username: str, name: str = "cli", *, by: str = SYSTEM_ACTOR) -> CreatedToken:
         token = new_api_token()
         async with self.db.unit_of_work() as s:
             user = await _by_name(s, username)
-            s.add(ApiToken(user_id=user.id, name=name, token_hash=hash_api_token(token), created_at=self.clock()))
+            row = ApiToken(user_id=user.id, name=name, token_hash=hash_api_token(token), created_at=self.clock())
+            s.add(row)
+            await s.flush()  # for its number
+            record(s, row.created_at, by, AccountAction.TOKEN_CREATED, username, f"token=#{row.id} name={name!r}")
         return CreatedToken(token, username)
 
     async def authenticate_token(self, token: str) -> Actor | None:
@@ -152,7 +169,7 @@ class Users:
             return list((await s.execute(select(User).order_by(User.id))).scalars())
 
     # -- the admin's changes ---------------------------------------------------------------------
-    async def set_active(self, username: str, active: bool) -> User:
+    async def set_active(self, username: str, active: bool, *, by: str) -> User:
         """Disable or enable an account. A disabled account's console sessions are deleted and
         its API tokens stop at the next request (`authenticate_token` and the console's
         `session` both check `active`), so a person who left cannot act another minute; its
@@ -161,21 +178,34 @@ class Users:
             user = await _by_name(s, username, lock=True)
             if not active and Role.ADMIN in user.role_names:
                 await _keep_an_admin(s, user.id)
+            if user.active != active:
+                action = AccountAction.ENABLED if active else AccountAction.DISABLED
+                record(s, self.clock(), by, action, username)
             user.active = active
             if not active:
                 await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
         log.info("user %r %s", username, "enabled" if active else "disabled")
         return user
 
-    async def change(self, username: str, *, roles: Sequence[str], department: str | None) -> User:
+    async def change(self, username: str, *, roles: Sequence[str], department: str | None, by: str) -> User:
         """Set an account's roles and department (both replaced). The roles and department are
-        read at every request, so the change holds from the person's next click."""
+        read at every request, so the change holds from the person's next click. A department
+        since deactivated may be kept, not newly given."""
         _check_roles(roles, department)
         async with self.db.unit_of_work() as s:
             user = await _by_name(s, username, lock=True)
             if Role.ADMIN in user.role_names and Role.ADMIN not in roles and user.active:
                 await _keep_an_admin(s, user.id)
-            user.department_id = await _department_id(s, department)
+            before = (_roles_text(user.role_names), user.department.code if user.department else "-")
+            user.department_id = await _department_id(s, department, keep=user.department_id)
+            after = (_roles_text(roles), department or "-")
+            if before != after:
+                what = [
+                    f"{name}={old} -> {new}"
+                    for name, old, new in zip(("roles", "department"), before, after, strict=True)
+                    if old != new
+                ]
+                record(s, self.clock(), by, AccountAction.ROLES_CHANGED, username, " ".join(what))
             wanted = set(dict.fromkeys(roles))
             user.roles = [r for r in user.roles if r.role in wanted] + [
                 UserRole(role=Role(r)) for r in dict.fromkeys(roles) if r not in user.role_names
@@ -191,7 +221,7 @@ class Users:
             )
             return [TokenInfo(t.id, name, t.name, t.created_at, t.last_used_at, t.revoked_at) for t, name in rows.all()]
 
-    async def revoke_token(self, token_id: int) -> TokenInfo:
+    async def revoke_token(self, token_id: int, *, by: str) -> TokenInfo:
         """Revoke a token: it answers 401 from the next request on (revoking twice is harmless;
         the first time stands)."""
         async with self.db.unit_of_work() as s:
@@ -208,6 +238,14 @@ class Users:
             token, username = row
             if token.revoked_at is None:
                 token.revoked_at = self.clock()
+                record(
+                    s,
+                    token.revoked_at,
+                    by,
+                    AccountAction.TOKEN_REVOKED,
+                    username,
+                    f"token=#{token.id} name={token.name!r}",
+                )
         log.info("API token #%s of %r revoked", token_id, username)
         return TokenInfo(token.id, username, token.name, token.created_at, token.last_used_at, token.revoked_at)
 
@@ -228,13 +266,21 @@ def _check_roles(roles: Sequence[str], department: str | None) -> None:
         raise InvalidInput("the role 'department' needs --department")
 
 
-async def _department_id(s: AsyncSession, department: str | None) -> int | None:
+def _roles_text(roles: Sequence[str] | frozenset[str]) -> str:
+    return ",".join(sorted(set(roles))) or "-"
+
+
+async def _department_id(s: AsyncSession, department: str | None, keep: int | None = None) -> int | None:
+    """The id of an active department (or of `keep`, the account's own, even if deactivated)."""
     if not department:
         return None
-    dept_id = (await s.execute(select(Department.id).where(Department.code == department))).scalar_one_or_none()
-    if dept_id is None:
-        raise InvalidInput(f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}")
-    return dept_id
+    stmt = select(Department).where(Department.code == department).with_for_update(read=True)
+    dept = (await s.execute(stmt)).scalar_one_or_none()
+    if dept is None or not (dept.active or dept.id == keep):
+        active = (await s.execute(select(Department.code).where(Department.active).order_by(Department.id))).scalars()
+        what = "unknown" if dept is None else "deactivated"
+        raise InvalidInput(f"{what} department {department!r}; one of: {', '.join(active)}")
+    return dept.id
 
 
 async def _keep_an_admin(s: AsyncSession, leaving: int) -> None:

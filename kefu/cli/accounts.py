@@ -11,7 +11,7 @@ import sys
 
 from cases.domain.errors import InvalidInput
 from kefu.bootstrap import Kefu
-from kefu.cli.common import with_kefu
+from kefu.cli.common import cli_by, with_kefu
 
 
 def setup_link(kefu: Kefu, token: str) -> str:
@@ -29,10 +29,10 @@ def _ask_password() -> str:
 async def set_or_link(kefu: Kefu, username: str, link: bool) -> None:
     """Prompt for the password at a terminal; otherwise print a one-time set-up link."""
     if not link and sys.stdin.isatty():
-        await kefu.console_auth.set_password(username, _ask_password())
+        await kefu.console_auth.set_password(username, _ask_password(), by=cli_by())
         print(f"password of {username} set")
         return
-    token = await kefu.console_auth.reset(username)
+    token = await kefu.console_auth.reset(username, by=cli_by())
     print(f"one-time set-up link for {username} (valid 72 hours; hand it to them, it is shown only now):")
     print(f"  {setup_link(kefu, token)}")
 
@@ -46,6 +46,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             roles=args.role or [],
             department=args.department,
             language=args.language,
+            by=cli_by(),
         )
         print(f"added user {user.username} (roles: {', '.join(args.role or []) or 'none'})")
         await set_or_link(kefu, user.username, args.set_up_link)

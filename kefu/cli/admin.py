@@ -1,6 +1,7 @@
-"""`kefu user list|disable|enable` and `kefu token list|revoke`: the admin's console pages at
-the server's shell, through the same service functions (cases/services/users.py). A token's
-secret is printed once by `kefu token create`; `token list` shows its number, never the secret."""
+"""`kefu user list|disable|enable|history` and `kefu token list|revoke`: the admin's console
+pages at the server's shell, through the same service functions (cases/services/users.py). A
+token's secret is printed once by `kefu token create`; `token list` shows its number, never the
+secret. Every change is in the account trail as "cli:<login>" (`kefu user history`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from kefu.bootstrap import Kefu
-from kefu.cli.common import with_kefu
+from kefu.cli.common import cli_by, with_kefu
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
 
 
-def _table(rows: list[list[str]]) -> None:
+def print_table(rows: list[list[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -54,7 +55,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
                 "yes" if u["active"] else "no",
             ]
         )
-    _table(rows)
+    print_table(rows)
     return 0
 
 
@@ -63,10 +64,35 @@ def cmd_user_set_active(args: argparse.Namespace) -> int:
     active = args.user_command == "enable"
 
     async def run(kefu: Kefu) -> None:
-        await kefu.users.set_active(args.username, active)
+        await kefu.users.set_active(args.username, active, by=cli_by())
 
     asyncio.run(with_kefu(run))
     print(f"user {args.username} {'enabled' if active else 'disabled'}")
+    return 0
+
+
+def cmd_user_history(args: argparse.Namespace) -> int:
+    """The account trail, newest first: every account's latest, or one account's."""
+
+    async def run(kefu: Kefu) -> list[dict[str, Any]]:
+        return [
+            {
+                "at": _iso(e.at),
+                "by": e.actor,
+                "action": e.action.value,
+                "username": e.username,
+                "detail": e.detail,
+            }
+            for e in await kefu.account_trail.latest(args.username, args.limit)
+        ]
+
+    entries = asyncio.run(with_kefu(run))
+    if args.json:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return 0
+    rows = [["WHEN", "BY", "WHAT", "USER", "DETAIL"]]
+    rows += [[e["at"] or "-", e["by"], e["action"], e["username"], e["detail"] or "-"] for e in entries]
+    print_table(rows)
     return 0
 
 
@@ -101,13 +127,13 @@ def cmd_token_list(args: argparse.Namespace) -> int:
                 t["revoked_at"] or "-",
             ]
         )
-    _table(rows)
+    print_table(rows)
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     async def run(kefu: Kefu) -> str:
-        return (await kefu.users.revoke_token(args.id)).username
+        return (await kefu.users.revoke_token(args.id, by=cli_by())).username
 
     username = asyncio.run(with_kefu(run))
     print(f"token #{args.id} of {username} revoked")
@@ -126,6 +152,11 @@ def add_admin_commands(user: Any, token: Any) -> None:
         cmd = user.add_parser(what, help=why)
         cmd.add_argument("username")
         cmd.set_defaults(fn=cmd_user_set_active)
+    history = user.add_parser("history", help="who changed which account, when, what (newest first)")
+    history.add_argument("username", nargs="?", help="one account's changes (default: every account's)")
+    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(fn=cmd_user_history)
     tokens = token.add_parser("list", help="API tokens: number, user, label, dates (never the secret)")
     tokens.add_argument("--all", action="store_true", help="revoked tokens too")
     tokens.add_argument("--json", action="store_true")

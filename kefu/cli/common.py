@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -30,3 +31,12 @@ async def with_kefu(fn: Callable[[Kefu], Awaitable[T]]) -> T:
 
 def cli_actor() -> Actor:
     return Actor(label=CLI_ACTOR_LABEL, roles=frozenset({Role.ADMIN}))
+
+
+def cli_by() -> str:
+    """Who acts at the server's shell, for the account trail: "cli:" and the login name."""
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no passwd entry (a bare container)
+        login = "?"
+    return f"{CLI_ACTOR_LABEL}:{login}"

@@ -19,7 +19,8 @@ from kefu import logs
 from kefu.bootstrap import Kefu
 from kefu.cli.accounts import cmd_user_add, cmd_user_reset_password
 from kefu.cli.admin import add_admin_commands
-from kefu.cli.common import cli_actor, settings_from_env, with_kefu
+from kefu.cli.common import cli_actor, cli_by, settings_from_env, with_kefu
+from kefu.cli.departments import add_department_commands
 from kefu.cli.eightd import add_eightd_commands
 from kefu.cli.entries import add_log_commands
 from kefu.cli.field import add_field_commands
@@ -166,7 +167,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     async def run(kefu: Kefu) -> None:
-        created = await kefu.users.create_token(args.username, args.name)
+        created = await kefu.users.create_token(args.username, args.name, by=cli_by())
         print(created.token)
 
     asyncio.run(with_kefu(run))
@@ -310,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("username")
     create.add_argument("--name", default="cli", help="a label for the token")
     create.set_defaults(fn=cmd_token_create)
-    add_admin_commands(user, token)  # kefu user list|disable|enable, kefu token list|revoke
+    add_admin_commands(user, token)  # kefu user list|disable|enable|history, kefu token list|revoke
+    add_department_commands(sub)  # kefu department list|add|rename|disable|enable
     shown = sub.add_parser("settings", help="every setting and the value it has here (secrets hidden)")
     shown.add_argument("--markdown", action="store_true", help="the table of docs/settings.md instead")
     shown.set_defaults(fn=cmd_settings)

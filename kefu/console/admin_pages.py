@@ -1,10 +1,11 @@
 """The admin's pages: staff accounts (add, roles and department, disable / enable, password
-reset) and API tokens (create, revoke). Admins only: anyone else gets the 403 page and
-nothing changes.
+reset, the account trail) and API tokens (create, revoke). Admins only: anyone else gets the
+403 page and nothing changes.
 
 Every change goes through the same service functions as `kefu user ...` / `kefu token ...`
 (cases/services/users.py and sessions.py), so the console and the CLI cannot disagree on
-what a disabled account or a revoked token means. Secrets (a set-up link, a new token) are
+what a disabled account or a revoked token means; the services write each change to the
+account trail with the admin's username (`by`). Secrets (a set-up link, a new token) are
 shown once, on the answer to the POST that made them, and never again.
 """
 
@@ -16,18 +17,18 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from cases.domain.departments import DEPARTMENTS
 from cases.domain.enums import Role
 from cases.domain.errors import CaseError, Conflict, Forbidden, NotFound
+from cases.queries.case_views import departments
+from cases.services.account_trail import TrailEntry
 from cases.services.users import PERSON_ROLES, TokenInfo
 from kefu.console.i18n import translate
-from kefu.console.web import AUTH, CONSOLE_SETTINGS, render, session_of
-from kefu.web.api.support import USERS
+from kefu.console.web import ACCOUNT_TRAIL, AUTH, CONSOLE_SETTINGS, render, session_of
+from kefu.web.api.support import DB, USERS
 
 log = logging.getLogger(__name__)
 
 ROLES = sorted(r.value for r in PERSON_ROLES)
-DEPARTMENT_CODES = [d.code for d in DEPARTMENTS]
 REFUSAL_STATUS = {Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
@@ -78,11 +79,27 @@ async def _users(request: web.Request) -> list[dict[str, Any]]:
     ]
 
 
+def trail_row(e: TrailEntry) -> dict[str, Any]:
+    return {
+        "at": e.at.isoformat(),
+        "actor": e.actor,
+        "action": e.action.value,
+        "username": e.username,
+        "detail": e.detail,
+    }
+
+
 async def _users_page(request: web.Request, **shown: Any) -> web.Response:
+    async with request.app[DB].reader() as s:
+        known = await departments(s, with_active=True)
+    trail_of = request.query.get("trail") or None  # one account's trail, or everyone's latest
+    trail = await request.app[ACCOUNT_TRAIL].latest(trail_of)
     context = {
         "users": await _users(request),
         "all_roles": ROLES,
-        "departments": DEPARTMENT_CODES,
+        "departments": known,
+        "trail": [trail_row(e) for e in trail],
+        "trail_of": trail_of,
         "link": None,
         "link_for": None,
         "link_kind": None,
@@ -111,10 +128,11 @@ async def add_user(request: web.Request) -> web.Response:
             roles=form["roles"],
             department=text.get("department") or None,
             language=text.get("language") or "zh",
+            by=session_of(request).username,
         )
     except CaseError as exc:
         return refused(request, exc)
-    token = await request.app[AUTH].reset(user.username)
+    token = await request.app[AUTH].reset(user.username, by=session_of(request).username)
     log.info("console: user %r added by %r", user.username, session_of(request).username)
     return await _users_page(
         request, link=setup_link(base_url(request), token), link_for=user.username, link_kind="added"
@@ -125,7 +143,7 @@ async def reset_password(request: web.Request) -> web.Response:
     admin_only(request)
     username = request.match_info["username"]
     try:
-        token = await request.app[AUTH].reset(username)
+        token = await request.app[AUTH].reset(username, by=session_of(request).username)
     except CaseError as exc:
         return refused(request, exc)
     log.info("console: password of %r reset by %r", username, session_of(request).username)
@@ -138,7 +156,10 @@ async def change_user(request: web.Request) -> web.Response:
     form = await _form(request)
     try:
         await request.app[USERS].change(
-            username, roles=form["roles"], department=form["text"].get("department") or None
+            username,
+            roles=form["roles"],
+            department=form["text"].get("department") or None,
+            by=session_of(request).username,
         )
     except CaseError as exc:
         return refused(request, exc)
@@ -153,7 +174,7 @@ async def set_active(request: web.Request) -> web.Response:
     username = request.match_info["username"]
     active = request.match_info["what"] == "enable"
     try:
-        await request.app[USERS].set_active(username, active)
+        await request.app[USERS].set_active(username, active, by=session_of(request).username)
     except CaseError as exc:
         return refused(request, exc)
     log.info("console: %r %s by %r", username, "enabled" if active else "disabled", session_of(request).username)
@@ -193,7 +214,9 @@ async def create_token(request: web.Request) -> web.Response:
     text = (await _form(request))["text"]
     username = text.get("username", "")
     try:
-        created = await request.app[USERS].create_token(username, (text.get("name") or "console")[:80])
+        created = await request.app[USERS].create_token(
+            username, (text.get("name") or "console")[:80], by=session_of(request).username
+        )
     except CaseError as exc:
         return refused(request, exc)
     log.info("console: API token for %r made by %r", username, session_of(request).username)
@@ -206,7 +229,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     if not raw_id.isdigit() or len(raw_id) > 18:
         raise web.HTTPNotFound()
     try:
-        await request.app[USERS].revoke_token(int(raw_id))
+        await request.app[USERS].revoke_token(int(raw_id), by=session_of(request).username)
     except CaseError as exc:
         return refused(request, exc)
     log.info("console: API token #%s revoked by %r", raw_id, session_of(request).username)

@@ -167,7 +167,7 @@ async def _render_case(
             detail = await queries.case_detail(
                 s, scope_for(session.actor), reference, session.actor, request.app[CLOCK]()
             )
-            departments = await queries.departments(s)
+            departments = await queries.departments(s, with_active=True)
     except NotFound:
         # after the reader is closed: SQLite's pool has one connection
         await request.app[REFUSALS].record(session.actor, reference, "console: open the case page")

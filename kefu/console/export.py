@@ -73,9 +73,13 @@ async def matching_cases(request: web.Request, f: queries.CaseFilter) -> tuple[l
     return rows[:EXPORT_CAP], total
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Any, kind: str, language: Language, tz: tzinfo) -> Any:
+def _cell(
+    sheet: WriteOnlyWorksheet, value: Any, kind: str, language: Language, tz: tzinfo, departments: dict[str, str]
+) -> Any:
     if value is None or value == "":
         return None
+    if kind == "department":  # named as stored: admins add and rename departments
+        return departments.get(str(value), str(value))
     if kind == "time":
         # Excel has no time zones: the local time of KEFU_TIMEZONE, as a date Excel sorts
         moment = (
@@ -92,7 +96,17 @@ def _cell(sheet: WriteOnlyWorksheet, value: Any, kind: str, language: Language, 
     return cell
 
 
-def workbook(rows: list[dict[str, Any]], total: int, language: Language, tz: tzinfo, now: datetime, who: str) -> bytes:
+def workbook(
+    rows: list[dict[str, Any]],
+    total: int,
+    language: Language,
+    tz: tzinfo,
+    now: datetime,
+    who: str,
+    departments: dict[str, str] | None = None,
+) -> bytes:
+    """`departments`: code -> name in `language` (without it, the codes)."""
+    names = departments or {}
     book = Workbook(write_only=True)
     sheet = book.create_sheet(translate("export_sheet", language))
     sheet.append(
@@ -102,7 +116,7 @@ def workbook(rows: list[dict[str, Any]], total: int, language: Language, tz: tzi
     sheet.append([translate("export_capped", language, cap=len(rows), n=total)] if capped else [])
     sheet.append([translate(key, language) for key, _, _ in COLUMNS])
     for row in rows:
-        sheet.append([_cell(sheet, row[field], kind, language, tz) for _, field, kind in COLUMNS])
+        sheet.append([_cell(sheet, row[field], kind, language, tz, names) for _, field, kind in COLUMNS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -121,8 +135,11 @@ async def export_cases(request: web.Request) -> web.Response:
         message = translate("bad_filter", session.language, message=str(exc))
         return render(request, "error.html", {"message": message}, status=400)
     log.info("console: %r exported %d of %d cases", session.username, len(rows), total)
+    async with request.app[DB].reader() as s:
+        name_key = "name_en" if session.language == Language.EN else "name_zh"
+        names = {d["code"]: d[name_key] for d in await queries.departments(s)}
     # 10,000 rows take a second or two of CPU: in a thread, not on the event loop
-    body = await asyncio.to_thread(workbook, rows, total, session.language, tz, now, session.display_name)
+    body = await asyncio.to_thread(workbook, rows, total, session.language, tz, now, session.display_name, names)
     name = f"cases-{now.astimezone(tz).strftime('%Y%m%d-%H%M')}.xlsx"
     return web.Response(
         body=body,

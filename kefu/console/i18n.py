@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cases.domain.departments import DEPARTMENTS
 from cases.domain.enums import Language
 from cases.domain.vocabulary import VOCABULARY
 
@@ -227,6 +226,55 @@ TEXT: dict[str, tuple[str, str]] = {
         "{name} 的新令牌（只显示这一次，请立即妥善保存）：",
         "The new token of {name} (shown only now; keep it safe):",
     ),
+    # -- admin: departments, notice templates, the account trail (department_pages.py,
+    #    template_pages.py, admin_pages.py) --
+    "departments_title": ("部门", "Departments"),
+    "departments_help": (
+        "案件分派、用户所属部门和筛选都使用这张表。停用的部门不再可选，但旧案件仍显示其名称；有未关闭案件或在职成员的部门不能停用。",
+        "Assignment, accounts and filters all use this list. A deactivated department is offered no more, but old "
+        "cases still show its name; one with open cases or active members cannot be deactivated.",
+    ),
+    "department_code": ("代码", "Code"),
+    "department_code_help": (
+        "小写英文字母和下划线，以字母开头（例如 after_sales），添加后不能修改。",
+        "Lowercase letters a-z and underscores, starting with a letter (e.g. after_sales); it cannot change later.",
+    ),
+    "department_members": ("在职成员", "Active members"),
+    "department_open_cases": ("未关闭案件", "Open cases"),
+    "department_rename": ("改名", "Rename"),
+    "department_disable": ("停用", "Deactivate"),
+    "department_enable": ("启用", "Reactivate"),
+    "add_department": ("添加部门", "Add a department"),
+    "department_in_use": (
+        "部门 {code} 仍有 {cases} 个未关闭案件和 {members} 名在职成员，不能停用。请先将案件转给其他部门、调整成员所属部门。",
+        "Department {code} still has {cases} open case(s) and {members} active member(s), so it cannot be "
+        "deactivated. Reassign its cases and move its members first.",
+    ),
+    "templates_title": ("通知模板", "Notice templates"),
+    "templates_help": (
+        "全部 {files} 个通知模板，用同一个示例案件、以实际发送时的方式生成；只读。",
+        "All {files} notice templates, rendered with one sample case exactly as they would be sent; read-only.",
+    ),
+    "templates_broken": (
+        "{n} 个模板无法生成，见下方标红处。",
+        "{n} template(s) do not render; see the red notes below.",
+    ),
+    "audience_customer": ("客户", "Customer"),
+    "audience_staff": ("员工", "Staff"),
+    "template_channel_email": ("电子邮件", "Email"),
+    "template_channel_telegram": ("Telegram 消息", "Telegram message"),
+    "template_missing": ("没有 {lang} 版本（将使用中文版本）。", "No {lang} version (the Chinese one is used)."),
+    "template_error": ("生成失败：", "Does not render:"),
+    "template_subject": ("主题：", "Subject:"),
+    "account_trail": ("账户变更记录（最近 50 条）", "Account changes (latest 50)"),
+    "account_trail_of": ("{name} 的账户变更记录", "Account changes of {name}"),
+    "account_trail_all": ("显示所有账户", "Show every account"),
+    "account_trail_link": ("变更记录", "History"),
+    "account_trail_empty": ("没有记录。", "Nothing recorded."),
+    "trail_when": ("时间", "When"),
+    "trail_who": ("操作人", "By"),
+    "trail_action": ("操作", "What"),
+    "trail_detail": ("详情", "Details"),
     "severity_rules_help": (
         "失效类别决定初始严重度；外场失效、数量超过 {threshold} 各提高一级。批准人设定的严重度优先。",
         "The failure category gives the first grade; a field failure and a quantity above {threshold} raise it "
@@ -387,8 +435,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "archive_undone": ("合并已撤销。", "The merge is undone."),
 }
 
-_DEPARTMENT_NAMES = {d.code: {"zh": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}
-
 # kind -> value -> language -> label: the domain's vocabularies (cases/domain/vocabulary.py,
 # shared with the notices and the reports) and the console's own
 LABELS: dict[str, dict[str, dict[str, str]]] = {
@@ -398,7 +444,18 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "overdue": {"zh": "已逾期", "en": "overdue"},
         "done": {"zh": "已完成", "en": "done"},
     },
-    "department": _DEPARTMENT_NAMES,
+    # the account trail (cases/domain/account_events.py)
+    "account_action": {
+        "user_added": {"zh": "添加用户", "en": "user added"},
+        "roles_changed": {"zh": "角色/部门变更", "en": "roles or department changed"},
+        "disabled": {"zh": "停用", "en": "disabled"},
+        "enabled": {"zh": "启用", "en": "enabled"},
+        "password_reset": {"zh": "管理员重置密码", "en": "password reset by an admin"},
+        "password_changed": {"zh": "本人修改密码", "en": "own password changed"},
+        "password_set": {"zh": "通过链接设置密码", "en": "password set by the link"},
+        "token_created": {"zh": "创建 API 令牌", "en": "API token created"},
+        "token_revoked": {"zh": "撤销 API 令牌", "en": "API token revoked"},
+    },
     # the history's actions (cases/domain/states.py and the services); others show as stored
     "action": {
         "opened": {"zh": "创建", "en": "opened"},

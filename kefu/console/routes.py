@@ -6,6 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from cases.services.account_trail import AccountTrail
+from cases.services.departments import Departments
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
@@ -14,15 +16,27 @@ from kefu.console import (
     auth_views,
     case_pages,
     customer_pages,
+    department_pages,
     entry_pages,
     export,
     field_pages,
     report_pages,
     rule_pages,
+    template_pages,
     work_pages,
 )
-from kefu.console.web import AUTH, CONSOLE_SETTINGS, REFUSALS, TEMPLATES, templates
+from kefu.console.web import (
+    ACCOUNT_TRAIL,
+    AUTH,
+    CONSOLE_SETTINGS,
+    DEPARTMENTS,
+    REFUSALS,
+    RENDERER,
+    TEMPLATES,
+    templates,
+)
 from kefu.web.api.access import ACCESS
+from notifications.render import Renderer
 
 STATIC = Path(__file__).parent / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
@@ -32,9 +46,21 @@ def _static_files() -> dict[str, tuple[bytes, str]]:
     return {p.name: (p.read_bytes(), STATIC_TYPES[p.suffix]) for p in STATIC.iterdir() if p.suffix in STATIC_TYPES}
 
 
-def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, refusals: Refusals) -> None:
+def add_console(
+    app: web.Application,
+    auth: ConsoleAuth,
+    settings: Settings,
+    refusals: Refusals,
+    *,
+    departments: Departments,
+    account_trail: AccountTrail,
+    renderer: Renderer,
+) -> None:
     app[AUTH] = auth
     app[REFUSALS] = refusals
+    app[DEPARTMENTS] = departments
+    app[ACCOUNT_TRAIL] = account_trail
+    app[RENDERER] = renderer
     app[CONSOLE_SETTINGS] = settings
     app[TEMPLATES] = templates()
     files = _static_files()
@@ -79,6 +105,13 @@ def add_console(app: web.Application, auth: ConsoleAuth, settings: Settings, ref
     app[TEMPLATES].globals["rule_tables"] = rule_pages.NAV
     r.add_get("/rules/failure-modes", rule_pages.failure_modes_page, name="console.failure_modes")
     r.add_post("/rules/failure-modes", rule_pages.put_failure_mode, name="console.put_failure_mode")
+    r.add_get("/departments", department_pages.departments_page, name="console.departments")
+    r.add_post("/departments", department_pages.add_department, name="console.add_department")
+    r.add_post("/departments/{code}/rename", department_pages.rename_department, name="console.rename_department")
+    r.add_post(
+        "/departments/{code}/{what:disable|enable}", department_pages.set_active, name="console.department_active"
+    )
+    r.add_get("/templates", template_pages.templates_page, name="console.templates")
     # -- end of the admin block -----------------------------------------------------------------
     r.add_get("/static/{name}", static, name="console.static")
 

@@ -22,10 +22,13 @@ import jinja2
 from aiohttp import web
 
 from cases.domain.enums import Language
+from cases.services.account_trail import AccountTrail
+from cases.services.departments import Departments
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth, Session
 from cases.settings import Settings
 from kefu.console.i18n import LABELS, translate
+from notifications.render import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,9 @@ AUTH = web.AppKey("console_auth", ConsoleAuth)
 TEMPLATES = web.AppKey("console_templates", jinja2.Environment)
 CONSOLE_SETTINGS = web.AppKey("console_settings", Settings)
 REFUSALS = web.AppKey("console_refusals", Refusals)
+DEPARTMENTS = web.AppKey("console_departments", Departments)
+ACCOUNT_TRAIL = web.AppKey("console_account_trail", AccountTrail)
+RENDERER = web.AppKey("console_renderer", Renderer)  # the dispatcher's own, for the notice previews
 SESSION: web.RequestKey[Session] = web.RequestKey("console_session", Session)
 
 COOKIE = "kefu_session"
@@ -144,10 +150,18 @@ async def _page(request: web.Request, handler: Handler, name: str) -> web.Stream
 
 
 def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """`context["departments"]`, when a page has it (rows of cases.queries.departments), names
+    the departments for `label("department", code)`: they live in the database, where an admin
+    adds and renames them (department_pages.py); a page without it shows the code."""
     session = request.get(SESSION)
     language = language_of(request)
     tz = request.app[CONSOLE_SETTINGS].tz
     env = request.app[TEMPLATES]
+    department_names = {
+        d["code"]: d["name_en" if language == Language.EN else "name_zh"]
+        for d in context.get("departments", ())
+        if isinstance(d, dict)
+    }
 
     def t(key: str, **values: Any) -> str:
         return translate(key, language, **values)
@@ -155,6 +169,8 @@ def render(request: web.Request, template: str, context: dict[str, Any], status:
     def label(kind: str, value: Any) -> str:
         if value is None or value == "":
             return "—"
+        if kind == "department":
+            return str(department_names.get(str(value), value))
         return LABELS.get(kind, {}).get(str(value), {}).get(language, str(value))
 
     def local(value: str | None, with_time: bool = True) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from cases.domain.errors import CaseError
 from cases.queries import operations
+from cases.queries.case_views import departments as departments_of
 from cases.queries.my_work import my_work
 from cases.store.models import InboundRaw
 from intake.htmltext import html_to_text
@@ -32,7 +33,8 @@ async def work_page(request: web.Request) -> web.Response:
         work = await my_work(
             s, session.actor, scope_for(session.actor), request.app[CLOCK](), settings.step_warning_hours
         )
-    return render(request, "mywork.html", {"work": work})
+        departments = await departments_of(s)
+    return render(request, "mywork.html", {"work": work, "departments": departments})
 
 
 # -- quarantine -----------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from cases.archive.admin import ArchiveService
 from cases.domain.clock import Clock
 from cases.domain.errors import CaseError, Conflict, Forbidden, IllegalTransition, InvalidInput, NotFound
 from cases.field.alerts import EarlyWarning
+from cases.services.account_trail import AccountTrail
 from cases.services.case_service import CaseService
+from cases.services.departments import Departments
 from cases.services.entries import EntryService
 from cases.services.refusals import Refusals
 from cases.services.sessions import ConsoleAuth
@@ -34,6 +36,7 @@ from kefu.web.api.access import ACCESS, Open, describe
 from kefu.web.api.routes import add_routes
 from kefu.web.api.support import ACTOR, RequestError
 from kefu.web.metrics_view import add_metrics_route, timing
+from notifications.render import Renderer
 
 if TYPE_CHECKING:
     from bots.links import LinkTokens
@@ -163,6 +166,9 @@ class WebServices:
     metrics: Metrics
     early_warning: EarlyWarning
     console_auth: ConsoleAuth
+    departments: Departments
+    account_trail: AccountTrail
+    renderer: Renderer  # the dispatcher's, for the console's notice previews
 
 
 def web_services(kefu: Kefu) -> WebServices:
@@ -182,6 +188,9 @@ def web_services(kefu: Kefu) -> WebServices:
         metrics=kefu.metrics,
         early_warning=kefu.early_warning,
         console_auth=kefu.console_auth,
+        departments=kefu.departments,
+        account_trail=kefu.account_trail,
+        renderer=kefu.dispatcher.renderer,
     )
 
 
@@ -219,5 +228,13 @@ def create_app(services: WebServices) -> web.Application:
     app[keys.EARLY_WARNING] = services.early_warning
     add_routes(app)
     add_metrics_route(app, services.metrics)
-    add_console(app, services.console_auth, services.settings, Refusals(services.db, services.clock))
+    add_console(
+        app,
+        services.console_auth,
+        services.settings,
+        Refusals(services.db, services.clock),
+        departments=services.departments,
+        account_trail=services.account_trail,
+        renderer=services.renderer,
+    )
     return app

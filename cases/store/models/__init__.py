@@ -21,7 +21,16 @@ from cases.store.models.quality import (
 from cases.store.models.records import Purge, RecordClass
 from cases.store.models.reports import IssuedReport, ReportReminder
 from cases.store.models.rules import RuleChange, RuleSetting
-from cases.store.models.staff import ApiToken, ConsoleSession, Department, LoginFailure, SetupToken, User, UserRole
+from cases.store.models.staff import (
+    AccountEvent,
+    ApiToken,
+    ConsoleSession,
+    Department,
+    LoginFailure,
+    SetupToken,
+    User,
+    UserRole,
+)
 from cases.store.models.telegram import (
     TelegramConversation,
     TelegramLinkToken,
@@ -66,5 +75,5 @@ __all__ += ["TelegramConversation", "TelegramLinkToken", "TelegramStaffChat", "T
 __all__ += ["AgreementTerm", "CalendarDay", "DueStep", "QualityFile", "ServiceReport", "WarrantyPart"]
 __all__ += ["CaseLink", "EightDReport", "EightDStep", "FailureMode", "ReviewTeamMember"]
 __all__ += ["FieldFailure", "Shipment", "WarningAlert", "WarningAlertCase", "WarningThreshold"]
-__all__ += ["ConsoleSession", "LoginFailure", "SetupToken"]
+__all__ += ["AccountEvent", "ConsoleSession", "LoginFailure", "SetupToken"]
 __all__ += ["RuleChange", "RuleSetting"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cases.domain.account_events import AccountAction
 from cases.domain.enums import Language, Role
 from cases.store.models.base import Base, BigId, enum_column
 
@@ -18,6 +19,8 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name_zh: Mapped[str] = mapped_column(String(80))
     name_en: Mapped[str] = mapped_column(String(80))
+    # A deactivated department is offered nowhere new (assignment, accounts); its cases keep it.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class User(Base):
@@ -100,3 +103,20 @@ class SetupToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class AccountEvent(Base):
+    """One change to a staff account or one of its API tokens: who did it, when, to whom, what.
+    Written by the service functions (cases/services/users.py, sessions.py) in the change's own
+    transaction, so the console and the CLI cannot change an account without a trace. Never a
+    secret: no password, hash, token or set-up link, only what was done."""
+
+    __tablename__ = "account_events"
+    __table_args__ = (Index("ix_account_events_username_id", "username", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))  # a username, or "cli:<login>" at the server's shell
+    action: Mapped[AccountAction] = mapped_column(enum_column(AccountAction, 30))
+    username: Mapped[str] = mapped_column(String(80))  # the account changed
+    detail: Mapped[str] = mapped_column(String(500), default="")

@@ -1,0 +1,155 @@
+"""The departments, as an admin keeps them: add, rename, deactivate and reactivate.
+
+The table is seeded from the procedure (cases/domain/departments.py); from then on it is the
+one list every form and check reads (assignment, accounts, the case filters, My work). A
+department is never deleted: its old cases keep showing its name. Deactivating it takes it
+off the forms that give a department (assign, reassign, accounts) and off `Users.change` and
+`CaseService`'s checks; it is refused while the department still has open cases or active
+members, who would otherwise be left with work nobody can route to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.domain.actors import Actor
+from cases.domain.clock import Clock
+from cases.domain.enums import Role
+from cases.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from cases.domain.states import TERMINAL
+from cases.store.db import Database
+from cases.store.models import Case, Department, User
+
+log = logging.getLogger(__name__)
+
+# The code is stored on events, in URLs and notice routes: plain lowercase words.
+CODE = re.compile(r"[a-z][a-z_]{0,39}")
+NAME_MAX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentInfo:
+    code: str
+    name_zh: str
+    name_en: str
+    active: bool
+    members: int  # active accounts in it
+    open_cases: int  # its cases not closed (nor decided "no action")
+
+
+class DepartmentInUse(Conflict):
+    """Deactivating a department that still has work or people; the console words it per language."""
+
+    def __init__(self, code: str, open_cases: int, members: int) -> None:
+        super().__init__(
+            f"department {code!r} still has {open_cases} open case(s) and {members} active member(s); "
+            "reassign them first"
+        )
+        self.department = code
+        self.open_cases = open_cases
+        self.members = members
+
+
+class Departments:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def list(self) -> list[DepartmentInfo]:
+        async with self.db.reader() as s:
+            # dict(result) would take the Result for a mapping (it has .keys()): the rows instead
+            members: dict[int | None, int] = {
+                dept_id: n
+                for dept_id, n in (
+                    await s.execute(
+                        select(User.department_id, func.count())
+                        .where(User.active.is_(True), User.department_id.is_not(None))
+                        .group_by(User.department_id)
+                    )
+                ).all()
+            }
+            open_cases: dict[int | None, int] = {
+                dept_id: n
+                for dept_id, n in (
+                    await s.execute(
+                        select(Case.department_id, func.count())
+                        .where(Case.state.not_in(TERMINAL), Case.department_id.is_not(None))
+                        .group_by(Case.department_id)
+                    )
+                ).all()
+            }
+            rows = (await s.execute(select(Department).order_by(Department.id))).scalars()
+            return [
+                DepartmentInfo(d.code, d.name_zh, d.name_en, d.active, members.get(d.id, 0), open_cases.get(d.id, 0))
+                for d in rows
+            ]
+
+    async def add(self, actor: Actor, code: str, name_zh: str, name_en: str) -> None:
+        _may_keep(actor)
+        code = code.strip()
+        if not CODE.fullmatch(code):
+            raise InvalidInput(
+                f"a department code is 1-40 lowercase letters a-z and underscores, starting with a letter: {code!r}"
+            )
+        name_zh, name_en = _names(name_zh, name_en)
+        async with self.db.unit_of_work() as s:
+            if (await s.execute(select(Department.id).where(Department.code == code))).first():
+                raise Conflict(f"department {code!r} exists already")
+            s.add(Department(code=code, name_zh=name_zh, name_en=name_en, active=True))
+        log.info("department %r added by %r", code, actor.label)
+
+    async def rename(self, actor: Actor, code: str, name_zh: str, name_en: str) -> None:
+        _may_keep(actor)
+        name_zh, name_en = _names(name_zh, name_en)
+        async with self.db.unit_of_work() as s:
+            dept = await _by_code(s, code)
+            dept.name_zh, dept.name_en = name_zh, name_en
+        log.info("department %r renamed by %r", code, actor.label)
+
+    async def set_active(self, actor: Actor, code: str, active: bool) -> None:
+        _may_keep(actor)
+        async with self.db.unit_of_work() as s:
+            dept = await _by_code(s, code, lock=True)
+            if not active and dept.active:
+                # The lock on the department row keeps a concurrent assignment from slipping in
+                # on PostgreSQL; SQLite has one writer anyway.
+                cases = await s.execute(
+                    select(func.count())
+                    .select_from(Case)
+                    .where(Case.department_id == dept.id, Case.state.not_in(TERMINAL))
+                )
+                people = await s.execute(
+                    select(func.count()).select_from(User).where(User.department_id == dept.id, User.active.is_(True))
+                )
+                open_cases, members = int(cases.scalar_one()), int(people.scalar_one())
+                if open_cases or members:
+                    raise DepartmentInUse(code, open_cases, members)
+            dept.active = active
+        log.info("department %r %s by %r", code, "enabled" if active else "disabled", actor.label)
+
+
+def _may_keep(actor: Actor) -> None:
+    if Role.ADMIN not in actor.roles:
+        raise Forbidden("keeping the departments needs the role admin")
+
+
+def _names(name_zh: str, name_en: str) -> tuple[str, str]:
+    name_zh, name_en = name_zh.strip(), name_en.strip()
+    if not name_zh or not name_en:
+        raise InvalidInput("a department needs its Chinese and its English name")
+    if len(name_zh) > NAME_MAX or len(name_en) > NAME_MAX:
+        raise InvalidInput(f"a department's name has at most {NAME_MAX} characters")
+    return name_zh, name_en
+
+
+async def _by_code(s: AsyncSession, code: str, *, lock: bool = False) -> Department:
+    stmt = select(Department).where(Department.code == code)
+    dept = (await s.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+    if dept is None:
+        raise NotFound(f"no department {code!r}")
+    return dept
