@@ -93,6 +93,27 @@ async def test_a_changed_routing_rule_preselects_the_department_on_the_approvers
     assert "gm" in history and "生产装备部 → 质量部" in history
 
 
+async def test_a_department_added_later_may_be_routed_to_and_a_deactivated_one_may_not(console: Console) -> None:
+    kefu: Kefu = console.kefu
+    admin = Actor("admin", roles=frozenset({Role.ADMIN}))
+    await kefu.departments.add(admin, "after_sales", "售后服务部", "After-sales")
+    gm = await console.browser("gm")
+    assert 'value="after_sales"' in await gm.get("/rules/routing")  # offered as soon as it exists
+    assert (await gm.post("/rules/routing", {"key": "fit", "value": "after_sales"})).status == 303
+    table = await kefu.service.rules.table("routing")
+    assert {r["key"]: r["value"] for r in table["rules"]}["fit"] == "after_sales"
+    reference = await open_case(kefu, "卡扣装不上", "零件号 3501-00555，装配干涉。")
+    await kefu.service.correct_form(GM, reference, {"failure_category": "fit"})
+    assert _proposed(await gm.get(f"/cases/{reference}")) == ["after_sales"]
+
+    await kefu.departments.add(admin, "spare_parts", "备件部", "Spare parts")
+    await kefu.departments.set_active(admin, "spare_parts", False)
+    assert 'value="spare_parts"' not in await gm.get("/rules/routing")
+    assert (await gm.post("/rules/routing", {"key": "safety", "value": "spare_parts"})).status == 400
+    table = await kefu.service.rules.table("routing")
+    assert {r["key"]: r["value"] for r in table["rules"]}["safety"] == "quality"  # unchanged
+
+
 async def test_a_forged_post_by_no_keeper_changes_nothing_and_is_kept_as_refused(console: Console) -> None:
     kefu: Kefu = console.kefu
     sales = await console.browser("sales")

@@ -9,13 +9,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.errors import Forbidden, InvalidInput, NotFound
 from cases.domain.vocabulary import VOCABULARY
 from cases.rules import store
-from cases.rules.tables import TABLES, RuleTable
+from cases.rules.tables import TABLES, Choice, RuleTable
 from cases.store.db import Database
+from cases.store.models import Department
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,18 @@ def table_named(name: str) -> RuleTable:
     if table is None:
         raise NotFound(f"no rule table {name!r}; one of: {', '.join(TABLES)}")
     return table
+
+
+async def choices(s: AsyncSession, table: RuleTable) -> tuple[Choice, ...]:
+    """The values the table's keys may take now."""
+    if table.choices_from == "departments":
+        rows = await s.execute(
+            select(Department.code, Department.name_zh, Department.name_en)
+            .where(Department.active)
+            .order_by(Department.id)
+        )
+        return tuple(Choice(code, (zh, en)) for code, zh, en in rows)
+    return table.choices
 
 
 def _keepers(table: RuleTable) -> str:
@@ -47,11 +63,12 @@ class RuleService:
             raise Forbidden(why)
         if table.key(key) is None:
             raise InvalidInput(f"{key!r} is no key of the {table.name} table; one of: {', '.join(table.defaults())}")
-        if not table.allows(value):
-            raise InvalidInput(
-                f"{value!r} is not allowed in the {table.name} table; one of: {', '.join(c.value for c in table.choices)}"
-            )
         async with self.db.unit_of_work() as s:
+            allowed = await choices(s, table)
+            if not any(c.value == value for c in allowed):
+                raise InvalidInput(
+                    f"{value!r} is not allowed in the {table.name} table; one of: {', '.join(c.value for c in allowed)}"
+                )
             old = await store.put(s, table, key, value, actor.label[:120], self.clock())
         log.info("rules: %s.%s changed %r -> %r by %s", table.name, key, old, value, actor.label)
         return {"table": table.name, "key": key, "value": value, "old_value": old}
@@ -62,10 +79,11 @@ class RuleService:
         async with self.db.reader() as s:
             rows = await store.settings(s, table)
             changes = await store.history(s, table, history) if history else []
-        return {**describe(table), "rules": rows, "history": changes}
+            allowed = await choices(s, table)
+        return {**describe(table, allowed), "rules": rows, "history": changes}
 
 
-def describe(table: RuleTable) -> dict[str, Any]:
+def describe(table: RuleTable, allowed: tuple[Choice, ...] | None = None) -> dict[str, Any]:
     """What a table is, as data (the API's and the page's description of it)."""
     return {
         "name": table.name,
@@ -73,5 +91,5 @@ def describe(table: RuleTable) -> dict[str, Any]:
         "help": {"zh": table.help[0], "en": table.help[1]},
         "keepers": sorted(r.value for r in table.keepers),
         "keys": [{"key": k.name, "zh": k.label[0], "en": k.label[1], "default": k.default} for k in table.keys],
-        "choices": [{"value": c.value, "zh": c.label[0], "en": c.label[1]} for c in table.choices],
+        "choices": [{"value": c.value, "zh": c.label[0], "en": c.label[1]} for c in allowed or table.choices],
     }

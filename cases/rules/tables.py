@@ -45,14 +45,18 @@ class RuleTable:
     key_title: Pair  # the heading of the key column
     value_title: Pair  # the heading of the value column
     keys: tuple[Key, ...]
-    choices: tuple[Choice, ...]
+    choices: tuple[Choice, ...]  # the values every key may take (see choices_from)
     keepers: frozenset[Role]
+    # "departments": the values are the active departments, read from the table when asked
+    # (an admin adds departments; `choices` then holds only the procedure's five, for the docs)
+    choices_from: str = ""
 
     def key(self, name: str) -> Key | None:
         return next((k for k in self.keys if k.name == name), None)
 
     def allows(self, value: str) -> bool:
-        return any(c.value == value for c in self.choices)
+        """Whether a stored value still counts (a value from the database was checked when set)."""
+        return bool(self.choices_from) or any(c.value == value for c in self.choices)
 
     def defaults(self) -> dict[str, str]:
         return {k.name: k.default for k in self.keys}
@@ -133,6 +137,7 @@ ROUTING = RuleTable(
     keys=tuple(Key(c.value, _CATEGORY_LABELS[c], _ROUTING_DEFAULTS[c]) for c in FailureCategory),
     choices=tuple(Choice(d.code, (d.name_zh, d.name_en)) for d in DEPARTMENTS),
     keepers=frozenset({Role.ADMIN, Role.APPROVER}),
+    choices_from="departments",
 )
 
 INTAKE_HOLDS = RuleTable(

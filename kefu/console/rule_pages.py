@@ -43,7 +43,7 @@ async def rules_page(request: web.Request) -> web.Response:
     language = language_of(request).value
     pick = 0 if language == "zh" else 1
     labels = {k.name: k.label[pick] for k in table.keys}
-    choices = {c.value: c.label[pick] for c in table.choices}
+    choices = {c["value"]: c[language] for c in shown["choices"]}
     help_text = table.help[pick]
     if table.name == "severity":  # the raisers' threshold is a setting: said where the table is
         help_text = translate(
