@@ -60,12 +60,15 @@ async def derived(s: AsyncSession, case: Case, threshold: int) -> tuple[Severity
 
 async def set_rule(s: AsyncSession, actor: Actor, category: str, grade: str, now: datetime) -> SeverityRule:
     if not actor.roles & RULE_KEEPERS:
-        raise Forbidden("changing the severity table needs the role admin or approver")
+        raise Forbidden(
+            "changing the severity table needs the role admin or approver", zh="修改严重度表需要管理员或审批人角色"
+        )
     try:
         cat, sev = FailureCategory(category), Severity(grade)
     except ValueError:
         raise InvalidInput(
-            f"a category is one of {', '.join(FailureCategory)} and a grade one of {', '.join(Severity)}"
+            f"a category is one of {', '.join(FailureCategory)} and a grade one of {', '.join(Severity)}",
+            zh=f"失效类别须为 {', '.join(FailureCategory)} 之一，严重度等级须为 {', '.join(Severity)} 之一",
         ) from None
     row = await s.get(SeverityRule, cat.value, with_for_update=True)
     if row is None:
