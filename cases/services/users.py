@@ -88,13 +88,16 @@ class Users:
     ) -> User:
         username = username.strip()
         if not username:
-            raise InvalidInput("the username must not be empty")
+            raise InvalidInput("the username must not be empty", zh="用户名不能为空")
         _check_roles(roles, department)
         if language not in tuple(Language):
-            raise InvalidInput(f"unknown language {language!r}; one of: {', '.join(Language)}")
+            raise InvalidInput(
+                f"unknown language {language!r}; one of: {', '.join(Language)}",
+                zh=f"未知的语言 {language!r}；可选：{', '.join(Language)}",
+            )
         async with self.db.unit_of_work() as s:
             if (await s.execute(select(User.id).where(User.username == username))).first():
-                raise Conflict(f"user {username!r} exists already")
+                raise Conflict(f"user {username!r} exists already", zh=f"用户 {username!r} 已存在")
             dept_id = await _department_id(s, department)
             user = User(
                 username=username,
@@ -208,7 +211,7 @@ class Users:
                 )
             ).first()
             if row is None:
-                raise NotFound(f"no API token #{token_id}")
+                raise NotFound(f"no API token #{token_id}", zh=f"API 令牌 #{token_id} 不存在")
             token, username = row
             if token.revoked_at is None:
                 token.revoked_at = self.clock()
@@ -220,16 +223,21 @@ async def _by_name(s: AsyncSession, username: str, *, lock: bool = False) -> Use
     stmt = select(User).where(User.username == username)
     user = (await s.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}", zh=f"用户 {username!r} 不存在")
     return user
 
 
 def _check_roles(roles: Sequence[str], department: str | None) -> None:
     bad = [r for r in roles if r not in PERSON_ROLES]
     if bad:
-        raise InvalidInput(f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}")
+        raise InvalidInput(
+            f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}",
+            zh=f"未知的角色 {bad[0]!r}；可选：{', '.join(sorted(r.value for r in PERSON_ROLES))}",
+        )
     if Role.DEPARTMENT in roles and not department:
-        raise InvalidInput("the role 'department' needs --department")
+        raise InvalidInput(
+            "the role 'department' needs --department", zh="角色 department 需要指定 --department（部门）"
+        )
 
 
 async def _department_id(s: AsyncSession, department: str | None) -> int | None:
@@ -237,7 +245,10 @@ async def _department_id(s: AsyncSession, department: str | None) -> int | None:
         return None
     dept_id = (await s.execute(select(Department.id).where(Department.code == department))).scalar_one_or_none()
     if dept_id is None:
-        raise InvalidInput(f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}")
+        raise InvalidInput(
+            f"unknown department {department!r}; one of: {', '.join(d.code for d in DEPARTMENTS)}",
+            zh=f"未知的部门 {department!r}；可选：{', '.join(d.code for d in DEPARTMENTS)}",
+        )
     return dept_id
 
 
@@ -250,4 +261,7 @@ async def _keep_an_admin(s: AsyncSession, leaving: int) -> None:
         .where(User.active.is_(True), User.id != leaving, UserRole.role == Role.ADMIN)
     )
     if int(others.scalar_one()) == 0:
-        raise Conflict("this is the last active admin; make another admin first")
+        raise Conflict(
+            "this is the last active admin; make another admin first",
+            zh="这是最后一个启用的管理员账号；请先设置另一名管理员",
+        )
