@@ -6,6 +6,7 @@ A refusal is written for the person who made the request, in both of kefu's lang
 raise site gives the English sentence and, next to it, the Chinese one (`zh=`), so the two are
 written and reviewed together. `str(exc)` is the English, as logs, the REST API's `message` and
 the CLI have always shown it; a boundary that knows its reader's language asks `exc.text(...)`.
+tests/test_error_texts.py walks the source and fails on a raise without its Chinese text.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class CaseError(Exception):
 
     code = "invalid"
 
-    def __init__(self, en: str, /, *, zh: str = "") -> None:  # required once every raise gives it
+    def __init__(self, en: str, /, *, zh: str) -> None:
         super().__init__(en)
         self.en = en
         self.zh = zh

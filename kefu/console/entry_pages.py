@@ -73,7 +73,10 @@ def _number(raw: str, what: str) -> int | None:
     if not text:
         return None
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_QUANTITY:
-        raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_QUANTITY}, not {raw!r}")
+        raise InvalidInput(
+            f"{what} must be a whole number from 0 to {MAX_QUANTITY}, not {raw!r}",
+            zh=f"{what} 须为 0 至 {MAX_QUANTITY} 之间的整数，而不是 {raw!r}",
+        )
     return int(text)
 
 
@@ -97,7 +100,7 @@ def entry_input(form: dict[str, str], tz: Any, now: Any, attachments: tuple[Atta
     """The posted form as the service's input: text as typed; the service checks the rest."""
     kind = form.get("kind", "")
     if kind not in {k.value for k in ENTRY_KINDS}:
-        raise InvalidInput(f"unknown entry kind {kind!r}")
+        raise InvalidInput(f"unknown entry kind {kind!r}", zh=f"未知的登记类型 {kind!r}")
     contact = form.get("contact", "").strip()
     return EntryInput(
         kind=Channel(kind),

@@ -69,7 +69,10 @@ def _period(form: Any, tz: Any) -> Period:
 def _language(form: Any, fallback: Language) -> str:
     language = str(form.get("language") or fallback.value)
     if language not in LANGUAGES:
-        raise InvalidInput(f"language is one of {', '.join(LANGUAGES)}, not {language!r}")
+        raise InvalidInput(
+            f"language is one of {', '.join(LANGUAGES)}, not {language!r}",
+            zh=f"语言须为 {', '.join(LANGUAGES)} 之一，而不是 {language!r}",
+        )
     return language
 
 
@@ -127,7 +130,10 @@ async def draft(request: web.Request) -> web.Response:
     fmt = query.get("format") or "html"
     try:
         if fmt not in issued.FORMATS:
-            raise InvalidInput(f"format is one of {', '.join(issued.FORMATS)}, not {fmt!r}")
+            raise InvalidInput(
+                f"format is one of {', '.join(issued.FORMATS)}, not {fmt!r}",
+                zh=f"格式须为 {', '.join(issued.FORMATS)} 之一，而不是 {fmt!r}",
+            )
         kind = kind_of(query.get("kind", ""))
         period = _period(query, settings.tz)
         language = _language(query, session.language)
