@@ -132,7 +132,7 @@ async def case_list(request: web.Request) -> web.Response:
             f = case_filter(request.query, tz, request.app[CLOCK]())
             page = await queries.list_cases(s, scope_for(session.actor), f)
         except InvalidInput as exc:
-            error = translate("bad_filter", session.language, message=str(exc))
+            error = translate("bad_filter", session.language, message=exc.text(session.language))
     pages = max(1, -(-page["total"] // PAGE_SIZE))
     current = f.offset // PAGE_SIZE + 1
     kept = {k: v for k, v in request.query.items() if k != "page" and v}
@@ -246,7 +246,7 @@ async def take_step(request: web.Request) -> web.Response:
         if isinstance(exc, Forbidden):
             await request.app[REFUSALS].record(actor, reference, f"console: step {step.segment}: {exc}")
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-        message = translate("refused", session.language, message=str(exc))
+        message = translate("refused", session.language, message=exc.text(session.language))
         return await _render_case(request, reference, error=message, status=status, form=dict(form))
     log.info("console: %s on %s by %r", step.segment, reference, session.username)
     raise web.HTTPSeeOther(f"/cases/{reference}?done={step.segment}")

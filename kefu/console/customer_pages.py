@@ -104,7 +104,7 @@ def _form_id(form: Any, name: str) -> int:
 async def _refused(request: web.Request, customer_id: int, exc: CaseError) -> web.Response:
     session = session_of(request)
     status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-    message = translate("refused", session.language, message=str(exc))
+    message = translate("refused", session.language, message=exc.text(session.language))
     return await _render_customer(request, customer_id, error=message, status=status)
 
 

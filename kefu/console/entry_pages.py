@@ -133,7 +133,7 @@ async def log_entry(request: web.Request) -> web.Response:
         result = await request.app[ENTRIES].log_entry(session.actor, entry)
     except CaseError as exc:
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-        message = translate("refused", session.language, message=str(exc))
+        message = translate("refused", session.language, message=exc.text(session.language))
         return _form_page(request, form, error=message, status=status)
     log.info("console: %s %s by %r (%s)", entry.kind, result.reference, session.username, result.created)
     done = "logged" if result.created else "logged_before"

@@ -138,7 +138,9 @@ async def draft(request: web.Request) -> web.Response:
         period = _period(query, settings.tz)
         language = _language(query, session.language)
     except InvalidInput as exc:
-        return await reports_page(request, translate("refused", session.language, message=str(exc)), 422, dict(query))
+        return await reports_page(
+            request, translate("refused", session.language, message=exc.text(session.language)), 422, dict(query)
+        )
     data = await build.draft(request.app[DB], kind, period, request.app[CLOCK]())
     docs = await asyncio.to_thread(build.documents, data, language, Header.of(settings), pdf=fmt == "pdf")
     content = {"html": docs.html.encode(), "xlsx": docs.xlsx, "pdf": docs.pdf}[fmt]
@@ -171,7 +173,9 @@ async def issue(request: web.Request) -> web.Response:
     except CaseError as exc:
         log.warning("console: %r may not issue a report: %s", session.username, exc)
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-        return await reports_page(request, translate("refused", session.language, message=str(exc)), status, dict(form))
+        return await reports_page(
+            request, translate("refused", session.language, message=exc.text(session.language)), status, dict(form)
+        )
     log.info("console: %s issued by %r", summary["record_number"], session.username)
     raise web.HTTPSeeOther(f"/reports?issued={summary['record_number']}")
 
