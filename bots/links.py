@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bots.texts import TEXTS
 from cases.domain.clock import Clock
 from cases.domain.errors import CaseError, NotFound
 from cases.store.db import Database
@@ -37,7 +38,8 @@ class LinkRefused(CaseError):
     code = "link_refused"
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        zh, en = TEXTS[f"link_{reason}"]  # the sentence the person is shown, in both languages
+        super().__init__(en, zh=zh)
         self.reason = reason  # "invalid", "used", "expired": a key of the bot's texts
 
 
@@ -64,13 +66,13 @@ class LinkTokens:
     async def contact_link(self, contact_id: int, created_by: str) -> str:
         async with self.db.reader() as s:
             if await s.get(Contact, contact_id) is None:
-                raise NotFound(f"no contact {contact_id}")
+                raise NotFound(f"no contact {contact_id}", zh=f"联系人 {contact_id} 不存在")
         return self.url(await self._create("c", contact_id, created_by))
 
     async def user_link(self, user_id: int, created_by: str) -> str:
         async with self.db.reader() as s:
             if await s.get(User, user_id) is None:
-                raise NotFound(f"no user {user_id}")
+                raise NotFound(f"no user {user_id}", zh=f"用户 {user_id} 不存在")
         return self.url(await self._create("u", user_id, created_by))
 
     async def _create(self, kind: str, target_id: int, created_by: str) -> str:

@@ -60,8 +60,8 @@ class StaffChat:
             result = await self.d.service.approve(actor_for(user), reference, department)
         except CaseError as exc:
             log.info("telegram: %s approve %s refused: %s", user.username, reference, exc)
-            await self.d.sender.answer(query.id, str(exc))
-            await self._say(chat_id, t("staff_refused", lang, error=str(exc)))
+            await self.d.sender.answer(query.id, exc.text(lang))
+            await self._say(chat_id, t("staff_refused", lang, error=exc.text(lang)))
             return
         await self.d.sender.answer(query.id)
         label = (dept.name_en if lang == "en" else dept.name_zh) if dept else department
@@ -110,7 +110,7 @@ class StaffChat:
             await self.d.service.decide_no_action(actor_for(user), reference, reason)
         except CaseError as exc:
             log.info("telegram: %s no-action %s refused: %s", user.username, reference, exc)
-            await self._say(chat_id, t("staff_refused", lang, error=str(exc)))
+            await self._say(chat_id, t("staff_refused", lang, error=exc.text(lang)))
             if reason:  # an empty reason may be given again; any other refusal ends the wait
                 await self._clear(chat_id, update.update_id)
             return

@@ -122,9 +122,12 @@ class UpdateStore:
         async with self.db.unit_of_work() as s:
             row = await s.get(TelegramUpdate, update_id, with_for_update=True)
             if row is None:
-                raise NotFound(f"no telegram update #{update_id}")
+                raise NotFound(f"no telegram update #{update_id}", zh=f"Telegram 更新 #{update_id} 不存在")
             if row.status != UpdateStatus.FAILED:
-                raise Conflict(f"telegram update #{update_id} is {row.status}, not failed")
+                raise Conflict(
+                    f"telegram update #{update_id} is {row.status}, not failed",
+                    zh=f"Telegram 更新 #{update_id} 的状态为 {row.status}，不是处理失败",
+                )
             kept = row.payload.get("refused")
             if isinstance(kept, str):
                 row.payload = _without_nul(json.loads(kept))

@@ -306,10 +306,13 @@ class MailProcessor:
             if row is None:
                 from cases.domain.errors import NotFound
 
-                raise NotFound(f"no inbound message #{inbound_id}")
+                raise NotFound(f"no inbound message #{inbound_id}", zh=f"收到的消息 #{inbound_id} 不存在")
             if row.status not in (InboundStatus.QUARANTINED, InboundStatus.IGNORED):
                 from cases.domain.errors import Conflict
 
-                raise Conflict(f"inbound message #{inbound_id} is {row.status}, not quarantined")
+                raise Conflict(
+                    f"inbound message #{inbound_id} is {row.status}, not quarantined",
+                    zh=f"收到的消息 #{inbound_id} 的状态为 {row.status}，未被隔离",
+                )
             row.status, row.reason = InboundStatus.PENDING, None
         self.wake()

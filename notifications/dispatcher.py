@@ -224,9 +224,9 @@ class Dispatcher:
         async with self.db.unit_of_work() as s:
             event = await s.get(OutboxEvent, event_id, with_for_update=True)
             if event is None:
-                raise NotFound(f"no outbox event #{event_id}")
+                raise NotFound(f"no outbox event #{event_id}", zh=f"待发事件 #{event_id} 不存在")
             if event.fanout_error is None:
-                raise Conflict(f"outbox event #{event_id} was not set aside")
+                raise Conflict(f"outbox event #{event_id} was not set aside", zh=f"待发事件 #{event_id} 未被搁置")
             event.fanned_out_at, event.fanout_error = None, None
         self.wake()
 

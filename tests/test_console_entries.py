@@ -87,10 +87,10 @@ async def test_a_refused_entry_shows_the_form_again_with_what_was_typed(console:
     resp = await b.post("/entries", _call(subject="", description="", caller_name="李四"))
     assert resp.status == 422
     text = await resp.text()
-    assert "give a subject or a description" in text and 'value="李四"' in text
+    assert "请填写主题，或描述客户反映的内容" in text and 'value="李四"' in text
     await b.get("/entries/new")
     resp = await b.post("/entries", _call(at="2099-01-01T10:00"))
-    assert resp.status == 422 and "in the future" in await resp.text()
+    assert resp.status == 422 and "晚于当前时间" in await resp.text()
     await b.get("/entries/new")
     resp = await b.post("/entries", _call(quantity="zwölf"))
     assert resp.status == 422

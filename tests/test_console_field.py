@@ -67,7 +67,7 @@ async def test_an_alert_shows_its_cases_and_is_acknowledged_with_a_decision(cons
         data={"csrf_token": qe.csrf(), "decision": "panic"},
         allow_redirects=False,
     )
-    assert bad.status == 422 and "unknown decision" in await bad.text()
+    assert bad.status == 422 and "未知的处理决定" in await bad.text()
     done = await qe.client.post(
         f"/warnings/{alert_id}/acknowledge",
         data={"csrf_token": qe.csrf(), "decision": "investigate", "note": "拆解 5 件"},

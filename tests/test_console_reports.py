@@ -52,7 +52,7 @@ async def test_a_report_drafted_and_issued_from_the_console_is_listed_and_downlo
     assert ("管理评审统计",) in list(first.iter_rows(values_only=True))
     # a period the service does not know: its words, the form kept
     bad = await sales.client.get("/reports/draft?kind=marketing&period=2026Q9")
-    assert bad.status == 422 and "a period is a quarter" in await bad.text()
+    assert bad.status == 422 and "期间须为一个季度" in await bad.text()
     # issue: the next revision, then listed with who, when and who approved
     status, location = await _issue(sales, kind="marketing", period="2026Q3", language="zh", approved_by="王总")
     assert (status, location) == (303, "/reports?issued=DFCPXS009A-2026Q3-R1")
@@ -65,7 +65,7 @@ async def test_a_report_drafted_and_issued_from_the_console_is_listed_and_downlo
     )
     # the service's refusals, in its words; nothing issued
     status, text = await _issue(sales, kind="marketing", period="2026Q3", approved_by="  ")
-    assert status == 422 and "an issued report names who approved it" in text
+    assert status == 422 and "签发的报告须注明批准人" in text
     status, text = await _issue(sales, kind="weekly", period="2026Q3", approved_by="王总")
     assert status == 422
     assert await _issued_count(console) == 2
@@ -130,7 +130,7 @@ async def test_a_role_that_may_not_issue_is_refused(console: Console, monkeypatc
     page = await gm.get("/reports")
     assert 'id="form-draft"' in page and 'id="form-issue"' not in page
     status, text = await _issue(gm, kind="marketing", period="2026Q3", approved_by="王总")
-    assert status == 403 and "only Sales, Quality, the approvers or an admin issue reports" in text
+    assert status == 403 and "只有销售、质量、审批人或管理员可以签发报告" in text
     assert await _issued_count(console) == 0
 
 

@@ -40,7 +40,10 @@ def channel_of(value: str, what: str, allowed: tuple[Channel, ...] = tuple(Chann
     except ValueError:
         channel = None
     if channel is None or channel not in allowed:
-        raise InvalidInput(f"unknown {what} {value!r}; one of: {', '.join(c.value for c in allowed)}")
+        raise InvalidInput(
+            f"unknown {what} {value!r}; one of: {', '.join(c.value for c in allowed)}",
+            zh=f"未知的 {what} {value!r}；可选：{', '.join(c.value for c in allowed)}",
+        )
     return channel
 
 
@@ -50,7 +53,9 @@ def language_of(value: str | None) -> Language:
     try:
         return Language(value)
     except ValueError:
-        raise InvalidInput(f"unknown language {value!r}; one of: zh, en") from None
+        raise InvalidInput(
+            f"unknown language {value!r}; one of: zh, en", zh=f"未知的语言 {value!r}；可选：zh、en"
+        ) from None
 
 
 async def attach_identity(s: AsyncSession, contact: Contact, kind: Channel, value: str, now: datetime) -> Identity:
@@ -61,7 +66,10 @@ async def attach_identity(s: AsyncSession, contact: Contact, kind: Channel, valu
     ).scalar_one_or_none()
     if found is not None:
         if found.contact_id != contact.id:
-            raise Conflict(f"the {kind} {value} belongs to contact #{found.contact_id}; merge the two contacts instead")
+            raise Conflict(
+                f"the {kind} {value} belongs to contact #{found.contact_id}; merge the two contacts instead",
+                zh=f"{kind} {value} 已属于联系人 #{found.contact_id}；请改为合并这两个联系人",
+            )
         found.active = True
         return found
     identity = Identity(contact_id=contact.id, kind=kind, value=value, created_at=now)
@@ -78,11 +86,11 @@ class ArchiveService:
     async def create_customer(self, name: str, code: str | None = None, language: str | None = None) -> int:
         name = (name or "").strip()
         if not name:
-            raise InvalidInput("the customer name must not be empty")
+            raise InvalidInput("the customer name must not be empty", zh="客户名称不能为空")
         code = (code or "").strip().upper() or None
         async with self.db.unit_of_work() as s:
             if code and (await s.execute(select(Customer.id).where(Customer.code == code))).first():
-                raise Conflict(f"there is already a customer with the code {code}")
+                raise Conflict(f"there is already a customer with the code {code}", zh=f"已存在代码为 {code} 的客户")
             customer = Customer(name=name[:200], code=code, language=language_of(language), created_at=self.clock())
             s.add(customer)
             await s.flush()
@@ -99,7 +107,7 @@ class ArchiveService:
     ) -> int:
         name = (name or "").strip()
         if not name:
-            raise InvalidInput("the contact name must not be empty")
+            raise InvalidInput("the contact name must not be empty", zh="联系人姓名不能为空")
         now = self.clock()
         async with self.db.unit_of_work() as s:
             await self._customer(s, customer_id)
@@ -154,7 +162,7 @@ class ArchiveService:
                 log.info("contact #%d moved from customer #%d to #%d by %s", contact.id, old, customer_id, actor.label)
             if name is not None:
                 if not name.strip():
-                    raise InvalidInput("the contact name must not be empty")
+                    raise InvalidInput("the contact name must not be empty", zh="联系人姓名不能为空")
                 contact.name = name.strip()[:200]
             if language is not None:
                 contact.language = language_of(language)
@@ -225,9 +233,12 @@ class ArchiveService:
     # -- merges (cases/archive/merges.py) -----------------------------------------------------
     async def merge(self, actor: Actor, kind: str, source_id: int, target_id: int) -> MergeResult:
         if kind not in MERGE_KINDS:
-            raise InvalidInput(f"unknown merge kind {kind!r}; one of: {', '.join(MERGE_KINDS)}")
+            raise InvalidInput(
+                f"unknown merge kind {kind!r}; one of: {', '.join(MERGE_KINDS)}",
+                zh=f"未知的合并类型 {kind!r}；可选：{', '.join(MERGE_KINDS)}",
+            )
         if source_id == target_id:
-            raise InvalidInput(f"a {kind} cannot be merged into itself")
+            raise InvalidInput(f"a {kind} cannot be merged into itself", zh=f"{kind} 不能合并到其自身")
         now = self.clock()
         async with self.db.unit_of_work() as s:
             do = merges.merge_contacts if kind == "contact" else merges.merge_customers
@@ -248,13 +259,13 @@ class ArchiveService:
     async def _customer(self, s: AsyncSession, customer_id: int) -> Customer:
         customer = await s.get(Customer, customer_id)
         if customer is None:
-            raise NotFound(f"there is no customer #{customer_id}")
+            raise NotFound(f"there is no customer #{customer_id}", zh=f"客户 #{customer_id} 不存在")
         return customer
 
     async def _contact(self, s: AsyncSession, contact_id: int) -> Contact:
         contact = await s.get(Contact, contact_id)
         if contact is None:
-            raise NotFound(f"there is no contact #{contact_id}")
+            raise NotFound(f"there is no contact #{contact_id}", zh=f"联系人 #{contact_id} 不存在")
         return contact
 
 

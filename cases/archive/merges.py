@@ -48,7 +48,9 @@ class MergeResult:
 async def _get(s: AsyncSession, model: type[Customer] | type[Contact], row_id: int) -> Any:
     row = await s.get(model, row_id)
     if row is None:
-        raise NotFound(f"there is no {model.__tablename__[:-1]} #{row_id}")
+        raise NotFound(
+            f"there is no {model.__tablename__[:-1]} #{row_id}", zh=f"{model.__tablename__[:-1]} #{row_id} 不存在"
+        )
     return row
 
 
@@ -69,7 +71,10 @@ async def merge_customers(s: AsyncSession, actor: Actor, source_id: int, target_
     source = await _get(s, Customer, source_id)
     target = await _get(s, Customer, target_id)
     if source.is_unassigned or target.is_unassigned:
-        raise InvalidInput("the unassigned pool is not merged as a whole; move or merge its contacts one by one")
+        raise InvalidInput(
+            "the unassigned pool is not merged as a whole; move or merge its contacts one by one",
+            zh="未分配客户池不能整体合并；请逐个移动或合并其中的联系人",
+        )
     contacts = list((await s.execute(select(Contact).where(Contact.customer_id == source_id))).scalars())
     for contact in contacts:
         contact.customer_id = target.id
@@ -112,9 +117,9 @@ async def record(
 async def undo(s: AsyncSession, actor: Actor, merge_id: int, now: datetime) -> MergeResult:
     merge = await s.get(ArchiveMerge, merge_id, with_for_update=True)
     if merge is None:
-        raise NotFound(f"there is no merge #{merge_id}")
+        raise NotFound(f"there is no merge #{merge_id}", zh=f"合并记录 #{merge_id} 不存在")
     if merge.undone_at is not None:
-        raise Conflict(f"merge #{merge_id} was already undone")
+        raise Conflict(f"merge #{merge_id} was already undone", zh=f"合并记录 #{merge_id} 已被撤销")
     back: dict[str, int] = {}
     moved = merge.moved or {}
     for identity_id, contact_id in moved.get("identities", []):

@@ -29,9 +29,12 @@ def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise BadNumber(f"{raw!r} is not a telephone number") from None
+        raise BadNumber(f"{raw!r} is not a telephone number", zh=f"{raw!r} 不是电话号码") from None
     if not phonenumbers.is_possible_number(number):
-        raise BadNumber(f"{raw!r} is not a possible telephone number (too short or too long)")
+        raise BadNumber(
+            f"{raw!r} is not a possible telephone number (too short or too long)",
+            zh=f"{raw!r} 不是有效的电话号码（过短或过长）",
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -42,16 +45,17 @@ def normalise_identity(kind: Channel, value: str, region: str = DEFAULT_REGION) 
     """The stored form of an identity: E.164 for numbers, lower case for addresses, stripped otherwise."""
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"the {kind.value} identity must not be empty")
+        raise InvalidInput(f"the {kind.value} identity must not be empty", zh=f"{kind.value} 联系方式不能为空")
     if kind in NUMBER_KINDS:
         return normalise_number(value, region)
     if kind is Channel.EMAIL:
         if "@" not in value or " " in value:
-            raise InvalidInput(f"{value!r} is not an email address")
+            raise InvalidInput(f"{value!r} is not an email address", zh=f"{value!r} 不是电子邮件地址")
         value = value.lower()
     if len(value) > IDENTITY_LENGTH:
         raise InvalidInput(
             f"the {kind.value} identity is {len(value)} characters long; kefu keeps at most "
-            f"{IDENTITY_LENGTH} (the longest email address SMTP allows)"
+            f"{IDENTITY_LENGTH} (the longest email address SMTP allows)",
+            zh=f"{kind.value} 联系方式长 {len(value)} 个字符；kefu 最多保存 {IDENTITY_LENGTH} 个字符（SMTP 允许的最长电子邮件地址）",
         )
     return value

@@ -178,21 +178,30 @@ class EarlyWarning:
 
     async def acknowledge(self, actor: Actor, alert_id: int, decision: str, note: str = "") -> dict[str, Any]:
         if not actor.roles & ACKNOWLEDGERS:
-            raise Forbidden("acknowledging an early-warning alert needs the role quality, sales or approver")
+            raise Forbidden(
+                "acknowledging an early-warning alert needs the role quality, sales or approver",
+                zh="确认早期预警需要质量、销售或审批人角色",
+            )
         try:
             decided = Decision(decision)
         except ValueError:
-            raise InvalidInput(f"unknown decision {decision!r}; one of: {', '.join(Decision)}") from None
+            raise InvalidInput(
+                f"unknown decision {decision!r}; one of: {', '.join(Decision)}",
+                zh=f"未知的处理决定 {decision!r}；可选：{', '.join(Decision)}",
+            ) from None
         note = (note or "").strip()
         if len(note) > 4000:
-            raise InvalidInput("the note is longer than 4000 characters")
+            raise InvalidInput("the note is longer than 4000 characters", zh="备注超过 4000 个字符")
         now = self.clock()
         async with self.db.unit_of_work() as s:
             alert = await s.get(WarningAlert, alert_id, with_for_update=True)
             if alert is None:
-                raise NotFound(f"no early-warning alert #{alert_id}")
+                raise NotFound(f"no early-warning alert #{alert_id}", zh=f"早期预警 #{alert_id} 不存在")
             if alert.acknowledged_at is not None:
-                raise Conflict(f"alert #{alert_id} was acknowledged by {alert.acknowledged_by}: {alert.decision}")
+                raise Conflict(
+                    f"alert #{alert_id} was acknowledged by {alert.acknowledged_by}: {alert.decision}",
+                    zh=f"预警 #{alert_id} 已由 {alert.acknowledged_by} 确认：{alert.decision}",
+                )
             alert.acknowledged_by, alert.acknowledged_at = actor.label[:120], now
             alert.decision, alert.note = decided.value, note or None
             log.info("early warning: alert #%d acknowledged by %s: %s", alert_id, actor.label, decided.value)
@@ -274,7 +283,7 @@ def alert_row(a: WarningAlert) -> dict[str, Any]:
 async def alert_detail(s: AsyncSession, alert_id: int) -> dict[str, Any]:
     alert = await s.get(WarningAlert, alert_id)
     if alert is None:
-        raise NotFound(f"no early-warning alert #{alert_id}")
+        raise NotFound(f"no early-warning alert #{alert_id}", zh=f"早期预警 #{alert_id} 不存在")
     cases = await s.execute(
         select(Case.reference, Case.subject, Case.state)
         .join(WarningAlertCase, WarningAlertCase.case_id == Case.id)

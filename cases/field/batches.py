@@ -18,7 +18,9 @@ from cases.store.models import Case, Customer, FieldFailure, Shipment, WarrantyP
 async def batch_trace(s: AsyncSession, batch: str) -> dict[str, Any]:
     batch = (batch or "").strip()
     if not batch or len(batch) > 80:
-        raise InvalidInput("a batch is 1 to 80 characters, e.g. B2026-1107")
+        raise InvalidInput(
+            "a batch is 1 to 80 characters, e.g. B2026-1107", zh="批次号为 1 至 80 个字符，例如 B2026-1107"
+        )
     shipments = (
         await s.execute(
             select(Shipment, Customer.name)
@@ -49,7 +51,10 @@ async def batch_trace(s: AsyncSession, batch: str) -> dict[str, Any]:
         )
     ).all()
     if not shipments and not cases and not failures:
-        raise NotFound(f"nothing is known of batch {batch}: no shipment, no complaint")
+        raise NotFound(
+            f"nothing is known of batch {batch}: no shipment, no complaint",
+            zh=f"没有批次 {batch} 的任何记录：既无发货，也无投诉",
+        )
     customers: dict[str, dict[str, Any]] = {}
     for ship, archived_name in shipments:
         key = archived_name or ship.customer or "(not named)"

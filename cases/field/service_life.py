@@ -39,7 +39,7 @@ async def months_in_service(s: AsyncSession, part_number: str, today: date) -> d
         )
     ).all()
     if not rows:
-        raise NotFound(f"no field failures of part {part_number}")
+        raise NotFound(f"no field failures of part {part_number}", zh=f"零件 {part_number} 没有现场失效记录")
     by_age: dict[int, int] = {}
     unknown = 0
     for mis, produced, failed, n in rows:

@@ -34,7 +34,8 @@ def _header(cells: list[str]) -> dict[int, str]:
     if missing:
         raise InvalidInput(
             f"the first row must name the columns; missing: {', '.join(missing)} "
-            f"(found: {', '.join(c for c in cells if c) or 'nothing'})"
+            f"(found: {', '.join(c for c in cells if c) or 'nothing'})",
+            zh=f"第一行必须为列名；缺少：{', '.join(missing)}（实际为：{', '.join(c for c in cells if c) or '无'}）",
         )
     return found
 
@@ -58,7 +59,9 @@ def read_rows(path: Path) -> Iterator[Row]:
     elif path.suffix.lower() in (".csv", ".txt"):
         yield from _csv(path)
     else:
-        raise InvalidInput(f"{path.name}: a shipments file is .csv or .xlsx")
+        raise InvalidInput(
+            f"{path.name}: a shipments file is .csv or .xlsx", zh=f"{path.name}：发货文件须为 .csv 或 .xlsx 格式"
+        )
 
 
 def _decoded(path: Path) -> io.TextIOBase:
@@ -68,7 +71,9 @@ def _decoded(path: Path) -> io.TextIOBase:
             return io.StringIO(raw.decode(encoding), newline="")
         except UnicodeDecodeError:
             continue
-    raise InvalidInput(f"{path.name}: neither UTF-8 nor GB18030 text")
+    raise InvalidInput(
+        f"{path.name}: neither UTF-8 nor GB18030 text", zh=f"{path.name}：既不是 UTF-8 也不是 GB18030 编码的文本"
+    )
 
 
 def _csv(path: Path) -> Iterator[Row]:
@@ -76,7 +81,7 @@ def _csv(path: Path) -> Iterator[Row]:
     try:
         header = _header(next(reader))
     except StopIteration:
-        raise InvalidInput(f"{path.name} is empty") from None
+        raise InvalidInput(f"{path.name} is empty", zh=f"{path.name} 为空") from None
     for cells in reader:
         if any(c.strip() for c in cells):
             yield reader.line_num, {name: cells[i].strip() if i < len(cells) else "" for i, name in header.items()}
@@ -88,14 +93,16 @@ def _xlsx(path: Path) -> Iterator[Row]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises several kinds for a file that is not a workbook
-        raise InvalidInput(f"{path.name}: not an Excel workbook ({exc})") from None
+        raise InvalidInput(
+            f"{path.name}: not an Excel workbook ({exc})", zh=f"{path.name}：不是 Excel 工作簿（{exc}）"
+        ) from None
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         try:
             header = _header([_text(c) for c in next(rows)])
         except StopIteration:
-            raise InvalidInput(f"{path.name}: the first sheet is empty") from None
+            raise InvalidInput(f"{path.name}: the first sheet is empty", zh=f"{path.name}：第一个工作表为空") from None
         for number, cells in enumerate(rows, start=2):
             texts = [_text(c) for c in cells]
             if any(texts):

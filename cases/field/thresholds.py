@@ -83,7 +83,9 @@ async def list_thresholds(s: AsyncSession) -> list[dict[str, object]]:
 def _key(value: str, what: str, limit: int) -> str:
     value = (value or "").strip()
     if not value or len(value) > limit:
-        raise InvalidInput(f"{what} is 1 to {limit} characters, or * for any")
+        raise InvalidInput(
+            f"{what} is 1 to {limit} characters, or * for any", zh=f"{what} 须为 1 至 {limit} 个字符，或用 * 表示任意"
+        )
     return value
 
 
@@ -91,12 +93,18 @@ async def put_threshold(
     s: AsyncSession, actor: Actor, part_number: str, failure_mode: str, alpha: float, min_count: int, now: datetime
 ) -> dict[str, object]:
     if not actor.roles & EDITORS:
-        raise Forbidden("editing the early-warning thresholds needs the role quality or admin")
+        raise Forbidden(
+            "editing the early-warning thresholds needs the role quality or admin",
+            zh="编辑早期预警阈值需要质量或管理员角色",
+        )
     part_number, failure_mode = _key(part_number, "the part number", 80), _key(failure_mode, "the failure mode", 40)
     if not 0.0 < alpha < 0.5:
-        raise InvalidInput("alpha, the false-alarm probability, is above 0 and below 0.5 (e.g. 0.00001)")
+        raise InvalidInput(
+            "alpha, the false-alarm probability, is above 0 and below 0.5 (e.g. 0.00001)",
+            zh="alpha（误报概率）须大于 0 且小于 0.5（例如 0.00001）",
+        )
     if not 1 <= min_count <= 100000:
-        raise InvalidInput("min_count is a whole number from 1 to 100000")
+        raise InvalidInput("min_count is a whole number from 1 to 100000", zh="min_count 须为 1 至 100000 之间的整数")
     values = dict(alpha=alpha, min_count=min_count, updated_by=actor.label[:120], updated_at=now)
     dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
     stmt = insert_or_skip(dialect, WarningThreshold).values(
@@ -117,11 +125,17 @@ async def put_threshold(
 
 async def delete_threshold(s: AsyncSession, actor: Actor, part_number: str, failure_mode: str) -> None:
     if not actor.roles & EDITORS:
-        raise Forbidden("editing the early-warning thresholds needs the role quality or admin")
+        raise Forbidden(
+            "editing the early-warning thresholds needs the role quality or admin",
+            zh="编辑早期预警阈值需要质量或管理员角色",
+        )
     gone = await s.execute(
         delete(WarningThreshold).where(
             WarningThreshold.part_number == part_number, WarningThreshold.failure_mode == failure_mode
         )
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"no threshold for part {part_number} and failure mode {failure_mode}")
+        raise NotFound(
+            f"no threshold for part {part_number} and failure mode {failure_mode}",
+            zh=f"零件 {part_number}、失效模式 {failure_mode} 没有设定阈值",
+        )

@@ -68,13 +68,21 @@ def term(step: str, amount: int, unit: str) -> Term:
     try:
         step_ = Step(step)
     except ValueError:
-        raise InvalidInput(f"unknown step {step!r}; one of: {', '.join(Step)}") from None
+        raise InvalidInput(
+            f"unknown step {step!r}; one of: {', '.join(Step)}", zh=f"未知的步骤 {step!r}；可选：{', '.join(Step)}"
+        ) from None
     try:
         unit_ = Unit(unit)
     except ValueError:
-        raise InvalidInput(f"unknown unit {unit!r}; one of: h (hours), d (days), wd (working days)") from None
+        raise InvalidInput(
+            f"unknown unit {unit!r}; one of: h (hours), d (days), wd (working days)",
+            zh=f"未知的单位 {unit!r}；可选：h（小时）、d（日历日）、wd（工作日）",
+        ) from None
     if not 1 <= amount <= MAX_AMOUNT[unit_]:
-        raise InvalidInput(f"{step}: the amount must be between 1 and {MAX_AMOUNT[unit_]} {unit_.value}, got {amount}")
+        raise InvalidInput(
+            f"{step}: the amount must be between 1 and {MAX_AMOUNT[unit_]} {unit_.value}, got {amount}",
+            zh=f"{step}：时限须在 1 至 {MAX_AMOUNT[unit_]} {unit_.value} 之间，实际为 {amount}",
+        )
     return Term(step_, amount, unit_)
 
 
@@ -84,7 +92,10 @@ def parse_terms(text: str) -> dict[Step, Term]:
     for part in filter(None, (p.strip() for p in (text or "").split(","))):
         match = _TERM.fullmatch(part)
         if not match:
-            raise InvalidInput(f"a term looks like root_cause=5wd, got {part!r}")
+            raise InvalidInput(
+                f"a term looks like root_cause=5wd, got {part!r}",
+                zh=f"时限条款的格式如 root_cause=5wd，实际为 {part!r}",
+            )
         t = term(match.group(1), int(match.group(2)), match.group(3))
         found[t.step] = t
     return found
@@ -103,7 +114,7 @@ async def terms_for(s: AsyncSession, customer_id: int, defaults: dict[Step, Term
 
 async def agreement_view(s: AsyncSession, customer_id: int, defaults: dict[Step, Term]) -> dict[str, object]:
     if await s.get(Customer, customer_id) is None:
-        raise NotFound(f"no customer #{customer_id}")
+        raise NotFound(f"no customer #{customer_id}", zh=f"客户 #{customer_id} 不存在")
     terms = await terms_for(s, customer_id, defaults)
     return {
         "customer_id": customer_id,
@@ -119,12 +130,15 @@ async def agreement_view(s: AsyncSession, customer_id: int, defaults: dict[Step,
 async def replace_terms(s: AsyncSession, actor: Actor, customer_id: int, terms: list[Term], now: datetime) -> None:
     """The customer's agreement becomes `terms` (an empty list: the defaults again)."""
     if not actor.roles & AGREEMENT_KEEPERS:
-        raise Forbidden("keeping service agreements needs the role sales, approver or admin")
+        raise Forbidden(
+            "keeping service agreements needs the role sales, approver or admin",
+            zh="维护服务协议需要销售、审批人或管理员角色",
+        )
     if await s.get(Customer, customer_id, with_for_update=True) is None:
-        raise NotFound(f"no customer #{customer_id}")
+        raise NotFound(f"no customer #{customer_id}", zh=f"客户 #{customer_id} 不存在")
     steps = [t.step for t in terms]
     if len(steps) != len(set(steps)):
-        raise InvalidInput("each step may be agreed once")
+        raise InvalidInput("each step may be agreed once", zh="每个步骤只能约定一次")
     await s.execute(delete(AgreementTerm).where(AgreementTerm.customer_id == customer_id))
     for t in terms:
         s.add(

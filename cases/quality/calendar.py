@@ -99,22 +99,33 @@ def parse_day(value: str) -> date:
             raise ValueError(value)
         day = date.fromisoformat((value or "").strip())
     except ValueError:
-        raise InvalidInput(f"a calendar day is a date like 2027-10-01, got {value!r}") from None
+        raise InvalidInput(
+            f"a calendar day is a date like 2027-10-01, got {value!r}",
+            zh=f"日历日须为日期，例如 2027-10-01，实际为 {value!r}",
+        ) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInput(f"a calendar day must lie between {FIRST_YEAR} and {LAST_YEAR}, got {value}")
+        raise InvalidInput(
+            f"a calendar day must lie between {FIRST_YEAR} and {LAST_YEAR}, got {value}",
+            zh=f"日历日须在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间，实际为 {value}",
+        )
     return day
 
 
 def _keeper(actor: Actor) -> None:
     if not actor.roles & CALENDAR_KEEPERS:
-        raise Forbidden("keeping the working-day calendar needs the role admin or approver")
+        raise Forbidden(
+            "keeping the working-day calendar needs the role admin or approver", zh="维护工作日历需要管理员或审批人角色"
+        )
 
 
 async def year_view(s: AsyncSession, year: int) -> dict[str, object]:
     """A year as the API shows it: the table's entries, and the library's holidays and make-up
     working days when it knows the year."""
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise InvalidInput(f"the year must lie between {FIRST_YEAR} and {LAST_YEAR}, got {year}")
+        raise InvalidInput(
+            f"the year must lie between {FIRST_YEAR} and {LAST_YEAR}, got {year}",
+            zh=f"年份须在 {FIRST_YEAR} 至 {LAST_YEAR} 之间，实际为 {year}",
+        )
     rows = (
         await s.execute(
             select(CalendarDay)
@@ -154,9 +165,12 @@ async def put_day(s: AsyncSession, actor: Actor, value: str, kind: str, note: st
     try:
         kind_ = DayKind(kind)
     except ValueError:
-        raise InvalidInput(f"unknown kind of day {kind!r}; one of: {', '.join(DayKind)}") from None
+        raise InvalidInput(
+            f"unknown kind of day {kind!r}; one of: {', '.join(DayKind)}",
+            zh=f"未知的日期类型 {kind!r}；可选：{', '.join(DayKind)}",
+        ) from None
     if len(note) > 200:
-        raise InvalidInput("the note is longer than 200 characters")
+        raise InvalidInput("the note is longer than 200 characters", zh="备注超过 200 个字符")
     row = await s.get(CalendarDay, day)
     if row is None:
         row = CalendarDay(day=day, kind=kind_.value, note=note, updated_by=actor.label, updated_at=now)
@@ -171,5 +185,5 @@ async def delete_day(s: AsyncSession, actor: Actor, value: str) -> None:
     _keeper(actor)
     day = parse_day(value)
     if (await s.execute(delete(CalendarDay).where(CalendarDay.day == day))).rowcount == 0:  # type: ignore[attr-defined]
-        raise NotFound(f"the calendar has no entry for {day}")
+        raise NotFound(f"the calendar has no entry for {day}", zh=f"日历中没有 {day} 的条目")
     log.info("calendar: entry for %s removed by %s", day, actor.label)

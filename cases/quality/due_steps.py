@@ -135,21 +135,29 @@ class DueSteps:
     async def mark_done(self, actor: Actor, reference: str, step: str) -> Case:
         """Staff mark a step done (an interim action reported by phone, say)."""
         if not actor.roles & STEP_KEEPERS:
-            raise Forbidden("marking an agreed step done needs the role department, quality, sales or approver")
+            raise Forbidden(
+                "marking an agreed step done needs the role department, quality, sales or approver",
+                zh="将约定步骤标记为完成需要部门、质量、销售或审批人角色",
+            )
         try:
             step_ = Step(step)
         except ValueError:
-            raise InvalidInput(f"unknown step {step!r}; one of: {', '.join(Step)}") from None
+            raise InvalidInput(
+                f"unknown step {step!r}; one of: {', '.join(Step)}", zh=f"未知的步骤 {step!r}；可选：{', '.join(Step)}"
+            ) from None
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await locked_case(s, reference)
             own_only = actor.roles & STEP_KEEPERS == {Role.DEPARTMENT}
             if own_only and case.department_id != actor.department_id:
-                raise Forbidden("this case belongs to another department")
+                raise Forbidden("this case belongs to another department", zh="此案件属于其他部门")
             await self.plan(s, case)
             await s.flush()
             if not await self._done(s, case, (step_,), now):
-                raise InvalidInput(f"the step {step_.value} of {case.reference} is already done")
+                raise InvalidInput(
+                    f"the step {step_.value} of {case.reference} is already done",
+                    zh=f"案件 {case.reference} 的步骤 {step_.value} 已完成",
+                )
             record_history(s, case=case, at=now, actor=actor, action="due_step_done", note=step_.value)
         return case
 

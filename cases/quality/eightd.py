@@ -28,6 +28,7 @@ from cases.domain.enums import CaseState, Role
 from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.events import EventKind
 from cases.domain.states import EIGHT_D_SEVERITIES, TERMINAL, TRANSITIONS, Action
+from cases.domain.vocabulary import label
 from cases.quality.due_steps import DueSteps
 from cases.quality.eightd_steps import ORDER, RETURNS, RULES, WRITERS, D, step_of, summary
 from cases.services.records import apply_step, emit, locked_case, record_history
@@ -72,14 +73,22 @@ class EightD:
     # -- the review team -----------------------------------------------------------------------
     async def set_team(self, actor: Actor, reference: str, members: list[Member]) -> Case:
         if not actor.roles & TEAM_FORMERS:
-            raise Forbidden("forming the review team needs the role approver or quality")
+            raise Forbidden(
+                "forming the review team needs the role approver or quality", zh="组建评审小组需要审批人或质量角色"
+            )
         if not members or len(members) > MAX_TEAM:
-            raise InvalidInput(f"a review team has 1 to {MAX_TEAM} members")
+            raise InvalidInput(f"a review team has 1 to {MAX_TEAM} members", zh=f"评审小组须有 1 至 {MAX_TEAM} 名成员")
         leaders = [m for m in members if m.leader]
         if len(leaders) != 1:
-            raise InvalidInput(f"a review team has exactly one leader, not {len(leaders)}")
+            raise InvalidInput(
+                f"a review team has exactly one leader, not {len(leaders)}",
+                zh=f"评审小组须有且仅有一名组长，而不是 {len(leaders)} 名",
+            )
         if len({m.department for m in members}) < MIN_TEAM_DEPARTMENTS:
-            raise InvalidInput(f"a review team brings together at least {MIN_TEAM_DEPARTMENTS} departments")
+            raise InvalidInput(
+                f"a review team brings together at least {MIN_TEAM_DEPARTMENTS} departments",
+                zh=f"评审小组须由至少 {MIN_TEAM_DEPARTMENTS} 个部门的成员组成",
+            )
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await _live_case(s, reference)
@@ -88,15 +97,20 @@ class EightD:
             for m in members:
                 name = m.name.strip()
                 if not name or len(name) > 120:
-                    raise InvalidInput("each member's name is 1 to 120 characters")
+                    raise InvalidInput(
+                        "each member's name is 1 to 120 characters", zh="每名成员的姓名须为 1 至 120 个字符"
+                    )
                 dept = departments.get(m.department)
                 if dept is None:
-                    raise InvalidInput(f"unknown department {m.department!r}; one of: {', '.join(departments)}")
+                    raise InvalidInput(
+                        f"unknown department {m.department!r}; one of: {', '.join(departments)}",
+                        zh=f"未知的部门 {m.department!r}；可选：{', '.join(departments)}",
+                    )
                 user_id = None
                 if m.username:
                     user = (await s.execute(select(User).where(User.username == m.username))).scalar_one_or_none()
                     if user is None:
-                        raise InvalidInput(f"no staff user {m.username!r}")
+                        raise InvalidInput(f"no staff user {m.username!r}", zh=f"没有员工账号 {m.username!r}")
                     user_id = user.id
                 rows.append((name, dept, user_id, m.leader))
             before = await _team_labels(s, case.id)
@@ -131,7 +145,9 @@ class EightD:
     async def record(self, actor: Actor, reference: str, step_name: str, content: Any) -> EightDStep:
         step = step_of(step_name)
         if not actor.roles & WRITERS:
-            raise Forbidden(f"writing {step} needs the role department or quality")
+            raise Forbidden(
+                f"writing {step} needs the role department or quality", zh=f"填写 {step} 需要部门或质量角色"
+            )
         clean = RULES[step].validate(content)
         now = self.clock()
         async with self.db.unit_of_work() as s:
@@ -165,7 +181,10 @@ class EightD:
         rule = RULES[step]
         granted = rule.signers & actor.roles
         if not granted:
-            raise Forbidden(f"signing {step} needs the role {' or '.join(sorted(rule.signers))}")
+            raise Forbidden(
+                f"signing {step} needs the role {' or '.join(sorted(rule.signers))}",
+                zh=f"签署 {step} 需要以下角色之一：{'、'.join(sorted(rule.signers))}",
+            )
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await _live_case(s, reference)
@@ -175,9 +194,12 @@ class EightD:
             _previous_signed(step, current)
             row = current.get(step)
             if row is None:
-                raise IllegalTransition(f"{step} has nothing recorded to sign")
+                raise IllegalTransition(f"{step} has nothing recorded to sign", zh=f"{step} 尚无可签署的记录")
             if row.signed_at is not None:
-                raise IllegalTransition(f"{step} v{row.version} was signed by {row.signed_by}; record a new version")
+                raise IllegalTransition(
+                    f"{step} v{row.version} was signed by {row.signed_by}; record a new version",
+                    zh=f"{step} 第 {row.version} 版已由 {row.signed_by} 签署；请记录新版本",
+                )
             if step is D.D1:
                 departments = (
                     await s.execute(
@@ -185,7 +207,10 @@ class EightD:
                     )
                 ).all()
                 if len(departments) < MIN_TEAM_DEPARTMENTS:
-                    raise IllegalTransition("D1 is signed once the review team is formed (PUT .../review-team)")
+                    raise IllegalTransition(
+                        "D1 is signed once the review team is formed (PUT .../review-team)",
+                        zh="D1 须在评审小组组建后签署（PUT .../review-team）",
+                    )
                 row.content = {**row.content, "team": await _team_labels(s, case.id)}
             row.signed_by, row.signed_at = actor.label[:120], now
             row.signed_role = sorted(granted)[0].value
@@ -206,10 +231,16 @@ class EightD:
         """The customer rejects the 8D at `step`, with their comment (recorded by Sales or Quality)."""
         step = step_of(step_name)
         if not actor.roles & RETURN_RECORDERS:
-            raise Forbidden("recording the customer's rejection needs the role quality or sales")
+            raise Forbidden(
+                "recording the customer's rejection needs the role quality or sales",
+                zh="记录客户的退回意见需要质量或销售角色",
+            )
         comment = (comment or "").strip()
         if not comment or len(comment) > 8000:
-            raise InvalidInput("the customer's comment must say what they question (at most 8000 characters)")
+            raise InvalidInput(
+                "the customer's comment must say what they question (at most 8000 characters)",
+                zh="客户意见须说明其质疑之处（不超过 8000 个字符）",
+            )
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await _live_case(s, reference)
@@ -217,7 +248,10 @@ class EightD:
             current = await _steps(s, case.id)
             questioned = current.get(step)
             if questioned is None or questioned.signed_at is None:
-                raise IllegalTransition(f"{step} is not signed; the customer can only send back what they were sent")
+                raise IllegalTransition(
+                    f"{step} is not signed; the customer can only send back what they were sent",
+                    zh=f"{step} 尚未签署；客户只能退回已发送给他们的内容",
+                )
             reopen_from = D.D7 if step is D.D8 else step
             report.revision += 1
             report.returned_step, report.customer_comment, report.returned_at = step.value, comment, now
@@ -248,9 +282,14 @@ class EightD:
         report = (await s.execute(select(EightDReport).where(EightDReport.case_id == case.id))).scalar_one_or_none()
         if report is None:
             if case.severity not in EIGHT_D_SEVERITIES:
-                raise IllegalTransition(f"a {case.severity} case takes the short path (analysis, measures); no 8D")
+                raise IllegalTransition(
+                    f"a {case.severity} case takes the short path (analysis, measures); no 8D",
+                    zh=f"{label('severity', case.severity, 'zh')}严重度的案件走简化流程（分析、措施），不做 8D",
+                )
             if case.state is CaseState.NEW:
-                raise IllegalTransition("the 8D starts once the case is approved and assigned")
+                raise IllegalTransition(
+                    "the 8D starts once the case is approved and assigned", zh="8D 须在案件批准并分派后开始"
+                )
             report = EightDReport(case_id=case.id, revision=1, opened_by=actor.label[:120], opened_at=now)
             s.add(report)
             await s.flush()
@@ -262,7 +301,7 @@ async def _existing_report(s: AsyncSession, case: Case) -> EightDReport:
         await s.execute(select(EightDReport).where(EightDReport.case_id == case.id).with_for_update())
     ).scalar_one_or_none()
     if report is None:
-        raise IllegalTransition(f"the case {case.reference} has no 8D")
+        raise IllegalTransition(f"the case {case.reference} has no 8D", zh=f"案件 {case.reference} 没有 8D")
     return report
 
 
@@ -288,18 +327,27 @@ def _previous_signed(step: D, current: dict[D, EightDStep]) -> None:
     before = ORDER[index - 1]
     row = current.get(before)
     if row is None or row.signed_at is None:
-        raise IllegalTransition(f"{before} must be signed before {step} (the 8D goes in order)")
+        raise IllegalTransition(
+            f"{before} must be signed before {step} (the 8D goes in order)",
+            zh=f"{before} 须在 {step} 之前签署（8D 按顺序进行）",
+        )
 
 
 def _own(actor: Actor, case: Case, what: str) -> None:
     if Role.QUALITY not in actor.roles and actor.department_id != case.department_id:
-        raise Forbidden(f"{what}: only the responsible department or quality take the 8D's steps")
+        raise Forbidden(
+            f"{what}: only the responsible department or quality take the 8D's steps",
+            zh=f"{what}：只有责任部门或质量部门可以执行 8D 步骤",
+        )
 
 
 async def _live_case(s: AsyncSession, reference: str) -> Case:
     case = await locked_case(s, reference)
     if case.state in TERMINAL:
-        raise IllegalTransition(f"the case {case.reference} is {case.state}")
+        raise IllegalTransition(
+            f"the case {case.reference} is {case.state}",
+            zh=f"案件 {case.reference} 的状态为“{label('state', case.state, 'zh')}”",
+        )
     return case
 
 

@@ -59,10 +59,12 @@ Content = dict[str, Any]
 # -- validation helpers: the user's mistakes, named by their path in the body ------------------
 def _obj(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise InvalidInput(f"{where} must be an object")
+        raise InvalidInput(f"{where} must be an object", zh=f"{where} 须为对象")
     extra = sorted(set(value) - allowed)
     if extra:
-        raise InvalidInput(f"{where} has unknown fields: {', '.join(extra)}")
+        raise InvalidInput(
+            f"{where} has unknown fields: {', '.join(extra)}", zh=f"{where} 含有未知字段：{', '.join(extra)}"
+        )
     return value
 
 
@@ -70,18 +72,21 @@ def _text(value: Any, where: str, required: bool = True) -> str:
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{where} must be text")
+        raise InvalidInput(f"{where} must be text", zh=f"{where} 须为文本")
     text: str = value.strip()
     if required and not text:
-        raise InvalidInput(f"{where} must not be empty")
+        raise InvalidInput(f"{where} must not be empty", zh=f"{where} 不能为空")
     if len(text) > MAX_TEXT or "\x00" in text:
-        raise InvalidInput(f"{where} is longer than {MAX_TEXT} characters or holds a NUL")
+        raise InvalidInput(
+            f"{where} is longer than {MAX_TEXT} characters or holds a NUL",
+            zh=f"{where} 超过 {MAX_TEXT} 个字符或含有 NUL 字符",
+        )
     return text
 
 
 def _count(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10**9:
-        raise InvalidInput(f"{where} must be a whole number from 0")
+        raise InvalidInput(f"{where} must be a whole number from 0", zh=f"{where} 须为不小于 0 的整数")
     return value
 
 
@@ -92,20 +97,22 @@ def _day(value: Any, where: str) -> str:
             raise ValueError(text)
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise InvalidInput(f"{where} must be a date like 2026-10-09") from None
+        raise InvalidInput(f"{where} must be a date like 2026-10-09", zh=f"{where} 须为日期，例如 2026-10-09") from None
 
 
 def _choice(value: Any, where: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise InvalidInput(f"{where} must be one of {', '.join(choices)}")
+        raise InvalidInput(
+            f"{where} must be one of {', '.join(choices)}", zh=f"{where} 须为以下之一：{', '.join(choices)}"
+        )
     return str(value)
 
 
 def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list) or not value:
-        raise InvalidInput(f"{where} must be a list with at least one item")
+        raise InvalidInput(f"{where} must be a list with at least one item", zh=f"{where} 须为至少含一项的列表")
     if len(value) > MAX_ITEMS:
-        raise InvalidInput(f"{where} has more than {MAX_ITEMS} items")
+        raise InvalidInput(f"{where} has more than {MAX_ITEMS} items", zh=f"{where} 超过 {MAX_ITEMS} 项")
     return value
 
 
@@ -143,7 +150,10 @@ def _d3(c: Content) -> Content:
         a = _obj(a, w, {"action", "where", "sorted", "found_bad", "result", "date"})
         sorted_, bad = _count(a.get("sorted"), f"{w}.sorted"), _count(a.get("found_bad"), f"{w}.found_bad")
         if bad > sorted_:
-            raise InvalidInput(f"{w}: more parts found bad ({bad}) than sorted ({sorted_})")
+            raise InvalidInput(
+                f"{w}: more parts found bad ({bad}) than sorted ({sorted_})",
+                zh=f"{w}：发现的不良品数量（{bad}）多于挑选数量（{sorted_}）",
+            )
         actions.append(
             {
                 "action": _text(a.get("action"), f"{w}.action"),
@@ -161,7 +171,9 @@ def _chain(c: Any, where: str) -> Content:
     c = _obj(c, where, {"whys", "category", "root_cause"})
     whys = [_text(w, f"{where}.whys[{i}]") for i, w in enumerate(_list(c.get("whys"), f"{where}.whys"))]
     if len(whys) > 5:
-        raise InvalidInput(f"{where}.whys: a 5-why chain has at most five answers")
+        raise InvalidInput(
+            f"{where}.whys: a 5-why chain has at most five answers", zh=f"{where}.whys：5Why 分析最多有五个回答"
+        )
     return {
         "whys": whys,
         "category": _choice(c.get("category"), f"{where}.category", CAUSE_CATEGORIES),
@@ -275,7 +287,9 @@ def step_of(value: str) -> D:
     try:
         return D(value.strip().upper())
     except ValueError:
-        raise InvalidInput(f"unknown 8D step {value!r}; one of: {', '.join(D)}") from None
+        raise InvalidInput(
+            f"unknown 8D step {value!r}; one of: {', '.join(D)}", zh=f"未知的 8D 步骤 {value!r}；可选：{', '.join(D)}"
+        ) from None
 
 
 def summary(step: D, content: Content) -> str:

@@ -28,9 +28,12 @@ async def store_file(
     service_report_id: int | None = None,
 ) -> QualityFile:
     if not upload.data:
-        raise InvalidInput("the file is empty")
+        raise InvalidInput("the file is empty", zh="文件为空")
     if len(upload.data) > MAX_ATTACHMENT_BYTES:
-        raise InvalidInput(f"the file is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
+        raise InvalidInput(
+            f"the file is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB",
+            zh=f"文件超过 {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB",
+        )
     digest = hashlib.sha256(upload.data).hexdigest()
     # Before the file row (an ORM insert): its foreign key needs the blob on PostgreSQL.
     await insert_ignore(s, Blob, {"sha256": digest, "size": len(upload.data), "data": upload.data}, ["sha256"])

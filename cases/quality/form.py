@@ -17,6 +17,7 @@ from cases.domain.actors import Actor
 from cases.domain.enums import CaseType, FailureCategory, Role, Severity
 from cases.domain.errors import Forbidden, IllegalTransition, InvalidInput
 from cases.domain.states import TERMINAL
+from cases.domain.vocabulary import label
 from cases.quality import failure_modes, repeats, severity
 from cases.services.records import locked_case, record_history
 from cases.store.models import Case, Contact, Customer
@@ -53,25 +54,37 @@ async def _value(s: AsyncSession, name: str, raw: Any) -> Any:
         try:
             return CaseType(raw)
         except ValueError:
-            raise InvalidInput(f"unknown case type {raw!r}; one of: {', '.join(CaseType)}") from None
+            raise InvalidInput(
+                f"unknown case type {raw!r}; one of: {', '.join(CaseType)}",
+                zh=f"未知的案件类型 {raw!r}；可选：{', '.join(CaseType)}",
+            ) from None
     if name == "severity":
         try:
             return Severity(raw)
         except ValueError:
-            raise InvalidInput(f"unknown severity {raw!r}; one of: {', '.join(Severity)}") from None
+            raise InvalidInput(
+                f"unknown severity {raw!r}; one of: {', '.join(Severity)}",
+                zh=f"未知的严重度 {raw!r}；可选：{', '.join(Severity)}",
+            ) from None
     if name == "failure_category":
         if raw is None:
             return None
         try:
             return FailureCategory(raw)
         except ValueError:
-            raise InvalidInput(f"unknown failure category {raw!r}; one of: {', '.join(FailureCategory)}") from None
+            raise InvalidInput(
+                f"unknown failure category {raw!r}; one of: {', '.join(FailureCategory)}",
+                zh=f"未知的失效类别 {raw!r}；可选：{', '.join(FailureCategory)}",
+            ) from None
     if name == "failure_mode":
         return None if raw is None else await failure_modes.known(s, raw)
     if name in _LIMITS:
         text = (raw or "").strip()
         if len(text) > _LIMITS[name]:
-            raise InvalidInput(f"the {name.replace('_', ' ')} is longer than {_LIMITS[name]} characters")
+            raise InvalidInput(
+                f"the {name.replace('_', ' ')} is longer than {_LIMITS[name]} characters",
+                zh=f"{name} 超过 {_LIMITS[name]} 个字符",
+            )
         return text if name == "description" else (text or None)
     return raw  # quantity, field_failure, customer_id, contact_id: typed by the caller
 
@@ -83,18 +96,25 @@ async def correct(
     unknown = sorted(set(fields) - set(EDITORS))
     if unknown or not fields:
         raise InvalidInput(
-            f"the form's fields are {', '.join(EDITORS)}" + (f"; not {', '.join(unknown)}" if unknown else "")
+            f"the form's fields are {', '.join(EDITORS)}" + (f"; not {', '.join(unknown)}" if unknown else ""),
+            zh=f"表单字段为：{', '.join(EDITORS)}" + (f"；不包括 {', '.join(unknown)}" if unknown else ""),
         )
     for name in fields:
         if not actor.roles & EDITORS[name]:
             raise Forbidden(
-                f"changing the {name.replace('_', ' ')} needs the role {' or '.join(sorted(EDITORS[name]))}"
+                f"changing the {name.replace('_', ' ')} needs the role {' or '.join(sorted(EDITORS[name]))}",
+                zh=f"修改 {name} 需要以下角色之一：{'、'.join(sorted(EDITORS[name]))}",
             )
     case = await locked_case(s, reference)
     if case.state in TERMINAL:
-        raise IllegalTransition(f"the case {case.reference} is {case.state}; its form is kept as it was")
+        raise IllegalTransition(
+            f"the case {case.reference} is {case.state}; its form is kept as it was",
+            zh=f"案件 {case.reference} 的状态为“{label('state', case.state, 'zh')}”；其表单保持原样",
+        )
     if not actor.roles & _DESK and actor.department_id != case.department_id:
-        raise Forbidden("correcting the form: this case belongs to another department")
+        raise Forbidden(
+            "correcting the form: this case belongs to another department", zh="更正表单：此案件属于其他部门"
+        )
     values = {name: await _value(s, name, raw) for name, raw in fields.items()}
     await _check_contact(s, case, values)
     changes: dict[str, list[Any]] = {}
@@ -133,9 +153,12 @@ async def _check_contact(s: AsyncSession, case: Case, values: dict[str, Any]) ->
     customer_id = values.get("customer_id", case.customer_id)
     contact_id = values.get("contact_id", case.contact_id)
     if "customer_id" in values and await s.get(Customer, customer_id) is None:
-        raise InvalidInput(f"no customer #{customer_id}")
+        raise InvalidInput(f"no customer #{customer_id}", zh=f"客户 #{customer_id} 不存在")
     owner = (await s.execute(select(Contact.customer_id).where(Contact.id == contact_id))).scalar_one_or_none()
     if owner is None:
-        raise InvalidInput(f"no contact #{contact_id}")
+        raise InvalidInput(f"no contact #{contact_id}", zh=f"联系人 #{contact_id} 不存在")
     if owner != customer_id:
-        raise InvalidInput(f"contact #{contact_id} belongs to another customer; give the customer's contact too")
+        raise InvalidInput(
+            f"contact #{contact_id} belongs to another customer; give the customer's contact too",
+            zh=f"联系人 #{contact_id} 属于其他客户；请同时提供该客户的联系人",
+        )

@@ -54,9 +54,9 @@ class ReportInput:
 def _text(value: str | None, what: str, limit: int = MAX_TEXT, *, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(f"{what} must not be empty", zh=f"{what} 不能为空")
     if len(value) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
+        raise InvalidInput(f"{what} is longer than {limit} characters", zh=f"{what} 超过 {limit} 个字符")
     return value
 
 
@@ -69,12 +69,16 @@ def parse_start(value: str, tz: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"the planned start is a date or a time like 2026-12-08T09:00+08:00, got {value!r}"
+            f"the planned start is a date or a time like 2026-12-08T09:00+08:00, got {value!r}",
+            zh=f"计划开始时间须为日期或时间，例如 2026-12-08T09:00+08:00，实际为 {value!r}",
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     if not 2000 <= moment.year <= 2100:
-        raise InvalidInput(f"the planned start must lie between 2000 and 2100, got {value!r}")
+        raise InvalidInput(
+            f"the planned start must lie between 2000 and 2100, got {value!r}",
+            zh=f"计划开始时间须在 2000 年至 2100 年之间，实际为 {value!r}",
+        )
     return moment.astimezone(ZoneInfo("UTC"))
 
 
@@ -91,7 +95,10 @@ class ServiceReports:
         self, actor: Actor, reference: str, engineers: str, start: str, location: str, equipment: str, task: str
     ) -> ServiceReport:
         if not actor.roles & PLANNERS:
-            raise Forbidden(f"planning on-site service needs the role {' or '.join(sorted(PLANNERS))}")
+            raise Forbidden(
+                f"planning on-site service needs the role {' or '.join(sorted(PLANNERS))}",
+                zh=f"计划现场服务需要以下角色之一：{'、'.join(sorted(PLANNERS))}",
+            )
         now = self.clock()
         values = {
             "engineers": _text(engineers, "who goes (the engineers)", 500),
@@ -130,7 +137,9 @@ class ServiceReports:
             "failure_mode": _text(r.failure_mode, "the failure mode code", 40, required=False) or None,
         }
         if not 1 <= r.minutes_spent <= MAX_MINUTES:
-            raise InvalidInput(f"the time spent is between 1 and {MAX_MINUTES} minutes")
+            raise InvalidInput(
+                f"the time spent is between 1 and {MAX_MINUTES} minutes", zh=f"服务用时须在 1 至 {MAX_MINUTES} 分钟之间"
+            )
         return await self._step(actor, reference, report_id, ReportAction.FILE, values, EventKind.SERVICE_REPORTED)
 
     async def review(self, actor: Actor, reference: str, report_id: int, note: str) -> ServiceReport:
@@ -145,7 +154,10 @@ class ServiceReports:
         except ValueError:
             rated = None
         if rated not in (Satisfaction.SATISFIED, Satisfaction.NEUTRAL, Satisfaction.UNSATISFIED):
-            raise InvalidInput(f"the rating is one of satisfied, neutral, unsatisfied; got {rating!r}")
+            raise InvalidInput(
+                f"the rating is one of satisfied, neutral, unsatisfied; got {rating!r}",
+                zh=f"评价须为 satisfied（满意）、neutral（一般）或 unsatisfied（不满意）之一，实际为 {rating!r}",
+            )
         values = {
             "confirmed_by": _text(confirmed_by, "who confirmed (the customer's representative)", 254),
             "confirmation_text": _text(note, "the note", 4000, required=False),
@@ -273,5 +285,8 @@ async def _report(s: AsyncSession, case: Case, report_id: int) -> ServiceReport:
         await s.execute(select(ServiceReport).where(ServiceReport.id == report_id).with_for_update())
     ).scalar_one_or_none()
     if report is None or report.case_id != case.id:
-        raise NotFound(f"the case {case.reference} has no service report #{report_id}")
+        raise NotFound(
+            f"the case {case.reference} has no service report #{report_id}",
+            zh=f"案件 {case.reference} 没有服务报告 #{report_id}",
+        )
     return report

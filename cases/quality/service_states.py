@@ -57,7 +57,13 @@ def check(action: ReportAction, state: str, actor: Actor) -> ReportTransition:
     transition = TRANSITIONS[action]
     if state not in transition.sources:
         allowed = ", ".join(sorted(transition.sources))
-        raise IllegalTransition(f"cannot {action} a service report that is {state} (allowed from: {allowed})")
+        raise IllegalTransition(
+            f"cannot {action} a service report that is {state} (allowed from: {allowed})",
+            zh=f"服务报告状态为 {state}，不能执行 {action}（允许的状态：{allowed}）",
+        )
     if not transition.roles & actor.roles:
-        raise Forbidden(f"{action} needs the role {' or '.join(sorted(transition.roles))}")
+        raise Forbidden(
+            f"{action} needs the role {' or '.join(sorted(transition.roles))}",
+            zh=f"{action} 需要以下角色之一：{'、'.join(sorted(transition.roles))}",
+        )
     return transition

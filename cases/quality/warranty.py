@@ -30,6 +30,7 @@ from cases.domain.errors import Conflict, Forbidden, IllegalTransition, InvalidI
 from cases.domain.events import EventKind
 from cases.domain.intake_message import Attachment
 from cases.domain.states import DEADLINE_RUNS, TERMINAL
+from cases.domain.vocabulary import label
 from cases.field.records import feed_warranty_part
 from cases.quality import failure_modes
 from cases.quality.due_steps import DueSteps, iso
@@ -77,7 +78,7 @@ class PartInput:
 def _short(value: str | None, what: str, limit: int) -> str | None:
     value = (value or "").strip()
     if len(value) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
+        raise InvalidInput(f"{what} is longer than {limit} characters", zh=f"{what} 超过 {limit} 个字符")
     return value or None
 
 
@@ -89,18 +90,26 @@ def _day(value: str | None, what: str) -> date | None:
             raise ValueError(value)
         return date.fromisoformat((value or "").strip())
     except ValueError:
-        raise InvalidInput(f"{what} must be a date like 2026-09-30, got {value!r}") from None
+        raise InvalidInput(
+            f"{what} must be a date like 2026-09-30, got {value!r}",
+            zh=f"{what} 须为日期，例如 2026-09-30，实际为 {value!r}",
+        ) from None
 
 
 def part_values(p: PartInput) -> dict[str, Any]:
     part_number = _short(p.part_number, "the part number", 80)
     if not part_number:
-        raise InvalidInput("the part number must not be empty")
+        raise InvalidInput("the part number must not be empty", zh="零件号不能为空")
     currency = (p.currency or "CNY").strip().upper()
     if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
-        raise InvalidInput(f"the currency is a three-letter code such as CNY, got {p.currency!r}")
+        raise InvalidInput(
+            f"the currency is a three-letter code such as CNY, got {p.currency!r}",
+            zh=f"币种须为三个字母的代码，例如 CNY，实际为 {p.currency!r}",
+        )
     if len(p.failure_description) > MAX_TEXT:
-        raise InvalidInput(f"the failure description is longer than {MAX_TEXT} characters")
+        raise InvalidInput(
+            f"the failure description is longer than {MAX_TEXT} characters", zh=f"失效描述超过 {MAX_TEXT} 个字符"
+        )
     return {
         "part_number": part_number,
         "quantity_received": p.quantity_received,
@@ -190,21 +199,34 @@ class WarrantyParts:
         try:
             decided = Decision(decision)
         except ValueError:
-            raise InvalidInput(f"unknown decision {decision!r}; one of: {', '.join(Decision)}") from None
+            raise InvalidInput(
+                f"unknown decision {decision!r}; one of: {', '.join(Decision)}",
+                zh=f"未知的判定 {decision!r}；可选：{', '.join(Decision)}",
+            ) from None
         test_results = (test_results or "").strip()
         if not test_results:
-            raise InvalidInput("the test results (the evidence against the agreed criteria) must not be empty")
+            raise InvalidInput(
+                "the test results (the evidence against the agreed criteria) must not be empty",
+                zh="试验结果（对照约定判定标准的证据）不能为空",
+            )
         if len(test_results) > MAX_TEXT:
-            raise InvalidInput(f"the test results are longer than {MAX_TEXT} characters")
+            raise InvalidInput(
+                f"the test results are longer than {MAX_TEXT} characters", zh=f"试验结果超过 {MAX_TEXT} 个字符"
+            )
         now = self.clock()
         due = parse_deadline(capa_deadline, self.deadlines.tz, now) if capa_deadline else None
         if due is not None and decided is not Decision.OURS:
-            raise InvalidInput("a CAPA deadline belongs to a part decided 'ours'")
+            raise InvalidInput(
+                "a CAPA deadline belongs to a part decided 'ours'", zh="只有判定为“我方责任”的质保件才有纠正措施期限"
+            )
         async with self.db.unit_of_work() as s:
             case = await _open_case(s, reference)
             part = await _part(s, case, part_id, lock=True)
             if part.decision is not None:
-                raise Conflict(f"part #{part.id} was decided '{part.decision}' by {part.decided_by}")
+                raise Conflict(
+                    f"part #{part.id} was decided '{part.decision}' by {part.decided_by}",
+                    zh=f"质保件 #{part.id} 已由 {part.decided_by} 判定为“{label('warranty_decision', part.decision, 'zh')}”",
+                )
             part.decision, part.test_results = decided.value, test_results
             part.decided_by, part.decided_at = actor.label[:120], now
             record_history(
@@ -220,7 +242,10 @@ class WarrantyParts:
             if decided is Decision.OURS:
                 if due is not None:
                     if case.state not in DEADLINE_RUNS:
-                        raise IllegalTransition(f"a case in state '{case.state}' has been answered; no deadline")
+                        raise IllegalTransition(
+                            f"a case in state '{case.state}' has been answered; no deadline",
+                            zh=f"案件状态为“{label('state', case.state, 'zh')}”，已答复客户；不再设定期限",
+                        )
                     self.deadlines.apply(s, case, due, actor, now, f"CAPA deadline of warranty part #{part.id}")
                     await self.due_steps.plan(s, case)
                 emit(s, EventKind.WARRANTY_OURS, case, now, details=details)
@@ -255,18 +280,27 @@ def _details(part: WarrantyPart) -> dict[str, Any]:
 
 def _needs(actor: Actor, roles: frozenset[Role], what: str) -> None:
     if not actor.roles & roles:
-        raise Forbidden(f"{what} needs the role {' or '.join(sorted(roles))}")
+        raise Forbidden(
+            f"{what} needs the role {' or '.join(sorted(roles))}",
+            zh=f"{what} 需要以下角色之一：{'、'.join(sorted(roles))}",
+        )
 
 
 async def _open_case(s: AsyncSession, reference: str) -> Case:
     case = await locked_case(s, reference)
     if case.state in TERMINAL:
-        raise IllegalTransition(f"the case {case.reference} is {case.state}; reopen it first")
+        raise IllegalTransition(
+            f"the case {case.reference} is {case.state}; reopen it first",
+            zh=f"案件 {case.reference} 的状态为“{label('state', case.state, 'zh')}”；请先重新打开",
+        )
     return case
 
 
 async def _part(s: AsyncSession, case: Case, part_id: int, lock: bool = False) -> WarrantyPart:
     part = await s.get(WarrantyPart, part_id, with_for_update=lock)
     if part is None or part.case_id != case.id:
-        raise NotFound(f"the case {case.reference} has no warranty part #{part_id}")
+        raise NotFound(
+            f"the case {case.reference} has no warranty part #{part_id}",
+            zh=f"案件 {case.reference} 没有质保件 #{part_id}",
+        )
     return part

@@ -187,7 +187,10 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         dept_id = (await s.execute(select(Department.id).where(Department.code == f.department))).scalar_one_or_none()
         if dept_id is None:
             codes = ", ".join(await department_codes(s))
-            raise InvalidInput(f"unknown department {f.department!r}; one of: {codes}")
+            raise InvalidInput(
+                f"unknown department {f.department!r}; one of: {codes}",
+                zh=f"未知的部门 {f.department!r}；可选：{codes}",
+            )
         conditions.append(Case.department_id == dept_id)
     if f.type is not None:
         conditions.append(Case.type == f.type)
@@ -250,7 +253,9 @@ async def visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[C
     if row is None:
         # The same answer whether the case is missing or another department's: no existence leak.
         hint = "" if scope.all_departments else " in your department"
-        raise NotFound(f"there is no case {reference}{hint}")
+        raise NotFound(
+            f"there is no case {reference}{hint}", zh=f"{'' if scope.all_departments else '本部门'}没有案件 {reference}"
+        )
     return row[0], row[1], row[2]
 
 
@@ -445,7 +450,10 @@ async def attachment(s: AsyncSession, scope: Scope, reference: str, attachment_i
         )
     ).first()
     if row is None:
-        raise NotFound(f"there is no attachment {attachment_id} on case {reference}")
+        raise NotFound(
+            f"there is no attachment {attachment_id} on case {reference}",
+            zh=f"案件 {reference} 没有附件 {attachment_id}",
+        )
     return AttachmentFile(row[0], row[1], row[2])
 
 
@@ -459,5 +467,8 @@ async def message_html(s: AsyncSession, scope: Scope, reference: str, message_id
         )
     ).scalar_one_or_none()
     if html is None:
-        raise NotFound(f"there is no HTML of message {message_id} on case {reference}")
+        raise NotFound(
+            f"there is no HTML of message {message_id} on case {reference}",
+            zh=f"案件 {reference} 没有消息 {message_id} 的 HTML",
+        )
     return html

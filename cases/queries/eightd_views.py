@@ -31,7 +31,7 @@ async def eightd(s: AsyncSession, scope: Scope, reference: str) -> Row:
     case, customer_name, department = await visible_case(s, scope, reference)
     report = (await s.execute(select(EightDReport).where(EightDReport.case_id == case.id))).scalar_one_or_none()
     if report is None:
-        raise NotFound(f"the case {case.reference} has no 8D yet")
+        raise NotFound(f"the case {case.reference} has no 8D yet", zh=f"案件 {case.reference} 尚无 8D")
     versions: dict[D, list[EightDStep]] = {d: [] for d in ORDER}
     for row in (
         await s.execute(select(EightDStep).where(EightDStep.case_id == case.id).order_by(EightDStep.version))

@@ -89,11 +89,13 @@ def decode(text: str, sort: Sort) -> Cursor:
     if not valid:
         raise InvalidCursor(
             "The query parameter 'cursor' is not a cursor this list gave out: pass the 'next_cursor' "
-            "of the previous page unchanged, or leave it out for the first page."
+            "of the previous page unchanged, or leave it out for the first page.",
+            zh="查询参数 cursor 不是此列表给出的游标：请原样传回上一页的 next_cursor，或在请求第一页时省略",
         )
     if name != sort.name:
         raise InvalidCursor(
             f"The cursor was given out for sort={name}, not sort={sort.name}: keep the sort of the "
-            "page it came from, or leave the cursor out to start again."
+            "page it came from, or leave the cursor out to start again.",
+            zh=f"该游标是按 sort={name} 给出的，而不是 sort={sort.name}：请保持该页的排序方式，或省略游标重新开始",
         )
     return Cursor(name, instant, case_id)

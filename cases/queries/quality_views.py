@@ -37,7 +37,9 @@ async def visible_case(s: AsyncSession, scope: Scope, reference: str) -> Case:
     ).scalar_one_or_none()
     if case is None:
         hint = "" if scope.all_departments else " in your department"
-        raise NotFound(f"there is no case {reference}{hint}")
+        raise NotFound(
+            f"there is no case {reference}{hint}", zh=f"{'' if scope.all_departments else '本部门'}没有案件 {reference}"
+        )
     return case
 
 
@@ -113,7 +115,10 @@ async def service_report_form(
     case = await visible_case(s, scope, reference)
     report = await s.get(ServiceReport, report_id)
     if report is None or report.case_id != case.id:
-        raise NotFound(f"the case {case.reference} has no service report #{report_id}")
+        raise NotFound(
+            f"the case {case.reference} has no service report #{report_id}",
+            zh=f"案件 {case.reference} 没有服务报告 #{report_id}",
+        )
     customer = await s.get(Customer, case.customer_id)
     contact = await s.get(Contact, case.contact_id)
     case_row = {
@@ -136,7 +141,10 @@ async def quality_file(s: AsyncSession, scope: Scope, reference: str, file_id: i
         )
     ).first()
     if row is None:
-        raise NotFound(f"the case {case.reference} has no quality file #{file_id}")
+        raise NotFound(
+            f"the case {case.reference} has no quality file #{file_id}",
+            zh=f"案件 {case.reference} 没有质量文件 #{file_id}",
+        )
     return row[0], row[1]
 
 

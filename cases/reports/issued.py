@@ -48,7 +48,10 @@ async def next_record_number(s: AsyncSession, kind: ReportKind, period: Period) 
 
 def check_issuer(actor: Actor) -> None:
     if not (actor.roles & ISSUERS):
-        raise Forbidden("only Sales, Quality, the approvers or an admin issue reports")
+        raise Forbidden(
+            "only Sales, Quality, the approvers or an admin issue reports",
+            zh="只有销售、质量、审批人或管理员可以签发报告",
+        )
 
 
 async def issue(
@@ -68,7 +71,7 @@ async def issue(
     two issues at once meet the unique revision, and the second fails rather than overwrite)."""
     check_issuer(actor)
     if not approved_by.strip():
-        raise InvalidInput("an issued report names who approved it")
+        raise InvalidInput("an issued report names who approved it", zh="签发的报告须注明批准人")
     row = IssuedReport(
         kind=kind.value,
         period=period.key,
@@ -116,14 +119,20 @@ async def issued(s: AsyncSession, kind: ReportKind | None = None, period: str | 
 async def issued_file(s: AsyncSession, record_number: str, fmt: str) -> tuple[bytes, str, str]:
     """(bytes, content type, file name) of an issued report in one of its formats."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"no format {fmt!r}; the formats are {', '.join(FORMATS)}")
+        raise InvalidInput(
+            f"no format {fmt!r}; the formats are {', '.join(FORMATS)}",
+            zh=f"没有格式 {fmt!r}；可用格式：{', '.join(FORMATS)}",
+        )
     row = (
         await s.execute(select(IssuedReport).where(IssuedReport.record_number == record_number))
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"no issued report {record_number}")
+        raise NotFound(f"no issued report {record_number}", zh=f"没有已签发的报告 {record_number}")
     content = {"html": row.html.encode(), "pdf": row.pdf, "xlsx": row.xlsx}[fmt]
     if content is None:
-        raise NotFound(f"{record_number} was issued without a PDF (no renderer was installed)")
+        raise NotFound(
+            f"{record_number} was issued without a PDF (no renderer was installed)",
+            zh=f"{record_number} 签发时未生成 PDF（当时未安装渲染程序）",
+        )
     content_type, ext = FORMATS[fmt]
     return content, content_type, f"{record_number}.{ext}"

@@ -84,7 +84,10 @@ def kind_of(text: str) -> ReportKind:
     try:
         return ReportKind(text)
     except ValueError:
-        raise InvalidInput(f"no report {text!r}; the reports are {', '.join(ReportKind)}") from None
+        raise InvalidInput(
+            f"no report {text!r}; the reports are {', '.join(ReportKind)}",
+            zh=f"没有报告 {text!r}；可用报告：{', '.join(ReportKind)}",
+        ) from None
 
 
 async def compute(s: AsyncSession, kind: ReportKind, period: Period, now: datetime) -> dict[str, object]:

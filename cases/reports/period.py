@@ -53,14 +53,17 @@ def parse_period(text: str, tz: ZoneInfo) -> Period:
         try:
             first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
         except ValueError as exc:
-            raise InvalidInput(f"not a date in {value!r}: {exc}") from None
+            raise InvalidInput(f"not a date in {value!r}: {exc}", zh=f"{value!r} 中有无效日期：{exc}") from None
         if last < first:
-            raise InvalidInput(f"the period {value!r} ends before it starts")
+            raise InvalidInput(
+                f"the period {value!r} ends before it starts", zh=f"期间 {value!r} 的结束日期早于开始日期"
+            )
         if (last - first).days > 3 * 366:
-            raise InvalidInput(f"the period {value!r} is longer than three years")
+            raise InvalidInput(f"the period {value!r} is longer than three years", zh=f"期间 {value!r} 超过三年")
         return Period(f"{first}..{last}", first, last, tz)
     raise InvalidInput(
-        f"a period is a quarter (2026Q3), a year (2026) or two dates (2026-07-01..2026-08-15), not {text!r}"
+        f"a period is a quarter (2026Q3), a year (2026) or two dates (2026-07-01..2026-08-15), not {text!r}",
+        zh=f"期间须为一个季度（2026Q3）、一年（2026）或两个日期（2026-07-01..2026-08-15），而不是 {text!r}",
     )
 
 

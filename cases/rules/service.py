@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 def table_named(name: str) -> RuleTable:
     table = TABLES.get(name)
     if table is None:
-        raise NotFound(f"no rule table {name!r}; one of: {', '.join(TABLES)}")
+        raise NotFound(
+            f"no rule table {name!r}; one of: {', '.join(TABLES)}", zh=f"没有规则表 {name!r}；可选：{', '.join(TABLES)}"
+        )
     return table
 
 
@@ -47,6 +49,10 @@ def _keepers(table: RuleTable) -> str:
     return " or ".join(sorted(VOCABULARY["role"][r.value][1] for r in table.keepers))
 
 
+def _keepers_zh(table: RuleTable) -> str:
+    return "、".join(sorted(VOCABULARY["role"][r.value][0] for r in table.keepers))
+
+
 class RuleService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -60,14 +66,18 @@ class RuleService:
             async with self.db.unit_of_work() as s:
                 store.refused(s, table, key, value, actor.label, self.clock(), why)
             log.warning("rules: %s.%s = %r refused to %s (no keeper)", table.name, key[:60], value[:60], actor.label)
-            raise Forbidden(why)
+            raise Forbidden(why, zh=f"修改{table.title[0]}需要以下角色之一：{_keepers_zh(table)}")
         if table.key(key) is None:
-            raise InvalidInput(f"{key!r} is no key of the {table.name} table; one of: {', '.join(table.defaults())}")
+            raise InvalidInput(
+                f"{key!r} is no key of the {table.name} table; one of: {', '.join(table.defaults())}",
+                zh=f"{key!r} 不是{table.title[0]}的键；可选：{', '.join(table.defaults())}",
+            )
         async with self.db.unit_of_work() as s:
             allowed = await choices(s, table)
             if not any(c.value == value for c in allowed):
                 raise InvalidInput(
-                    f"{value!r} is not allowed in the {table.name} table; one of: {', '.join(c.value for c in allowed)}"
+                    f"{value!r} is not allowed in the {table.name} table; one of: {', '.join(c.value for c in allowed)}",
+                    zh=f"{table.title[0]}不允许取值 {value!r}；可选：{', '.join(c.value for c in allowed)}",
                 )
             old = await store.put(s, table, key, value, actor.label[:120], self.clock())
         log.info("rules: %s.%s changed %r -> %r by %s", table.name, key, old, value, actor.label)

@@ -120,7 +120,7 @@ async def clear_bounce(session: AsyncSession, identity_id: int, actor: Actor) ->
     """Staff clear the bounce mark of an address (a wrong match, or the mailbox works again)."""
     identity = await session.get(Identity, identity_id, with_for_update=True)
     if identity is None:
-        raise NotFound(f"no identity #{identity_id}")
+        raise NotFound(f"no identity #{identity_id}", zh=f"联系方式 #{identity_id} 不存在")
     if identity.bounced_at is not None:
         log.info("identity #%d: bounce mark (%s) cleared by %s", identity.id, identity.bounce_status, actor.label)
     identity.bounced_at, identity.bounce_status = None, None

@@ -51,9 +51,9 @@ class StepResult:
 def _text(value: str | None, what: str, limit: int = 20000) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"{what} must not be empty")
+        raise InvalidInput(f"{what} must not be empty", zh=f"{what} 不能为空")
     if len(value) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
+        raise InvalidInput(f"{what} is longer than {limit} characters", zh=f"{what} 超过 {limit} 个字符")
     return value
 
 
@@ -262,7 +262,8 @@ class CaseService:
         if answer.rating is None or answer.ambiguous:
             raise InvalidInput(
                 f"{rating!r} is not a rating kefu can read: 非常满意 / 满意 / 一般 / 不满意 / 非常不满意, "
-                "the English words, a score 1-5 or stars"
+                "the English words, a score 1-5 or stars",
+                zh=f"无法识别评价 {rating!r}：请使用 非常满意 / 满意 / 一般 / 不满意 / 非常不满意、对应的英文词语、1-5 分或星级",
             )
         by = _rating_channel(channel)
         now = self.clock()
@@ -397,8 +398,10 @@ class CaseService:
         if dept is None or not dept.active:
             active = select(Department.code).where(Department.active).order_by(Department.id)
             codes = ", ".join((await s.execute(active)).scalars())
-            what = "unknown" if dept is None else "deactivated"
-            raise InvalidInput(f"{what} department {code!r}; one of: {codes}")
+            what, what_zh = ("unknown", "未知的") if dept is None else ("deactivated", "已停用的")
+            raise InvalidInput(
+                f"{what} department {code!r}; one of: {codes}", zh=f"{what_zh}部门 {code!r}；可选：{codes}"
+            )
         return dept
 
     async def _step(
@@ -418,11 +421,17 @@ def _rating_channel(value: str) -> str:
     try:
         return Channel(value.strip()).value
     except ValueError:
-        raise InvalidInput(f"unknown channel {value!r}; one of: {', '.join(Channel)}") from None
+        raise InvalidInput(
+            f"unknown channel {value!r}; one of: {', '.join(Channel)}",
+            zh=f"未知的渠道 {value!r}；可选：{', '.join(Channel)}",
+        ) from None
 
 
 def _severity(value: str) -> Severity:
     try:
         return Severity(value)
     except ValueError:
-        raise InvalidInput(f"unknown severity {value!r}; one of: {', '.join(Severity)}") from None
+        raise InvalidInput(
+            f"unknown severity {value!r}; one of: {', '.join(Severity)}",
+            zh=f"未知的严重度 {value!r}；可选：{', '.join(Severity)}",
+        ) from None

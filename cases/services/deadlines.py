@@ -44,10 +44,11 @@ def parse_deadline(value: str, tz: ZoneInfo, now: datetime) -> datetime:
                 moment = moment.replace(tzinfo=tz)
     except ValueError:
         raise InvalidInput(
-            f"the deadline must be a date like 2026-12-15 or a time like 2026-12-15T17:00+08:00, got {value!r}"
+            f"the deadline must be a date like 2026-12-15 or a time like 2026-12-15T17:00+08:00, got {value!r}",
+            zh=f"期限须为日期（例如 2026-12-15）或时间（例如 2026-12-15T17:00+08:00），实际为 {value!r}",
         ) from None
     if moment <= now:
-        raise InvalidInput(f"the deadline {value} has already passed")
+        raise InvalidInput(f"the deadline {value} has already passed", zh=f"期限 {value} 已过")
     return moment.astimezone(ZoneInfo("UTC"))
 
 
@@ -72,14 +73,18 @@ class Deadlines:
         """`then` runs in the same unit of work after the change (the agreed steps re-planned)."""
         if not actor.roles & DEADLINE_SETTERS:
             needed = " or ".join(sorted(DEADLINE_SETTERS))
-            raise Forbidden(f"setting the customer's deadline needs the role {needed}")
+            raise Forbidden(
+                f"setting the customer's deadline needs the role {needed}",
+                zh=f"设置客户要求的期限需要以下角色之一：{'、'.join(sorted(DEADLINE_SETTERS))}",
+            )
         now = self.clock()
         deadline = parse_deadline(value, self.tz, now)
         async with self.db.unit_of_work() as s:
             case = await locked_case(s, reference)
             if case.state not in DEADLINE_RUNS:
                 raise IllegalTransition(
-                    f"a case in state '{case.state}' has been answered; its deadline no longer runs"
+                    f"a case in state '{case.state}' has been answered; its deadline no longer runs",
+                    zh=f"案件状态为“{case.state}”，已答复客户；其期限不再计算",
                 )
             self.apply(s, case, deadline, actor, now, note)
             if then is not None:

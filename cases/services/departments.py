@@ -48,7 +48,8 @@ class DepartmentInUse(Conflict):
     def __init__(self, code: str, open_cases: int, members: int) -> None:
         super().__init__(
             f"department {code!r} still has {open_cases} open case(s) and {members} active member(s); "
-            "reassign them first"
+            "reassign them first",
+            zh=f"部门 {code!r} 仍有 {open_cases} 个未关闭案件和 {members} 名在职成员，请先转派案件、调整成员",
         )
         self.department = code
         self.open_cases = open_cases
@@ -94,12 +95,13 @@ class Departments:
         code = code.strip()
         if not CODE.fullmatch(code):
             raise InvalidInput(
-                f"a department code is 1-40 lowercase letters a-z and underscores, starting with a letter: {code!r}"
+                f"a department code is 1-40 lowercase letters a-z and underscores, starting with a letter: {code!r}",
+                zh=f"部门代码为 1 至 40 个小写英文字母或下划线，以字母开头：{code!r}",
             )
         name_zh, name_en = _names(name_zh, name_en)
         async with self.db.unit_of_work() as s:
             if (await s.execute(select(Department.id).where(Department.code == code))).first():
-                raise Conflict(f"department {code!r} exists already")
+                raise Conflict(f"department {code!r} exists already", zh=f"部门 {code!r} 已存在")
             s.add(Department(code=code, name_zh=name_zh, name_en=name_en, active=True))
         log.info("department %r added by %r", code, actor.label)
 
@@ -135,15 +137,17 @@ class Departments:
 
 def _may_keep(actor: Actor) -> None:
     if Role.ADMIN not in actor.roles:
-        raise Forbidden("keeping the departments needs the role admin")
+        raise Forbidden("keeping the departments needs the role admin", zh="维护部门需要管理员角色")
 
 
 def _names(name_zh: str, name_en: str) -> tuple[str, str]:
     name_zh, name_en = name_zh.strip(), name_en.strip()
     if not name_zh or not name_en:
-        raise InvalidInput("a department needs its Chinese and its English name")
+        raise InvalidInput("a department needs its Chinese and its English name", zh="部门需要中文名称和英文名称")
     if len(name_zh) > NAME_MAX or len(name_en) > NAME_MAX:
-        raise InvalidInput(f"a department's name has at most {NAME_MAX} characters")
+        raise InvalidInput(
+            f"a department's name has at most {NAME_MAX} characters", zh=f"部门名称最多 {NAME_MAX} 个字符"
+        )
     return name_zh, name_en
 
 
@@ -151,5 +155,5 @@ async def _by_code(s: AsyncSession, code: str, *, lock: bool = False) -> Departm
     stmt = select(Department).where(Department.code == code)
     dept = (await s.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if dept is None:
-        raise NotFound(f"no department {code!r}")
+        raise NotFound(f"no department {code!r}", zh=f"没有部门 {code!r}")
     return dept

@@ -79,7 +79,7 @@ class EntryService:
         _check(entry, self.clock())
         token = (entry.form_token or "").strip() or f"auto-{uuid.uuid4().hex}"
         if len(token) > 120:
-            raise InvalidInput("the form token is longer than 120 characters")
+            raise InvalidInput("the form token is longer than 120 characters", zh="表单令牌超过 120 个字符")
         try:
             async with self.db.unit_of_work() as s:
                 if (done := await _by_token(s, token)) is not None:
@@ -152,9 +152,12 @@ class EntryService:
         if entry.contact_id is not None:
             contact = await s.get(Contact, entry.contact_id)
             if contact is None:
-                raise InvalidInput(f"there is no contact #{entry.contact_id}")
+                raise InvalidInput(f"there is no contact #{entry.contact_id}", zh=f"联系人 #{entry.contact_id} 不存在")
             if customer is not None and contact.customer_id != customer.id:
-                raise Conflict(f"contact #{contact.id} belongs to customer #{contact.customer_id}, not #{customer.id}")
+                raise Conflict(
+                    f"contact #{contact.id} belongs to customer #{contact.customer_id}, not #{customer.id}",
+                    zh=f"联系人 #{contact.id} 属于客户 #{contact.customer_id}，而不是 #{customer.id}",
+                )
         elif number:
             contact = await archive.find_contact(s, Channel.PHONE, number) or await archive.find_contact(
                 s, Channel.FAX, number
@@ -163,7 +166,8 @@ class EntryService:
             if not await _is_unassigned(s, contact.customer_id):
                 raise Conflict(
                     f"the number {number} belongs to a contact of customer #{contact.customer_id}; "
-                    "give that customer, or merge the two customers"
+                    "give that customer, or merge the two customers",
+                    zh=f"号码 {number} 属于客户 #{contact.customer_id} 的联系人；请填写该客户，或合并这两个客户",
                 )
             log.info("contact #%d moves from the unassigned pool to customer #%d", contact.id, customer.id)
             contact.customer_id = customer.id
@@ -197,25 +201,39 @@ class EntryService:
 
 def _check(entry: EntryInput, now: datetime) -> None:
     if entry.kind not in ENTRY_KINDS:
-        raise InvalidInput(f"unknown entry kind {entry.kind!r}; one of: {', '.join(k.value for k in ENTRY_KINDS)}")
+        raise InvalidInput(
+            f"unknown entry kind {entry.kind!r}; one of: {', '.join(k.value for k in ENTRY_KINDS)}",
+            zh=f"未知的登记类型 {entry.kind!r}；可选：{', '.join(k.value for k in ENTRY_KINDS)}",
+        )
     if entry.at.tzinfo is None:
-        raise InvalidInput("the time of the entry needs a time zone")
+        raise InvalidInput("the time of the entry needs a time zone", zh="登记时间须带时区")
     if entry.at > now + FUTURE_TOLERANCE:
-        raise InvalidInput(f"the time of the {entry.kind.value} ({entry.at.isoformat()}) is in the future")
+        raise InvalidInput(
+            f"the time of the {entry.kind.value} ({entry.at.isoformat()}) is in the future",
+            zh=f"{entry.kind.value} 的时间（{entry.at.isoformat()}）晚于当前时间",
+        )
     if not (entry.subject.strip() or entry.description.strip()):
-        raise InvalidInput("give a subject or a description of what the customer said")
+        raise InvalidInput(
+            "give a subject or a description of what the customer said", zh="请填写主题，或描述客户反映的内容"
+        )
     if entry.quantity is not None and entry.quantity < 0:
-        raise InvalidInput("the quantity must not be negative")
+        raise InvalidInput("the quantity must not be negative", zh="数量不能为负数")
     for att in entry.attachments:
         if len(att.data) > MAX_ATTACHMENT_BYTES:
-            raise InvalidInput(f"the attachment {att.filename} is larger than {MAX_ATTACHMENT_BYTES} bytes")
+            raise InvalidInput(
+                f"the attachment {att.filename} is larger than {MAX_ATTACHMENT_BYTES} bytes",
+                zh=f"附件 {att.filename} 超过 {MAX_ATTACHMENT_BYTES} 字节",
+            )
 
 
 def _case_type(value: str) -> CaseType:
     try:
         return CaseType(value)
     except ValueError:
-        raise InvalidInput(f"unknown case type {value!r}; one of: {', '.join(CaseType)}") from None
+        raise InvalidInput(
+            f"unknown case type {value!r}; one of: {', '.join(CaseType)}",
+            zh=f"未知的案件类型 {value!r}；可选：{', '.join(CaseType)}",
+        ) from None
 
 
 async def _by_token(s: AsyncSession, token: str) -> EntryResult | None:
@@ -244,7 +262,7 @@ async def _customer(s: AsyncSession, ref: str | int | None, now: datetime) -> Cu
         # a text of digits is an id; one no id can be ("0", 2^63) must not reach the database
         found = await s.get(Customer, int(ref)) if 1 <= int(ref) <= BIGID_MAX else None
         if found is None:
-            raise InvalidInput(f"there is no customer #{ref}")
+            raise InvalidInput(f"there is no customer #{ref}", zh=f"客户 #{ref} 不存在")
         return found
     text = ref.strip()
     found = (await s.execute(select(Customer).where(func.upper(Customer.code) == text.upper()))).scalar_one_or_none()
@@ -252,7 +270,10 @@ async def _customer(s: AsyncSession, ref: str | int | None, now: datetime) -> Cu
         return found
     named = list((await s.execute(select(Customer).where(Customer.name == text).limit(2))).scalars())
     if len(named) > 1:
-        raise InvalidInput(f"several customers are named {text!r}; give the id or code")
+        raise InvalidInput(
+            f"several customers are named {text!r}; give the id or code",
+            zh=f"有多个客户名为 {text!r}；请填写客户编号或代码",
+        )
     if named:
         return named[0]
     customer = Customer(name=text[:200], created_at=now)

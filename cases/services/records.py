@@ -118,7 +118,7 @@ async def locked_case(session: AsyncSession, reference: str) -> Case:
         await session.execute(select(Case).where(Case.reference == reference.strip().upper()).with_for_update())
     ).scalar_one_or_none()
     if case is None:
-        raise NotFound(f"no case {reference}")
+        raise NotFound(f"no case {reference}", zh=f"案件 {reference} 不存在")
     return case
 
 

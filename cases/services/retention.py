@@ -70,7 +70,10 @@ class PurgeResult:
 
 def _require_admin(actor: Actor) -> None:
     if not (actor.has(Role.ADMIN) or actor.has(Role.SYSTEM)):
-        raise Forbidden("only an admin may change retention, legal holds or purge records")
+        raise Forbidden(
+            "only an admin may change retention, legal holds or purge records",
+            zh="只有管理员可以修改保存期限、法律保留或清除记录",
+        )
 
 
 async def retention_days(s: AsyncSession) -> dict[str, int]:
@@ -80,14 +83,20 @@ async def retention_days(s: AsyncSession) -> dict[str, int]:
 
 def _days(value: int) -> int:
     if not 1 <= value <= MAX_RETENTION_DAYS:
-        raise InvalidInput(f"retention must be between 1 and {MAX_RETENTION_DAYS} days, not {value}")
+        raise InvalidInput(
+            f"retention must be between 1 and {MAX_RETENTION_DAYS} days, not {value}",
+            zh=f"保存期限须在 1 至 {MAX_RETENTION_DAYS} 天之间，而不是 {value}",
+        )
     return value
 
 
 async def set_retention(s: AsyncSession, actor: Actor, kind: str, days: int, now: datetime) -> None:
     _require_admin(actor)
     if kind not in {k.value for k in RecordKind}:
-        raise InvalidInput(f"no record class {kind!r}; the classes are {', '.join(k.value for k in RecordKind)}")
+        raise InvalidInput(
+            f"no record class {kind!r}; the classes are {', '.join(k.value for k in RecordKind)}",
+            zh=f"没有记录类别 {kind!r}；可用类别：{', '.join(k.value for k in RecordKind)}",
+        )
     row = await s.get(RecordClass, kind)
     if row is None:
         s.add(RecordClass(name=kind, retention_days=_days(days), updated_by=actor.label, updated_at=now))
@@ -101,7 +110,7 @@ async def set_customer_retention(s: AsyncSession, actor: Actor, customer_id: int
     _require_admin(actor)
     customer = await s.get(Customer, customer_id)
     if customer is None:
-        raise NotFound(f"no customer {customer_id}")
+        raise NotFound(f"no customer {customer_id}", zh=f"客户 {customer_id} 不存在")
     customer.retention_days = None if days is None else _days(days)
 
 
@@ -110,10 +119,13 @@ async def set_legal_hold(s: AsyncSession, actor: Actor, reference: str, reason: 
     _require_admin(actor)
     case = await locked_case(s, reference)
     if reason is not None and not reason.strip():
-        raise InvalidInput("a legal hold needs a reason")
+        raise InvalidInput("a legal hold needs a reason", zh="法律保留须注明原因")
     hold = reason is not None
     if case.purged_at is not None and hold:
-        raise InvalidInput(f"{case.reference} was purged on {case.purged_at:%Y-%m-%d}; there is nothing left to hold")
+        raise InvalidInput(
+            f"{case.reference} was purged on {case.purged_at:%Y-%m-%d}; there is nothing left to hold",
+            zh=f"{case.reference} 已于 {case.purged_at:%Y-%m-%d} 清除；没有可保留的内容",
+        )
     before = case.legal_hold
     case.legal_hold, case.legal_hold_reason, case.updated_at = hold, (reason or "").strip() or None, now
     record_history(

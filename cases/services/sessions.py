@@ -71,7 +71,9 @@ class Session:
 
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the new password must have at least {MIN_PASSWORD} characters")
+        raise InvalidInput(
+            f"the new password must have at least {MIN_PASSWORD} characters", zh=f"新密码至少须有 {MIN_PASSWORD} 个字符"
+        )
 
 
 class ConsoleAuth:
@@ -175,12 +177,12 @@ class ConsoleAuth:
         async with self.db.reader() as s:
             user = await s.get(User, session.actor.user_id)
         if user is None or not await self.passwords.verify(user.password_hash, current):
-            raise InvalidInput("the current password is not right")
+            raise InvalidInput("the current password is not right", zh="当前密码不正确")
         new_hash = await self.passwords.hash(new)
         async with self.db.unit_of_work() as s:
             user = await s.get(User, session.actor.user_id)
             if user is None:
-                raise NotFound("this account is gone")
+                raise NotFound("this account is gone", zh="此账户已不存在")
             user.password_hash = new_hash
             await s.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
             token = self._new_session(s, user.id)
@@ -234,7 +236,10 @@ class ConsoleAuth:
         async with self.db.unit_of_work() as s:
             row = await _setup_row(s, token, now)
             if row is None:
-                raise NotFound("this set-up link is unknown, used or expired; ask an admin for a new one")
+                raise NotFound(
+                    "this set-up link is unknown, used or expired; ask an admin for a new one",
+                    zh="此设置链接无效、已使用或已过期，请联系管理员获取新链接",
+                )
             setup, user = row
             setup.used_at = now
             user.password_hash = new_hash
@@ -243,7 +248,7 @@ class ConsoleAuth:
 
     async def set_language(self, session: Session, language: str) -> None:
         if language not in tuple(Language):
-            raise InvalidInput(f"unknown language {language!r}")
+            raise InvalidInput(f"unknown language {language!r}", zh=f"未知的语言 {language!r}")
         async with self.db.unit_of_work() as s:
             user = await s.get(User, session.actor.user_id)
             if user is not None:
@@ -253,7 +258,7 @@ class ConsoleAuth:
 async def _user(s: AsyncSession, username: str) -> User:
     user = (await s.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}", zh=f"用户 {username!r} 不存在")
     return user
 
 

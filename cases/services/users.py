@@ -93,14 +93,17 @@ class Users:
     ) -> User:
         username = username.strip()
         if not username:
-            raise InvalidInput("the username must not be empty")
+            raise InvalidInput("the username must not be empty", zh="用户名不能为空")
         _check_roles(roles, department)
         if language not in tuple(Language):
-            raise InvalidInput(f"unknown language {language!r}; one of: {', '.join(Language)}")
+            raise InvalidInput(
+                f"unknown language {language!r}; one of: {', '.join(Language)}",
+                zh=f"未知的语言 {language!r}；可选：{', '.join(Language)}",
+            )
         password_hash = await self.passwords.hash(password) if password else None  # before the transaction
         async with self.db.unit_of_work() as s:
             if (await s.execute(select(User.id).where(User.username == username))).first():
-                raise Conflict(f"user {username!r} exists already")
+                raise Conflict(f"user {username!r} exists already", zh=f"用户 {username!r} 已存在")
             dept_id = await _department_id(s, department)
             user = User(
                 username=username,
@@ -234,7 +237,7 @@ class Users:
                 )
             ).first()
             if row is None:
-                raise NotFound(f"no API token #{token_id}")
+                raise NotFound(f"no API token #{token_id}", zh=f"API 令牌 #{token_id} 不存在")
             token, username = row
             if token.revoked_at is None:
                 token.revoked_at = self.clock()
@@ -254,16 +257,21 @@ async def _by_name(s: AsyncSession, username: str, *, lock: bool = False) -> Use
     stmt = select(User).where(User.username == username)
     user = (await s.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"no user {username!r}")
+        raise NotFound(f"no user {username!r}", zh=f"用户 {username!r} 不存在")
     return user
 
 
 def _check_roles(roles: Sequence[str], department: str | None) -> None:
     bad = [r for r in roles if r not in PERSON_ROLES]
     if bad:
-        raise InvalidInput(f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}")
+        raise InvalidInput(
+            f"unknown role {bad[0]!r}; one of: {', '.join(sorted(r.value for r in PERSON_ROLES))}",
+            zh=f"未知的角色 {bad[0]!r}；可选：{', '.join(sorted(r.value for r in PERSON_ROLES))}",
+        )
     if Role.DEPARTMENT in roles and not department:
-        raise InvalidInput("the role 'department' needs --department")
+        raise InvalidInput(
+            "the role 'department' needs --department", zh="角色 department 需要指定 --department（部门）"
+        )
 
 
 def _roles_text(roles: Sequence[str] | frozenset[str]) -> str:
@@ -278,8 +286,11 @@ async def _department_id(s: AsyncSession, department: str | None, keep: int | No
     dept = (await s.execute(stmt)).scalar_one_or_none()
     if dept is None or not (dept.active or dept.id == keep):
         active = (await s.execute(select(Department.code).where(Department.active).order_by(Department.id))).scalars()
-        what = "unknown" if dept is None else "deactivated"
-        raise InvalidInput(f"{what} department {department!r}; one of: {', '.join(active)}")
+        what, what_zh = ("unknown", "未知的") if dept is None else ("deactivated", "已停用的")
+        codes = ", ".join(active)
+        raise InvalidInput(
+            f"{what} department {department!r}; one of: {codes}", zh=f"{what_zh}部门 {department!r}；可选：{codes}"
+        )
     return dept.id
 
 
@@ -292,4 +303,7 @@ async def _keep_an_admin(s: AsyncSession, leaving: int) -> None:
         .where(User.active.is_(True), User.id != leaving, UserRole.role == Role.ADMIN)
     )
     if int(others.scalar_one()) == 0:
-        raise Conflict("this is the last active admin; make another admin first")
+        raise Conflict(
+            "this is the last active admin; make another admin first",
+            zh="这是最后一个启用的管理员账号；请先设置另一名管理员",
+        )

@@ -22,7 +22,7 @@ def setup_link(kefu: Kefu, token: str) -> str:
 def _ask_password() -> str:
     first = getpass.getpass("new password (at least 10 characters): ")
     if first != getpass.getpass("again: "):
-        raise InvalidInput("the two passwords differ; nothing was changed")
+        raise InvalidInput("the two passwords differ; nothing was changed", zh="两次输入的密码不一致；未做任何更改")
     return first
 
 

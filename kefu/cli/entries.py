@@ -54,7 +54,9 @@ def _at(raw: str | None, tz: Any) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise InvalidInput(f"--at must look like 2026-11-30 14:05, got {raw!r}") from None
+        raise InvalidInput(
+            f"--at must look like 2026-11-30 14:05, got {raw!r}", zh=f"--at 的格式须如 2026-11-30 14:05，实际为 {raw!r}"
+        ) from None
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
@@ -73,7 +75,7 @@ def cmd_log(args: argparse.Namespace) -> int:
             async with kefu.db.reader() as s:
                 user = (await s.execute(select(User).where(User.username == args.user))).scalar_one_or_none()
             if user is None:
-                raise InvalidInput(f"there is no staff account {args.user!r}")
+                raise InvalidInput(f"there is no staff account {args.user!r}", zh=f"没有员工账号 {args.user!r}")
             actor = Actor(label=user.username, roles=frozenset({Role.SALES}), user_id=user.id)
         attachments: tuple[Attachment, ...] = ()
         if args.attachment:

@@ -232,9 +232,11 @@ def cmd_export_field_records(args: argparse.Namespace) -> int:
     try:
         first, last = date.fromisoformat(args.first_day), date.fromisoformat(args.last_day)
     except ValueError:
-        raise InvalidInput("--from and --to are dates, YYYY-MM-DD") from None
+        raise InvalidInput(
+            "--from and --to are dates, YYYY-MM-DD", zh="--from 和 --to 须为日期，格式 YYYY-MM-DD"
+        ) from None
     if last < first:
-        raise InvalidInput("--to is before --from")
+        raise InvalidInput("--to is before --from", zh="--to 早于 --from")
 
     async def run(kefu: Kefu) -> None:
         async with kefu.db.reader() as s:

@@ -43,7 +43,8 @@ def admin_only(request: web.Request) -> None:
 def refused(request: web.Request, exc: CaseError) -> web.Response:
     """The user's mistake as a page in their language: what was wrong, nothing changed."""
     status = next((code for kind, code in REFUSAL_STATUS.items() if isinstance(exc, kind)), 400)
-    message = translate("refused", session_of(request).language, message=str(exc))
+    language = session_of(request).language
+    message = translate("refused", language, message=exc.text(language))
     return render(request, "error.html", {"message": message}, status=status)
 
 

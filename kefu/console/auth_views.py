@@ -96,7 +96,7 @@ async def setup(request: web.Request) -> web.Response:
         try:
             session_token = await auth.use_setup(token, new)
         except CaseError as exc:
-            error = str(exc)
+            error = exc.text(language_of(request))
         else:
             return _signed_in_redirect(request, session_token, "/")
     return render(request, "setup.html", {"username": username, "token": token, "error": error}, status=400)
@@ -116,7 +116,7 @@ async def change_password(request: web.Request) -> web.Response:
         try:
             token = await request.app[AUTH].change_password(session, _field(form, "current_password"), new)
         except CaseError as exc:
-            error = str(exc)
+            error = exc.text(session.language)
         else:
             return _signed_in_redirect(request, token, "/account?done=password_changed")
     return render(request, "account.html", {"message": None, "error": error}, status=400)
@@ -127,5 +127,7 @@ async def set_language(request: web.Request) -> web.Response:
     try:
         await request.app[AUTH].set_language(session_of(request), _field(form, "language"))
     except CaseError as exc:
-        return render(request, "account.html", {"message": None, "error": str(exc)}, status=400)
+        return render(
+            request, "account.html", {"message": None, "error": exc.text(session_of(request).language)}, status=400
+        )
     raise web.HTTPSeeOther("/account?done=language_saved")

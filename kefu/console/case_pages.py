@@ -61,7 +61,7 @@ def _choice(value: str | None, allowed: list[str]) -> str | None:
     if not value:
         return None
     if value not in allowed:
-        raise InvalidInput(f"unknown value {value!r}")
+        raise InvalidInput(f"unknown value {value!r}", zh=f"未知的值 {value!r}")
     return value
 
 
@@ -71,7 +71,9 @@ def _day(value: str | None, tz: Any, *, after: bool = False) -> datetime | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{value!r} is not a date like 2026-12-05") from None
+        raise InvalidInput(
+            f"{value!r} is not a date like 2026-12-05", zh=f"{value!r} 不是日期，日期格式如 2026-12-05"
+        ) from None
     if after:
         day += timedelta(days=1)
     return datetime.combine(day, time(), tz)
@@ -110,7 +112,10 @@ SORTS = {"received": "received_at", "updated": "updated_at"}
 def _sort(key: str | None, descending: bool) -> str:
     column = SORTS.get(key or "received")
     if column is None:
-        raise InvalidInput(f"unknown sort key {key!r}; one of: {', '.join(SORTS)}")
+        raise InvalidInput(
+            f"unknown sort key {key!r}; one of: {', '.join(SORTS)}",
+            zh=f"未知的排序键 {key!r}；可选：{', '.join(SORTS)}",
+        )
     return ("-" if descending else "") + column
 
 
@@ -127,7 +132,7 @@ async def case_list(request: web.Request) -> web.Response:
             f = case_filter(request.query, tz, request.app[CLOCK]())
             page = await queries.list_cases(s, scope_for(session.actor), f)
         except InvalidInput as exc:
-            error = translate("bad_filter", session.language, message=str(exc))
+            error = translate("bad_filter", session.language, message=exc.text(session.language))
     pages = max(1, -(-page["total"] // PAGE_SIZE))
     current = f.offset // PAGE_SIZE + 1
     kept = {k: v for k, v in request.query.items() if k != "page" and v}
@@ -222,13 +227,16 @@ async def take_step(request: web.Request) -> web.Response:
                 step.segment,
                 reference,
             )
-            raise Forbidden(f"{step.segment} is not a step you may take on {reference} now")
+            raise Forbidden(
+                f"{step.segment} is not a step you may take on {reference} now",
+                zh=f"您现在不能对 {reference} 执行 {step.segment}",
+            )
         fields = {}
         for field in step.fields:
             value = form.get(field.name)
             text = value.strip() if isinstance(value, str) else ""
             if field.required and not text:
-                raise InvalidInput(f"{field.name} must not be empty")
+                raise InvalidInput(f"{field.name} must not be empty", zh=f"{field.name} 不能为空")
             fields[field.name] = text
         await step.call(request.app[CASES], actor, reference, fields)
     except NotFound:
@@ -238,7 +246,7 @@ async def take_step(request: web.Request) -> web.Response:
         if isinstance(exc, Forbidden):
             await request.app[REFUSALS].record(actor, reference, f"console: step {step.segment}: {exc}")
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-        message = translate("refused", session.language, message=str(exc))
+        message = translate("refused", session.language, message=exc.text(session.language))
         return await _render_case(request, reference, error=message, status=status, form=dict(form))
     log.info("console: %s on %s by %r", step.segment, reference, session.username)
     raise web.HTTPSeeOther(f"/cases/{reference}?done={step.segment}")

@@ -94,14 +94,17 @@ def _form_id(form: Any, name: str) -> int:
     raw = form.get(name)
     text = raw.strip() if isinstance(raw, str) else ""
     if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
-        raise InvalidInput(f"{name} must be the number of a {form.get('kind', 'record')}, not {text!r}")
+        raise InvalidInput(
+            f"{name} must be the number of a {form.get('kind', 'record')}, not {text!r}",
+            zh=f"{name} 须为{ {'contact': '联系人', 'customer': '客户'}.get(form.get('kind', ''), '记录') }编号，而不是 {text!r}",
+        )
     return int(text)
 
 
 async def _refused(request: web.Request, customer_id: int, exc: CaseError) -> web.Response:
     session = session_of(request)
     status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-    message = translate("refused", session.language, message=str(exc))
+    message = translate("refused", session.language, message=exc.text(session.language))
     return await _render_customer(request, customer_id, error=message, status=status)
 
 

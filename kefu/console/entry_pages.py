@@ -73,7 +73,10 @@ def _number(raw: str, what: str) -> int | None:
     if not text:
         return None
     if not (text.isascii() and text.isdigit()) or int(text) > MAX_QUANTITY:
-        raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_QUANTITY}, not {raw!r}")
+        raise InvalidInput(
+            f"{what} must be a whole number from 0 to {MAX_QUANTITY}, not {raw!r}",
+            zh=f"{what} 须为 0 至 {MAX_QUANTITY} 之间的整数，而不是 {raw!r}",
+        )
     return int(text)
 
 
@@ -97,7 +100,7 @@ def entry_input(form: dict[str, str], tz: Any, now: Any, attachments: tuple[Atta
     """The posted form as the service's input: text as typed; the service checks the rest."""
     kind = form.get("kind", "")
     if kind not in {k.value for k in ENTRY_KINDS}:
-        raise InvalidInput(f"unknown entry kind {kind!r}")
+        raise InvalidInput(f"unknown entry kind {kind!r}", zh=f"未知的登记类型 {kind!r}")
     contact = form.get("contact", "").strip()
     return EntryInput(
         kind=Channel(kind),
@@ -130,7 +133,7 @@ async def log_entry(request: web.Request) -> web.Response:
         result = await request.app[ENTRIES].log_entry(session.actor, entry)
     except CaseError as exc:
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-        message = translate("refused", session.language, message=str(exc))
+        message = translate("refused", session.language, message=exc.text(session.language))
         return _form_page(request, form, error=message, status=status)
     log.info("console: %s %s by %r (%s)", entry.kind, result.reference, session.username, result.created)
     done = "logged" if result.created else "logged_before"

@@ -132,7 +132,7 @@ async def export_cases(request: web.Request) -> web.Response:
     try:
         rows, total = await matching_cases(request, case_filter(request.query, tz, now))
     except InvalidInput as exc:
-        message = translate("bad_filter", session.language, message=str(exc))
+        message = translate("bad_filter", session.language, message=exc.text(session.language))
         return render(request, "error.html", {"message": message}, status=400)
     log.info("console: %r exported %d of %d cases", session.username, len(rows), total)
     async with request.app[DB].reader() as s:

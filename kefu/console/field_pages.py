@@ -79,7 +79,7 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     except CaseError as exc:
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
         return await warning_page(
-            request, error=translate("refused", session.language, message=str(exc)), status=status
+            request, error=translate("refused", session.language, message=exc.text(session.language)), status=status
         )
     raise web.HTTPSeeOther(f"/warnings/{alert_id}?done=1")
 
@@ -96,5 +96,5 @@ async def batch_page(request: web.Request) -> web.Response:
             except NotFound:
                 error, status = translate("batch_unknown", session.language, batch=batch), 404
             except InvalidInput as exc:
-                error, status = translate("bad_filter", session.language, message=str(exc)), 422
+                error, status = translate("bad_filter", session.language, message=exc.text(session.language)), 422
     return render(request, "batch.html", {"batch": batch, "trace": trace, "error": error}, status=status)

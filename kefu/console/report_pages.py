@@ -69,7 +69,10 @@ def _period(form: Any, tz: Any) -> Period:
 def _language(form: Any, fallback: Language) -> str:
     language = str(form.get("language") or fallback.value)
     if language not in LANGUAGES:
-        raise InvalidInput(f"language is one of {', '.join(LANGUAGES)}, not {language!r}")
+        raise InvalidInput(
+            f"language is one of {', '.join(LANGUAGES)}, not {language!r}",
+            zh=f"语言须为 {', '.join(LANGUAGES)} 之一，而不是 {language!r}",
+        )
     return language
 
 
@@ -127,12 +130,17 @@ async def draft(request: web.Request) -> web.Response:
     fmt = query.get("format") or "html"
     try:
         if fmt not in issued.FORMATS:
-            raise InvalidInput(f"format is one of {', '.join(issued.FORMATS)}, not {fmt!r}")
+            raise InvalidInput(
+                f"format is one of {', '.join(issued.FORMATS)}, not {fmt!r}",
+                zh=f"格式须为 {', '.join(issued.FORMATS)} 之一，而不是 {fmt!r}",
+            )
         kind = kind_of(query.get("kind", ""))
         period = _period(query, settings.tz)
         language = _language(query, session.language)
     except InvalidInput as exc:
-        return await reports_page(request, translate("refused", session.language, message=str(exc)), 422, dict(query))
+        return await reports_page(
+            request, translate("refused", session.language, message=exc.text(session.language)), 422, dict(query)
+        )
     data = await build.draft(request.app[DB], kind, period, request.app[CLOCK]())
     docs = await asyncio.to_thread(build.documents, data, language, Header.of(settings), pdf=fmt == "pdf")
     content = {"html": docs.html.encode(), "xlsx": docs.xlsx, "pdf": docs.pdf}[fmt]
@@ -165,7 +173,9 @@ async def issue(request: web.Request) -> web.Response:
     except CaseError as exc:
         log.warning("console: %r may not issue a report: %s", session.username, exc)
         status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
-        return await reports_page(request, translate("refused", session.language, message=str(exc)), status, dict(form))
+        return await reports_page(
+            request, translate("refused", session.language, message=exc.text(session.language)), status, dict(form)
+        )
     log.info("console: %s issued by %r", summary["record_number"], session.username)
     raise web.HTTPSeeOther(f"/reports?issued={summary['record_number']}")
 

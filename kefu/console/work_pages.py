@@ -88,7 +88,10 @@ async def rerun(request: web.Request) -> web.Response:
     except CaseError as exc:
         session = session_of(request)
         return render(
-            request, "error.html", {"message": translate("refused", session.language, message=str(exc))}, status=409
+            request,
+            "error.html",
+            {"message": translate("refused", session.language, message=exc.text(session.language))},
+            status=409,
         )
     log.info("console: inbound #%s re-run by %r", raw_id, session_of(request).username)
     raise web.HTTPSeeOther(f"/quarantine?done={raw_id}")
@@ -105,7 +108,10 @@ async def refan(request: web.Request) -> web.Response:
     except CaseError as exc:
         session = session_of(request)
         return render(
-            request, "error.html", {"message": translate("refused", session.language, message=str(exc))}, status=409
+            request,
+            "error.html",
+            {"message": translate("refused", session.language, message=exc.text(session.language))},
+            status=409,
         )
     log.info("console: notice event #%s put back by %r", raw_id, session_of(request).username)
     raise web.HTTPSeeOther(f"/quarantine?done=e{raw_id}")

@@ -86,6 +86,9 @@ async def issue(
     )
     async with db.unit_of_work() as s:
         if (await issued.next_record_number(s, kind, period))[0] != revision:
-            raise Conflict(f"{number} was issued by someone else just now; issue again for the next revision")
+            raise Conflict(
+                f"{number} was issued by someone else just now; issue again for the next revision",
+                zh=f"{number} 刚刚已由他人签发；请重新签发以生成下一修订版",
+            )
         row = await issued.issue(s, actor, kind, period, revision, number, data, docs, approved_by, language, now)
         return issued.summary(row), docs

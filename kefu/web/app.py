@@ -121,7 +121,9 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)  # not ours, or no such route: the handler raises 404/405
     access = ACCESS.get(match.route.name or "")
     if access is None:  # fail closed: a route nobody gave a rule to is nobody's to call
-        raise Forbidden(f"{request.method} {request.path} has no access rule")
+        raise Forbidden(
+            f"{request.method} {request.path} has no access rule", zh=f"{request.method} {request.path} 没有访问规则"
+        )
     if access is Open.PUBLIC:
         return await handler(request)
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
@@ -142,7 +144,10 @@ async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     if isinstance(access, frozenset) and not access & actor.roles:
         have = ", ".join(sorted(r.value for r in actor.roles)) or "none"
-        raise Forbidden(f"{request.method} {request.path} needs the role {describe(access)}; your roles: {have}")
+        raise Forbidden(
+            f"{request.method} {request.path} needs the role {describe(access)}; your roles: {have}",
+            zh=f"{request.method} {request.path} 需要角色 {describe(access)}；您的角色：{have}",
+        )
     request[ACTOR] = actor
     return await handler(request)
 

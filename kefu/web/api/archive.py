@@ -50,7 +50,10 @@ async def create_contact(request: web.Request) -> web.Response:
     no_other_fields(body, {"name", "language", "preferred_channel", "identities"})
     raw = [] if body.get("identities") is None else body["identities"]
     if not isinstance(raw, list) or not all(isinstance(i, dict) for i in raw):
-        raise RequestError("The field 'identities' must be a list of objects {kind, value}.")
+        raise RequestError(
+            "The field 'identities' must be a list of objects {kind, value}.",
+            zh="字段 identities 须为对象 {kind, value} 的列表",
+        )
     identities = []
     for item in raw:
         no_other_fields(item, {"kind", "value"})

@@ -53,10 +53,14 @@ async def list_cases(request: web.Request) -> web.Response:
     if cursor is not None and not re.fullmatch(CURSOR_PATTERN, cursor):
         raise RequestError(
             "The query parameter 'cursor' is not a cursor (URL-safe base64): pass the 'next_cursor' of the "
-            "previous page unchanged, or leave it out for the first page."
+            "previous page unchanged, or leave it out for the first page.",
+            zh="查询参数 cursor 不是游标（URL 安全的 base64）：请原样传回上一页的 next_cursor，或在请求第一页时省略",
         )
     if cursor is not None and offset:
-        raise InvalidInput("Give either 'cursor' (the next page after it) or 'offset', not both.")
+        raise InvalidInput(
+            "Give either 'cursor' (the next page after it) or 'offset', not both.",
+            zh="cursor（其后的下一页）和 offset 只能给出其一",
+        )
     f = queries.CaseFilter(
         state=CaseState(state) if state else None,
         department=query_text(request, "department"),

@@ -55,11 +55,16 @@ async def get_agreement(request: web.Request) -> web.Response:
 def _terms(body: dict[str, Any]) -> list[agreements.Term]:
     raw = body.get("terms")
     if not isinstance(raw, list):
-        raise RequestError("The field 'terms' is required (an array of {step, amount, unit}).")
+        raise RequestError(
+            "The field 'terms' is required (an array of {step, amount, unit}).",
+            zh="字段 terms 为必填项（由 {step, amount, unit} 组成的数组）",
+        )
     terms = []
     for item in raw:
         if not isinstance(item, dict):
-            raise RequestError("Each term must be an object {step, amount, unit}.")
+            raise RequestError(
+                "Each term must be an object {step, amount, unit}.", zh="每个条款须为对象 {step, amount, unit}"
+            )
         no_other_fields(item, {"step", "amount", "unit"})
         amount = int_field(item, "amount", minimum=1, maximum=MAX_AMOUNT)
         assert amount is not None  # required

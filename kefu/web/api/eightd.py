@@ -49,7 +49,10 @@ async def _visible(request: web.Request) -> str:
 def _form_fields(body: dict[str, Any]) -> dict[str, Any]:
     no_other_fields(body, set(FORM_FIELDS))
     if not body:
-        raise RequestError(f"Send at least one of the form's fields: {', '.join(FORM_FIELDS)}.")
+        raise RequestError(
+            f"Send at least one of the form's fields: {', '.join(FORM_FIELDS)}.",
+            zh=f"请至少提供表单的一个字段：{', '.join(FORM_FIELDS)}",
+        )
     fields: dict[str, Any] = {}
     for name, value in body.items():
         if name in FORM_TEXTS:
@@ -63,7 +66,9 @@ def _form_fields(body: dict[str, Any]) -> dict[str, Any]:
                 None if value is None else whole_number(value, "The field 'quantity'", minimum=0, maximum=MAX_QUANTITY)
             )
         elif not isinstance(value, bool):
-            raise RequestError("The field 'field_failure' must be true or false.")
+            raise RequestError(
+                "The field 'field_failure' must be true or false.", zh="字段 field_failure 须为 true 或 false"
+            )
         else:
             fields[name] = value
     return fields
@@ -81,15 +86,21 @@ async def set_review_team(request: web.Request) -> web.Response:
     no_other_fields(body, {"members"})
     raw = body.get("members")
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_MEMBERS:
-        raise RequestError(f"The field 'members' must be an array of 1 to {MAX_MEMBERS} members.")
+        raise RequestError(
+            f"The field 'members' must be an array of 1 to {MAX_MEMBERS} members.",
+            zh=f"字段 members 须为含 1 至 {MAX_MEMBERS} 名成员的数组",
+        )
     members = []
     for item in raw:
         if not isinstance(item, dict):
-            raise RequestError("Each member is an object {name, department, leader, username}.")
+            raise RequestError(
+                "Each member is an object {name, department, leader, username}.",
+                zh="每名成员须为对象 {name, department, leader, username}",
+            )
         no_other_fields(item, {"name", "department", "leader", "username"})
         leader = item.get("leader", False)
         if not isinstance(leader, bool):
-            raise RequestError("A member's 'leader' must be true or false.")
+            raise RequestError("A member's 'leader' must be true or false.", zh="成员的 leader 须为 true 或 false")
         username = text_field(item, "username", required=False) or None
         members.append(Member(text_field(item, "name"), text_field(item, "department"), leader, username))
     reference = await _visible(request)
@@ -109,7 +120,10 @@ async def record_step(request: web.Request) -> web.Response:
     no_other_fields(body, {"content"})
     content = body.get("content")
     if not isinstance(content, dict):
-        raise RequestError("The field 'content' is required (an object: the step's fields).")
+        raise RequestError(
+            "The field 'content' is required (an object: the step's fields).",
+            zh="字段 content 为必填项（对象：该步骤的各字段）",
+        )
     reference = await _visible(request)
     row = await request.app[CASES].eightd.record(actor_of(request), reference, path_text(request, "step"), content)
     return web.json_response({"reference": reference.strip().upper(), "step": row.step, "version": row.version})
@@ -165,7 +179,7 @@ async def put_failure_mode(request: web.Request) -> web.Response:
     no_other_fields(body, {"name_zh", "name_en", "active"})
     active = body.get("active", True)
     if not isinstance(active, bool):
-        raise RequestError("The field 'active' must be true or false.")
+        raise RequestError("The field 'active' must be true or false.", zh="字段 active 须为 true 或 false")
     row = await request.app[CASES].put_failure_mode(
         actor_of(request), path_text(request, "code"), text_field(body, "name_zh"), text_field(body, "name_en"), active
     )

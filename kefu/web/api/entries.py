@@ -59,11 +59,17 @@ def parse_at(raw: Any, tz: ZoneInfo) -> datetime | None:
     if raw in (None, ""):
         return None
     if not isinstance(raw, str):
-        raise RequestError("The field 'at' must be a string: an ISO 8601 time such as 2026-11-30 14:05.")
+        raise RequestError(
+            "The field 'at' must be a string: an ISO 8601 time such as 2026-11-30 14:05.",
+            zh="字段 at 须为字符串：ISO 8601 时间，例如 2026-11-30 14:05",
+        )
     try:
         value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise RequestError(f"The field 'at' must be an ISO 8601 time such as 2026-11-30 14:05, got {raw!r}.") from None
+        raise RequestError(
+            f"The field 'at' must be an ISO 8601 time such as 2026-11-30 14:05, got {raw!r}.",
+            zh=f"字段 at 须为 ISO 8601 时间，例如 2026-11-30 14:05，实际为 {raw!r}",
+        ) from None
     return value.replace(tzinfo=tz) if value.tzinfo is None else value
 
 
@@ -74,7 +80,10 @@ def _caller(body: dict[str, Any]) -> dict[str, str]:
     if isinstance(caller, str):
         return {"number": caller}
     if not isinstance(caller, dict):
-        raise RequestError("The field 'caller' must be a phone number or an object {number, name, email}.")
+        raise RequestError(
+            "The field 'caller' must be a phone number or an object {number, name, email}.",
+            zh="字段 caller 须为电话号码或对象 {number, name, email}",
+        )
     no_other_fields(caller, CALLER_FIELDS)
     return {k: text_field(caller, k) for k in CALLER_FIELDS if caller.get(k) is not None}
 
@@ -91,12 +100,15 @@ def _attachment_from_json(raw: Any) -> Attachment | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), str):
-        raise RequestError("The field 'attachment' must be an object {filename, content_type, data (base64)}.")
+        raise RequestError(
+            "The field 'attachment' must be an object {filename, content_type, data (base64)}.",
+            zh="字段 attachment 须为对象 {filename, content_type, data (base64)}",
+        )
     no_other_fields(raw, {"filename", "content_type", "data"})
     try:
         data = base64.b64decode(raw["data"], validate=True)
     except (binascii.Error, ValueError):
-        raise RequestError("The attachment's 'data' is not valid base64.") from None
+        raise RequestError("The attachment's 'data' is not valid base64.", zh="附件的 data 不是有效的 base64") from None
     return Attachment(
         safe_filename(text_field(raw, "filename", required=False) or "letter.pdf"),
         (text_field(raw, "content_type", required=False) or "application/octet-stream")[:120],
@@ -108,9 +120,14 @@ async def _multipart(request: web.Request) -> tuple[dict[str, Any], Attachment |
     try:
         body, attachment = await _parts(await request.multipart())
     except ValueError as exc:  # aiohttp's word for a body it cannot split (no boundary, a bad header)
-        raise RequestError(f"The multipart body cannot be read ({exc}).") from None
+        raise RequestError(
+            f"The multipart body cannot be read ({exc}).", zh=f"无法读取 multipart 请求体（{exc}）"
+        ) from None
     if not isinstance(body, dict):
-        raise RequestError("A multipart entry needs a part named 'entry' holding a JSON object.")
+        raise RequestError(
+            "A multipart entry needs a part named 'entry' holding a JSON object.",
+            zh="multipart 登记须有一个名为 entry、内容为 JSON 对象的部分",
+        )
     refuse_nul(body)
     return body, attachment
 
@@ -125,11 +142,16 @@ async def _parts(reader: MultipartReader) -> tuple[Any, Attachment | None]:
             try:
                 body = json.loads(await part.text())
             except ValueError as exc:
-                raise RequestError(f"The part 'entry' is not valid JSON ({exc}).") from None
+                raise RequestError(
+                    f"The part 'entry' is not valid JSON ({exc}).", zh=f"entry 部分不是有效的 JSON（{exc}）"
+                ) from None
         elif part.name == "attachment":
             data = await part.read()
             if len(data) > MAX_ATTACHMENT_BYTES:
-                raise RequestError(f"The attachment is larger than {MAX_ATTACHMENT_BYTES} bytes.")
+                raise RequestError(
+                    f"The attachment is larger than {MAX_ATTACHMENT_BYTES} bytes.",
+                    zh=f"附件超过 {MAX_ATTACHMENT_BYTES} 字节",
+                )
             attachment = Attachment(
                 safe_filename(part.filename or "letter.pdf"),
                 (part.headers.get("Content-Type") or "application/octet-stream")[:120],
@@ -142,7 +164,10 @@ async def log_entry(request: web.Request) -> web.Response:
     kind_raw = request.match_info["kind"]
     kind = next((k for k in ENTRY_KINDS if k.value == kind_raw), None)
     if kind is None:
-        raise RequestError(f"There is no entry kind {kind_raw!r}; one of: {', '.join(k.value for k in ENTRY_KINDS)}.")
+        raise RequestError(
+            f"There is no entry kind {kind_raw!r}; one of: {', '.join(k.value for k in ENTRY_KINDS)}.",
+            zh=f"没有登记类型 {kind_raw!r}；可选：{', '.join(k.value for k in ENTRY_KINDS)}",
+        )
     if request.content_type.startswith("multipart/"):
         body, attachment = await _multipart(request)
     else:

@@ -63,7 +63,10 @@ async def put_warning_threshold(request: web.Request) -> web.Response:
     no_other_fields(body, {"part_number", "failure_mode", "alpha", "min_count"})
     alpha = body.get("alpha")
     if isinstance(alpha, bool) or not isinstance(alpha, int | float):
-        raise RequestError("The field 'alpha' is required (a number above 0 and below 0.5).")
+        raise RequestError(
+            "The field 'alpha' is required (a number above 0 and below 0.5).",
+            zh="字段 alpha 为必填项（大于 0 且小于 0.5 的数）",
+        )
     min_count = int_field(body, "min_count", minimum=1, maximum=100000)
     assert min_count is not None  # required
     async with request.app[DB].unit_of_work() as s:

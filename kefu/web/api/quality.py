@@ -69,12 +69,17 @@ def upload(body: dict[str, Any], name: str) -> Attachment:
     """A file of a JSON body: {filename, content_type, data (base64)}."""
     raw = body.get(name)
     if not isinstance(raw, dict) or not isinstance(raw.get("data"), str):
-        raise RequestError(f"The field '{name}' must be an object {{filename, content_type, data (base64)}}.")
+        raise RequestError(
+            f"The field '{name}' must be an object {{filename, content_type, data (base64)}}.",
+            zh=f"字段 {name} 须为对象 {{filename, content_type, data (base64)}}",
+        )
     no_other_fields(raw, {"filename", "content_type", "data"})
     try:
         data = base64.b64decode(raw["data"], validate=True)
     except (binascii.Error, ValueError):
-        raise RequestError(f"The file's 'data' in '{name}' is not valid base64.") from None
+        raise RequestError(
+            f"The file's 'data' in '{name}' is not valid base64.", zh=f"{name} 中文件的 data 不是有效的 base64"
+        ) from None
     return Attachment(
         text_field(raw, "filename", required=False) or "file",
         text_field(raw, "content_type", required=False) or "application/octet-stream",

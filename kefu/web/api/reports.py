@@ -51,7 +51,10 @@ async def list_reports(request: web.Request) -> web.Response:
 async def get_report_file(request: web.Request) -> web.Response:
     fmt = path_text(request, "format")
     if fmt not in issued.FORMATS:
-        raise RequestError(f"format is one of {', '.join(issued.FORMATS)}, not {fmt!r}")
+        raise RequestError(
+            f"format is one of {', '.join(issued.FORMATS)}, not {fmt!r}",
+            zh=f"格式须为 {', '.join(issued.FORMATS)} 之一，而不是 {fmt!r}",
+        )
     record_number = path_text(request, "record_number")
     async with request.app[DB].reader() as s:
         content, _, name = await issued.issued_file(s, record_number, fmt)
@@ -80,7 +83,10 @@ async def issue_report(request: web.Request) -> web.Response:
     period = parse_period(text_field(body, "period"), settings.tz)
     language = text_field(body, "language", required=False, default="zh") or "zh"
     if language not in LANGUAGES:
-        raise RequestError(f"language is one of {', '.join(LANGUAGES)}, not {language!r}")
+        raise RequestError(
+            f"language is one of {', '.join(LANGUAGES)}, not {language!r}",
+            zh=f"语言须为 {', '.join(LANGUAGES)} 之一，而不是 {language!r}",
+        )
     actor = actor_of(request)
     issued.check_issuer(actor)
     summary, _ = await build.issue(

@@ -78,13 +78,18 @@ def whole_number(value: object, what: str, *, minimum: int = ID_MIN, maximum: in
     if isinstance(value, str):
         if not _WHOLE_NUMBER.fullmatch(value):
             shown = value if len(value) <= 40 else value[:40] + "…"
-            raise RequestError(f"{what} must be a whole number, got {shown!r}.")
+            raise RequestError(
+                f"{what} must be a whole number, got {shown!r}.", zh=f"{what} 须为整数，实际为 {shown!r}"
+            )
         value = int(value)
     elif isinstance(value, bool) or not isinstance(value, int):
         kind = f"{value!r}" if isinstance(value, float) else _json_type(value)
-        raise RequestError(f"{what} must be a whole number, not {kind}.")
+        raise RequestError(f"{what} must be a whole number, not {kind}.", zh=f"{what} 须为整数，而不是 {kind}")
     if not minimum <= value <= maximum:
-        raise RequestError(f"{what} must be between {minimum} and {maximum}, got {value}.")
+        raise RequestError(
+            f"{what} must be between {minimum} and {maximum}, got {value}.",
+            zh=f"{what} 须在 {minimum} 至 {maximum} 之间，实际为 {value}",
+        )
     return value
 
 
@@ -96,13 +101,18 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body, which must be one JSON object."""
     raw = await request.read()
     if not raw.strip():
-        raise RequestError("The request body is empty; send a JSON object.")
+        raise RequestError("The request body is empty; send a JSON object.", zh="请求体为空；请发送 JSON 对象")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestError(f"The request body is not valid JSON ({exc}).") from None
+        raise RequestError(
+            f"The request body is not valid JSON ({exc}).", zh=f"请求体不是有效的 JSON（{exc}）"
+        ) from None
     if not isinstance(body, dict):
-        raise RequestError(f"The request body must be a JSON object, not {_json_type(body)}.")
+        raise RequestError(
+            f"The request body must be a JSON object, not {_json_type(body)}.",
+            zh=f"请求体须为 JSON 对象，而不是 {_json_type(body)}",
+        )
     refuse_nul(body)
     return body
 
@@ -113,7 +123,8 @@ def refuse_nul(value: Any) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise RequestError(
-                "A text in the request holds a NUL character (\\u0000), which cannot be stored; remove it."
+                "A text in the request holds a NUL character (\\u0000), which cannot be stored; remove it.",
+                zh="请求中的文本含有无法保存的 NUL 字符（\\u0000），请删除",
             )
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -128,11 +139,14 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = True, defaul
     """A string field; emptiness is for the service to judge (it knows what may be empty)."""
     if name not in body or body[name] is None:
         if required:
-            raise RequestError(f"The field '{name}' is required (a string).")
+            raise RequestError(f"The field '{name}' is required (a string).", zh=f"字段 {name} 为必填项（字符串）")
         return default
     value = body[name]
     if not isinstance(value, str):
-        raise RequestError(f"The field '{name}' must be a string, not {_json_type(value)}.")
+        raise RequestError(
+            f"The field '{name}' must be a string, not {_json_type(value)}.",
+            zh=f"字段 {name} 须为字符串，而不是 {_json_type(value)}",
+        )
     return value
 
 
@@ -140,7 +154,10 @@ def no_other_fields(body: dict[str, Any], allowed: set[str]) -> None:
     """Refuse unknown fields: a typo ("departmnet") must not be silently ignored."""
     unknown = sorted(set(body) - allowed)
     if unknown:
-        raise RequestError(f"Unknown field '{unknown[0]}'; this request takes: {', '.join(sorted(allowed))}.")
+        raise RequestError(
+            f"Unknown field '{unknown[0]}'; this request takes: {', '.join(sorted(allowed))}.",
+            zh=f"未知的字段 {unknown[0]}；此请求接受：{', '.join(sorted(allowed))}",
+        )
 
 
 def path_id(request: web.Request, name: str, what: str | None = None) -> int:
@@ -164,7 +181,7 @@ def int_field(
     """An integer field of a JSON body (an id unless told otherwise); absent or null: None."""
     if body.get(name) is None:
         if required:
-            raise RequestError(f"The field '{name}' is required (a whole number).")
+            raise RequestError(f"The field '{name}' is required (a whole number).", zh=f"字段 {name} 为必填项（整数）")
         return None
     return whole_number(body[name], f"The field '{name}'", minimum=minimum, maximum=maximum)
 
@@ -173,7 +190,9 @@ def path_text(request: web.Request, name: str) -> str:
     """A text from the path (a case reference, ...): a NUL in it is refused like one in a body."""
     raw = request.match_info[name]
     if "\x00" in raw:
-        raise RequestError(f"The {name.replace('_', ' ')} holds a NUL character (%00).")
+        raise RequestError(
+            f"The {name.replace('_', ' ')} holds a NUL character (%00).", zh=f"{name} 含有 NUL 字符（%00）"
+        )
     return raw
 
 
@@ -181,7 +200,9 @@ def query_text(request: web.Request, name: str) -> str | None:
     """A text query parameter, stripped; absent or empty: None (no filter)."""
     raw = request.query.get(name, "")
     if "\x00" in raw:
-        raise RequestError(f"The query parameter '{name}' holds a NUL character (%00).")
+        raise RequestError(
+            f"The query parameter '{name}' holds a NUL character (%00).", zh=f"查询参数 {name} 含有 NUL 字符（%00）"
+        )
     return raw.strip() or None
 
 
@@ -199,7 +220,10 @@ def query_choice(request: web.Request, name: str, choices: list[str]) -> str | N
         return None
     raw = request.query[name]
     if raw not in choices:
-        raise RequestError(f"The query parameter '{name}' must be one of: {', '.join(choices)}; got {raw!r}.")
+        raise RequestError(
+            f"The query parameter '{name}' must be one of: {', '.join(choices)}; got {raw!r}.",
+            zh=f"查询参数 {name} 须为以下之一：{', '.join(choices)}；实际为 {raw!r}",
+        )
     return raw
 
 
@@ -224,10 +248,14 @@ def query_instant(request: web.Request, name: str, tz: ZoneInfo, *, end_of_day: 
     except ValueError:
         raise RequestError(
             f"The query parameter '{name}' must be a date (2026-03-01) or an ISO 8601 time "
-            f"with an offset (2026-03-01T08:00:00+08:00); got {raw!r}."
+            f"with an offset (2026-03-01T08:00:00+08:00); got {raw!r}.",
+            zh=f"查询参数 {name} 须为日期（2026-03-01）或带时区偏移的 ISO 8601 时间（2026-03-01T08:00:00+08:00）；实际为 {raw!r}",
         ) from None
     if value.tzinfo is None:
-        raise RequestError(f"The query parameter '{name}' needs a time zone offset such as Z or +08:00; got {raw!r}.")
+        raise RequestError(
+            f"The query parameter '{name}' needs a time zone offset such as Z or +08:00; got {raw!r}.",
+            zh=f"查询参数 {name} 须带时区偏移，例如 Z 或 +08:00；实际为 {raw!r}",
+        )
     return value
 
 

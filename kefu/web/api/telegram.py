@@ -23,7 +23,10 @@ class LinkMaker(Protocol):
 def _links(request: web.Request) -> LinkMaker:
     links = request.app[TELEGRAM_LINKS]
     if links is None:
-        raise Conflict("The Telegram bot is off (no KEFU_TELEGRAM_TOKEN is set)")
+        raise Conflict(
+            "The Telegram bot is off (no KEFU_TELEGRAM_TOKEN is set)",
+            zh="Telegram 机器人未启用（未设置 KEFU_TELEGRAM_TOKEN）",
+        )
     return links
 
 
@@ -35,6 +38,6 @@ async def contact_telegram_link(request: web.Request) -> web.Response:
 async def my_telegram_link(request: web.Request) -> web.Response:
     actor = actor_of(request)
     if actor.user_id is None:
-        raise RequestError("Only a staff account can bind a Telegram chat.")
+        raise RequestError("Only a staff account can bind a Telegram chat.", zh="只有员工账号可以绑定 Telegram 聊天")
     url = await _links(request).user_link(actor.user_id, actor.label)
     return web.json_response({"url": url, "single_use": True}, status=201)
