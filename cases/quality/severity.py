@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.domain.actors import Actor
 from cases.domain.enums import FailureCategory, Role, Severity
 from cases.domain.errors import Forbidden, InvalidInput
+from cases.domain.ranks import GRADE_ORDER
 from cases.store.models import Case, SeverityRule
 
-GRADES: tuple[Severity, ...] = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+GRADES: tuple[Severity, ...] = GRADE_ORDER
 RULE_KEEPERS: frozenset[Role] = frozenset({Role.ADMIN, Role.APPROVER})
 
 
