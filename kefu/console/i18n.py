@@ -378,6 +378,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "merge_undo": ("撤销", "Undo"),
     "archive_merged": ("已合并。可在下方的合并记录中撤销。", "Merged. It can be undone under Merges below."),
     "archive_undone": ("合并已撤销。", "The merge is undone."),
+    # the sales desk's forms on the archive pages (archive_forms.py)
+    "new_customer": ("新建客户", "New customer"),
+    "customer_name": ("客户名称", "Customer name"),
+    "customer_code": ("客户代码（可选）", "Code (optional)"),
+    "create_customer": ("新建客户", "Create the customer"),
+    "add_contact": ("添加联系人", "Add a contact"),
+    "contact_name": ("姓名", "Name"),
+    "edit_contact": ("编辑联系人", "Edit the contact"),
+    "add_identity": ("添加联系方式", "Add an identity"),
+    "identity_kind": ("方式", "Kind"),
+    "identity_value": ("地址或号码", "Address or number"),
+    "add": ("添加", "Add"),
+    "edit_agreement": ("修改约定期限", "Change the agreed deadlines"),
+    "agreement_hint": ("留空的步骤使用默认期限。", "A step left empty keeps the default deadline."),
+    "archive_created": ("客户已创建。", "The customer is created."),
+    "archive_contact_added": ("联系人已添加。", "The contact is added."),
+    "archive_contact_saved": ("联系人已保存。", "The contact is saved."),
+    "archive_identity_added": ("联系方式已添加。", "The identity is added."),
+    "archive_agreement_saved": ("服务协议已保存。", "The service agreement is saved."),
+    "identity_empty": ("请填写{kind}。", "Please fill in the {kind}."),
+    "identity_bad_number": ("“{value}”不是可用的{kind}号码。", "“{value}” is not a {kind} number kefu can use."),
+    "identity_bad_email": ("“{value}”不是电子邮件地址。", "“{value}” is not an email address."),
+    "identity_too_long": ("{kind}太长：最多 {n} 个字符。", "The {kind} is too long: at most {n} characters."),
+    "identity_taken": (
+        "{kind} {value} 已属于联系人 #{contact}；如是同一人，请合并两个联系人。",
+        "The {kind} {value} belongs to contact #{contact}; if it is the same person, merge the two contacts.",
+    ),
 }
 
 _DEPARTMENT_NAMES = {d.code: {"zh": d.name_zh, "en": d.name_en} for d in DEPARTMENTS}
