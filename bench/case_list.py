@@ -13,7 +13,7 @@ its own and bounded: ``rate × seconds`` requests sent on schedule, at most ``--
 a request's latency runs from when it was due to the end of its body, so time spent waiting
 for a free slot counts (no coordinated omission). The requests cycle through four kinds:
 
-  list      GET /cases?limit=50                         (first page, newest first)
+  list      GET /cases?limit=50                         (first page, newest first, or --sort's order)
   filtered  GET /cases?state=…&department=…&limit=50    (first page of one state and department)
   search    GET /cases?q=<a Chinese or English word>
   detail    GET /cases/{reference}                       (a random generated case)
@@ -52,10 +52,24 @@ SEARCH_WORDS = ("异响", "漏油", "刹车片", "brake", "oil leak", "3501", "�
 FILTERS = (("assigned", "quality"), ("analysed", "production_equipment"), ("new", None), ("closed", "sales"))
 
 
-def _paths(kind: str, rng: random.Random, references: list[str], console: bool = False) -> str:
+# --sort's API values as the console's list takes them (kefu/console/case_pages.py, SORTS)
+CONSOLE_SORTS = {"received_at": "received", "updated_at": "updated", "customer_deadline": "deadline"}
+
+
+def _sorted(sort: str | None, console: bool) -> str:
+    """The list's sort as a query's first parameters ("" for the default order)."""
+    if not sort:
+        return ""
+    if not console:
+        return f"sort={sort}&"
+    key = sort.lstrip("-")
+    return f"sort={CONSOLE_SORTS.get(key, key)}&order={'desc' if sort.startswith('-') else 'asc'}&"
+
+
+def _paths(kind: str, rng: random.Random, references: list[str], console: bool = False, sort: str | None = None) -> str:
     """The request of a kind: the API's (50 a page), or with `console` the staff console's pages
-    (the list shows 50 a page; the case page renders the whole case)."""
-    page = "/cases?" if console else "/cases?limit=50&"
+    (the list shows 50 a page; the case page renders the whole case); the lists in `sort`'s order."""
+    page = ("/cases?" if console else "/cases?limit=50&") + _sorted(sort, console)
     if kind == "list":
         return page.rstrip("?&")
     if kind == "filtered":
@@ -78,11 +92,14 @@ def _load(
     start_at: float,
     references: list[str],
     out: mp.Queue[dict[str, Any]],
+    sort: str | None = None,
 ) -> None:
     import aiohttp
 
     rng = random.Random(7)
-    plan = [(KINDS[i % len(KINDS)], _paths(KINDS[i % len(KINDS)], rng, references, console)) for i in range(count)]
+    plan = [
+        (KINDS[i % len(KINDS)], _paths(KINDS[i % len(KINDS)], rng, references, console, sort)) for i in range(count)
+    ]
 
     async def main() -> None:
         latencies: dict[str, list[float]] = {k: [] for k in KINDS}
@@ -309,7 +326,18 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         workers = [
             mp.Process(
                 target=_load,
-                args=(bases, headers, args.console, args.rate, count, args.in_flight, start_at, references, load_q),
+                args=(
+                    bases,
+                    headers,
+                    args.console,
+                    args.rate,
+                    count,
+                    args.in_flight,
+                    start_at,
+                    references,
+                    load_q,
+                    args.sort,
+                ),
             )
         ]
         if mails:
@@ -361,6 +389,7 @@ async def _nothing() -> dict[str, Any]:
 def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     how = f"{args.web_workers} web processes beside the main one" if args.web_workers else "one kefu process"
     how += "; the console's pages" if args.console else "; the API"
+    how += f"; lists sorted by {args.sort}" if args.sort else ""
     print(
         f"bench.case_list: {args.cases} cases, {how}; {r['requests']} requests at {args.rate:.0f}/s "
         f"for {args.seconds:.0f} s (at most {args.in_flight} open), mail at {args.mails_per_second:.0f}/s",
@@ -392,6 +421,10 @@ def main() -> None:
     p.add_argument("--in-flight", type=int, default=32, help="most requests open at once")
     p.add_argument("--mails-per-second", type=float, default=200.0, help="0: no mail while reading")
     p.add_argument("--console", action="store_true", help="the staff console's pages instead of the API")
+    p.add_argument(
+        "--sort",
+        help="the lists' order, as the API's sort (e.g. -customer_deadline, severity, -state); default newest first",
+    )
     p.add_argument("--web-workers", type=int, default=0, help="web processes (kefu serve --only web) beside the main")
     p.add_argument("--ack-wait", type=float, default=180.0, help="most seconds to wait for the acknowledgements")
     p.add_argument("--database-url", help="an empty database (default: a new SQLite file)")

@@ -136,6 +136,9 @@ async def generate(
                     "quantity": facts.bad,
                     "vehicle": facts.vehicle,
                     "severity": rng.choice(list(Severity)),
+                    # two cases in five with a customer's deadline, for the list's deadline sort
+                    # (from the id, not the generator: the other columns stay as they were)
+                    "customer_deadline": at + timedelta(days=7 + case_id % 23) if case_id % 5 < 2 else None,
                     "reply_channel": Channel.EMAIL,
                     "language": lang,
                     "department_id": department,

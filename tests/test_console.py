@@ -329,7 +329,7 @@ async def test_the_case_list_filters_sorts_and_pages(console: Console) -> None:
     page = await b.get("/cases?sort=received&order=asc&q=案件")
     assert page.index(refs[0]) < page.index(refs[2])
     # The list sorts only on the keyset orders its indexes serve (cases/queries/keyset.py).
-    await b.get("/cases?sort=reference", expect=400)
+    await b.get("/cases?sort=subject", expect=400)
     page = await b.get("/cases?customer=no such company")
     assert refs[0] not in page
     await b.get("/cases?state=nonsense", expect=400)

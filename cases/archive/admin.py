@@ -34,6 +34,14 @@ IDENTITY_KINDS = (Channel.EMAIL, Channel.PHONE, Channel.FAX, Channel.TELEGRAM)
 MERGE_KINDS = ("contact", "customer")
 
 
+class IdentityTaken(Conflict):
+    """The number or address is another contact's."""
+
+    def __init__(self, message: str, contact_id: int, *, zh: str) -> None:
+        super().__init__(message, zh=zh)
+        self.contact_id = contact_id
+
+
 def channel_of(value: str, what: str, allowed: tuple[Channel, ...] = tuple(Channel)) -> Channel:
     try:
         channel = Channel(value)
@@ -66,8 +74,9 @@ async def attach_identity(s: AsyncSession, contact: Contact, kind: Channel, valu
     ).scalar_one_or_none()
     if found is not None:
         if found.contact_id != contact.id:
-            raise Conflict(
+            raise IdentityTaken(
                 f"the {kind} {value} belongs to contact #{found.contact_id}; merge the two contacts instead",
+                found.contact_id,
                 zh=f"{kind} {value} 已属于联系人 #{found.contact_id}；请改为合并这两个联系人",
             )
         found.active = True

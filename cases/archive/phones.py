@@ -21,6 +21,18 @@ class BadNumber(InvalidInput):
     """The text is not a telephone number we can use."""
 
 
+class EmptyIdentity(InvalidInput):
+    """No number or address given."""
+
+
+class BadAddress(InvalidInput):
+    """The text is not an email address."""
+
+
+class IdentityTooLong(InvalidInput):
+    """Longer than the column keeps."""
+
+
 def normalise_number(raw: str, region: str = DEFAULT_REGION) -> str:
     """E.164, or BadNumber with a sentence for the person who typed it."""
     text = (raw or "").strip()
@@ -45,15 +57,15 @@ def normalise_identity(kind: Channel, value: str, region: str = DEFAULT_REGION) 
     """The stored form of an identity: E.164 for numbers, lower case for addresses, stripped otherwise."""
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"the {kind.value} identity must not be empty", zh=f"{kind.value} 联系方式不能为空")
+        raise EmptyIdentity(f"the {kind.value} identity must not be empty", zh=f"{kind.value} 联系方式不能为空")
     if kind in NUMBER_KINDS:
         return normalise_number(value, region)
     if kind is Channel.EMAIL:
         if "@" not in value or " " in value:
-            raise InvalidInput(f"{value!r} is not an email address", zh=f"{value!r} 不是电子邮件地址")
+            raise BadAddress(f"{value!r} is not an email address", zh=f"{value!r} 不是电子邮件地址")
         value = value.lower()
     if len(value) > IDENTITY_LENGTH:
-        raise InvalidInput(
+        raise IdentityTooLong(
             f"the {kind.value} identity is {len(value)} characters long; kefu keeps at most "
             f"{IDENTITY_LENGTH} (the longest email address SMTP allows)",
             zh=f"{kind.value} 联系方式长 {len(value)} 个字符；kefu 最多保存 {IDENTITY_LENGTH} 个字符（SMTP 允许的最长电子邮件地址）",

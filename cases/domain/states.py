@@ -90,6 +90,20 @@ ONLY_VIA_8D: frozenset[Action] = frozenset(
 
 TERMINAL: frozenset[S] = frozenset({S.NO_ACTION, S.CLOSED})
 
+# The states in the order a case goes through them, for sorting (the case list's "state"):
+# the open states along the procedure, then the two ends, closed after answering and the
+# 不做处理 branch last.
+WORKFLOW_ORDER: tuple[S, ...] = (
+    S.NEW,
+    S.ASSIGNED,
+    S.ANALYSED,
+    S.MEASURES_TAKEN,
+    S.VERIFIED,
+    S.AWAITING_SATISFACTION,
+    S.CLOSED,
+    S.NO_ACTION,
+)
+
 # The customer's deadline (6.2.8: corrective and preventive actions "within the customer's
 # deadline") runs until Sales has answered; these states still owe the answer.
 DEADLINE_RUNS: frozenset[S] = frozenset({S.NEW, S.ASSIGNED, S.ANALYSED, S.MEASURES_TAKEN, S.VERIFIED})

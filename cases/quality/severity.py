@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.domain.enums import Severity
+from cases.domain.ranks import GRADE_ORDER
 from cases.rules import store
 from cases.rules.tables import SEVERITY
 from cases.store.models import Case
 
-GRADES: tuple[Severity, ...] = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+GRADES: tuple[Severity, ...] = GRADE_ORDER
 
 
 @dataclass(frozen=True, slots=True)

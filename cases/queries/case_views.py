@@ -226,16 +226,19 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
     else:
         total = (await s.execute(select(func.count()).select_from(Case).where(*conditions))).scalar_one()
     limit = min(f.limit, MAX_LIMIT)
-    stmt = (
-        select(*_LIST_COLUMNS, Customer.name.label("customer_name"), Department.code.label("department_code"))
+    # the sort key too, for the cursor (the rank columns are not among the list's columns)
+    keys = () if any(sort.column is c for c in _LIST_COLUMNS) else (sort.column,)
+    base = (
+        select(*_LIST_COLUMNS, *keys, Customer.name.label("customer_name"), Department.code.label("department_code"))
         .join(Customer, Customer.id == Case.customer_id)
         .outerjoin(Department, Department.id == Case.department_id)
-        .where(*conditions, *([sort.after(after)] if after else []))
-        .order_by(*sort.order_by())
-        .limit(limit)
-        .offset(f.offset)
+        .where(*conditions)
     )
-    rows = (await s.execute(stmt)).all()
+    if not sort.nullable:
+        stmt = base.where(*([sort.after(after)] if after else [])).order_by(*sort.order_by())
+        rows = list((await s.execute(stmt.limit(limit).offset(f.offset))).all())
+    else:
+        rows = await _keyed_then_unkeyed(s, base, sort, after, limit, f.offset)
     items = [_summary(row, row._mapping["customer_name"], row._mapping["department_code"]) for row in rows]
     more = len(rows) == limit and f.offset + limit < total if after is None else len(rows) == limit
     return {
@@ -244,6 +247,34 @@ async def list_cases(s: AsyncSession, scope: Scope, f: CaseFilter) -> Row:
         "sort": sort.name,
         "next_cursor": keyset.next_cursor(sort, rows[-1]) if rows and more else None,
     }
+
+
+async def _keyed_then_unkeyed(
+    s: AsyncSession,
+    base: Select[*tuple[Any, ...]],
+    sort: keyset.Sort,
+    after: keyset.Cursor | None,
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    """A page of a sort whose key may be missing: the rows with a key in order, then those
+    without by id (cases/queries/keyset.py), `offset` counted across both runs."""
+    rows: list[Any] = []
+    skip = offset
+    if after is None or after.key is not None:
+        keyed = base.where(sort.keyed(), *([sort.after(after)] if after else []))
+        rows = list((await s.execute(keyed.order_by(*sort.order_by()).limit(limit).offset(offset))).all())
+        if len(rows) == limit:
+            return rows
+        if rows or not offset:
+            skip = 0
+        else:  # the offset went past every keyed row: skip the rest of it among the others
+            counted = select(func.count()).select_from(keyed.order_by(None).subquery())
+            skip = offset - (await s.execute(counted)).scalar_one()
+    missing, order = sort.unkeyed()
+    unkeyed = base.where(missing, *([sort.after(after)] if after and after.key is None else []))
+    rows += (await s.execute(unkeyed.order_by(order).limit(limit - len(rows)).offset(skip))).all()
+    return rows
 
 
 async def visible_case(s: AsyncSession, scope: Scope, reference: str) -> tuple[Case, str, str | None]:

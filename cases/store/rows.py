@@ -133,8 +133,8 @@ def _column_values(obj: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for attr in mapper.column_attrs:
         column = attr.columns[0]
-        if column.primary_key or attr.key == "_sentinel":
-            continue
+        if column.primary_key or attr.key == "_sentinel" or column.computed is not None:
+            continue  # the database fills a generated column (cases.severity_rank) itself
         if attr.key not in state:
             default = column.default
             value = (

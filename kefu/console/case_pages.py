@@ -105,8 +105,20 @@ def case_filter(query: Any, tz: Any, now: datetime) -> queries.CaseFilter:
     )
 
 
-# The console's sort choices and the list's keyset orders (cases/queries/keyset.py) behind them.
-SORTS = {"received": "received_at", "updated": "updated_at"}
+# The console's sort choices and the list's keyset orders (cases/queries/keyset.py) behind them,
+# with the direction a column heading sorts in when first clicked: the newest, the most severe
+# first; references, deadlines and states from the start. A second click turns it round.
+SORTS = {
+    "received": "received_at",
+    "updated": "updated_at",
+    "reference": "reference",
+    "deadline": "customer_deadline",
+    "severity": "severity",
+    "state": "state",
+}
+FIRST_ORDER = {"received": "desc", "updated": "desc", "severity": "desc"}  # the others "asc"
+# The headings above the list, in the order of a row's fields.
+HEADINGS = ("reference", "state", "severity", "deadline", "received", "updated")
 
 
 def _sort(key: str | None, descending: bool) -> str:
@@ -117,6 +129,27 @@ def _sort(key: str | None, descending: bool) -> str:
             zh=f"未知的排序键 {key!r}；可选：{', '.join(SORTS)}",
         )
     return ("-" if descending else "") + column
+
+
+def sort_headings(query: Any) -> list[dict[str, Any]]:
+    """The column headings: each a link to the list sorted by it (the other way round when it
+    is the current sort), the filters kept, back on page 1."""
+    current = query.get("sort") or "received"
+    order = "asc" if query.get("order") == "asc" else "desc"
+    kept = {k: v for k, v in query.items() if k not in ("sort", "order", "page") and v}
+    headings = []
+    for key in HEADINGS:
+        active = key == current
+        first = FIRST_ORDER.get(key, "asc")
+        then = ("asc" if order == "desc" else "desc") if active else first
+        headings.append(
+            {
+                "key": key,
+                "query": {**kept, "sort": key, "order": then},
+                "order": order if active else None,
+            }
+        )
+    return headings
 
 
 async def case_list(request: web.Request) -> web.Response:
@@ -152,6 +185,7 @@ async def case_list(request: web.Request) -> web.Response:
             "channels": list(Channel),
             "severities": list(Severity),
             "sorts": list(SORTS),
+            "headings": sort_headings(request.query),
         },
         status=400 if error else 200,
     )

@@ -5,7 +5,7 @@ Everything goes through the archive's own service (ArchiveService, cases/archive
 the agreement read (cases/quality/agreements.py), as the REST API does: this module
 translates forms and pages, the services decide. Reading is for the roles that see every
 customer's cases (`get_customer` in kefu/web/api/access.py); merging and undoing for the sales
-desk (`merge`, `unmerge`).
+desk (`merge`, `unmerge`), as the forms that create and edit (archive_forms.py).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from cases.archive.admin import IDENTITY_KINDS
+from cases.domain.enums import Channel, Language
 from cases.domain.errors import CaseError, InvalidInput, NotFound
 from cases.quality import agreements
 from cases.queries import archive_views
@@ -28,6 +30,8 @@ from kefu.web.api.support import ARCHIVE, CASES, DB
 log = logging.getLogger(__name__)
 
 CASES_SHOWN = 50
+# ?done=... after a post: the message the page shows (TEXT["archive_" + done])
+DONE = ("merged", "undone", "created", "contact_added", "contact_saved", "identity_added", "agreement_saved")
 
 
 def _may_read(request: web.Request) -> None:
@@ -50,17 +54,30 @@ async def customers_page(request: web.Request) -> web.Response:
     _may_read(request)
     q = request.query.get("q", "").strip()[:100]
     found = await request.app[ARCHIVE].customers(q or None)
-    return render(request, "customers.html", {"customers": found, "q": q})
+    may_keep = bool(session_of(request).actor.roles & SALES_DESK)
+    context = {"customers": found, "q": q, "may_keep": may_keep, "form": {}, "error": None}
+    return render(request, "customers.html", context)
+
+
+def customer_id_of(request: web.Request) -> int:
+    return _id(request.match_info["customer_id"])
 
 
 async def customer_page(request: web.Request) -> web.Response:
     _may_read(request)
-    return await _render_customer(request, _id(request.match_info["customer_id"]))
+    return await render_customer(request, customer_id_of(request))
 
 
-async def _render_customer(
-    request: web.Request, customer_id: int, error: str | None = None, status: int = 200
+async def render_customer(
+    request: web.Request,
+    customer_id: int,
+    error: str | None = None,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    failed: str = "",
 ) -> web.Response:
+    """The customer's page; after a refused form, `failed` names that form and `form` holds
+    what was typed, to show it again beside the error."""
     session = session_of(request)
     try:
         customer = await request.app[ARCHIVE].customer(customer_id)
@@ -83,8 +100,15 @@ async def _render_customer(
             "cases": cases,
             "merges": merges,
             "may_keep": bool(session.actor.roles & SALES_DESK),
-            "message": translate(f"archive_{done}", session.language) if done in ("merged", "undone") else None,
+            "message": translate(f"archive_{done}", session.language) if done in DONE else None,
             "error": error,
+            "form": form or {},
+            "failed": failed,
+            "channels": list(Channel),
+            "identity_kinds": IDENTITY_KINDS,
+            "languages": list(Language),
+            "steps": list(agreements.Step),
+            "units": list(agreements.Unit),
         },
         status=status,
     )
@@ -105,7 +129,7 @@ async def _refused(request: web.Request, customer_id: int, exc: CaseError) -> we
     session = session_of(request)
     status = next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
     message = translate("refused", session.language, message=exc.text(session.language))
-    return await _render_customer(request, customer_id, error=message, status=status)
+    return await render_customer(request, customer_id, error=message, status=status)
 
 
 async def merge(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from cases.services.sessions import ConsoleAuth
 from cases.settings import Settings
 from kefu.console import (
     admin_pages,
+    archive_forms,
     auth_views,
     case_pages,
     customer_pages,
@@ -142,5 +143,16 @@ def add_console(
     r.add_get("/entries/callers", entry_pages.callers, name="console.callers")
     r.add_get("/customers", customer_pages.customers_page, name="console.customers")
     r.add_get("/customers/{customer_id}", customer_pages.customer_page, name="console.customer")
+    r.add_post("/customers", archive_forms.create_customer, name="console.create_customer")
+    r.add_post("/customers/{customer_id}/contacts", archive_forms.add_contact, name="console.add_contact")
+    r.add_post(
+        "/customers/{customer_id}/contacts/{contact_id}", archive_forms.edit_contact, name="console.edit_contact"
+    )
+    r.add_post(
+        "/customers/{customer_id}/contacts/{contact_id}/identities",
+        archive_forms.add_identity,
+        name="console.add_identity",
+    )
+    r.add_post("/customers/{customer_id}/agreement", archive_forms.save_agreement, name="console.save_agreement")
     r.add_post("/customers/{customer_id}/merge", customer_pages.merge, name="console.merge")
     r.add_post("/customers/{customer_id}/merges/{merge_id}/undo", customer_pages.unmerge, name="console.unmerge")

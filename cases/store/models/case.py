@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
+from sqlalchemy import Computed, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.domain.enums import (
@@ -19,6 +19,7 @@ from cases.domain.enums import (
     Severity,
     Speaker,
 )
+from cases.domain.ranks import GRADE_ORDER, STATE_ORDER, rank_sql
 from cases.store.models.base import Base, BatchInserted, BigId, enum_column
 
 if TYPE_CHECKING:
@@ -35,6 +36,20 @@ class Case(BatchInserted, Base):
         Index("ix_cases_updated_at_id", "updated_at", "id"),
         Index("ix_cases_state_received_at_id", "state", "received_at", "id"),
         Index("ix_cases_department_id_received_at_id", "department_id", "received_at", "id"),
+        # The sorts of migration 0024: by reference, by the customer's deadline (the cases
+        # without one after the others), by grade, by workflow step.
+        Index("ix_cases_reference_id", "reference", "id"),
+        Index("ix_cases_customer_deadline_id", "customer_deadline", "id"),
+        # the cases without a deadline by id (PostgreSQL does not order `IS NULL` rows of the
+        # index above by id; SQLite would, and takes either)
+        Index(
+            "ix_cases_id_no_deadline",
+            "id",
+            sqlite_where=text("customer_deadline IS NULL"),
+            postgresql_where=text("customer_deadline IS NULL"),
+        ),
+        Index("ix_cases_severity_rank_id", "severity_rank", "id"),
+        Index("ix_cases_state_rank_id", "state_rank", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -83,6 +98,12 @@ class Case(BatchInserted, Base):
     legal_hold_reason: Mapped[str | None] = mapped_column(Text)
     purged_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    # Computed by the database from severity and state (cases/domain/ranks.py): the grade and
+    # the workflow step as numbers, so the list sorts by them from an index. Every writer keeps
+    # them right, a bulk insert or an UPDATE statement too; never written, never loaded with
+    # the case (deferred): only the list's sort reads them.
+    severity_rank: Mapped[int] = mapped_column(Computed(rank_sql("severity", GRADE_ORDER)), deferred=True)
+    state_rank: Mapped[int] = mapped_column(Computed(rank_sql("state", STATE_ORDER)), deferred=True)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -300,7 +300,12 @@ def paths() -> Doc:
                         "sort",
                         "query",
                         {"enum": list(SORTS), "default": DEFAULT_SORT},
-                        "order: -received_at (newest first), received_at, -updated_at, updated_at",
+                        "order, a leading '-' for descending: received_at, updated_at (times); reference; "
+                        "customer_deadline (cases without a deadline come last either way); severity (by "
+                        "grade: low < medium < high < critical, so -severity puts critical first); state (by "
+                        "the workflow: new, assigned, analysed, measures_taken, verified, "
+                        "awaiting_satisfaction, closed, no_action). Ties go by case id, in the same "
+                        "direction; every order pages by cursor from its own index",
                     ),
                     param(
                         "cursor",
