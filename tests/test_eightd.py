@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from cases.domain.actors import Actor
+from cases.domain.enums import Role
 from cases.store.models import OutboxEvent
 from kefu.documents.render import Header, eightd_html
 from notifications.render import Renderer
@@ -365,3 +367,18 @@ async def test_a_case_raised_to_high_after_its_analysis_continues_in_the_8d(api:
         assert (await _sign(api, "prod", ref, step))["state"] == "analysed"  # D4 finds it analysed already
     await _record(api, "prod", ref, "D6")
     assert (await _sign(api, "prod", ref, "D6"))["state"] == "measures_taken"
+
+
+async def test_a_deactivated_department_joins_no_new_review_team_but_stays_on_its_own(api: Api) -> None:
+    admin = Actor("admin", roles=frozenset({Role.ADMIN}))
+    await api.kefu.departments.add(admin, "after_sales", "售后服务部", "After-sales")
+    team = [*TEAM, {"name": "周工", "department": "after_sales"}]
+    ref = await _critical_case(api)
+    await api.call("gm", "PUT", f"/cases/{ref}/review-team", {"members": team})
+    await api.kefu.departments.set_active(admin, "after_sales", False)
+    # the team it is already on may be named again with it
+    await api.call("gm", "PUT", f"/cases/{ref}/review-team", {"members": team})
+    other = await _critical_case(api, "刹车片异响（另一批）")
+    error = await api.error("gm", "PUT", f"/cases/{other}/review-team", {"members": team}, expect=422)
+    assert "after_sales" in error["message"] and "deactivated" in error["message"]
+    await api.call("gm", "PUT", f"/cases/{other}/review-team", {"members": TEAM})

@@ -92,7 +92,10 @@ class EightD:
         now = self.clock()
         async with self.db.unit_of_work() as s:
             case = await _live_case(s, reference)
-            departments = {d.code: d for d in (await s.execute(select(Department))).scalars()}
+            # active departments, and those already on this team (a deactivated one may stay)
+            on_team = select(ReviewTeamMember.department_id).where(ReviewTeamMember.case_id == case.id)
+            offered = select(Department).where(Department.active | Department.id.in_(on_team)).order_by(Department.id)
+            departments = {d.code: d for d in (await s.execute(offered)).scalars()}
             rows = []
             for m in members:
                 name = m.name.strip()
@@ -103,8 +106,8 @@ class EightD:
                 dept = departments.get(m.department)
                 if dept is None:
                     raise InvalidInput(
-                        f"unknown department {m.department!r}; one of: {', '.join(departments)}",
-                        zh=f"未知的部门 {m.department!r}；可选：{', '.join(departments)}",
+                        f"unknown or deactivated department {m.department!r}; one of: {', '.join(departments)}",
+                        zh=f"未知或已停用的部门 {m.department!r}；可选：{', '.join(departments)}",
                     )
                 user_id = None
                 if m.username:
