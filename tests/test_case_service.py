@@ -16,6 +16,7 @@ from cases.domain.enums import CaseState, Channel, Language, Role
 from cases.domain.errors import Forbidden, IllegalTransition
 from cases.domain.intake_message import IntakeMessage, ThreadHints
 from cases.domain.states import TRANSITIONS, Action, allowed_actions, check
+from cases.domain.vocabulary import VOCABULARY
 from cases.services.users import seed_departments
 from cases.settings import Settings
 from cases.store.models import Case, CaseHistory, CaseMessage, CaseRating, Delivery
@@ -41,6 +42,14 @@ def test_no_step_is_allowed_from_a_state_outside_its_sources(action: Action) -> 
     for state in set(CaseState) - transition.sources:
         with pytest.raises(IllegalTransition):
             check(action, state, actor, None)
+
+
+def test_every_step_has_a_chinese_and_english_name_and_a_refusal_says_it() -> None:
+    assert set(VOCABULARY["action"]) == {a.value for a in Action}
+    actor = Actor("sales", frozenset({Role.SALES}))
+    with pytest.raises(IllegalTransition) as refused:
+        check(Action.APPROVE, CaseState.CLOSED, actor, None)
+    assert "“批准并分派”" in refused.value.text("zh") and "approve" in refused.value.text("en")
 
 
 def test_a_department_member_acts_only_on_their_own_departments_case() -> None:

@@ -122,20 +122,21 @@ def check(
     """Return the transition, or raise the error a person understands. `severity` given, a
     high or critical case takes the analysis, measures and verification only from its 8D."""
     transition = TRANSITIONS[action]
+    doing = label("action", action, "zh")  # the step as a Chinese reader knows it
     if action in ONLY_VIA_8D and not via_8d:
         raise IllegalTransition(
-            f"{action} is taken by the 8D, when the customer sends it back", zh=f"{action} 由 8D 在客户退回时执行"
+            f"{action} is taken by the 8D, when the customer sends it back", zh=f"“{doing}”由 8D 在客户退回时执行"
         )
     if action in EIGHT_D_ACTIONS and severity in EIGHT_D_SEVERITIES and not via_8d:
         raise IllegalTransition(
             f"a {severity} case is analysed, acted on and verified through its 8D (D4, D6, D7), not by {action}",
-            zh=f"{label('severity', severity, 'zh')}严重度的案件须通过 8D（D4、D6、D7）进行分析、采取措施和验证，不能通过 {action}",
+            zh=f"{label('severity', severity, 'zh')}严重度的案件须通过 8D（D4、D6、D7）进行分析、采取措施和验证，不能通过“{doing}”",
         )
     if state not in transition.sources:
         allowed = ", ".join(sorted(transition.sources))
         raise IllegalTransition(
             f"cannot {action} a case in state '{state}' (allowed from: {allowed})",
-            zh=f"不能对状态为“{label('state', state, 'zh')}”（{state}）的案件执行 {action}；"
+            zh=f"不能对状态为“{label('state', state, 'zh')}”（{state}）的案件执行“{doing}”；"
             f"允许的状态：{'、'.join(label('state', s, 'zh') for s in sorted(transition.sources))}",
         )
     granted = transition.roles & actor.roles
@@ -143,10 +144,10 @@ def check(
         needed = " or ".join(sorted(transition.roles))
         raise Forbidden(
             f"{action} needs the role {needed}",
-            zh=f"{action} 需要以下角色之一：{'、'.join(label('role', r, 'zh') for r in sorted(transition.roles))}",
+            zh=f"“{doing}”需要以下角色之一：{'、'.join(label('role', r, 'zh') for r in sorted(transition.roles))}",
         )
     if transition.own_department and granted == {R.DEPARTMENT} and actor.department_id != case_department_id:
-        raise Forbidden(f"{action}: this case belongs to another department", zh=f"{action}：此案件属于其他部门")
+        raise Forbidden(f"{action}: this case belongs to another department", zh=f"“{doing}”：此案件属于其他部门")
     return transition
 
 

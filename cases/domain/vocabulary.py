@@ -59,6 +59,26 @@ VOCABULARY: dict[str, dict[str, Pair]] = {
         "sales": ("销售", "sales"),
         "admin": ("管理员", "admin"),
     },
+    # the steps a case takes (cases/domain/states.py Action), as a refusal names them
+    "action": {
+        "approve": ("批准并分派", "approve and assign"),
+        "decide_no_action": ("决定不做处理", "decide no action"),
+        "reassign": ("转给其他部门", "reassign"),
+        "record_analysis": ("记录原因分析", "record the analysis"),
+        "record_measures": ("记录纠正和预防措施", "record the measures"),
+        "verify": ("验证有效", "verify"),
+        "reject_verification": ("验证不通过", "reject the verification"),
+        "reply": ("答复客户", "reply to the customer"),
+        "rate": ("客户评价", "the customer's rating"),
+        "reopen": ("重新打开", "reopen"),
+        "record_rating": ("记录客户评价", "record a rating"),
+        "record_unsatisfied": ("记录客户不满意", "record an unsatisfied rating"),
+        "remind": ("提醒客户评价", "remind the customer"),
+        "close_no_response": ("无回复结案", "close without a response"),
+        "return_to_analysis": ("退回原因分析", "return to the analysis"),
+        "return_to_measures": ("退回措施", "return to the measures"),
+        "return_to_verification": ("退回验证", "return to the verification"),
+    },
     # the steps a customer agreement gives deadlines to (cases/quality/agreements.py)
     "step": {
         "first_answer": ("首次答复", "first answer"),
