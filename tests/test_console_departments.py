@@ -127,3 +127,32 @@ async def test_a_non_admin_may_read_the_departments_but_a_forged_post_changes_no
         assert resp.status == 403, path
     assert await console.kefu.departments.list() == before
     await (await console.browser("nobody")).get("/departments", expect=403)  # no role: no page
+    history = await console.kefu.departments.history()
+    assert [(h["code"], h["new"], h["outcome"], h["changed_by"]) for h in history] == [
+        ("general_management", "inactive", "refused", "gm"),
+        ("quality", "rename", "refused", "gm"),
+        ("mallory", "add", "refused", "gm"),
+    ]
+
+
+async def test_every_change_to_a_department_is_in_its_history_with_who_and_when(console: Console) -> None:
+    admin = await console.browser("admin")
+    await admin.get("/departments")
+    assert (
+        await admin.post("/departments", {"code": "after_sales", "name_zh": "售后部", "name_en": "After-sales"})
+    ).status == 303
+    await admin.get("/departments")
+    resp = await admin.post("/departments/after_sales/rename", {"name_zh": "售后服务部", "name_en": "After Sales"})
+    assert resp.status == 303
+    await admin.get("/departments")
+    assert (await admin.post("/departments/after_sales/disable", {})).status == 303
+    history = await console.kefu.departments.history()
+    assert [(h["code"], h["old"], h["new"], h["changed_by"]) for h in history] == [
+        ("after_sales", "active", "inactive", "admin"),
+        ("after_sales", None, "renamed", "admin"),
+        ("after_sales", None, "added", "admin"),
+    ]
+    assert history[1]["note"] == "售后部 / After-sales → 售后服务部 / After Sales"
+    page = await admin.get("/departments")
+    table = page[page.index('id="history-departments"') :]
+    assert "停用" in table and "改名：售后部 / After-sales → 售后服务部 / After Sales" in table

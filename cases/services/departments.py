@@ -23,9 +23,13 @@ from cases.domain.enums import Role
 from cases.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cases.domain.states import TERMINAL
 from cases.store.db import Database
-from cases.store.models import Case, Department, User
+from cases.store.models import Case, Department, RuleChange, User
 
 log = logging.getLogger(__name__)
+
+# Changes to the departments are kept in the admin tables' history (cases/rules/, rule_changes)
+# under this name: who, when, old -> new, and refused attempts, as for the rule tables.
+HISTORY = "departments"
 
 # The code is stored on events, in URLs and notice routes: plain lowercase words.
 CODE = re.compile(r"[a-z][a-z_]{0,39}")
@@ -61,6 +65,63 @@ class Departments:
         self.db = db
         self.clock = clock
 
+    async def _may_keep(self, actor: Actor, code: str, asked: str) -> None:
+        """Admins only; a refused attempt is kept in the history (a forged form shows there)."""
+        if Role.ADMIN in actor.roles:
+            return
+        async with self.db.unit_of_work() as s:
+            s.add(
+                RuleChange(
+                    rule_table=HISTORY,
+                    rule_key=code[:60],
+                    new_value=asked[:60],
+                    outcome="refused",
+                    note="keeping the departments needs the role admin",
+                    changed_by=actor.label[:120],
+                    changed_at=self.clock(),
+                )
+            )
+        log.warning("department %r: %s refused to %r (not an admin)", code[:60], asked, actor.label)
+        raise Forbidden("keeping the departments needs the role admin", zh="维护部门需要管理员角色")
+
+    def _trace(self, s: AsyncSession, actor: Actor, code: str, old: str | None, new: str, note: str | None) -> None:
+        s.add(
+            RuleChange(
+                rule_table=HISTORY,
+                rule_key=code,
+                old_value=old,
+                new_value=new,
+                outcome="changed",
+                note=note[:500] if note else None,
+                changed_by=actor.label[:120],
+                changed_at=self.clock(),
+            )
+        )
+
+    async def history(self, limit: int = 50) -> list[dict[str, str | None]]:
+        """The latest changes and refused attempts, newest first."""
+        async with self.db.reader() as s:
+            rows = (
+                await s.execute(
+                    select(RuleChange)
+                    .where(RuleChange.rule_table == HISTORY)
+                    .order_by(RuleChange.changed_at.desc(), RuleChange.id.desc())
+                    .limit(limit)
+                )
+            ).scalars()
+            return [
+                {
+                    "code": r.rule_key,
+                    "old": r.old_value,
+                    "new": r.new_value,
+                    "outcome": r.outcome,
+                    "note": r.note,
+                    "changed_by": r.changed_by,
+                    "changed_at": r.changed_at.isoformat(),
+                }
+                for r in rows
+            ]
+
     async def list(self) -> list[DepartmentInfo]:
         async with self.db.reader() as s:
             # dict(result) would take the Result for a mapping (it has .keys()): the rows instead
@@ -91,7 +152,7 @@ class Departments:
             ]
 
     async def add(self, actor: Actor, code: str, name_zh: str, name_en: str) -> None:
-        _may_keep(actor)
+        await self._may_keep(actor, code, "add")
         code = code.strip()
         if not CODE.fullmatch(code):
             raise InvalidInput(
@@ -103,18 +164,21 @@ class Departments:
             if (await s.execute(select(Department.id).where(Department.code == code))).first():
                 raise Conflict(f"department {code!r} exists already", zh=f"部门 {code!r} 已存在")
             s.add(Department(code=code, name_zh=name_zh, name_en=name_en, active=True))
+            self._trace(s, actor, code, None, "added", f"{name_zh} / {name_en}")
         log.info("department %r added by %r", code, actor.label)
 
     async def rename(self, actor: Actor, code: str, name_zh: str, name_en: str) -> None:
-        _may_keep(actor)
+        await self._may_keep(actor, code, "rename")
         name_zh, name_en = _names(name_zh, name_en)
         async with self.db.unit_of_work() as s:
             dept = await _by_code(s, code)
+            old = f"{dept.name_zh} / {dept.name_en}"
             dept.name_zh, dept.name_en = name_zh, name_en
+            self._trace(s, actor, code, None, "renamed", f"{old} → {name_zh} / {name_en}")
         log.info("department %r renamed by %r", code, actor.label)
 
     async def set_active(self, actor: Actor, code: str, active: bool) -> None:
-        _may_keep(actor)
+        await self._may_keep(actor, code, _state(active))
         async with self.db.unit_of_work() as s:
             dept = await _by_code(s, code, lock=True)
             if not active and dept.active:
@@ -131,13 +195,14 @@ class Departments:
                 open_cases, members = int(cases.scalar_one()), int(people.scalar_one())
                 if open_cases or members:
                     raise DepartmentInUse(code, open_cases, members)
+            if dept.active != active:
+                self._trace(s, actor, code, _state(dept.active), _state(active), None)
             dept.active = active
         log.info("department %r %s by %r", code, "enabled" if active else "disabled", actor.label)
 
 
-def _may_keep(actor: Actor) -> None:
-    if Role.ADMIN not in actor.roles:
-        raise Forbidden("keeping the departments needs the role admin", zh="维护部门需要管理员角色")
+def _state(active: bool) -> str:
+    return "active" if active else "inactive"
 
 
 def _names(name_zh: str, name_en: str) -> tuple[str, str]:

@@ -38,6 +38,7 @@ async def departments_page(request: web.Request) -> web.Response:
         "may_edit": Role.ADMIN in session_of(request).actor.roles,
         "code_pattern": CODE.pattern,
         "done": request.query.get("done"),
+        "history": await request.app[DEPARTMENTS].history(),
     }
     return render(request, "departments.html", context)
 

@@ -245,6 +245,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "department_disable": ("停用", "Deactivate"),
     "department_enable": ("启用", "Reactivate"),
     "add_department": ("添加部门", "Add a department"),
+    "department_did_added": ("添加", "added"),
+    "department_did_add": ("添加", "add"),
+    "department_did_renamed": ("改名", "renamed"),
+    "department_did_rename": ("改名", "rename"),
+    "department_did_active": ("启用", "reactivated"),
+    "department_did_inactive": ("停用", "deactivated"),
     "department_in_use": (
         "部门 {code} 仍有 {cases} 个未关闭案件和 {members} 名在职成员，不能停用。请先将案件转给其他部门、调整成员所属部门。",
         "Department {code} still has {cases} open case(s) and {members} active member(s), so it cannot be "
