@@ -399,6 +399,7 @@ def test_every_word_a_template_names_is_in_the_table_in_both_languages() -> None
     from pathlib import Path
 
     from cases.queries.my_work import WAITING_FOR
+    from cases.services.departments import DEEDS
     from kefu.console import i18n
     from kefu.console.case_pages import SORTS as SORT_KEYS
     from kefu.web.api.cases import STEPS
@@ -406,10 +407,11 @@ def test_every_word_a_template_names_is_in_the_table_in_both_languages() -> None
     folder = Path(i18n.__file__).parent / "templates"
     named = {key for p in folder.glob("*.html") for key in re.findall(r"\bt\('([a-z_0-9-]+)'", p.read_text())}
     composed = {k for k in named if k.endswith("_")}  # t('act_' + step.segment) and the like
-    assert composed == {"act_", "field_", "sort_"}
+    assert composed == {"act_", "department_did_", "field_", "sort_"}
     named -= composed
     named |= {f"act_{step.segment}" for step in STEPS} | {f"field_{f.name}" for step in STEPS for f in step.fields}
     named |= {f"sort_{key}" for key in SORT_KEYS} | {f"waiting_{role}" for role in WAITING_FOR}
+    named |= {f"department_did_{deed}" for deed in DEEDS}
     named |= {"steps_overdue", "steps_due", "unanswered", "unsatisfied"}  # My work's sections
     assert not named - set(i18n.TEXT), named - set(i18n.TEXT)
     assert all((zh and en and zh != en) or key == "signin_button" for key, (zh, en) in i18n.TEXT.items())

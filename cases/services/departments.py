@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # Changes to the departments are kept in the admin tables' history (cases/rules/, rule_changes)
 # under this name: who, when, old -> new, and refused attempts, as for the rule tables.
 HISTORY = "departments"
+# What a history row's new value says: a change done, or the change a refused attempt asked for.
+DEEDS = ("added", "renamed", "active", "inactive", "add", "rename")
 
 # The code is stored on events, in URLs and notice routes: plain lowercase words.
 CODE = re.compile(r"[a-z][a-z_]{0,39}")
