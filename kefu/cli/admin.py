@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,16 @@ def print_table(rows: list[list[str]]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
+def print_listing(
+    items: list[dict[str, Any]], as_json: bool, header: list[str], row: Callable[[dict[str, Any]], list[str]]
+) -> None:
+    """What a `list` command prints: with --json the items, else a table, one row an item."""
+    if as_json:
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+    else:
+        print_table([header, *(row(item) for item in items)])
+
+
 def cmd_user_list(args: argparse.Namespace) -> int:
     async def run(kefu: Kefu) -> list[dict[str, Any]]:
         return [
@@ -39,23 +50,19 @@ def cmd_user_list(args: argparse.Namespace) -> int:
             for u in await kefu.users.list()
         ]
 
-    users = asyncio.run(with_kefu(run))
-    if args.json:
-        print(json.dumps(users, ensure_ascii=False, indent=2))
-        return 0
-    rows = [["USERNAME", "NAME", "ROLES", "DEPARTMENT", "EMAIL", "ACTIVE"]]
-    for u in users:
-        rows.append(
-            [
-                u["username"],
-                u["name"],
-                ",".join(u["roles"]) or "-",
-                u["department"] or "-",
-                u["email"] or "-",
-                "yes" if u["active"] else "no",
-            ]
-        )
-    print_table(rows)
+    print_listing(
+        asyncio.run(with_kefu(run)),
+        args.json,
+        ["USERNAME", "NAME", "ROLES", "DEPARTMENT", "EMAIL", "ACTIVE"],
+        lambda u: [
+            u["username"],
+            u["name"],
+            ",".join(u["roles"]) or "-",
+            u["department"] or "-",
+            u["email"] or "-",
+            "yes" if u["active"] else "no",
+        ],
+    )
     return 0
 
 
@@ -86,13 +93,12 @@ def cmd_user_history(args: argparse.Namespace) -> int:
             for e in await kefu.account_trail.latest(args.username, args.limit)
         ]
 
-    entries = asyncio.run(with_kefu(run))
-    if args.json:
-        print(json.dumps(entries, ensure_ascii=False, indent=2))
-        return 0
-    rows = [["WHEN", "BY", "WHAT", "USER", "DETAIL"]]
-    rows += [[e["at"] or "-", e["by"], e["action"], e["username"], e["detail"] or "-"] for e in entries]
-    print_table(rows)
+    print_listing(
+        asyncio.run(with_kefu(run)),
+        args.json,
+        ["WHEN", "BY", "WHAT", "USER", "DETAIL"],
+        lambda e: [e["at"] or "-", e["by"], e["action"], e["username"], e["detail"] or "-"],
+    )
     return 0
 
 
@@ -111,23 +117,19 @@ def cmd_token_list(args: argparse.Namespace) -> int:
             if args.all or t.revoked_at is None
         ]
 
-    tokens = asyncio.run(with_kefu(run))
-    if args.json:
-        print(json.dumps(tokens, ensure_ascii=False, indent=2))
-        return 0
-    rows = [["ID", "USER", "NAME", "CREATED", "LAST USED", "REVOKED"]]
-    for t in tokens:
-        rows.append(
-            [
-                str(t["id"]),
-                t["username"],
-                t["name"],
-                t["created_at"] or "-",
-                t["last_used_at"] or "-",
-                t["revoked_at"] or "-",
-            ]
-        )
-    print_table(rows)
+    print_listing(
+        asyncio.run(with_kefu(run)),
+        args.json,
+        ["ID", "USER", "NAME", "CREATED", "LAST USED", "REVOKED"],
+        lambda t: [
+            str(t["id"]),
+            t["username"],
+            t["name"],
+            t["created_at"] or "-",
+            t["last_used_at"] or "-",
+            t["revoked_at"] or "-",
+        ],
+    )
     return 0
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 from dataclasses import asdict
 from typing import Any
 
 from kefu.bootstrap import Kefu
-from kefu.cli.admin import print_table
+from kefu.cli.admin import print_listing
 from kefu.cli.common import cli_actor, with_kefu
 
 
@@ -19,23 +18,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     async def run(kefu: Kefu) -> list[dict[str, Any]]:
         return [asdict(d) for d in await kefu.departments.list()]
 
-    rows = asyncio.run(with_kefu(run))
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
-    table = [["CODE", "NAME_ZH", "NAME_EN", "MEMBERS", "OPEN CASES", "ACTIVE"]]
-    for d in rows:
-        table.append(
-            [
-                d["code"],
-                d["name_zh"],
-                d["name_en"],
-                str(d["members"]),
-                str(d["open_cases"]),
-                "yes" if d["active"] else "no",
-            ]
-        )
-    print_table(table)
+    print_listing(
+        asyncio.run(with_kefu(run)),
+        args.json,
+        ["CODE", "NAME_ZH", "NAME_EN", "MEMBERS", "OPEN CASES", "ACTIVE"],
+        lambda d: [
+            d["code"],
+            d["name_zh"],
+            d["name_en"],
+            str(d["members"]),
+            str(d["open_cases"]),
+            "yes" if d["active"] else "no",
+        ],
+    )
     return 0
 
 
