@@ -128,7 +128,7 @@ async def test_a_non_admin_may_read_the_departments_but_a_forged_post_changes_no
     assert await console.kefu.departments.list() == before
     await (await console.browser("nobody")).get("/departments", expect=403)  # no role: no page
     history = await console.kefu.departments.history()
-    assert [(h["code"], h["new"], h["outcome"], h["changed_by"]) for h in history] == [
+    assert [(h["key"], h["new_value"], h["outcome"], h["changed_by"]) for h in history] == [
         ("general_management", "inactive", "refused", "gm"),
         ("quality", "rename", "refused", "gm"),
         ("mallory", "add", "refused", "gm"),
@@ -147,7 +147,7 @@ async def test_every_change_to_a_department_is_in_its_history_with_who_and_when(
     await admin.get("/departments")
     assert (await admin.post("/departments/after_sales/disable", {})).status == 303
     history = await console.kefu.departments.history()
-    assert [(h["code"], h["old"], h["new"], h["changed_by"]) for h in history] == [
+    assert [(h["key"], h["old_value"], h["new_value"], h["changed_by"]) for h in history] == [
         ("after_sales", "active", "inactive", "admin"),
         ("after_sales", None, "renamed", "admin"),
         ("after_sales", None, "added", "admin"),

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.domain.actors import Actor
 from cases.domain.clock import Clock
 from cases.domain.errors import Forbidden, InvalidInput, NotFound
-from cases.domain.vocabulary import VOCABULARY
+from cases.domain.vocabulary import label
 from cases.rules import store
 from cases.rules.tables import TABLES, Choice, RuleTable
 from cases.store.db import Database
@@ -45,12 +45,11 @@ async def choices(s: AsyncSession, table: RuleTable) -> tuple[Choice, ...]:
     return table.choices
 
 
-def _keepers(table: RuleTable) -> str:
-    return " or ".join(sorted(VOCABULARY["role"][r.value][1] for r in table.keepers))
-
-
-def _keepers_zh(table: RuleTable) -> str:
-    return "、".join(sorted(VOCABULARY["role"][r.value][0] for r in table.keepers))
+def _keepers(table: RuleTable, language: str) -> str:
+    """The roles that keep the table, named in `language` ("zh" or "en")."""
+    if language == "en":
+        return " or ".join(sorted(label("role", r, "en") for r in table.keepers))
+    return "、".join(sorted(label("role", r, "zh") for r in table.keepers))
 
 
 class RuleService:
@@ -62,11 +61,11 @@ class RuleService:
         """Set one key of one table; returns the key as the API shows it."""
         table = table_named(table_name)
         if not actor.roles & table.keepers:
-            why = f"changing the {table.title[1].lower()} needs the role {_keepers(table)}"
+            why = f"changing the {table.title[1].lower()} needs the role {_keepers(table, 'en')}"
             async with self.db.unit_of_work() as s:
-                store.refused(s, table, key, value, actor.label, self.clock(), why)
+                store.keep(s, table.name, key, None, value, actor.label, self.clock(), refused=why)
             log.warning("rules: %s.%s = %r refused to %s (no keeper)", table.name, key[:60], value[:60], actor.label)
-            raise Forbidden(why, zh=f"修改{table.title[0]}需要以下角色之一：{_keepers_zh(table)}")
+            raise Forbidden(why, zh=f"修改{table.title[0]}需要以下角色之一：{_keepers(table, 'zh')}")
         if table.key(key) is None:
             raise InvalidInput(
                 f"{key!r} is no key of the {table.name} table; one of: {', '.join(table.defaults())}",
@@ -88,7 +87,7 @@ class RuleService:
         table = table_named(table_name)
         async with self.db.reader() as s:
             rows = await store.settings(s, table)
-            changes = await store.history(s, table, history) if history else []
+            changes = await store.history(s, table.name, history) if history else []
             allowed = await choices(s, table)
         return {**describe(table, allowed), "rules": rows, "history": changes}
 

@@ -62,12 +62,13 @@ async def settings(s: AsyncSession, table: RuleTable) -> list[dict[str, Any]]:
     return out
 
 
-async def history(s: AsyncSession, table: RuleTable, limit: int = 50) -> list[dict[str, Any]]:
-    """The table's latest changes and refused attempts, newest first."""
+async def history(s: AsyncSession, name: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest changes and refused attempts kept under `name` (a rule table's, or another
+    admin table's such as the departments'), newest first."""
     rows = (
         await s.execute(
             select(RuleChange)
-            .where(RuleChange.rule_table == table.name)
+            .where(RuleChange.rule_table == name)
             .order_by(RuleChange.changed_at.desc(), RuleChange.id.desc())
             .limit(limit)
         )
@@ -86,6 +87,34 @@ async def history(s: AsyncSession, table: RuleTable, limit: int = 50) -> list[di
     ]
 
 
+def keep(
+    s: AsyncSession,
+    name: str,
+    key: str,
+    old: str | None,
+    new: str,
+    by: str,
+    now: datetime,
+    *,
+    refused: str | None = None,
+    note: str | None = None,
+) -> None:
+    """One line of the history kept under `name`: a change, or (`refused`: why) a refused
+    attempt, written in the caller's unit of work."""
+    s.add(
+        RuleChange(
+            rule_table=name,
+            rule_key=key[:60],
+            old_value=old[:60] if old is not None else None,
+            new_value=new[:60],
+            outcome="refused" if refused else "changed",
+            note=(refused or note or "")[:500] or None,
+            changed_by=by[:120],
+            changed_at=now,
+        )
+    )
+
+
 async def put(s: AsyncSession, table: RuleTable, key: str, new: str, by: str, now: datetime) -> str:
     """Set one key (already checked); the history row with old and new. Returns the old value."""
     row = await s.get(RuleSetting, (table.name, key), with_for_update=True)
@@ -95,31 +124,5 @@ async def put(s: AsyncSession, table: RuleTable, key: str, new: str, by: str, no
         s.add(RuleSetting(rule_table=table.name, rule_key=key, value=new, changed_by=by, changed_at=now))
     else:
         row.value, row.changed_by, row.changed_at = new, by, now
-    s.add(
-        RuleChange(
-            rule_table=table.name,
-            rule_key=key,
-            old_value=old,
-            new_value=new,
-            outcome="changed",
-            changed_by=by,
-            changed_at=now,
-        )
-    )
+    keep(s, table.name, key, old, new, by, now)
     return old
-
-
-def refused(s: AsyncSession, table: RuleTable, key: str, new: str, by: str, now: datetime, why: str) -> None:
-    """A refused attempt, in the same history (written by the caller's own unit of work)."""
-    s.add(
-        RuleChange(
-            rule_table=table.name,
-            rule_key=key[:60],
-            old_value=None,
-            new_value=new[:60],
-            outcome="refused",
-            note=why[:500],
-            changed_by=by[:120],
-            changed_at=now,
-        )
-    )

@@ -8,8 +8,8 @@
 
 A key's default is what kefu does when nobody changed it; a stored change (store.py) replaces
 it. Every key of a table takes the same values. The `intake_holds` keys and defaults mirror
-intake/mailrules.py's `RULES` (the rules whose `new_case` is not `allowed`): cases/ may not
-import intake/, so a unit test (tests/test_rule_tables.py) keeps the two in step.
+intake/mailrules.py's `RULES` (the rules whose `new_case` is not `allowed`); the arrows point
+into cases/, never out of it, so a unit test (tests/test_rule_tables.py) keeps the two in step.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +23,9 @@ from cases.domain.clock import Clock
 from cases.domain.enums import Role
 from cases.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from cases.domain.states import TERMINAL
+from cases.rules import store as rule_store
 from cases.store.db import Database
-from cases.store.models import Case, Department, RuleChange, User
+from cases.store.models import Case, Department, User
 
 log = logging.getLogger(__name__)
 
@@ -71,58 +73,19 @@ class Departments:
         """Admins only; a refused attempt is kept in the history (a forged form shows there)."""
         if Role.ADMIN in actor.roles:
             return
+        why = "keeping the departments needs the role admin"
         async with self.db.unit_of_work() as s:
-            s.add(
-                RuleChange(
-                    rule_table=HISTORY,
-                    rule_key=code[:60],
-                    new_value=asked[:60],
-                    outcome="refused",
-                    note="keeping the departments needs the role admin",
-                    changed_by=actor.label[:120],
-                    changed_at=self.clock(),
-                )
-            )
+            rule_store.keep(s, HISTORY, code, None, asked, actor.label, self.clock(), refused=why)
         log.warning("department %r: %s refused to %r (not an admin)", code[:60], asked, actor.label)
-        raise Forbidden("keeping the departments needs the role admin", zh="维护部门需要管理员角色")
+        raise Forbidden(why, zh="维护部门需要管理员角色")
 
     def _trace(self, s: AsyncSession, actor: Actor, code: str, old: str | None, new: str, note: str | None) -> None:
-        s.add(
-            RuleChange(
-                rule_table=HISTORY,
-                rule_key=code,
-                old_value=old,
-                new_value=new,
-                outcome="changed",
-                note=note[:500] if note else None,
-                changed_by=actor.label[:120],
-                changed_at=self.clock(),
-            )
-        )
+        rule_store.keep(s, HISTORY, code, old, new, actor.label, self.clock(), note=note)
 
-    async def history(self, limit: int = 50) -> list[dict[str, str | None]]:
+    async def history(self, limit: int = 50) -> list[dict[str, Any]]:
         """The latest changes and refused attempts, newest first."""
         async with self.db.reader() as s:
-            rows = (
-                await s.execute(
-                    select(RuleChange)
-                    .where(RuleChange.rule_table == HISTORY)
-                    .order_by(RuleChange.changed_at.desc(), RuleChange.id.desc())
-                    .limit(limit)
-                )
-            ).scalars()
-            return [
-                {
-                    "code": r.rule_key,
-                    "old": r.old_value,
-                    "new": r.new_value,
-                    "outcome": r.outcome,
-                    "note": r.note,
-                    "changed_by": r.changed_by,
-                    "changed_at": r.changed_at.isoformat(),
-                }
-                for r in rows
-            ]
+            return await rule_store.history(s, HISTORY, limit)
 
     async def list(self) -> list[DepartmentInfo]:
         async with self.db.reader() as s:
