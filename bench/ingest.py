@@ -168,6 +168,10 @@ async def pipeline(
                 select(func.count()).select_from(InboundMessage).where(InboundMessage.status == "quarantined")
             )
         ).scalar_one()
+        if quarantined:  # a bench run quarantines nothing: say why, for whoever reads the figures
+            why = await s.execute(select(InboundMessage.reason).where(InboundMessage.status == "quarantined").limit(5))
+            for reason in why.scalars():
+                print(f"quarantined: {(reason or '')[:300]}", flush=True)
     await started.stop()
     # Now the notifications those cases caused: fan-out, render, compose, write .eml files.
     from bench.dispatch import dispatch_all

@@ -28,7 +28,7 @@ def test_ingest_runs_the_three_measurements_and_every_mail_becomes_a_case_or_a_m
     out = bench("bench.ingest", "--messages", "40", "--client", client)
     found = re.search(r"\((\d+) messages in [\d.]+ s: (\d+) cases, (\d+) quarantined, (\d+) client errors\)", out)
     assert found, out
-    assert (found[1], found[3], found[4]) == ("40", "0", "0") and 0 < int(found[2]) <= 40
+    assert (found[1], found[3], found[4]) == ("40", "0", "0") and 0 < int(found[2]) <= 40, out
     assert re.search(r"ratio pipeline / parse-only : +\d+\.\d\d", out), out
     assert f"SMTP clients ({client})" in out
 
